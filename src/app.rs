@@ -1,0 +1,100 @@
+//! Runs a parsed command line: checks global flags, builds the context, dispatches the command,
+//! hands its data to the output layer, and turns Ctrl-C into a clean stop.
+
+use crate::arm::auth::Credential;
+use crate::arm::client::{self, ArmClient, RetryPolicy};
+use crate::azconfig::AzConfig;
+use crate::cli::{Cli, Command, OutputFormat, RoleCommand, RolebindingCommand};
+use crate::commands::{self, Outcome};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::output::Printer;
+use crate::output::diagnostics::{Diagnostics, Verbosity};
+use crate::output::query::Query;
+use clap::ValueEnum;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let global = &cli.global;
+    if global.only_show_errors && (global.debug || global.verbose) {
+        return Err(Error::usage(
+            "--only-show-errors can't be used together with --debug or --verbose",
+        ));
+    }
+    let verbosity = if global.debug {
+        Verbosity::Debug
+    } else if global.verbose {
+        Verbosity::Verbose
+    } else if global.only_show_errors {
+        Verbosity::ErrorsOnly
+    } else {
+        Verbosity::Normal
+    };
+    let diagnostics = Diagnostics::new(verbosity);
+    let config = AzConfig::load();
+    let query = global.query.as_deref().map(Query::compile).transpose()?;
+    let format = match global.output {
+        Some(format) => format,
+        None => configured_output(&config)?,
+    };
+    let printer = Printer::new(format, query);
+
+    let endpoint = client::endpoint_from_env()?;
+    let arm = ArmClient::new(
+        endpoint,
+        Credential::from_env(),
+        diagnostics,
+        RetryPolicy::default(),
+    )?;
+    let ctx = Context::new(arm, config, diagnostics, global.subscription.clone());
+
+    let outcome = tokio::select! {
+        outcome = dispatch(&ctx, &cli.command) => outcome?,
+        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: ctx.pending_write() }),
+    };
+    printer.print(&outcome)
+}
+
+/// az's `[core] output` / `AZURE_CORE_OUTPUT`, else json.
+fn configured_output(config: &AzConfig) -> Result<OutputFormat> {
+    match config.get("core", "output") {
+        None => Ok(OutputFormat::Json),
+        Some(name) => OutputFormat::from_str(&name, true).map_err(|_| {
+            Error::usage_with_hint(
+                format!("unknown output format '{name}' in az's configuration ([core] output or AZURE_CORE_OUTPUT)"),
+                "use one of json, jsonc, yaml, yamlc, table, tsv, none",
+            )
+        }),
+    }
+}
+
+async fn dispatch(ctx: &Context, command: &Command) -> Result<Outcome> {
+    use commands::{role, rolebinding};
+    match command {
+        Command::Role(RoleCommand::List { location }) => role::list(ctx, location.as_deref()).await,
+        Command::Rolebinding(sub) => match sub {
+            RolebindingCommand::List { cluster } => rolebinding::list(ctx, cluster).await,
+            RolebindingCommand::Show { cluster, name } => {
+                rolebinding::show(ctx, cluster, name).await
+            }
+            RolebindingCommand::Create {
+                cluster,
+                name,
+                source_resource_id,
+                roles,
+                no_wait,
+            } => rolebinding::create(ctx, cluster, name, source_resource_id, roles, *no_wait).await,
+            RolebindingCommand::Update {
+                cluster,
+                name,
+                roles,
+                no_wait,
+            } => rolebinding::update(ctx, cluster, name, roles, *no_wait).await,
+            RolebindingCommand::Delete {
+                cluster,
+                name,
+                yes,
+                no_wait,
+            } => rolebinding::delete(ctx, cluster, name, *yes, *no_wait).await,
+        },
+    }
+}

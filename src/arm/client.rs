@@ -1,0 +1,551 @@
+//! The one ARM request path: endpoint, auth header, request ids, user agent, api-version,
+//! retries with backoff, error decoding, paging and long-running-operation polling.
+
+use crate::arm::auth::{Credential, Token};
+use crate::arm::error::decode_error;
+use crate::arm::lro::{self, Backoff, OperationState, PollTarget};
+use crate::arm::paging::parse_page;
+use crate::error::{Error, Result};
+use crate::output::diagnostics::Diagnostics;
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use url::Url;
+
+/// The AKS api-version for every Microsoft.ContainerService call.
+pub const API_VERSION: &str = "2026-08-01";
+/// The Microsoft.Resources api-version for subscriptions and locations.
+pub const RESOURCES_API_VERSION: &str = "2022-12-01";
+pub const USER_AGENT: &str = concat!("aks-trustedaccess/", env!("CARGO_PKG_VERSION"));
+pub const ENDPOINT_ENV: &str = "AKS_TRUSTEDACCESS_ARM_ENDPOINT";
+pub const PUBLIC_ENDPOINT: &str = "https://management.azure.com";
+pub const PUBLIC_SCOPE: &str = "https://management.azure.com/.default";
+
+/// The ARM endpoint: `AKS_TRUSTEDACCESS_ARM_ENDPOINT` or the public cloud's. Plain http is
+/// refused unless the host is loopback, so a token never crosses a network in clear text.
+pub fn endpoint_from_env() -> Result<Url> {
+    let raw = std::env::var(ENDPOINT_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| PUBLIC_ENDPOINT.to_string());
+    parse_endpoint(raw.trim())
+}
+
+pub fn parse_endpoint(raw: &str) -> Result<Url> {
+    let invalid = |why: &str| {
+        Error::usage_with_hint(
+            format!("invalid {ENDPOINT_ENV} '{raw}': {why}"),
+            "use https://<host>, or http://127.0.0.1:<port> for the local emulator",
+        )
+    };
+    let url = Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(invalid("plain http is only allowed for loopback hosts")),
+        _ => return Err(invalid("the scheme must be https")),
+    }
+    if url.host().is_none() {
+        return Err(invalid("no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(invalid("it must not carry a query, fragment or user"));
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Total time spent waiting between attempts of one request.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 5,
+            budget: Duration::from_secs(60),
+        }
+    }
+}
+
+/// An answer with its status, headers and body, read whole.
+#[derive(Debug)]
+pub struct ArmResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// `METHOD path`, for messages.
+    pub request: String,
+}
+
+impl ArmResponse {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::UnexpectedResponse {
+            request: self.request.clone(),
+            detail: format!("the body is not the expected JSON ({e})"),
+        })
+    }
+}
+
+pub struct ArmClient {
+    http: reqwest::Client,
+    endpoint: Url,
+    credential: Credential,
+    scope: String,
+    token: Mutex<Option<Token>>,
+    diagnostics: Diagnostics,
+    retry: RetryPolicy,
+}
+
+impl ArmClient {
+    pub fn new(
+        endpoint: Url,
+        credential: Credential,
+        diagnostics: Diagnostics,
+        retry: RetryPolicy,
+    ) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Io(format!("cannot start the HTTP client: {e}")))?;
+        Ok(ArmClient {
+            http,
+            endpoint,
+            credential,
+            scope: PUBLIC_SCOPE.to_string(),
+            token: Mutex::new(None),
+            diagnostics,
+            retry,
+        })
+    }
+
+    /// `endpoint + path ? api-version=…`. Paths come from `ids`, already validated.
+    pub fn url(&self, path: &str, api_version: &str) -> Url {
+        let mut url = self.endpoint.clone();
+        let base = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base}{path}"));
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
+        url
+    }
+
+    /// Links from the server (`nextLink`, operation URLs) are followed verbatim, but only on the
+    /// endpoint's own origin: the bearer token is never sent anywhere else.
+    fn server_link(&self, link: &str, request: &str) -> Result<Url> {
+        let url = Url::parse(link).map_err(|e| Error::UnexpectedResponse {
+            request: request.to_string(),
+            detail: format!("the link '{link}' is not a URL ({e})"),
+        })?;
+        if url.origin() != self.endpoint.origin() {
+            return Err(Error::UnexpectedResponse {
+                request: request.to_string(),
+                detail: format!(
+                    "the server sent a link to another host ({}); refusing to send credentials there",
+                    url.origin().ascii_serialization()
+                ),
+            });
+        }
+        Ok(url)
+    }
+
+    async fn bearer(&self, refresh: bool) -> Result<Token> {
+        let mut cached = self.token.lock().await;
+        if refresh {
+            *cached = None;
+        }
+        if let Some(token) = cached.as_ref() {
+            return Ok(token.clone());
+        }
+        let token = self.credential.token(&self.scope).await?;
+        *cached = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Sends one request with retries and returns whatever status the server finally answered.
+    pub async fn execute(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<ArmResponse> {
+        let request = format!("{method} {}", url.path());
+        let body_bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let mut attempt: u32 = 0;
+        let mut waited = Duration::ZERO;
+        let mut refreshed = false;
+        let mut backoff = Backoff::default();
+        loop {
+            let token = self.bearer(false).await?;
+            let client_request_id = uuid::Uuid::new_v4().to_string();
+            let mut builder = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.secret())
+                .header("x-ms-client-request-id", &client_request_id)
+                .header("x-ms-return-client-request-id", "true")
+                .header("accept", "application/json");
+            if let Some(bytes) = &body_bytes {
+                builder = builder
+                    .header("content-type", "application/json")
+                    .body(bytes.clone());
+            }
+            self.log_request(&method, &url, &client_request_id, body_bytes.as_deref());
+            let started = Instant::now();
+            let outcome = match builder.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => Ok(ArmResponse {
+                            status,
+                            headers,
+                            body,
+                            request: request.clone(),
+                        }),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            let elapsed = started.elapsed();
+            let retry_reason = match &outcome {
+                Ok(resp) => {
+                    self.log_response(&method, &url, resp, elapsed, &client_request_id);
+                    if resp.status == 401 && self.credential.can_refresh() && !refreshed {
+                        refreshed = true;
+                        self.diagnostics
+                            .verbose("401 Unauthorized: getting a fresh token and retrying once");
+                        self.bearer(true).await?;
+                        continue;
+                    }
+                    is_retryable_status(resp.status)
+                        .then(|| format!("{} {}", resp.status, reason(resp.status)))
+                }
+                Err(e) => {
+                    self.diagnostics.verbose(&format!(
+                        "{method} {url} failed after {} ms: {}",
+                        elapsed.as_millis(),
+                        transport_detail(e)
+                    ));
+                    Some(transport_detail(e))
+                }
+            };
+            let Some(retry_reason) = retry_reason else {
+                return outcome.map_err(|e| Error::Transport {
+                    request,
+                    detail: transport_detail(&e),
+                });
+            };
+            let server_wait = outcome
+                .as_ref()
+                .ok()
+                .and_then(|r| lro::retry_after(&r.headers));
+            let jittered = backoff
+                .next()
+                .unwrap_or_default()
+                .mul_f64(0.5 + fastrand::f64());
+            let wait = server_wait.unwrap_or(jittered);
+            if attempt >= self.retry.max_retries || waited + wait > self.retry.budget {
+                return match outcome {
+                    Ok(resp) => Ok(resp),
+                    Err(e) => Err(Error::Transport {
+                        request,
+                        detail: format!(
+                            "{} (gave up after {} attempts)",
+                            transport_detail(&e),
+                            attempt + 1
+                        ),
+                    }),
+                };
+            }
+            attempt += 1;
+            waited += wait;
+            self.diagnostics.verbose(&format!(
+                "retrying {request} in {} ms (attempt {} of {}): {retry_reason}",
+                wait.as_millis(),
+                attempt + 1,
+                self.retry.max_retries + 1
+            ));
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Sends a request; any status outside 2xx becomes the decoded ARM error.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<ArmResponse> {
+        let resp = self.execute(method, url, body).await?;
+        if (200..300).contains(&resp.status) {
+            Ok(resp)
+        } else {
+            Err(self.error_of(&resp))
+        }
+    }
+
+    fn error_of(&self, resp: &ArmResponse) -> Error {
+        let header = |name: &str| {
+            resp.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Error::Arm(Box::new(decode_error(
+            resp.status,
+            &resp.body,
+            resp.request.clone(),
+            header("x-ms-request-id").or_else(|| header("x-ms-client-request-id")),
+            header("x-ms-correlation-request-id"),
+        )))
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T> {
+        self.send(Method::GET, url, None).await?.json()
+    }
+
+    /// GET that maps 404 to `None` (the binding does not exist).
+    pub async fn get_optional<T: DeserializeOwned>(&self, url: Url) -> Result<Option<T>> {
+        let resp = self.execute(Method::GET, url, None).await?;
+        match resp.status {
+            404 => Ok(None),
+            200..=299 => resp.json().map(Some),
+            _ => Err(self.error_of(&resp)),
+        }
+    }
+
+    /// GETs a list, following `nextLink` verbatim until it is absent; empty pages included.
+    pub async fn list<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        self.for_each_page(url, |page: Vec<T>| items.extend(page))
+            .await?;
+        Ok(items)
+    }
+
+    /// Like `list`, handing each page to `sink` as it arrives (memory stays flat).
+    pub async fn for_each_page<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        mut sink: impl FnMut(Vec<T>),
+    ) -> Result<()> {
+        let mut next = Some(url);
+        let mut seen = std::collections::HashSet::new();
+        while let Some(url) = next.take() {
+            let resp = self.send(Method::GET, url, None).await?;
+            let page = parse_page::<T>(&resp.body).map_err(|detail| Error::UnexpectedResponse {
+                request: resp.request.clone(),
+                detail,
+            })?;
+            sink(page.value);
+            if let Some(link) = page.next_link {
+                if !seen.insert(link.clone()) {
+                    return Err(Error::UnexpectedResponse {
+                        request: resp.request,
+                        detail: format!("nextLink repeats ({link}); stopping to avoid a loop"),
+                    });
+                }
+                next = Some(self.server_link(&link, &resp.request)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the long-running operation `accepted` started: polls `Azure-AsyncOperation`
+    /// (else `Location`) until it ends, waiting what the server asks or a short backoff.
+    /// `check` is the command that shows the resource, for timeout and failure messages.
+    pub async fn wait_for_operation(
+        &self,
+        accepted: &ArmResponse,
+        timeout: Option<Duration>,
+        check: &str,
+    ) -> Result<()> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let Some(mut target) = lro::poll_target(&accepted.headers) else {
+            // No operation to follow: the write finished synchronously.
+            return Ok(());
+        };
+        let mut backoff = Backoff::default();
+        let mut wait = lro::retry_after(&accepted.headers)
+            .unwrap_or_else(|| backoff.next().unwrap_or_default());
+        loop {
+            if let Some(deadline) = deadline {
+                let now = Instant::now();
+                if now + wait > deadline {
+                    tokio::time::sleep(deadline.saturating_duration_since(now)).await;
+                    return Err(Error::Timeout {
+                        seconds: timeout.unwrap_or_default().as_secs(),
+                        check: Some(check.to_string()),
+                    });
+                }
+            }
+            tokio::time::sleep(wait).await;
+            let link = match &target {
+                PollTarget::AsyncOperation(l) | PollTarget::Location(l) => l.clone(),
+            };
+            let url = self.server_link(&link, &accepted.request)?;
+            let resp = self.execute(Method::GET, url, None).await?;
+            if !(200..300).contains(&resp.status) {
+                return Err(self.error_of(&resp));
+            }
+            let done =
+                match &target {
+                    PollTarget::AsyncOperation(_) => match lro::interpret_status(&resp.body)
+                        .map_err(|detail| Error::UnexpectedResponse {
+                            request: resp.request.clone(),
+                            detail,
+                        })? {
+                        OperationState::Running => false,
+                        OperationState::Succeeded => true,
+                        OperationState::Ended {
+                            status,
+                            code,
+                            message,
+                        } => {
+                            return Err(Error::OperationFailed {
+                                status,
+                                code,
+                                message,
+                                check: Some(check.to_string()),
+                            });
+                        }
+                    },
+                    PollTarget::Location(_) => {
+                        if let Some(PollTarget::Location(next)) = lro::poll_target(&resp.headers) {
+                            target = PollTarget::Location(next);
+                        }
+                        resp.status != 202
+                    }
+                };
+            if done {
+                return Ok(());
+            }
+            wait = lro::retry_after(&resp.headers)
+                .unwrap_or_else(|| backoff.next().unwrap_or_default());
+        }
+    }
+
+    fn log_request(
+        &self,
+        method: &Method,
+        url: &Url,
+        client_request_id: &str,
+        body: Option<&[u8]>,
+    ) {
+        if !self.diagnostics.is_debug() {
+            return;
+        }
+        self.diagnostics.debug(&format!("Request: {method} {url}"));
+        self.diagnostics
+            .debug("Request header 'Authorization': 'Bearer <redacted>'");
+        self.diagnostics.debug(&format!(
+            "Request header 'x-ms-client-request-id': '{client_request_id}'"
+        ));
+        self.diagnostics
+            .debug(&format!("Request header 'User-Agent': '{USER_AGENT}'"));
+        if let Some(body) = body {
+            self.diagnostics
+                .debug(&format!("Request body: {}", String::from_utf8_lossy(body)));
+        }
+    }
+
+    fn log_response(
+        &self,
+        method: &Method,
+        url: &Url,
+        resp: &ArmResponse,
+        elapsed: Duration,
+        client_request_id: &str,
+    ) {
+        let request_id = resp
+            .headers
+            .get("x-ms-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(client_request_id);
+        self.diagnostics.verbose(&format!(
+            "{method} {url} -> {} {} ({} ms, request id {request_id})",
+            resp.status,
+            reason(resp.status),
+            elapsed.as_millis()
+        ));
+        if self.diagnostics.is_debug() {
+            for (name, value) in &resp.headers {
+                self.diagnostics.debug(&format!(
+                    "Response header '{name}': '{}'",
+                    value.to_str().unwrap_or("<binary>")
+                ));
+            }
+            if !resp.body.is_empty() {
+                self.diagnostics.debug(&format!(
+                    "Response body: {}",
+                    String::from_utf8_lossy(&resp.body)
+                ));
+            }
+        }
+    }
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+fn reason(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("")
+}
+
+/// A transport error in words, with its cause chain (reqwest's top line alone is vague).
+fn transport_detail(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut detail = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "the connection failed".to_string()
+    };
+    let mut source = e.source();
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_is_only_allowed_on_loopback() {
+        assert!(parse_endpoint("https://management.azure.com").is_ok());
+        assert!(parse_endpoint("http://127.0.0.1:8080").is_ok());
+        assert!(parse_endpoint("http://localhost:8080").is_ok());
+        assert!(parse_endpoint("http://[::1]:8080").is_ok());
+        assert!(parse_endpoint("http://10.0.0.1:8080").is_err());
+        assert!(parse_endpoint("http://example.com").is_err());
+        assert!(parse_endpoint("ftp://127.0.0.1").is_err());
+        assert!(parse_endpoint("not a url").is_err());
+    }
+}

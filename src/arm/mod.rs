@@ -1,0 +1,10 @@
+//! Azure Resource Manager: the one request path and everything it needs.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod ids;
+pub mod lro;
+pub mod models;
+pub mod paging;

@@ -1,0 +1,87 @@
+//! Reads what the Azure CLI has configured: `$AZURE_CONFIG_DIR/config` (defaults, output, cloud)
+//! and `azureProfile.json` (the default subscription), with az's `AZURE_<SECTION>_<OPTION>`
+//! environment overrides. Missing or unreadable files simply mean "not configured".
+
+use std::path::PathBuf;
+
+#[derive(Debug, Default, Clone)]
+pub struct AzConfig {
+    dir: Option<PathBuf>,
+    ini: Option<ini::Ini>,
+}
+
+/// One subscription from `azureProfile.json`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileSubscription {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub is_default: bool,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Profile {
+    #[serde(default)]
+    subscriptions: Vec<ProfileSubscription>,
+}
+
+impl AzConfig {
+    /// `$AZURE_CONFIG_DIR`, else `~/.azure`.
+    pub fn load() -> Self {
+        let dir = std::env::var_os("AZURE_CONFIG_DIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| dirs::home_dir().map(|h| h.join(".azure")));
+        let ini = dir
+            .as_ref()
+            .and_then(|d| std::fs::read_to_string(d.join("config")).ok())
+            .and_then(|text| ini::Ini::load_from_str(&text).ok());
+        AzConfig { dir, ini }
+    }
+
+    /// A setting, environment first (`AZURE_DEFAULTS_GROUP` for `[defaults] group`), as az reads it.
+    pub fn get(&self, section: &str, key: &str) -> Option<String> {
+        let env_name = format!("AZURE_{}_{}", section.to_uppercase(), key.to_uppercase());
+        if let Ok(value) = std::env::var(env_name) {
+            return Some(value).filter(|v| !v.trim().is_empty());
+        }
+        self.ini
+            .as_ref()?
+            .section(Some(section))?
+            .get(key)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn default_group(&self) -> Option<String> {
+        self.get("defaults", "group")
+    }
+
+    pub fn default_location(&self) -> Option<String> {
+        self.get("defaults", "location")
+    }
+
+    /// The subscriptions az knows, from `azureProfile.json` (which az writes with a UTF-8 BOM).
+    pub fn profile_subscriptions(&self) -> Vec<ProfileSubscription> {
+        let Some(dir) = &self.dir else {
+            return Vec::new();
+        };
+        let Ok(bytes) = std::fs::read(dir.join("azureProfile.json")) else {
+            return Vec::new();
+        };
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        serde_json::from_slice::<Profile>(bytes)
+            .map(|p| p.subscriptions)
+            .unwrap_or_default()
+    }
+
+    pub fn default_subscription(&self) -> Option<ProfileSubscription> {
+        self.profile_subscriptions()
+            .into_iter()
+            .find(|s| s.is_default)
+    }
+}

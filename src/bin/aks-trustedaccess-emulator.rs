@@ -1,0 +1,170 @@
+//! `aks-trustedaccess-emulator`: serves the Trusted Access slice of ARM on 127.0.0.1 so the CLI,
+//! its tests and users' scripts run with no Azure account. Prints its URL on stdout.
+
+use aks_trustedaccess::emulator::server;
+use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, Seed, World};
+use aks_trustedaccess::emulator::{EmulatorConfig, FaultKind, Faults};
+use aks_trustedaccess::output::diagnostics::write_stderr;
+use aks_trustedaccess::output::write_stdout;
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// An offline Azure Resource Manager for AKS Trusted Access, on 127.0.0.1.
+///
+/// Serves role list, role bindings (list/show/create/update/delete with long-running
+/// operations), subscriptions, locations and managed clusters, with ARM's paging, errors and
+/// checks. Any non-empty bearer token is accepted. GET /_emulator/requests lists the requests
+/// received; DELETE clears them; GET /_emulator/state dumps the world as a state file.
+#[derive(Debug, Parser)]
+#[command(name = "aks-trustedaccess-emulator", version)]
+struct Args {
+    /// Port on 127.0.0.1; 0 picks a free one (printed on stdout).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+
+    /// Start from this state file (JSON; see GET /_emulator/state for the format).
+    #[arg(long, value_name = "FILE", conflicts_with = "fleet")]
+    state: Option<PathBuf>,
+
+    /// Generate a fleet: SUBSCRIPTIONSxCLUSTERSxBINDINGS, e.g. 20x50x2.
+    #[arg(long, value_name = "SxCxB")]
+    fleet: Option<String>,
+
+    /// Items per list page (0 = one page).
+    #[arg(long, default_value_t = 100)]
+    page_size: usize,
+
+    /// Start every list with an empty page that carries a nextLink.
+    #[arg(long)]
+    leading_empty_page: bool,
+
+    /// Polls an operation answers InProgress before it ends.
+    #[arg(long, default_value_t = 1)]
+    operation_polls: u32,
+
+    /// Seconds after which an operation ends even if nobody polls it (0 = only by polls).
+    #[arg(long, default_value_t = 5.0)]
+    operation_seconds: f64,
+
+    /// How operations end.
+    #[arg(long, default_value = "succeeded", value_parser = ["succeeded", "failed", "canceled"])]
+    operation_outcome: String,
+
+    /// Retry-After seconds on write answers and running polls.
+    #[arg(long, default_value_t = 0)]
+    retry_after: u64,
+
+    /// Milliseconds added to every ARM answer.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+
+    /// Fault kinds to inject, comma-separated: throttle, 500, 503, drop.
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    faults: Vec<String>,
+
+    /// Inject a fault on every Nth ARM request.
+    #[arg(long, value_name = "N")]
+    fault_every: Option<u64>,
+
+    /// Or inject a fault on this fraction of ARM requests (0.0-1.0).
+    #[arg(long, value_name = "RATIO", default_value_t = 0.0)]
+    fault_ratio: f64,
+
+    /// Retry-After seconds on an injected 429.
+    #[arg(long, default_value_t = 1)]
+    throttle_retry_after: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            write_stderr(&format!("ERROR: {message}\n"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let seed = match (&args.state, &args.fleet) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_str::<Seed>(&text)
+                .map_err(|e| format!("{} is not a state file: {e}", path.display()))?
+        }
+        (None, Some(spec)) => {
+            let numbers: Vec<usize> = spec
+                .split(['x', 'X'])
+                .map(|n| n.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    format!(
+                        "--fleet '{spec}': expected SUBSCRIPTIONSxCLUSTERSxBINDINGS, e.g. 20x50x2"
+                    )
+                })?;
+            let [s, c, b] = numbers[..] else {
+                return Err(format!(
+                    "--fleet '{spec}': expected three numbers, e.g. 20x50x2"
+                ));
+            };
+            Seed::fleet(s, c, b)
+        }
+        (None, None) => Seed::default_world(),
+    };
+    let world = World::from_seed(seed)?;
+    let kinds = args
+        .faults
+        .iter()
+        .map(|k| {
+            FaultKind::parse(k)
+                .ok_or_else(|| format!("unknown fault kind '{k}' (throttle, 500, 503, drop)"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = match args.operation_outcome.as_str() {
+        "failed" => "Failed",
+        "canceled" => "Canceled",
+        _ => "Succeeded",
+    };
+    let config = EmulatorConfig {
+        page_size: args.page_size,
+        leading_empty_page: args.leading_empty_page,
+        operation_polls: args.operation_polls,
+        operation_seconds: (args.operation_seconds > 0.0).then_some(args.operation_seconds),
+        retry_after: args.retry_after,
+        operation_outcome: outcome.into(),
+        latency: Duration::from_millis(args.latency_ms),
+        faults: Faults::new(
+            args.fault_every,
+            args.fault_ratio,
+            kinds,
+            args.throttle_retry_after,
+        ),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let bound = server::bind(args.port, config, world)
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+        let url = format!("http://{}", bound.addr);
+        write_stdout(&format!("{url}\n")).map_err(|e| e.to_string())?;
+        write_stderr(&format!(
+            "aks-trustedaccess emulator listening on {url} (Ctrl-C to stop)\n\
+             Point the CLI at it:\n  \
+             export AKS_TRUSTEDACCESS_ARM_ENDPOINT={url}\n  \
+             export AKS_TRUSTEDACCESS_ACCESS_TOKEN=emulator\n  \
+             export AZURE_SUBSCRIPTION_ID={DEFAULT_SUBSCRIPTION}\n"
+        ));
+        tokio::select! {
+            served = bound.serve() => served.map_err(|e| e.to_string()),
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })
+}

@@ -1,0 +1,254 @@
+//! The whole command-line tree (clap derive). Doc comments are the help text; no logic lives here.
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aks-trustedaccess",
+    version,
+    about = "Manage AKS Trusted Access roles and role bindings (a fast, az-compatible 'az aks trustedaccess').",
+    long_about = "Manage AKS Trusted Access roles and role bindings.\n\n\
+        Trusted Access lets an Azure service (a Machine Learning workspace, a Backup vault, Defender \
+        for Containers) reach a cluster's Kubernetes API as its managed identity, limited to the \
+        permissions of a Trusted Access role. A role binding on the cluster ties a source resource \
+        to roles.\n\n\
+        Flags, JSON output and exit codes match 'az aks trustedaccess'.",
+    arg_required_else_help = true,
+    after_help = crate::error::EXIT_CODE_HELP,
+    after_long_help = crate::error::EXIT_CODE_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Flags accepted by every command, as in az.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Subscription id or display name. Default: AZURE_SUBSCRIPTION_ID, then az's default subscription.
+    #[arg(long, global = true, value_name = "ID_OR_NAME")]
+    pub subscription: Option<String>,
+
+    /// Output format. Default: json, or az's `[core] output` / AZURE_CORE_OUTPUT.
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_name = "FORMAT",
+        ignore_case = true
+    )]
+    pub output: Option<OutputFormat>,
+
+    /// JMESPath query applied to the output (see http://jmespath.org/).
+    #[arg(long, global = true, value_name = "JMESPATH")]
+    pub query: Option<String>,
+
+    /// Log every request and response to stderr (tokens redacted).
+    #[arg(long, global = true)]
+    pub debug: bool,
+
+    /// Log one line per request to stderr.
+    #[arg(long, global = true)]
+    pub verbose: bool,
+
+    /// Show only errors, suppressing warnings.
+    #[arg(long, global = true)]
+    pub only_show_errors: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// JSON (the default, whatever the terminal).
+    Json,
+    /// Coloured JSON on a terminal.
+    Jsonc,
+    /// YAML, as az prints it.
+    Yaml,
+    /// Coloured YAML on a terminal.
+    Yamlc,
+    /// A human-readable table.
+    Table,
+    /// Tab-separated values, no header.
+    Tsv,
+    /// Nothing.
+    None,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Trusted Access roles a source resource type can be granted.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Role bindings on a managed cluster.
+    #[command(subcommand)]
+    Rolebinding(RolebindingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// List the Trusted Access roles offered in a location.
+    #[command(after_help = "Examples:
+  List the roles available in West Europe:
+    aks-trustedaccess role list -l westeurope
+  Display names work too:
+    aks-trustedaccess role list -l \"West Europe\"
+  Only the role names for Backup vaults:
+    aks-trustedaccess role list -l westeurope --query \"[?sourceResourceType=='Microsoft.DataProtection/backupVaults'].name\"")]
+    List {
+        /// Location, short name or display name. Default: az's `[defaults] location`.
+        #[arg(short = 'l', long, value_name = "LOCATION")]
+        location: Option<String>,
+    },
+}
+
+/// The managed cluster a binding command acts on.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Name of the resource group. Default: az's `[defaults] group`.
+    #[arg(short = 'g', long = "resource-group", value_name = "NAME")]
+    pub resource_group: Option<String>,
+
+    /// Name of the managed cluster.
+    #[arg(long = "cluster-name", value_name = "NAME", required = true)]
+    pub cluster_name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolebindingCommand {
+    /// List the Trusted Access role bindings of a cluster.
+    #[command(after_help = "Examples:
+  List the role bindings of a cluster:
+    aks-trustedaccess rolebinding list -g myResourceGroup --cluster-name myCluster
+  Names and roles only:
+    aks-trustedaccess rolebinding list -g myResourceGroup --cluster-name myCluster --query \"[].{name:name, roles:roles}\"")]
+    List {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+
+    /// Show one Trusted Access role binding.
+    #[command(after_help = "Examples:
+  Show a role binding:
+    aks-trustedaccess rolebinding show -g myResourceGroup --cluster-name myCluster -n myBinding")]
+    Show {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Name of the role binding.
+        #[arg(short = 'n', long, value_name = "NAME", required = true)]
+        name: String,
+    },
+
+    /// Create a Trusted Access role binding; refuses one that exists (use update).
+    #[command(after_help = "Examples:
+  Bind an Azure Machine Learning workspace:
+    aks-trustedaccess rolebinding create -g myResourceGroup --cluster-name myCluster -n myBinding \\
+      --source-resource-id /subscriptions/0000/resourceGroups/myResourceGroup/providers/Microsoft.MachineLearningServices/workspaces/myWorkspace \\
+      --roles Microsoft.MachineLearningServices/workspaces/mlworkload
+  Several roles, return as soon as ARM has accepted the request:
+    aks-trustedaccess rolebinding create -g rg --cluster-name c -n b -s <id> --roles <role1> <role2> --no-wait")]
+    Create {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Name of the role binding (1-24 letters, digits, '-').
+        #[arg(short = 'n', long, value_name = "NAME", required = true)]
+        name: String,
+        /// ARM id of the source resource (the service that gets access).
+        #[arg(
+            short = 's',
+            long = "source-resource-id",
+            value_name = "ID",
+            required = true
+        )]
+        source_resource_id: String,
+        /// Roles to grant: comma-separated ("a,b") and/or several values ("a b", "--roles a --roles b").
+        #[arg(long, value_name = "ROLES", required = true, num_args = 1.., action = ArgAction::Append)]
+        roles: Vec<String>,
+        /// Return once ARM has accepted the request, without waiting for it to finish.
+        #[arg(long)]
+        no_wait: bool,
+    },
+
+    /// Replace the roles of a Trusted Access role binding (the source cannot change).
+    #[command(after_help = "Examples:
+  Replace the roles of a binding:
+    aks-trustedaccess rolebinding update -g myResourceGroup --cluster-name myCluster -n myBinding \\
+      --roles Microsoft.MachineLearningServices/workspaces/mlworkload,Microsoft.MachineLearningServices/workspaces/inference-v1")]
+    Update {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Name of the role binding.
+        #[arg(short = 'n', long, value_name = "NAME", required = true)]
+        name: String,
+        /// The new roles, replacing the old ones: comma-separated and/or several values.
+        #[arg(long, value_name = "ROLES", required = true, num_args = 1.., action = ArgAction::Append)]
+        roles: Vec<String>,
+        /// Return once ARM has accepted the request, without waiting for it to finish.
+        #[arg(long)]
+        no_wait: bool,
+    },
+
+    /// Delete a Trusted Access role binding. Prints nothing.
+    #[command(after_help = "Examples:
+  Delete a binding without a prompt:
+    aks-trustedaccess rolebinding delete -g myResourceGroup --cluster-name myCluster -n myBinding --yes")]
+    Delete {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Name of the role binding.
+        #[arg(short = 'n', long, value_name = "NAME", required = true)]
+        name: String,
+        /// Do not prompt for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Return once ARM has accepted the request, without waiting for it to finish.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_clap_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn roles_accept_repeated_and_space_separated_values() {
+        let cli = Cli::try_parse_from([
+            "aks-trustedaccess",
+            "rolebinding",
+            "update",
+            "-g",
+            "rg",
+            "--cluster-name",
+            "c",
+            "-n",
+            "b",
+            "--roles",
+            "a,b",
+            "c",
+            "--roles",
+            "d",
+        ])
+        .unwrap();
+        let Command::Rolebinding(RolebindingCommand::Update { roles, .. }) = cli.command else {
+            panic!("parsed the wrong command");
+        };
+        assert_eq!(roles, ["a,b", "c", "d"]);
+    }
+
+    #[test]
+    fn output_is_case_insensitive_and_global() {
+        let cli =
+            Cli::try_parse_from(["aks-trustedaccess", "role", "list", "-l", "x", "-o", "JSON"])
+                .unwrap();
+        assert_eq!(cli.global.output, Some(OutputFormat::Json));
+    }
+}

@@ -1,0 +1,13 @@
+//! Command logic: what to ask ARM and what data to return. Commands never print.
+
+pub mod role;
+pub mod rolebinding;
+
+/// What a command hands to the output layer.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Data to print in the chosen format.
+    Data(serde_json::Value),
+    /// Nothing to print (delete).
+    Nothing,
+}

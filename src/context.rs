@@ -1,0 +1,158 @@
+//! What every command needs, resolved once from flags, environment and az's configuration:
+//! the ARM client, the subscription (id, or display name looked up), defaults, wait limits.
+
+use crate::arm::api;
+use crate::arm::client::ArmClient;
+use crate::arm::ids::{ResourceGroupName, SubscriptionId};
+use crate::azconfig::AzConfig;
+use crate::error::{Error, Result};
+use crate::output::diagnostics::Diagnostics;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+pub struct Context {
+    pub client: ArmClient,
+    pub config: AzConfig,
+    pub diagnostics: Diagnostics,
+    subscription_arg: Option<String>,
+    subscription: OnceCell<SubscriptionId>,
+    /// `--timeout`: the longest wait for a long-running operation.
+    pub operation_timeout: Option<Duration>,
+    /// Set while a write may be running in Azure: the command that shows its result.
+    pending_write: Mutex<Option<String>>,
+}
+
+impl Context {
+    pub fn new(
+        client: ArmClient,
+        config: AzConfig,
+        diagnostics: Diagnostics,
+        subscription_arg: Option<String>,
+    ) -> Self {
+        Context {
+            client,
+            config,
+            diagnostics,
+            subscription_arg,
+            subscription: OnceCell::new(),
+            operation_timeout: None,
+            pending_write: Mutex::new(None),
+        }
+    }
+
+    /// `--subscription`, else `AZURE_SUBSCRIPTION_ID`, else az's default subscription.
+    pub async fn subscription(&self) -> Result<&SubscriptionId> {
+        self.subscription
+            .get_or_try_init(|| self.resolve_subscription())
+            .await
+    }
+
+    async fn resolve_subscription(&self) -> Result<SubscriptionId> {
+        let from_env = std::env::var("AZURE_SUBSCRIPTION_ID")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        let raw = match (&self.subscription_arg, from_env) {
+            (Some(arg), _) => arg.trim().to_string(),
+            (None, Some(env)) => env.trim().to_string(),
+            (None, None) => {
+                return match self.config.default_subscription() {
+                    Some(default) => SubscriptionId::parse(&default.id).ok_or_else(|| Error::Config {
+                        message: format!("az's default subscription id '{}' is not a UUID", default.id),
+                        hint: Some("run 'az account set --subscription <id>'".into()),
+                    }),
+                    None => Err(Error::Config {
+                        message: "no subscription: none was given and az has no default subscription".into(),
+                        hint: Some(
+                            "pass --subscription <id or name>, set AZURE_SUBSCRIPTION_ID, \
+                             or choose az's default with 'az login' / 'az account set --subscription <id>'"
+                                .into(),
+                        ),
+                    }),
+                };
+            }
+        };
+        if raw.is_empty() {
+            return Err(Error::usage("--subscription is empty"));
+        }
+        if let Some(id) = SubscriptionId::parse(&raw) {
+            return Ok(id);
+        }
+        self.subscription_by_name(&raw).await
+    }
+
+    /// A display name, matched case-insensitively against the subscriptions the identity can see.
+    async fn subscription_by_name(&self, name: &str) -> Result<SubscriptionId> {
+        let all = api::list_subscriptions(&self.client).await?;
+        let matches: Vec<_> = all
+            .iter()
+            .filter(|s| {
+                s.display_name
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(name))
+            })
+            .collect();
+        let describe = |s: &crate::arm::models::Subscription| {
+            format!(
+                "{} ({})",
+                s.display_name.as_deref().unwrap_or("?"),
+                s.subscription_id.as_deref().unwrap_or("?")
+            )
+        };
+        match matches.as_slice() {
+            [one] => one
+                .subscription_id
+                .as_deref()
+                .and_then(SubscriptionId::parse)
+                .ok_or_else(|| Error::UnexpectedResponse {
+                    request: "GET /subscriptions".into(),
+                    detail: format!("subscription '{name}' has no valid subscriptionId"),
+                }),
+            [] => Err(Error::Config {
+                message: format!("subscription '{name}' not found"),
+                hint: Some(if all.is_empty() {
+                    "the signed-in identity can see no subscriptions".to_string()
+                } else {
+                    format!(
+                        "subscriptions this identity can see: {}",
+                        all.iter().map(describe).collect::<Vec<_>>().join(", ")
+                    )
+                }),
+            }),
+            many => Err(Error::Config {
+                message: format!("subscription name '{name}' is ambiguous"),
+                hint: Some(format!(
+                    "pass the id of one of: {}",
+                    many.iter()
+                        .map(|s| describe(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }),
+        }
+    }
+
+    /// `-g`, else az's `[defaults] group`.
+    pub fn resource_group(&self, arg: Option<&str>) -> Result<ResourceGroupName> {
+        match arg
+            .map(str::to_string)
+            .or_else(|| self.config.default_group())
+        {
+            Some(group) => ResourceGroupName::parse(&group),
+            None => Err(Error::usage_with_hint(
+                "the following arguments are required: --resource-group/-g",
+                "or set a default with 'az configure --defaults group=<name>'",
+            )),
+        }
+    }
+
+    pub fn set_pending_write(&self, check: Option<String>) {
+        if let Ok(mut pending) = self.pending_write.lock() {
+            *pending = check;
+        }
+    }
+
+    pub fn pending_write(&self) -> Option<String> {
+        self.pending_write.lock().ok().and_then(|p| p.clone())
+    }
+}

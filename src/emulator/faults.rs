@@ -1,0 +1,130 @@
+//! Fault injection: every Nth ARM request, or a random fraction of them, answers with a throttle,
+//! a server error or a dropped connection, so retry behaviour is tested for real.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// 429 with `Retry-After`.
+    Throttle,
+    /// 500 Internal Server Error.
+    InternalError,
+    /// 503 Service Unavailable.
+    Unavailable,
+    /// The connection is closed without an answer.
+    Drop,
+}
+
+impl FaultKind {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "throttle" | "429" => FaultKind::Throttle,
+            "500" | "internal" => FaultKind::InternalError,
+            "503" | "unavailable" => FaultKind::Unavailable,
+            "drop" => FaultKind::Drop,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Fault every Nth ARM request (1-based: 3 = the 3rd, 6th, …).
+    pub every: Option<u64>,
+    /// Or fault this fraction of requests at random (0.0–1.0).
+    pub ratio: f64,
+    /// The kinds to inject, used in turn.
+    pub kinds: Vec<FaultKind>,
+    /// `Retry-After` seconds on an injected 429.
+    pub throttle_retry_after: u64,
+    seen: AtomicU64,
+    injected: AtomicU64,
+}
+
+impl Clone for Faults {
+    fn clone(&self) -> Self {
+        Faults {
+            every: self.every,
+            ratio: self.ratio,
+            kinds: self.kinds.clone(),
+            throttle_retry_after: self.throttle_retry_after,
+            seen: AtomicU64::new(self.seen.load(Ordering::Relaxed)),
+            injected: AtomicU64::new(self.injected.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl Faults {
+    pub fn new(
+        every: Option<u64>,
+        ratio: f64,
+        kinds: Vec<FaultKind>,
+        throttle_retry_after: u64,
+    ) -> Self {
+        Faults {
+            every: every.filter(|n| *n > 0),
+            ratio: ratio.clamp(0.0, 1.0),
+            kinds,
+            throttle_retry_after,
+            seen: AtomicU64::new(0),
+            injected: AtomicU64::new(0),
+        }
+    }
+
+    /// Decides the fate of the next ARM request.
+    pub fn next(&self) -> Option<FaultKind> {
+        if self.kinds.is_empty() {
+            return None;
+        }
+        let n = self.seen.fetch_add(1, Ordering::Relaxed) + 1;
+        let hit = match self.every {
+            Some(every) => n.is_multiple_of(every),
+            None => self.ratio > 0.0 && fastrand::f64() < self.ratio,
+        };
+        if !hit {
+            return None;
+        }
+        let i = self.injected.fetch_add(1, Ordering::Relaxed);
+        Some(self.kinds[(i as usize) % self.kinds.len()])
+    }
+
+    /// (requests seen, faults injected)
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.seen.load(Ordering::Relaxed),
+            self.injected.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_nth_request_gets_the_kinds_in_turn() {
+        let f = Faults::new(Some(3), 0.0, vec![FaultKind::Throttle, FaultKind::Drop], 0);
+        let fates: Vec<Option<FaultKind>> = (0..9).map(|_| f.next()).collect();
+        assert_eq!(
+            fates,
+            [
+                None,
+                None,
+                Some(FaultKind::Throttle),
+                None,
+                None,
+                Some(FaultKind::Drop),
+                None,
+                None,
+                Some(FaultKind::Throttle)
+            ]
+        );
+        assert_eq!(f.counts(), (9, 3));
+    }
+
+    #[test]
+    fn no_kinds_means_no_faults() {
+        let f = Faults::new(Some(1), 1.0, vec![], 0);
+        assert!((0..10).all(|_| f.next().is_none()));
+    }
+}

@@ -1,0 +1,46 @@
+//! `aks-trustedaccess-emulator`: the Trusted Access slice of ARM on loopback, for tests, demos and
+//! users' scripts, with no Azure account. Knobs for paging, operation timing and fault injection.
+
+pub mod faults;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+use std::time::Duration;
+
+pub use faults::{FaultKind, Faults};
+
+/// How the emulator behaves (the binary's flags).
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Items per list page; 0 = everything in one page.
+    pub page_size: usize,
+    /// Start every list with an empty page that carries a `nextLink`.
+    pub leading_empty_page: bool,
+    /// How many polls an operation answers `InProgress` before it ends.
+    pub operation_polls: u32,
+    /// An operation also ends this many seconds after it started, polled or not.
+    pub operation_seconds: Option<f64>,
+    /// `Retry-After` (seconds) on write answers and running polls.
+    pub retry_after: u64,
+    /// How operations end: Succeeded, Failed or Canceled.
+    pub operation_outcome: String,
+    /// Added to every ARM answer.
+    pub latency: Duration,
+    pub faults: Faults,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            page_size: 100,
+            leading_empty_page: false,
+            operation_polls: 1,
+            operation_seconds: Some(5.0),
+            retry_after: 0,
+            operation_outcome: "Succeeded".into(),
+            latency: Duration::ZERO,
+            faults: Faults::default(),
+        }
+    }
+}

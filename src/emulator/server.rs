@@ -1,0 +1,270 @@
+//! The emulator's HTTP side: listens on 127.0.0.1 only, records every ARM request for tests,
+//! requires a bearer token, injects faults and latency, and serves the `/_emulator/` control API.
+
+use crate::emulator::routes::{self, ArmRequest, Reply};
+use crate::emulator::state::World;
+use crate::emulator::{EmulatorConfig, FaultKind};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+pub struct Emulator {
+    world: Mutex<World>,
+    config: EmulatorConfig,
+    requests: Mutex<Vec<Value>>,
+}
+
+/// A bound emulator: its address, and the future that serves it.
+pub struct Bound {
+    pub addr: SocketAddr,
+    listener: TcpListener,
+    emulator: Arc<Emulator>,
+}
+
+/// Binds 127.0.0.1:`port` (0 = any free port). Never any other address.
+pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::Result<Bound> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+    let addr = listener.local_addr()?;
+    Ok(Bound {
+        addr,
+        listener,
+        emulator: Arc::new(Emulator {
+            world: Mutex::new(world),
+            config,
+            requests: Mutex::new(Vec::new()),
+        }),
+    })
+}
+
+impl Bound {
+    /// Serves connections until the task is dropped.
+    pub async fn serve(self) -> std::io::Result<()> {
+        loop {
+            let (stream, _) = self.listener.accept().await?;
+            let emulator = self.emulator.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let emulator = emulator.clone();
+                    async move { emulator.answer(req).await }
+                });
+                // Errors here are dropped connections (injected, or the client went away).
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }
+}
+
+type Answer = Result<Response<Full<Bytes>>, std::io::Error>;
+
+impl Emulator {
+    async fn answer(self: Arc<Self>, req: Request<Incoming>) -> Answer {
+        let (parts, body) = req.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let path = parts.uri.path().to_string();
+        let raw_query = parts.uri.query().unwrap_or("").to_string();
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+
+        if let Some(control) = path.strip_prefix("/_emulator/") {
+            return Ok(self.control(parts.method.as_str(), control));
+        }
+
+        let authorization = header("authorization");
+        let auth_state = match authorization.as_deref() {
+            None => "missing",
+            Some(v)
+                if v.len() > 7
+                    && v[..7].eq_ignore_ascii_case("bearer ")
+                    && !v[7..].trim().is_empty() =>
+            {
+                "bearer"
+            }
+            Some(_) => "invalid",
+        };
+        let query: HashMap<String, String> = url::form_urlencoded::parse(raw_query.as_bytes())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+            .collect();
+        self.record(json!({
+            "method": parts.method.as_str(),
+            "path": path,
+            "query": raw_query,
+            "apiVersion": query.get("api-version"),
+            "body": if body.is_empty() { Value::Null } else {
+                serde_json::from_slice::<Value>(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)))
+            },
+            "authorization": auth_state,
+            "clientRequestId": header("x-ms-client-request-id"),
+            "userAgent": header("user-agent"),
+        }));
+
+        if !self.config.latency.is_zero() {
+            tokio::time::sleep(self.config.latency).await;
+        }
+        let client_request_id = header("x-ms-client-request-id");
+        let reply = match self.config.faults.next() {
+            Some(FaultKind::Drop) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "injected: connection dropped",
+                ));
+            }
+            Some(FaultKind::Throttle) => Reply::arm_error(
+                429,
+                "TooManyRequests",
+                "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
+            ),
+            Some(FaultKind::InternalError) => Reply::arm_error(
+                500,
+                "InternalServerError",
+                "An internal error occurred (injected).",
+            ),
+            Some(FaultKind::Unavailable) => Reply::arm_error(
+                503,
+                "ServiceUnavailable",
+                "The service is unavailable (injected).",
+            ),
+            None => match auth_state {
+                "missing" => Reply::arm_error(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing.",
+                ),
+                "invalid" => Reply::arm_error(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+                ),
+                _ => {
+                    let host = header("host").unwrap_or_else(|| "127.0.0.1".into());
+                    let request = ArmRequest {
+                        method: parts.method.as_str(),
+                        path: &path,
+                        query,
+                        body: &body,
+                        base: format!("http://{host}"),
+                    };
+                    let mut world = self
+                        .world
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    routes::handle(&mut world, &self.config, &request)
+                }
+            },
+        };
+        Ok(self.respond(reply, client_request_id))
+    }
+
+    fn respond(&self, reply: Reply, client_request_id: Option<String>) -> Response<Full<Bytes>> {
+        let body = reply
+            .body
+            .map(|b| serde_json::to_vec_pretty(&b).unwrap_or_default())
+            .unwrap_or_default();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut builder = Response::builder()
+            .status(reply.status)
+            .header("x-ms-request-id", &request_id)
+            .header("x-ms-correlation-request-id", &request_id)
+            .header("x-ms-ratelimit-remaining-subscription-reads", "249")
+            .header("x-ms-ratelimit-remaining-subscription-writes", "199")
+            .header("cache-control", "no-cache");
+        if !body.is_empty() {
+            builder = builder.header("content-type", "application/json; charset=utf-8");
+        }
+        if let Some(id) = client_request_id {
+            builder = builder.header("x-ms-client-request-id", id);
+        }
+        if reply.status == 401 {
+            builder = builder.header(
+                "www-authenticate",
+                "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"",
+            );
+        }
+        if reply.status == 429 {
+            builder = builder.header(
+                "retry-after",
+                self.config.faults.throttle_retry_after.to_string(),
+            );
+        }
+        for (name, value) in reply.headers {
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    }
+
+    fn record(&self, entry: Value) {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(entry);
+    }
+
+    /// `GET|DELETE /_emulator/requests`, `GET /_emulator/state`, `GET /_emulator/stats`.
+    fn control(&self, method: &str, what: &str) -> Response<Full<Bytes>> {
+        let reply = match (method, what) {
+            ("GET", "requests") => Reply::json(
+                200,
+                Value::Array(
+                    self.requests
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone(),
+                ),
+            ),
+            ("DELETE", "requests") => {
+                self.requests
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
+                Reply::empty(204)
+            }
+            ("GET", "state") => {
+                let seed = self
+                    .world
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .to_seed();
+                Reply::json(200, serde_json::to_value(seed).unwrap_or_default())
+            }
+            ("GET", "stats") => {
+                let (seen, injected) = self.config.faults.counts();
+                let recorded = self
+                    .requests
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .len();
+                Reply::json(
+                    200,
+                    json!({"requests": recorded, "faultsConsidered": seen, "faultsInjected": injected}),
+                )
+            }
+            _ => Reply::arm_error(
+                404,
+                "NotFound",
+                format!("no emulator control endpoint '{method} /_emulator/{what}'"),
+            ),
+        };
+        self.respond(reply, None)
+    }
+}

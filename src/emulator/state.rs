@@ -1,0 +1,481 @@
+//! The emulator's world: subscriptions, resource groups, clusters, their role bindings, the role
+//! catalog and running operations. Seeded with a small default world, a state file, or a
+//! generated fleet.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Instant;
+
+pub const DEFAULT_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
+pub const DEFAULT_TENANT: &str = "11111111-1111-1111-1111-111111111111";
+const CATALOG_JSON: &str = include_str!("role-catalog.json");
+const BINDING_TYPE: &str = "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings";
+
+/// The state file format (also what `GET /_emulator/state` returns).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seed {
+    pub subscriptions: Vec<SubscriptionSeed>,
+    #[serde(default)]
+    pub resource_groups: Vec<ResourceGroupSeed>,
+    #[serde(default)]
+    pub clusters: Vec<ClusterSeed>,
+    /// The role catalog for every location; default: the published catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Value>>,
+    /// Per-location catalogs that replace `roles` there (a region that lacks some roles).
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub roles_by_location: HashMap<String, Vec<Value>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionSeed {
+    pub subscription_id: String,
+    pub display_name: String,
+    #[serde(default = "enabled")]
+    pub state: String,
+    #[serde(default = "default_tenant")]
+    pub tenant_id: String,
+    /// `false`: every request in this subscription answers 403 (an identity without access).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub readable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceGroupSeed {
+    pub subscription_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSeed {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    /// SystemAssigned, UserAssigned, None, or absent (a service-principal cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_type: Option<String>,
+    #[serde(default)]
+    pub bindings: Vec<BindingSeed>,
+    /// `false`: reading this cluster's bindings answers 403.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub readable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingSeed {
+    pub name: String,
+    pub source_resource_id: String,
+    pub roles: Vec<String>,
+    #[serde(default = "succeeded")]
+    pub provisioning_state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_data: Option<Value>,
+}
+
+fn enabled() -> String {
+    "Enabled".into()
+}
+fn succeeded() -> String {
+    "Succeeded".into()
+}
+fn default_tenant() -> String {
+    DEFAULT_TENANT.into()
+}
+fn yes() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// Locations every emulated subscription offers: (name, displayName, regionalDisplayName).
+pub const LOCATIONS: &[(&str, &str, &str)] = &[
+    ("eastus", "East US", "(US) East US"),
+    ("eastus2", "East US 2", "(US) East US 2"),
+    ("westus2", "West US 2", "(US) West US 2"),
+    ("westus3", "West US 3", "(US) West US 3"),
+    ("centralus", "Central US", "(US) Central US"),
+    ("northeurope", "North Europe", "(Europe) North Europe"),
+    ("westeurope", "West Europe", "(Europe) West Europe"),
+    ("uksouth", "UK South", "(Europe) UK South"),
+    ("swedencentral", "Sweden Central", "(Europe) Sweden Central"),
+    ("japaneast", "Japan East", "(Asia Pacific) Japan East"),
+    (
+        "australiaeast",
+        "Australia East",
+        "(Asia Pacific) Australia East",
+    ),
+];
+
+impl Seed {
+    /// One subscription, one resource group, two clusters, one binding: enough to try every command.
+    pub fn default_world() -> Self {
+        let sub = DEFAULT_SUBSCRIPTION.to_string();
+        Seed {
+            subscriptions: vec![SubscriptionSeed {
+                subscription_id: sub.clone(),
+                display_name: "Emulated Subscription".into(),
+                state: enabled(),
+                tenant_id: default_tenant(),
+                readable: true,
+            }],
+            resource_groups: vec![ResourceGroupSeed {
+                subscription_id: sub.clone(),
+                name: "rg1".into(),
+            }],
+            clusters: vec![
+                ClusterSeed {
+                    subscription_id: sub.clone(),
+                    resource_group: "rg1".into(),
+                    name: "cluster1".into(),
+                    location: "westeurope".into(),
+                    identity_type: Some("SystemAssigned".into()),
+                    bindings: vec![BindingSeed {
+                        name: "ml-binding".into(),
+                        source_resource_id: format!(
+                            "/subscriptions/{sub}/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ml-workspace"
+                        ),
+                        roles: vec![
+                            "Microsoft.MachineLearningServices/workspaces/mlworkload".into(),
+                        ],
+                        provisioning_state: succeeded(),
+                        system_data: Some(json!({
+                            "createdBy": "operator@contoso.com",
+                            "createdByType": "User",
+                            "createdAt": "2026-11-02T09:15:04.217Z",
+                            "lastModifiedBy": "operator@contoso.com",
+                            "lastModifiedByType": "User",
+                            "lastModifiedAt": "2026-11-02T09:15:04.217Z"
+                        })),
+                    }],
+                    readable: true,
+                },
+                ClusterSeed {
+                    subscription_id: sub,
+                    resource_group: "rg1".into(),
+                    name: "cluster2".into(),
+                    location: "westeurope".into(),
+                    identity_type: Some("SystemAssigned".into()),
+                    bindings: vec![],
+                    readable: true,
+                },
+            ],
+            roles: None,
+            roles_by_location: HashMap::new(),
+        }
+    }
+
+    /// A generated fleet: `subscriptions` × `clusters` × `bindings`, for audits and benchmarks.
+    /// Every 10th cluster has no binding and every 7th is not system-assigned, so an audit has
+    /// findings to report.
+    pub fn fleet(subscriptions: usize, clusters: usize, bindings: usize) -> Self {
+        let mut seed = Seed {
+            subscriptions: vec![],
+            resource_groups: vec![],
+            clusters: vec![],
+            roles: None,
+            roles_by_location: HashMap::new(),
+        };
+        for s in 0..subscriptions {
+            let sub = format!("{s:08x}-0000-4000-8000-{:012x}", s + 1);
+            seed.subscriptions.push(SubscriptionSeed {
+                subscription_id: sub.clone(),
+                display_name: format!("Fleet Subscription {s}"),
+                state: enabled(),
+                tenant_id: default_tenant(),
+                readable: true,
+            });
+            let group = format!("rg-fleet-{s}");
+            seed.resource_groups.push(ResourceGroupSeed {
+                subscription_id: sub.clone(),
+                name: group.clone(),
+            });
+            for c in 0..clusters {
+                let n = s * clusters + c;
+                let bindings = if n % 10 == 9 { 0 } else { bindings };
+                seed.clusters.push(ClusterSeed {
+                    subscription_id: sub.clone(),
+                    resource_group: group.clone(),
+                    name: format!("aks-{s}-{c}"),
+                    location: LOCATIONS[n % LOCATIONS.len()].0.into(),
+                    identity_type: Some(if n % 7 == 6 { "UserAssigned" } else { "SystemAssigned" }.into()),
+                    bindings: (0..bindings)
+                        .map(|b| BindingSeed {
+                            name: format!("binding-{b}"),
+                            source_resource_id: format!(
+                                "/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/ws-{c}-{b}"
+                            ),
+                            roles: vec!["Microsoft.MachineLearningServices/workspaces/mlworkload".into()],
+                            provisioning_state: succeeded(),
+                            system_data: None,
+                        })
+                        .collect(),
+                    readable: true,
+                });
+            }
+        }
+        seed
+    }
+}
+
+/// A binding as stored.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub name: String,
+    pub source_resource_id: String,
+    pub roles: Vec<String>,
+    pub provisioning_state: String,
+    pub system_data: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    pub identity_type: Option<String>,
+    pub bindings: Vec<Binding>,
+    pub readable: bool,
+}
+
+impl Cluster {
+    pub fn id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",
+            self.subscription_id, self.resource_group, self.name
+        )
+    }
+
+    pub fn binding_json(&self, binding: &Binding) -> Value {
+        let mut value = json!({
+            "id": format!("{}/trustedAccessRoleBindings/{}", self.id(), binding.name),
+            "name": binding.name,
+            "type": BINDING_TYPE,
+            "properties": {
+                "provisioningState": binding.provisioning_state,
+                "sourceResourceId": binding.source_resource_id,
+                "roles": binding.roles,
+            }
+        });
+        if let Some(system_data) = &binding.system_data {
+            value["systemData"] = system_data.clone();
+        }
+        value
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut value = json!({
+            "id": self.id(),
+            "name": self.name,
+            "type": "Microsoft.ContainerService/managedClusters",
+            "location": self.location,
+            "properties": {
+                "provisioningState": "Succeeded",
+                "kubernetesVersion": "1.33.2",
+                "dnsPrefix": format!("{}-dns", self.name),
+                "enableRBAC": true,
+            }
+        });
+        if let Some(kind) = &self.identity_type {
+            value["identity"] = json!({ "type": kind });
+        } else {
+            value["properties"]["servicePrincipalProfile"] = json!({ "clientId": "msi" });
+        }
+        value
+    }
+
+    pub fn find_binding(&self, name: &str) -> Option<usize> {
+        self.bindings
+            .iter()
+            .position(|b| b.name.eq_ignore_ascii_case(name))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    Put,
+    Delete,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: String,
+    pub kind: OperationKind,
+    /// Index of the cluster in `World::clusters`, and the binding's name.
+    pub cluster: usize,
+    pub binding: String,
+    pub polls_left: u32,
+    pub started: Instant,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    /// The status it ends with: Succeeded, Failed or Canceled.
+    pub outcome: String,
+}
+
+pub struct World {
+    pub subscriptions: Vec<SubscriptionSeed>,
+    pub resource_groups: Vec<ResourceGroupSeed>,
+    pub clusters: Vec<Cluster>,
+    pub catalog: Vec<Value>,
+    pub catalogs_by_location: HashMap<String, Vec<Value>>,
+    pub operations: HashMap<String, Operation>,
+}
+
+impl World {
+    pub fn from_seed(seed: Seed) -> Result<Self, String> {
+        let catalog = match seed.roles {
+            Some(roles) => roles,
+            None => serde_json::from_str(CATALOG_JSON)
+                .map_err(|e| format!("bundled role catalog: {e}"))?,
+        };
+        let mut resource_groups = seed.resource_groups;
+        for c in &seed.clusters {
+            if !seed
+                .subscriptions
+                .iter()
+                .any(|s| s.subscription_id.eq_ignore_ascii_case(&c.subscription_id))
+            {
+                return Err(format!(
+                    "cluster {} names unknown subscription {}",
+                    c.name, c.subscription_id
+                ));
+            }
+            if !resource_groups.iter().any(|g| {
+                g.subscription_id.eq_ignore_ascii_case(&c.subscription_id)
+                    && g.name.eq_ignore_ascii_case(&c.resource_group)
+            }) {
+                resource_groups.push(ResourceGroupSeed {
+                    subscription_id: c.subscription_id.clone(),
+                    name: c.resource_group.clone(),
+                });
+            }
+        }
+        let clusters = seed
+            .clusters
+            .into_iter()
+            .map(|c| Cluster {
+                subscription_id: c.subscription_id,
+                resource_group: c.resource_group,
+                name: c.name,
+                location: c.location.to_ascii_lowercase(),
+                identity_type: c.identity_type,
+                readable: c.readable,
+                bindings: c
+                    .bindings
+                    .into_iter()
+                    .map(|b| Binding {
+                        name: b.name,
+                        source_resource_id: b.source_resource_id,
+                        roles: b.roles,
+                        provisioning_state: b.provisioning_state,
+                        system_data: b.system_data,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(World {
+            subscriptions: seed.subscriptions,
+            resource_groups,
+            clusters,
+            catalog,
+            catalogs_by_location: seed
+                .roles_by_location
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+            operations: HashMap::new(),
+        })
+    }
+
+    /// The world as a state file, so a session can be saved and replayed.
+    pub fn to_seed(&self) -> Seed {
+        Seed {
+            subscriptions: self.subscriptions.clone(),
+            resource_groups: self.resource_groups.clone(),
+            clusters: self
+                .clusters
+                .iter()
+                .map(|c| ClusterSeed {
+                    subscription_id: c.subscription_id.clone(),
+                    resource_group: c.resource_group.clone(),
+                    name: c.name.clone(),
+                    location: c.location.clone(),
+                    identity_type: c.identity_type.clone(),
+                    readable: c.readable,
+                    bindings: c
+                        .bindings
+                        .iter()
+                        .map(|b| BindingSeed {
+                            name: b.name.clone(),
+                            source_resource_id: b.source_resource_id.clone(),
+                            roles: b.roles.clone(),
+                            provisioning_state: b.provisioning_state.clone(),
+                            system_data: b.system_data.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            roles: Some(self.catalog.clone()),
+            roles_by_location: self.catalogs_by_location.clone(),
+        }
+    }
+
+    pub fn subscription(&self, id: &str) -> Option<&SubscriptionSeed> {
+        self.subscriptions
+            .iter()
+            .find(|s| s.subscription_id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn has_resource_group(&self, sub: &str, group: &str) -> bool {
+        self.resource_groups.iter().any(|g| {
+            g.subscription_id.eq_ignore_ascii_case(sub) && g.name.eq_ignore_ascii_case(group)
+        })
+    }
+
+    pub fn find_cluster(&self, sub: &str, group: &str, name: &str) -> Option<usize> {
+        self.clusters.iter().position(|c| {
+            c.subscription_id.eq_ignore_ascii_case(sub)
+                && c.resource_group.eq_ignore_ascii_case(group)
+                && c.name.eq_ignore_ascii_case(name)
+        })
+    }
+
+    pub fn catalog_for(&self, location: &str) -> &[Value] {
+        self.catalogs_by_location
+            .get(&location.to_ascii_lowercase())
+            .unwrap_or(&self.catalog)
+    }
+
+    /// Applies an operation's end to the binding it changes.
+    pub fn finish_operation(&mut self, id: &str, now: String) {
+        let Some(op) = self.operations.get_mut(id) else {
+            return;
+        };
+        if op.end_time.is_some() {
+            return;
+        }
+        op.end_time = Some(now);
+        let (kind, cluster, name, outcome) =
+            (op.kind, op.cluster, op.binding.clone(), op.outcome.clone());
+        let Some(cluster) = self.clusters.get_mut(cluster) else {
+            return;
+        };
+        let Some(index) = cluster.find_binding(&name) else {
+            return;
+        };
+        match (kind, outcome.as_str()) {
+            (OperationKind::Delete, "Succeeded") => {
+                cluster.bindings.remove(index);
+            }
+            (_, state) => cluster.bindings[index].provisioning_state = state.to_string(),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! aks-trustedaccess: an az-compatible CLI for AKS Trusted Access, and the offline ARM emulator it
+//! is tested against. The module tree is shared by both binaries and the tests.
+
+pub mod app;
+pub mod arm;
+pub mod azconfig;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod emulator;
+pub mod error;
+pub mod output;

@@ -1,0 +1,51 @@
+//! The `aks-trustedaccess` binary: parse arguments, run on a current-thread runtime, and map the
+//! result to the exit-code table in `error.rs`.
+
+use aks_trustedaccess::error::exit;
+use aks_trustedaccess::output::diagnostics::write_stderr;
+use aks_trustedaccess::{app, cli::Cli};
+use clap::Parser;
+use clap::error::ErrorKind;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            write_stderr(&format!("ERROR: cannot start the async runtime: {e}\n"));
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    match runtime.block_on(app::run(cli)) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => {
+            write_stderr(&e.render());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Help and version go to stdout with exit 0 (a bare `aks-trustedaccess` shows the command tree,
+/// as a bare `az` does); every other parse error is a usage error, exit 2.
+fn clap_exit(e: clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let text = e.render().to_string();
+            let _ = aks_trustedaccess::output::write_stdout(&text);
+            ExitCode::from(exit::OK)
+        }
+        _ => {
+            let _ = e.print();
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The output layer, the only writer of stdout: applies `--query`, renders the chosen format,
+//! and ends quietly when the reader closes the pipe.
+
+pub mod diagnostics;
+pub mod json;
+pub mod query;
+pub mod terminal;
+
+use crate::cli::OutputFormat;
+use crate::commands::Outcome;
+use crate::error::{Error, Result};
+use query::Query;
+use serde_json::Value;
+use std::io::Write;
+
+pub struct Printer {
+    pub format: OutputFormat,
+    pub query: Option<Query>,
+    pub color: bool,
+}
+
+impl Printer {
+    pub fn new(format: OutputFormat, query: Option<Query>) -> Self {
+        let color = matches!(format, OutputFormat::Jsonc | OutputFormat::Yamlc)
+            && terminal::color_allowed();
+        Printer {
+            format,
+            query,
+            color,
+        }
+    }
+
+    pub fn print(&self, outcome: &Outcome) -> Result<()> {
+        let Outcome::Data(data) = outcome else {
+            return Ok(());
+        };
+        let data = match &self.query {
+            Some(q) => q.apply(data)?,
+            None => data.clone(),
+        };
+        let text = self.render(&data)?;
+        write_stdout(&text)
+    }
+
+    pub fn render(&self, data: &Value) -> Result<String> {
+        // az prints nothing for a null result (e.g. a --query that matched nothing).
+        if data.is_null() {
+            return Ok(String::new());
+        }
+        Ok(match self.format {
+            OutputFormat::Json | OutputFormat::Jsonc => json::render(data, self.color),
+            OutputFormat::None => String::new(),
+            other => {
+                return Err(Error::usage(format!(
+                    "output format '{other:?}' is not available yet; use -o json"
+                )));
+            }
+        })
+    }
+}
+
+/// Writes all of `text` to stdout. A closed pipe (`| head -1`) is not an error.
+pub fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Io(format!("cannot write the output: {e}"))),
+    }
+}

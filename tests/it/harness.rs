@@ -1,0 +1,188 @@
+//! Starts an emulator per test, builds CLI invocations with a clean environment, and reads the
+//! requests the emulator recorded.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+pub const SUB: &str = "00000000-0000-0000-0000-000000000000";
+/// The static token the tests sign in with; no test output may contain it.
+pub const TOKEN: &str = "test-token-must-never-be-printed";
+
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    /// Empty az config dir (and HOME), so the user's own az setup never leaks in.
+    pub home: tempfile::TempDir,
+}
+
+impl Emulator {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> Self {
+        let mut child =
+            std::process::Command::new(env!("CARGO_BIN_EXE_aks-trustedaccess-emulator"))
+                .args(["--port", "0"])
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the emulator starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the emulator prints its URL");
+        let url = line.trim().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "emulator URL: {url}");
+        Emulator {
+            child,
+            url,
+            home: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The CLI, pointed at this emulator, signed in with the static token, default subscription set.
+    pub fn cli(&self) -> Command {
+        let mut cmd = self.bare_cli();
+        cmd.env("AZURE_SUBSCRIPTION_ID", SUB);
+        cmd
+    }
+
+    /// The CLI pointed at this emulator with a token but no subscription configured.
+    pub fn bare_cli(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aks-trustedaccess"));
+        for var in [
+            "AZURE_SUBSCRIPTION_ID",
+            "AZURE_CORE_OUTPUT",
+            "AZURE_DEFAULTS_GROUP",
+            "AZURE_DEFAULTS_LOCATION",
+            "AZURE_CLOUD_NAME",
+            "AZURE_TENANT_ID",
+            "AZURE_CLIENT_ID",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "IDENTITY_ENDPOINT",
+            "NO_COLOR",
+            "AKS_TRUSTEDACCESS_AUTH",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("AKS_TRUSTEDACCESS_ARM_ENDPOINT", &self.url)
+            .env("AKS_TRUSTEDACCESS_ACCESS_TOKEN", TOKEN)
+            .env("AZURE_CONFIG_DIR", self.home.path())
+            .env("HOME", self.home.path())
+            .timeout(std::time::Duration::from_secs(60));
+        cmd
+    }
+
+    /// Everything the emulator recorded, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        let body: Value = reqwest::blocking::get(format!("{}/_emulator/requests", self.url))
+            .expect("control API answers")
+            .json()
+            .expect("JSON");
+        body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// `METHOD path?query` per request, for exact comparisons.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| {
+                let query = r["query"].as_str().unwrap_or_default();
+                let path = r["path"].as_str().unwrap_or_default();
+                let method = r["method"].as_str().unwrap_or_default();
+                if query.is_empty() {
+                    format!("{method} {path}")
+                } else {
+                    format!("{method} {path}?{query}")
+                }
+            })
+            .collect()
+    }
+
+    pub fn state(&self) -> Value {
+        reqwest::blocking::get(format!("{}/_emulator/state", self.url))
+            .expect("control API answers")
+            .json()
+            .expect("JSON")
+    }
+
+    /// Writes a file into the az config dir (`config`, `azureProfile.json`).
+    pub fn write_az_file(&self, name: &str, contents: &[u8]) {
+        std::fs::write(self.home.path().join(name), contents).expect("write az file");
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The result of one CLI run, as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("the CLI runs");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+        "the token leaked into the output"
+    );
+    run
+}
+
+pub fn cluster_path(cluster: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/{cluster}"
+    )
+}
+
+pub fn binding_path(cluster: &str, name: &str) -> String {
+    format!("{}/trustedAccessRoleBindings/{name}", cluster_path(cluster))
+}
+
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+pub fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+pub const ML_SOURCE: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ws2";
+pub const ML_ROLE: &str = "Microsoft.MachineLearningServices/workspaces/mlworkload";
+pub const ML_ROLE_2: &str = "Microsoft.MachineLearningServices/workspaces/inference-v1";
+
+/// Replaces the times the emulator stamps on a new binding, so outputs compare exactly.
+pub fn scrub_times(mut value: Value) -> Value {
+    if let Some(system_data) = value.get_mut("systemData").and_then(Value::as_object_mut) {
+        for key in ["createdAt", "lastModifiedAt"] {
+            if let Some(v) = system_data.get_mut(key) {
+                assert!(
+                    v.as_str().is_some_and(|t| t.ends_with("+00:00")),
+                    "az renders times with +00:00: {v}"
+                );
+                *v = Value::String("<time>".into());
+            }
+        }
+    }
+    value
+}

@@ -1,0 +1,9 @@
+//! The one integration-test crate: runs the built `aks-trustedaccess` against the built
+//! `aks-trustedaccess-emulator` on 127.0.0.1, asserting stdout, stderr, exit codes and the exact
+//! requests the emulator received.
+
+mod emulator;
+mod harness;
+mod role;
+mod rolebinding;
+mod session;

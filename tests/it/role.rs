@@ -1,0 +1,134 @@
+//! `role list`: output, location handling, and the requests made.
+
+use crate::harness::*;
+
+#[test]
+fn role_list_prints_the_catalog_exactly_as_az_does() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args(["role", "list", "-l", "westeurope"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, fixture("role-list.json"));
+    assert_eq!(out.stderr, "");
+    assert_eq!(
+        emu.request_lines(),
+        [format!(
+            "GET /subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/trustedAccessRoles?api-version=2026-08-01"
+        )]
+    );
+}
+
+#[test]
+fn role_list_sends_the_standard_headers() {
+    let emu = Emulator::start();
+    run(emu.cli().args(["role", "list", "--location", "eastus"]));
+    let requests = emu.requests();
+    let r = &requests[0];
+    assert_eq!(r["authorization"], "bearer");
+    assert_eq!(r["apiVersion"], "2026-08-01");
+    assert!(
+        r["userAgent"]
+            .as_str()
+            .unwrap()
+            .starts_with("aks-trustedaccess/")
+    );
+    assert_eq!(r["clientRequestId"].as_str().unwrap().len(), 36);
+}
+
+#[test]
+fn role_list_resolves_a_display_name_through_locations() {
+    let emu = Emulator::start();
+    let out = run(emu
+        .cli()
+        .args(["role", "list", "-l", "West Europe", "--query", "length(@)"]));
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "11\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        emu.request_lines(),
+        [
+            format!("GET /subscriptions/{SUB}/locations?api-version=2022-12-01"),
+            format!(
+                "GET /subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/trustedAccessRoles?api-version=2026-08-01"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn role_list_follows_every_page_including_empty_ones() {
+    let emu = Emulator::start_with(&["--page-size", "4", "--leading-empty-page"]);
+    let out = run(emu.cli().args(["role", "list", "-l", "westeurope"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, fixture("role-list.json"));
+    let base = format!(
+        "GET /subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/trustedAccessRoles?api-version=2026-08-01"
+    );
+    assert_eq!(
+        emu.request_lines(),
+        [
+            base.clone(),
+            format!("{base}&$skipToken=0"),
+            format!("{base}&$skipToken=4"),
+            format!("{base}&$skipToken=8"),
+        ]
+    );
+}
+
+#[test]
+fn role_list_without_a_location_is_a_usage_error_before_any_request() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args(["role", "list"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("the following arguments are required: --location/-l"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn role_list_uses_azs_default_location() {
+    let emu = Emulator::start();
+    emu.write_az_file("config", b"[defaults]\nlocation = eastus\ngroup = rg1\n");
+    let out = run(emu.cli().args(["role", "list", "--query", "[0].name"]));
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "\"test-node-reader\"\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(emu.request_lines()[0].contains("/locations/eastus/trustedAccessRoles"));
+}
+
+#[test]
+fn role_list_refuses_a_malformed_location_without_a_request() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args(["role", "list", "-l", "west/europe"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("invalid location 'west/europe'"),
+        "{}",
+        out.stderr
+    );
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn role_list_of_an_unknown_location_reports_the_service_error() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args(["role", "list", "-l", "marsnorth"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("ERROR: (NoRegisteredProviderFound) "),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+}
