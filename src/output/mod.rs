@@ -4,7 +4,10 @@
 pub mod diagnostics;
 pub mod json;
 pub mod query;
+pub mod table;
 pub mod terminal;
+pub mod tsv;
+pub mod yaml;
 
 use crate::cli::OutputFormat;
 use crate::commands::Outcome;
@@ -47,14 +50,20 @@ impl Printer {
         if data.is_null() {
             return Ok(String::new());
         }
+        let column_order = self.query.as_ref().and_then(Query::column_order);
         Ok(match self.format {
             OutputFormat::Json | OutputFormat::Jsonc => json::render(data, self.color),
-            OutputFormat::None => String::new(),
-            other => {
-                return Err(Error::usage(format!(
-                    "output format '{other:?}' is not available yet; use -o json"
-                )));
+            OutputFormat::Yaml | OutputFormat::Yamlc => {
+                let text = yaml::render(data).map_err(Error::Io)?;
+                if self.color {
+                    yaml::colorize(&text)
+                } else {
+                    text
+                }
             }
+            OutputFormat::Table => table::render(data, column_order.as_deref()),
+            OutputFormat::Tsv => tsv::render(data, column_order.as_deref()),
+            OutputFormat::None => String::new(),
         })
     }
 }

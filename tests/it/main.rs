@@ -4,6 +4,7 @@
 
 mod emulator;
 mod harness;
+mod output;
 mod role;
 mod rolebinding;
 mod session;

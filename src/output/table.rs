@@ -1,0 +1,177 @@
+//! Tables as az prints them (knack's `_TableOutput` through tabulate's "simple" format), laid out
+//! with tabled: columns from the keys (sorted, or the query's order), `id`/`type`/`etag`, nulls,
+//! lists and objects dropped, header = key with an upper-case first letter, a dashes line, cells
+//! left-aligned, columns at least two wider than their header, two spaces apart. One addition:
+//! a `roles` list is shown as a Roles column (az hides it).
+
+use serde_json::Value;
+use tabled::builder::Builder;
+use tabled::settings::object::{Columns, Segment};
+use tabled::settings::{Alignment, Modify, Padding, Style};
+
+const SKIP_KEYS: [&str; 3] = ["id", "type", "etag"];
+
+pub fn render(data: &Value, column_order: Option<&[String]>) -> String {
+    let rows: Vec<Vec<(String, String)>> = match data {
+        Value::Array(items) => items.iter().map(|item| row(item, column_order)).collect(),
+        other => vec![row(other, column_order)],
+    };
+    let mut headers: Vec<String> = Vec::new();
+    for (header, _) in rows.iter().flatten() {
+        if !headers.contains(header) {
+            headers.push(header.clone());
+        }
+    }
+    if rows.is_empty() || headers.is_empty() {
+        return "\n".to_string();
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            headers
+                .iter()
+                .map(|h| {
+                    r.iter()
+                        .find(|(k, _)| k == h)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([h.chars().count() + 2])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut builder = Builder::default();
+    builder.push_record(headers.iter().cloned());
+    builder.push_record(widths.iter().map(|w| "-".repeat(*w)));
+    for r in cells {
+        builder.push_record(r);
+    }
+    let mut table = builder.build();
+    let last = headers.len() - 1;
+    table
+        .with(Style::empty())
+        .with(Modify::new(Segment::all()).with(Alignment::left()))
+        .with(Modify::new(Columns::new(..last)).with(Padding::new(0, 2, 0, 0)))
+        .with(Modify::new(Columns::new(last..)).with(Padding::zero()));
+    let mut out: String = table
+        .to_string()
+        .lines()
+        .map(|line| format!("{}\n", line.trim_end()))
+        .collect();
+    if out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// One table row: (header, cell) pairs in column order.
+fn row(item: &Value, column_order: Option<&[String]>) -> Vec<(String, String)> {
+    match item {
+        Value::Object(map) => {
+            let keys: Vec<&String> = match column_order {
+                Some(order) => order.iter().filter(|k| map.contains_key(*k)).collect(),
+                None => map.keys().collect(),
+            };
+            keys.into_iter()
+                .filter(|k| !SKIP_KEYS.contains(&k.as_str()))
+                .filter_map(|k| {
+                    let cell = match &map[k] {
+                        Value::Null | Value::Object(_) => return None,
+                        Value::Array(items)
+                            if k == "roles" && items.iter().all(Value::is_string) =>
+                        {
+                            items
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                        Value::Array(_) => return None,
+                        scalar => cell_text(scalar),
+                    };
+                    Some((capitalize_first(k), cell))
+                })
+                .collect()
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("Column{}", i + 1), cell_text(v)))
+            .collect(),
+        scalar => vec![("Result".to_string(), cell_text(scalar))],
+    }
+}
+
+fn cell_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn capitalize_first(key: &str) -> String {
+    let mut chars = key.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn columns_are_header_plus_two_wide_and_lines_are_trimmed() {
+        let data = json!([
+            {"name": "ab", "sourceResourceType": "Microsoft.Compute/virtualMachineScaleSets", "rules": [1], "id": "x"},
+            {"name": "longer-name-here", "sourceResourceType": "A/b", "rules": []}
+        ]);
+        assert_eq!(
+            render(&data, None),
+            "Name              SourceResourceType\n\
+             ----------------  -----------------------------------------\n\
+             ab                Microsoft.Compute/virtualMachineScaleSets\n\
+             longer-name-here  A/b\n"
+        );
+    }
+
+    #[test]
+    fn scalars_lists_and_empty_results() {
+        assert_eq!(render(&json!(5), None), "Result\n--------\n5\n");
+        assert_eq!(render(&json!([]), None), "\n");
+        assert_eq!(
+            render(&json!([["a", true]]), None),
+            "Column1    Column2\n---------  ---------\na          True\n"
+        );
+    }
+
+    #[test]
+    fn roles_get_a_column_and_the_query_order_is_kept() {
+        let data = json!([{"name": "b", "roles": ["r1", "r2"], "provisioningState": "Succeeded", "systemData": null}]);
+        assert_eq!(
+            render(&data, None),
+            "Name    ProvisioningState    Roles\n------  -------------------  -------\nb       Succeeded            r1, r2\n"
+        );
+        let order = ["roles".to_string(), "name".to_string()];
+        assert_eq!(
+            render(&data, Some(&order)),
+            "Roles    Name\n-------  ------\nr1, r2   b\n"
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! YAML as az prints it: PyYAML's `safe_dump(default_flow_style=False, allow_unicode=True)`.
+//!
+//! The emitter is libyaml's (through libyaml-safer), which is the C original of PyYAML's emitter:
+//! same scalar analysis, same indentless block sequences, same 80-column folding. What no YAML
+//! crate reproduces is PyYAML's YAML 1.1 *resolver*: a string that would read back as another
+//! type (`yes`, `1:20`, `2024-01-01T00:00:00+00:00`, `~`) must be quoted. That check is here.
+
+use libyaml_safer::{Emitter, Encoding, Event, MappingStyle, ScalarStyle, SequenceStyle};
+use regex::Regex;
+use serde_json::Value;
+use std::sync::LazyLock;
+
+pub fn render(data: &Value) -> Result<String, String> {
+    let mut out: Vec<u8> = Vec::new();
+    {
+        let mut emitter = Emitter::new();
+        emitter.set_output_string(&mut out);
+        emitter.set_unicode(true);
+        emitter.set_width(80);
+        emitter.set_indent(2);
+        let mut emit = |event: Event| emitter.emit(event).map_err(|e| format!("YAML output: {e}"));
+        emit(Event::stream_start(Encoding::Utf8))?;
+        emit(Event::document_start(None, &[], true))?;
+        emit_value(data, &mut emit)?;
+        emit(Event::document_end(true))?;
+        emit(Event::stream_end())?;
+    }
+    let mut text = String::from_utf8(out).map_err(|e| format!("YAML output: {e}"))?;
+    // PyYAML (pure Python, which az uses) marks a plain scalar document as open-ended with
+    // `...`; libyaml 0.2.5 stopped doing so.
+    let plain_root = !matches!(data, Value::Array(_) | Value::Object(_))
+        && !text.starts_with(['\'', '"', '|', '>']);
+    if plain_root {
+        text.push_str("...\n");
+    }
+    Ok(text)
+}
+
+fn emit_value(
+    value: &Value,
+    emit: &mut impl FnMut(Event) -> Result<(), String>,
+) -> Result<(), String> {
+    match value {
+        Value::Null => emit(plain("null")),
+        Value::Bool(b) => emit(plain(if *b { "true" } else { "false" })),
+        Value::Number(n) => emit(plain(&python_number(n))),
+        Value::String(s) => {
+            // PyYAML: plain only if the plain text resolves back to a string.
+            let plain_implicit = !resolves_to_non_string(s);
+            emit(Event::scalar(
+                None,
+                None,
+                s,
+                plain_implicit,
+                true,
+                ScalarStyle::Any,
+            ))
+        }
+        Value::Array(items) => {
+            emit(Event::sequence_start(
+                None,
+                None,
+                true,
+                SequenceStyle::Block,
+            ))?;
+            for item in items {
+                emit_value(item, emit)?;
+            }
+            emit(Event::sequence_end())
+        }
+        Value::Object(map) => {
+            // serde_json's map iterates in key order: PyYAML's sort_keys=True.
+            emit(Event::mapping_start(None, None, true, MappingStyle::Block))?;
+            for (key, item) in map {
+                emit_value(&Value::String(key.clone()), emit)?;
+                emit_value(item, emit)?;
+            }
+            emit(Event::mapping_end())
+        }
+    }
+}
+
+/// `yamlc`: keys coloured, the text otherwise unchanged.
+pub fn colorize(text: &str) -> String {
+    const KEY: &str = "\x1b[94m";
+    const RESET: &str = "\x1b[0m";
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let body_start = line.len() - line.trim_start_matches([' ', '-']).len();
+        let (lead, rest) = line.split_at(body_start);
+        match rest
+            .find(':')
+            .filter(|&i| !rest.starts_with(['\'', '"']) && rest[i + 1..].starts_with([' ', '\n']))
+        {
+            Some(i) => {
+                out.push_str(lead);
+                out.push_str(KEY);
+                out.push_str(&rest[..i]);
+                out.push_str(RESET);
+                out.push_str(&rest[i..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+fn plain(text: &str) -> Event {
+    Event::scalar(None, None, text, true, false, ScalarStyle::Plain)
+}
+
+/// Python's `str()`/PyYAML's rendering of a JSON number.
+fn python_number(n: &serde_json::Number) -> String {
+    if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+        if f.is_nan() {
+            return ".nan".into();
+        }
+        if f.is_infinite() {
+            return if f > 0.0 {
+                ".inf".into()
+            } else {
+                "-.inf".into()
+            };
+        }
+        let text = format!("{f:?}").to_ascii_lowercase();
+        // PyYAML writes 1e+20 as 1.0e+20 so it reads back as a float.
+        if !text.contains('.') && text.contains('e') {
+            return text.replacen('e', ".0e", 1);
+        }
+        return text;
+    }
+    n.to_string()
+}
+
+/// PyYAML's implicit resolvers (YAML 1.1) for bool, int, float, null, timestamp, merge, value.
+static NON_STRING: LazyLock<Regex> = LazyLock::new(|| {
+    let patterns = [
+        // bool
+        r"yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF",
+        // float
+        r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        // int
+        r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+",
+        // merge, null, value
+        r"<<|~|null|Null|NULL|=",
+        // timestamp
+        r"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?",
+    ];
+    // Constant patterns, compiled in every test run.
+    Regex::new(&format!("^(?:{})$", patterns.join("|"))).expect("the resolver patterns compile")
+});
+
+/// Whether PyYAML would read this plain text back as something other than a string.
+/// The empty string resolves to null, so it is quoted (`''`) as well.
+pub fn resolves_to_non_string(text: &str) -> bool {
+    text.is_empty() || NON_STRING.is_match(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn block_style_sorted_keys_and_indentless_sequences() {
+        let data = json!({"roles": ["a", "b"], "name": "x", "empty": [], "obj": {}, "n": null, "t": true, "i": 3});
+        assert_eq!(
+            render(&data).unwrap(),
+            "empty: []\ni: 3\nn: null\nname: x\nobj: {}\nroles:\n- a\n- b\nt: true\n"
+        );
+    }
+
+    #[test]
+    fn a_list_of_objects_nests_like_pyyaml() {
+        let data = json!([{"apiGroups": [""], "verbs": ["*"], "resources": ["pods"]}]);
+        assert_eq!(
+            render(&data).unwrap(),
+            "- apiGroups:\n  - ''\n  resources:\n  - pods\n  verbs:\n  - '*'\n"
+        );
+    }
+
+    #[test]
+    fn strings_that_would_read_back_as_other_types_are_single_quoted() {
+        for s in [
+            "yes",
+            "Off",
+            "123",
+            "0x1F",
+            "1:20",
+            "1.5",
+            ".inf",
+            "null",
+            "~",
+            "",
+            "2024-01-01",
+            "2024-01-01T00:00:00+00:00",
+            "2026-11-22T10:42:08.636000+00:00",
+            "<<",
+            "=",
+        ] {
+            let out = render(&json!({"k": s})).unwrap();
+            assert!(out.starts_with("k: '"), "{s:?} → {out}");
+        }
+        for s in [
+            "westeurope",
+            "Microsoft.Compute/virtualMachineScaleSets",
+            "y",
+            "n",
+            "1.2.3",
+            "v1",
+            "/subscriptions/x",
+        ] {
+            let out = render(&json!({"k": s})).unwrap();
+            assert_eq!(out, format!("k: {s}\n"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn indicators_and_spaces_get_quoted_as_pyyaml_does() {
+        assert_eq!(render(&json!({"k": "- x"})).unwrap(), "k: '- x'\n");
+        assert_eq!(render(&json!({"k": "a: b"})).unwrap(), "k: 'a: b'\n");
+        assert_eq!(render(&json!({"k": " lead"})).unwrap(), "k: ' lead'\n");
+        assert_eq!(render(&json!({"k": "it's"})).unwrap(), "k: it's\n");
+        assert_eq!(render(&json!({"k": "é"})).unwrap(), "k: é\n");
+    }
+
+    #[test]
+    fn colour_only_wraps_keys() {
+        let text = render(&json!([{"a": ["x"], "b": "c: d"}])).unwrap();
+        let coloured = colorize(&text);
+        assert!(coloured.contains("- \x1b[94ma\x1b[0m:\n"));
+        assert_eq!(
+            coloured.replace("\x1b[94m", "").replace("\x1b[0m", ""),
+            text
+        );
+    }
+
+    #[test]
+    fn a_plain_scalar_document_is_open_ended_like_pyyaml() {
+        assert_eq!(render(&json!("abc")).unwrap(), "abc\n...\n");
+        assert_eq!(render(&json!(3)).unwrap(), "3\n...\n");
+        assert_eq!(render(&json!("yes")).unwrap(), "'yes'\n");
+    }
+
+    #[test]
+    fn numbers_render_like_python() {
+        assert_eq!(
+            render(&json!({"f": 1.5, "i": -2})).unwrap(),
+            "f: 1.5\ni: -2\n"
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! Every output format against az's own formatters: the fixtures were produced by knack (see
+//! `tests/fixtures/generate_with_knack.py`), the tool must print them byte for byte.
+
+use crate::harness::*;
+
+fn check(emu: &Emulator, args: &[&str], fixture_name: &str) {
+    let out = run(emu.cli().args(args));
+    assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        fixture(fixture_name),
+        "{args:?} vs {fixture_name}"
+    );
+    assert_eq!(out.stderr, "");
+}
+
+const ROLE_LIST: [&str; 4] = ["role", "list", "-l", "westeurope"];
+const BINDING_LIST: [&str; 6] = [
+    "rolebinding",
+    "list",
+    "-g",
+    "rg1",
+    "--cluster-name",
+    "cluster1",
+];
+const BINDING_SHOW: [&str; 8] = [
+    "rolebinding",
+    "show",
+    "-g",
+    "rg1",
+    "--cluster-name",
+    "cluster1",
+    "-n",
+    "ml-binding",
+];
+
+#[test]
+fn every_format_of_every_read_command_matches_az() {
+    let emu = Emulator::start();
+    for (command, name) in [
+        (&ROLE_LIST[..], "role-list"),
+        (&BINDING_LIST[..], "rolebinding-list-cluster1"),
+        (&BINDING_SHOW[..], "rolebinding-show-ml-binding"),
+    ] {
+        for (format, ext) in [
+            ("json", "json"),
+            ("yaml", "yaml"),
+            ("tsv", "tsv"),
+            ("table", "table"),
+            ("JSON", "json"),
+            ("Yaml", "yaml"),
+        ] {
+            let mut args = command.to_vec();
+            args.extend(["-o", format]);
+            check(&emu, &args, &format!("{name}.{ext}"));
+        }
+    }
+}
+
+#[test]
+fn colour_formats_print_plain_text_when_piped() {
+    let emu = Emulator::start();
+    check(
+        &emu,
+        &[&ROLE_LIST[..], &["-o", "jsonc"]].concat(),
+        "role-list.json",
+    );
+    check(
+        &emu,
+        &[&ROLE_LIST[..], &["-o", "yamlc"]].concat(),
+        "role-list.yaml",
+    );
+}
+
+#[test]
+fn none_prints_nothing() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args(ROLE_LIST).args(["-o", "none"]));
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn query_shapes_render_as_az_renders_them() {
+    let emu = Emulator::start();
+    let multiselect = "[].{type:sourceResourceType, name:name}";
+    for (format, fixture_name) in [
+        ("table", "role-list-multiselect.table"),
+        ("tsv", "role-list-multiselect.tsv"),
+        ("yaml", "role-list-multiselect.yaml"),
+    ] {
+        check(
+            &emu,
+            &[&ROLE_LIST[..], &["--query", multiselect, "-o", format]].concat(),
+            fixture_name,
+        );
+    }
+    check(
+        &emu,
+        &[
+            &ROLE_LIST[..],
+            &[
+                "--query",
+                "[].{name:name, source:sourceResourceType}",
+                "-o",
+                "table",
+            ],
+        ]
+        .concat(),
+        "role-list-name-source.table",
+    );
+    check(
+        &emu,
+        &[&ROLE_LIST[..], &["--query", "[0].name", "-o", "yaml"]].concat(),
+        "role-list-first-name.yaml",
+    );
+    check(
+        &emu,
+        &[&ROLE_LIST[..], &["--query", "[0].name", "-o", "tsv"]].concat(),
+        "role-list-first-name.tsv",
+    );
+    check(
+        &emu,
+        &[&ROLE_LIST[..], &["--query", "length(@)", "-o", "table"]].concat(),
+        "role-list-count.table",
+    );
+}
+
+#[test]
+fn the_default_format_comes_from_azs_config_or_environment() {
+    let emu = Emulator::start();
+    emu.write_az_file("config", b"[core]\noutput = tsv\n");
+    check(&emu, &ROLE_LIST, "role-list.tsv");
+    let out = run(emu.cli().args(ROLE_LIST).env("AZURE_CORE_OUTPUT", "yaml"));
+    assert_eq!(out.stdout, fixture("role-list.yaml"));
+    let out = run(emu
+        .cli()
+        .args(ROLE_LIST)
+        .args(["-o", "json"])
+        .env("AZURE_CORE_OUTPUT", "yaml"));
+    assert_eq!(out.stdout, fixture("role-list.json"), "the flag wins");
+}
+
+#[test]
+fn a_query_that_matches_nothing_prints_nothing() {
+    let emu = Emulator::start();
+    let out = run(emu
+        .cli()
+        .args(ROLE_LIST)
+        .args(["--query", "[?name=='nope'] | [0]"]));
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+}
