@@ -8,12 +8,21 @@ use crate::cli::{Cli, Command, OutputFormat, RoleCommand, RolebindingCommand};
 use crate::commands::{self, Outcome};
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::output::Printer;
 use crate::output::diagnostics::{Diagnostics, Verbosity};
 use crate::output::query::Query;
+use crate::output::{self, Printer};
+use crate::shell_integration;
 use clap::ValueEnum;
 
 pub async fn run(cli: Cli) -> Result<()> {
+    // Commands that need no credentials never build them.
+    match &cli.command {
+        Command::Completion { shell } => {
+            return output::write_stdout(&shell_integration::completion(*shell));
+        }
+        Command::Man => return output::write_stdout(&shell_integration::man_page()?),
+        _ => {}
+    }
     let global = &cli.global;
     if global.only_show_errors && (global.debug || global.verbose) {
         return Err(Error::usage(
@@ -96,5 +105,6 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<Outcome> {
                 no_wait,
             } => rolebinding::delete(ctx, cluster, name, *yes, *no_wait).await,
         },
+        Command::Completion { .. } | Command::Man => Ok(Outcome::Nothing),
     }
 }

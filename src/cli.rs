@@ -85,6 +85,19 @@ pub enum Command {
     /// Role bindings on a managed cluster.
     #[command(subcommand)]
     Rolebinding(RolebindingCommand),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  bash:        aks-trustedaccess completion bash > ~/.local/share/bash-completion/completions/aks-trustedaccess
+  zsh:         aks-trustedaccess completion zsh > \"${fpath[1]}/_aks-trustedaccess\"
+  fish:        aks-trustedaccess completion fish > ~/.config/fish/completions/aks-trustedaccess.fish
+  PowerShell:  aks-trustedaccess completion powershell | Out-String | Invoke-Expression")]
+    Completion {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), for packagers.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

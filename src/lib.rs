@@ -10,3 +10,4 @@ pub mod context;
 pub mod emulator;
 pub mod error;
 pub mod output;
+pub mod shell_integration;

@@ -9,7 +9,14 @@ pub fn stdout_is_terminal() -> bool {
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set (to anything non-empty).
 pub fn color_allowed() -> bool {
-    stdout_is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color_decision(
+        stdout_is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+fn color_decision(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Asks a yes/no question on the terminal. `None` when stdin is not a terminal (az's rule:
@@ -33,5 +40,19 @@ pub fn confirm(question: &str) -> Result<Option<bool>> {
             "n" | "no" => return Ok(Some(false)),
             _ => continue,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_color_always_wins_and_pipes_never_get_colour() {
+        assert!(color_decision(true, None));
+        assert!(color_decision(true, Some(OsStr::new(""))));
+        assert!(!color_decision(true, Some(OsStr::new("1"))));
+        assert!(!color_decision(false, None));
     }
 }

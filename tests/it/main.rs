@@ -5,6 +5,7 @@
 mod emulator;
 mod harness;
 mod output;
+mod query;
 mod role;
 mod rolebinding;
 mod session;

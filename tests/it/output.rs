@@ -149,3 +149,81 @@ fn a_query_that_matches_nothing_prints_nothing() {
         .args(["--query", "[?name=='nope'] | [0]"]));
     assert_eq!((out.code, out.stdout.as_str()), (0, ""));
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_exit_0() {
+    let emu = Emulator::start();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aks-trustedaccess"))
+        .args(ROLE_LIST)
+        .env("AKS_TRUSTEDACCESS_ARM_ENDPOINT", &emu.url)
+        .env("AKS_TRUSTEDACCESS_ACCESS_TOKEN", TOKEN)
+        .env("AZURE_SUBSCRIPTION_ID", SUB)
+        .env("AZURE_CONFIG_DIR", emu.home.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn verbose_logs_one_line_per_request_on_stderr() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args(ROLE_LIST).arg("--verbose"));
+    assert_eq!(out.stdout, fixture("role-list.json"));
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].starts_with("INFO: GET http://127.0.0.1:") && lines[0].contains("-> 200 OK ("),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("request id "), "{}", lines[0]);
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    let emu = Emulator::start();
+    for command in [
+        &["role", "list"][..],
+        &["rolebinding", "list"],
+        &["rolebinding", "show"],
+        &["rolebinding", "create"],
+        &["rolebinding", "update"],
+        &["rolebinding", "delete"],
+        &["completion"],
+    ] {
+        let out = run(emu.cli().args(command).arg("--help"));
+        assert_eq!(out.code, 0, "{command:?}");
+        assert!(
+            out.stdout.contains("Examples:"),
+            "{command:?}: {}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("--query") || command == ["completion"],
+            "{command:?} lists the global flags"
+        );
+    }
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn completion_scripts_and_the_man_page_need_no_credentials() {
+    let emu = Emulator::start();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = run(emu
+            .bare_cli()
+            .args(["completion", shell])
+            .env_remove("AKS_TRUSTEDACCESS_ACCESS_TOKEN")
+            .env("AKS_TRUSTEDACCESS_ARM_ENDPOINT", "http://192.0.2.1"));
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        assert!(out.stdout.contains("rolebinding"), "{shell}");
+    }
+    let man = run(emu.bare_cli().arg("man"));
+    assert!(man.stdout.starts_with(".ie"), "{}", man.stdout);
+    assert!(emu.requests().is_empty());
+}

@@ -1,0 +1,117 @@
+//! `--query` against the official JMESPath compliance suite (jmespath/jmespath.test, vendored in
+//! `tests/fixtures/jmespath/`), which az's Python jmespath passes: every case through the same
+//! `Query` the CLI uses, and a sample through the real binary.
+
+use crate::harness::*;
+use aks_trustedaccess::output::query::Query;
+use serde_json::Value;
+
+fn numbers_as_f64(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .map(|f| serde_json::json!(f))
+            .unwrap_or(Value::Null),
+        Value::Array(a) => Value::Array(a.iter().map(numbers_as_f64).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), numbers_as_f64(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn compliance_cases() -> Vec<(String, Value, String, Option<Value>)> {
+    let dir = format!("{}/tests/fixtures/jmespath", env!("CARGO_MANIFEST_DIR"));
+    let mut cases = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let groups: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        for group in groups {
+            for case in group["cases"].as_array().unwrap() {
+                let expected = case.get("error").is_none().then(|| case["result"].clone());
+                cases.push((
+                    name.clone(),
+                    group["given"].clone(),
+                    case["expression"].as_str().unwrap().to_string(),
+                    expected,
+                ));
+            }
+        }
+    }
+    cases
+}
+
+#[test]
+fn every_jmespath_compliance_case_passes() {
+    let cases = compliance_cases();
+    assert!(
+        cases.len() > 800,
+        "the suite is vendored whole ({} cases)",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for (file, given, expression, expected) in &cases {
+        let outcome = Query::compile(expression).and_then(|q| q.apply(given));
+        let ok = match (expected, &outcome) {
+            (Some(want), Ok(got)) => numbers_as_f64(want) == numbers_as_f64(got),
+            (None, Err(e)) => e.exit_code() == 2,
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!(
+                "{file}: {expression} → {outcome:?}, expected {expected:?}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_binary_applies_queries_and_rejects_bad_ones_with_the_position() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args([
+        "role",
+        "list",
+        "-l",
+        "westeurope",
+        "--query",
+        "sort_by([?starts_with(name, 'microsoft')], &name)[].name | [:2]",
+    ]));
+    assert_eq!(
+        json(&out.stdout),
+        serde_json::json!([
+            "microsoft-defender-network-policy-operator",
+            "microsoft-defender-operator"
+        ])
+    );
+    let before = emu.requests().len();
+    let out = run(emu.cli().args([
+        "role",
+        "list",
+        "-l",
+        "westeurope",
+        "--query",
+        "[].name | foo(@)",
+    ]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("unknown function foo() at column 11"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(emu.requests().len(), before, "refused before any request");
+}
