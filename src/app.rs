@@ -13,6 +13,7 @@ use crate::output::query::Query;
 use crate::output::{self, Printer};
 use crate::shell_integration;
 use clap::ValueEnum;
+use std::time::Duration;
 
 pub async fn run(cli: Cli) -> Result<()> {
     // Commands that need no credentials never build them.
@@ -48,19 +49,39 @@ pub async fn run(cli: Cli) -> Result<()> {
     let printer = Printer::new(format, query);
 
     let endpoint = client::endpoint_from_env()?;
+    let retry = RetryPolicy {
+        max_retries: global.max_retries,
+        budget: Duration::from_secs(global.retry_budget),
+        first_delay: Duration::from_millis(global.retry_delay_ms),
+    };
+    let request_timeout = Duration::from_secs(global.request_timeout);
     let arm = ArmClient::new(
         endpoint,
         Credential::from_env(),
         diagnostics,
-        RetryPolicy::default(),
+        retry,
+        request_timeout,
     )?;
-    let ctx = Context::new(arm, config, diagnostics, global.subscription.clone());
+    let mut ctx = Context::new(arm, config, diagnostics, global.subscription.clone());
+    ctx.operation_timeout = operation_timeout(&cli.command);
 
     let outcome = tokio::select! {
         outcome = dispatch(&ctx, &cli.command) => outcome?,
         _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: ctx.pending_write() }),
     };
     printer.print(&outcome)
+}
+
+/// `--timeout` of a write command.
+fn operation_timeout(command: &Command) -> Option<Duration> {
+    match command {
+        Command::Rolebinding(
+            RolebindingCommand::Create { wait, .. }
+            | RolebindingCommand::Update { wait, .. }
+            | RolebindingCommand::Delete { wait, .. },
+        ) => wait.timeout.map(Duration::from_secs),
+        _ => None,
+    }
 }
 
 /// az's `[core] output` / `AZURE_CORE_OUTPUT`, else json.
@@ -90,20 +111,23 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<Outcome> {
                 name,
                 source_resource_id,
                 roles,
-                no_wait,
-            } => rolebinding::create(ctx, cluster, name, source_resource_id, roles, *no_wait).await,
+                wait,
+            } => {
+                rolebinding::create(ctx, cluster, name, source_resource_id, roles, wait.no_wait)
+                    .await
+            }
             RolebindingCommand::Update {
                 cluster,
                 name,
                 roles,
-                no_wait,
-            } => rolebinding::update(ctx, cluster, name, roles, *no_wait).await,
+                wait,
+            } => rolebinding::update(ctx, cluster, name, roles, wait.no_wait).await,
             RolebindingCommand::Delete {
                 cluster,
                 name,
                 yes,
-                no_wait,
-            } => rolebinding::delete(ctx, cluster, name, *yes, *no_wait).await,
+                wait,
+            } => rolebinding::delete(ctx, cluster, name, *yes, wait.no_wait).await,
         },
         Command::Completion { .. } | Command::Man => Ok(Outcome::Nothing),
     }

@@ -57,6 +57,54 @@ pub struct GlobalArgs {
     /// Show only errors, suppressing warnings.
     #[arg(long, global = true)]
     pub only_show_errors: bool,
+
+    /// Retries of a throttled (429), failed (5xx, 408) or dropped request.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "AKS_TRUSTEDACCESS_MAX_RETRIES",
+        default_value_t = 10,
+        hide_env_values = true
+    )]
+    pub max_retries: u32,
+
+    /// Milliseconds before the first retry when the server names no wait (doubles each retry).
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        env = "AKS_TRUSTEDACCESS_RETRY_DELAY_MS",
+        default_value_t = 250,
+        hide = true
+    )]
+    pub retry_delay_ms: u64,
+
+    /// Seconds of waiting between retries of one request, at most.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "AKS_TRUSTEDACCESS_RETRY_BUDGET",
+        default_value_t = 60
+    )]
+    pub retry_budget: u64,
+
+    /// Seconds one HTTP request may take before it is abandoned (and retried).
+    #[arg(long, global = true, value_name = "SECONDS", env = "AKS_TRUSTEDACCESS_REQUEST_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+}
+
+/// How long a write may wait for its long-running operation.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WaitArgs {
+    /// Return once ARM has accepted the request, without waiting for it to finish.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Give up waiting for the operation after this many seconds (it keeps running in Azure).
+    #[arg(long, value_name = "SECONDS", conflicts_with = "no_wait", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,9 +227,8 @@ pub enum RolebindingCommand {
         /// Roles to grant: comma-separated ("a,b") and/or several values ("a b", "--roles a --roles b").
         #[arg(long, value_name = "ROLES", required = true, num_args = 1.., action = ArgAction::Append)]
         roles: Vec<String>,
-        /// Return once ARM has accepted the request, without waiting for it to finish.
-        #[arg(long)]
-        no_wait: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
     },
 
     /// Replace the roles of a Trusted Access role binding (the source cannot change).
@@ -198,9 +245,8 @@ pub enum RolebindingCommand {
         /// The new roles, replacing the old ones: comma-separated and/or several values.
         #[arg(long, value_name = "ROLES", required = true, num_args = 1.., action = ArgAction::Append)]
         roles: Vec<String>,
-        /// Return once ARM has accepted the request, without waiting for it to finish.
-        #[arg(long)]
-        no_wait: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
     },
 
     /// Delete a Trusted Access role binding. Prints nothing.
@@ -216,9 +262,8 @@ pub enum RolebindingCommand {
         /// Do not prompt for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
-        /// Return once ARM has accepted the request, without waiting for it to finish.
-        #[arg(long)]
-        no_wait: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
     },
 }
 

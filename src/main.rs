@@ -4,11 +4,18 @@
 use aks_trustedaccess::error::exit;
 use aks_trustedaccess::output::diagnostics::write_stderr;
 use aks_trustedaccess::{app, cli::Cli};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use clap::error::ErrorKind;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A bare `aks-trustedaccess` shows the command tree, as a bare `az` does (even when
+    // environment variables fill some global flags).
+    if std::env::args_os().len() <= 1 {
+        let help = Cli::command().render_long_help().to_string();
+        let _ = aks_trustedaccess::output::write_stdout(&help);
+        return ExitCode::from(exit::OK);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_exit(e),

@@ -72,14 +72,29 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// Total time spent waiting between attempts of one request.
     pub budget: Duration,
+    /// The first wait when the server names none; doubled per retry (capped at 8 s), jittered.
+    pub first_delay: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_retries: 5,
+            max_retries: 10,
             budget: Duration::from_secs(60),
+            first_delay: Duration::from_millis(250),
         }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `attempt` (1-based) when the server names none:
+    /// exponential with jitter in [0.5, 1.5).
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .first_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        base.min(Duration::from_secs(8))
+            .mul_f64(0.5 + fastrand::f64())
     }
 }
 
@@ -118,11 +133,12 @@ impl ArmClient {
         credential: Credential,
         diagnostics: Diagnostics,
         retry: RetryPolicy,
+        request_timeout: Duration,
     ) -> Result<Self> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10).min(request_timeout))
+            .timeout(request_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Io(format!("cannot start the HTTP client: {e}")))?;
@@ -191,7 +207,6 @@ impl ArmClient {
         let mut attempt: u32 = 0;
         let mut waited = Duration::ZERO;
         let mut refreshed = false;
-        let mut backoff = Backoff::default();
         loop {
             let token = self.bearer(false).await?;
             let client_request_id = uuid::Uuid::new_v4().to_string();
@@ -258,11 +273,7 @@ impl ArmClient {
                 .as_ref()
                 .ok()
                 .and_then(|r| lro::retry_after(&r.headers));
-            let jittered = backoff
-                .next()
-                .unwrap_or_default()
-                .mul_f64(0.5 + fastrand::f64());
-            let wait = server_wait.unwrap_or(jittered);
+            let wait = server_wait.unwrap_or_else(|| self.retry.backoff(attempt + 1));
             if attempt >= self.retry.max_retries || waited + wait > self.retry.budget {
                 return match outcome {
                     Ok(resp) => Ok(resp),

@@ -60,7 +60,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
 
-    /// Fault kinds to inject, comma-separated: throttle, 500, 503, drop.
+    /// Fault kinds to inject, comma-separated: throttle, 500, 503, drop, html (a proxy's 502 page).
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     faults: Vec<String>,
 
@@ -121,7 +121,7 @@ fn run(args: Args) -> Result<(), String> {
         .iter()
         .map(|k| {
             FaultKind::parse(k)
-                .ok_or_else(|| format!("unknown fault kind '{k}' (throttle, 500, 503, drop)"))
+                .ok_or_else(|| format!("unknown fault kind '{k}' (throttle, 500, 503, drop, html)"))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let outcome = match args.operation_outcome.as_str() {

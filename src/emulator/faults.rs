@@ -13,6 +13,8 @@ pub enum FaultKind {
     Unavailable,
     /// The connection is closed without an answer.
     Drop,
+    /// 502 with an HTML page, as a proxy or gateway answers.
+    ProxyPage,
 }
 
 impl FaultKind {
@@ -22,6 +24,7 @@ impl FaultKind {
             "500" | "internal" => FaultKind::InternalError,
             "503" | "unavailable" => FaultKind::Unavailable,
             "drop" => FaultKind::Drop,
+            "html" | "proxy" => FaultKind::ProxyPage,
             _ => return None,
         })
     }

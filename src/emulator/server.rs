@@ -11,8 +11,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
@@ -21,6 +22,26 @@ pub struct Emulator {
     world: Mutex<World>,
     config: EmulatorConfig,
     requests: Mutex<Vec<Value>>,
+    /// Canned answers for the next ARM requests (`POST /_emulator/script`), for tests of
+    /// malformed or unexpected server answers.
+    script: Mutex<VecDeque<Canned>>,
+}
+
+/// One scripted answer: any status, headers and raw body, or a dropped connection.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Canned {
+    #[serde(default = "ok")]
+    pub status: u16,
+    #[serde(default)]
+    pub headers: HashMap<String, String>,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub drop: bool,
+}
+
+fn ok() -> u16 {
+    200
 }
 
 /// A bound emulator: its address, and the future that serves it.
@@ -41,6 +62,7 @@ pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::R
             world: Mutex::new(world),
             config,
             requests: Mutex::new(Vec::new()),
+            script: Mutex::new(VecDeque::new()),
         }),
     })
 }
@@ -86,7 +108,7 @@ impl Emulator {
         };
 
         if let Some(control) = path.strip_prefix("/_emulator/") {
-            return Ok(self.control(parts.method.as_str(), control));
+            return Ok(self.control(parts.method.as_str(), control, &body));
         }
 
         let authorization = header("authorization");
@@ -121,6 +143,14 @@ impl Emulator {
             tokio::time::sleep(self.config.latency).await;
         }
         let client_request_id = header("x-ms-client-request-id");
+        let canned = self
+            .script
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front();
+        if let Some(canned) = canned {
+            return canned_answer(canned);
+        }
         let reply = match self.config.faults.next() {
             Some(FaultKind::Drop) => {
                 return Err(std::io::Error::new(
@@ -133,6 +163,9 @@ impl Emulator {
                 "TooManyRequests",
                 "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
             ),
+            Some(FaultKind::ProxyPage) => {
+                return Ok(html_page(502, "502 Bad Gateway"));
+            }
             Some(FaultKind::InternalError) => Reply::arm_error(
                 500,
                 "InternalServerError",
@@ -220,9 +253,24 @@ impl Emulator {
             .push(entry);
     }
 
-    /// `GET|DELETE /_emulator/requests`, `GET /_emulator/state`, `GET /_emulator/stats`.
-    fn control(&self, method: &str, what: &str) -> Response<Full<Bytes>> {
+    /// `GET|DELETE /_emulator/requests`, `GET /_emulator/state`, `GET /_emulator/stats`,
+    /// `POST /_emulator/script` (a JSON list of canned answers).
+    fn control(&self, method: &str, what: &str, body: &[u8]) -> Response<Full<Bytes>> {
         let reply = match (method, what) {
+            ("POST", "script") => match serde_json::from_slice::<Vec<Canned>>(body) {
+                Ok(canned) => {
+                    self.script
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(canned);
+                    Reply::empty(204)
+                }
+                Err(e) => Reply::arm_error(
+                    400,
+                    "InvalidScript",
+                    format!("expected a list of {{status, headers, body, drop}}: {e}"),
+                ),
+            },
             ("GET", "requests") => Reply::json(
                 200,
                 Value::Array(
@@ -267,4 +315,31 @@ impl Emulator {
         };
         self.respond(reply, None)
     }
+}
+
+fn canned_answer(canned: Canned) -> Answer {
+    if canned.drop {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "scripted: connection dropped",
+        ));
+    }
+    let mut builder = Response::builder().status(canned.status);
+    for (name, value) in &canned.headers {
+        builder = builder.header(name, value);
+    }
+    Ok(builder
+        .body(Full::new(Bytes::from(canned.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+}
+
+/// What a proxy or gateway in front of ARM answers: an HTML page, not JSON.
+fn html_page(status: u16, title: &str) -> Response<Full<Bytes>> {
+    let body =
+        format!("<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>");
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }

@@ -53,7 +53,20 @@ impl Emulator {
 
     /// The CLI pointed at this emulator with a token but no subscription configured.
     pub fn bare_cli(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aks-trustedaccess"));
+        let mut cmd = Command::from_std(self.bare_std_command());
+        cmd.timeout(std::time::Duration::from_secs(60));
+        cmd
+    }
+
+    /// `cli()` as a plain `std::process::Command`, for tests that manage the process themselves.
+    pub fn std_cli(&self) -> std::process::Command {
+        let mut cmd = self.bare_std_command();
+        cmd.env("AZURE_SUBSCRIPTION_ID", SUB);
+        cmd
+    }
+
+    fn bare_std_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_aks-trustedaccess"));
         for var in [
             "AZURE_SUBSCRIPTION_ID",
             "AZURE_CORE_OUTPUT",
@@ -63,10 +76,19 @@ impl Emulator {
             "AZURE_TENANT_ID",
             "AZURE_CLIENT_ID",
             "AZURE_CLIENT_SECRET",
+            "AZURE_CLIENT_CERTIFICATE_PATH",
             "AZURE_FEDERATED_TOKEN_FILE",
+            "AZURE_AUTHORITY_HOST",
             "IDENTITY_ENDPOINT",
+            "IDENTITY_HEADER",
+            "MSI_ENDPOINT",
+            "SYSTEM_OIDCREQUESTURI",
             "NO_COLOR",
             "AKS_TRUSTEDACCESS_AUTH",
+            "AKS_TRUSTEDACCESS_MAX_RETRIES",
+            "AKS_TRUSTEDACCESS_REQUEST_TIMEOUT",
+            "AKS_TRUSTEDACCESS_NO_TOKEN_CACHE",
+            "AKS_TRUSTEDACCESS_RETRY_BUDGET",
         ] {
             cmd.env_remove(var);
         }
@@ -74,7 +96,10 @@ impl Emulator {
             .env("AKS_TRUSTEDACCESS_ACCESS_TOKEN", TOKEN)
             .env("AZURE_CONFIG_DIR", self.home.path())
             .env("HOME", self.home.path())
-            .timeout(std::time::Duration::from_secs(60));
+            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
+            .env("LOCALAPPDATA", self.home.path().join("cache"))
+            // Retries without a server-named wait start at 10 ms in tests (250 ms by default).
+            .env("AKS_TRUSTEDACCESS_RETRY_DELAY_MS", "10");
         cmd
     }
 

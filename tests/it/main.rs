@@ -5,7 +5,9 @@
 mod emulator;
 mod harness;
 mod output;
+mod properties;
 mod query;
+mod reliability;
 mod role;
 mod rolebinding;
 mod session;

@@ -153,12 +153,9 @@ fn a_query_that_matches_nothing_prints_nothing() {
 #[test]
 fn a_closed_pipe_ends_quietly_with_exit_0() {
     let emu = Emulator::start();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aks-trustedaccess"))
+    let mut child = emu
+        .std_cli()
         .args(ROLE_LIST)
-        .env("AKS_TRUSTEDACCESS_ARM_ENDPOINT", &emu.url)
-        .env("AKS_TRUSTEDACCESS_ACCESS_TOKEN", TOKEN)
-        .env("AZURE_SUBSCRIPTION_ID", SUB)
-        .env("AZURE_CONFIG_DIR", emu.home.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
