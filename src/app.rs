@@ -1,8 +1,11 @@
 //! Runs a parsed command line: checks global flags, builds the context, dispatches the command,
 //! hands its data to the output layer, and turns Ctrl-C into a clean stop.
 
-use crate::arm::auth::Credential;
+use crate::arm::auth::cache::DiskCache;
+use crate::arm::auth::{self, AuthSettings, Credential};
 use crate::arm::client::{self, ArmClient, RetryPolicy};
+use crate::arm::cloud::Cloud;
+use crate::arm::transport;
 use crate::azconfig::AzConfig;
 use crate::cli::{Cli, Command, OutputFormat, RoleCommand, RolebindingCommand};
 use crate::commands::{self, Outcome};
@@ -48,20 +51,49 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     let printer = Printer::new(format, query);
 
-    let endpoint = client::endpoint_from_env()?;
+    let cloud = Cloud::resolve(global.cloud, &config)?;
+    if cloud != Cloud::AzureCloud {
+        diagnostics.warn(&format!(
+            "Trusted Access is not offered in {} today; expect NoRegisteredProviderFound or InvalidResourceType errors",
+            cloud.name()
+        ));
+    }
+    let endpoint = client::endpoint_from_env(cloud)?;
     let retry = RetryPolicy {
         max_retries: global.max_retries,
         budget: Duration::from_secs(global.retry_budget),
         first_delay: Duration::from_millis(global.retry_delay_ms),
     };
-    let request_timeout = Duration::from_secs(global.request_timeout);
-    let arm = ArmClient::new(
-        endpoint,
-        Credential::from_env(),
-        diagnostics,
-        retry,
-        request_timeout,
-    )?;
+    let http = transport::http_client(Duration::from_secs(global.request_timeout))?;
+    // The credential is chosen when the first request needs it, so bad input is reported first.
+    let sign_in = {
+        let (method, http, az_identity) = (
+            global.auth,
+            http.clone(),
+            auth::az_identity(config.dir(), &config),
+        );
+        let token_cache = if global.no_token_cache {
+            None
+        } else {
+            DiskCache::default_location()
+        };
+        move || {
+            let env = auth::process_environment();
+            let source = auth::choose(&env, method)?;
+            Credential::new(
+                source,
+                &env,
+                AuthSettings {
+                    cloud,
+                    token_cache: token_cache.clone(),
+                    http: http.clone(),
+                    diagnostics,
+                    az_identity: az_identity.clone(),
+                },
+            )
+        }
+    };
+    let arm = ArmClient::new(endpoint, Box::new(sign_in), cloud, http, diagnostics, retry);
     let mut ctx = Context::new(arm, config, diagnostics, global.subscription.clone());
     ctx.operation_timeout = operation_timeout(&cli.command);
 

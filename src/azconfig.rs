@@ -21,6 +21,14 @@ pub struct ProfileSubscription {
     pub is_default: bool,
     #[serde(default)]
     pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub user: Option<ProfileUser>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ProfileUser {
+    #[serde(default)]
+    pub name: String,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -55,6 +63,11 @@ impl AzConfig {
             .get(key)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
+    }
+
+    /// The directory az keeps its configuration in.
+    pub fn dir(&self) -> Option<PathBuf> {
+        self.dir.clone()
     }
 
     pub fn default_group(&self) -> Option<String> {

@@ -58,6 +58,25 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub only_show_errors: bool,
 
+    /// How to sign in; auto takes the first that applies (see the README).
+    #[arg(
+        long,
+        global = true,
+        value_name = "METHOD",
+        env = "AKS_TRUSTEDACCESS_AUTH",
+        default_value = "auto",
+        ignore_case = true
+    )]
+    pub auth: crate::arm::auth::AuthMethod,
+
+    /// Do not cache az/azd tokens across invocations.
+    #[arg(long, global = true, env = "AKS_TRUSTEDACCESS_NO_TOKEN_CACHE", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub no_token_cache: bool,
+
+    /// Azure cloud. Default: az's active cloud, else AzureCloud.
+    #[arg(long, global = true, value_name = "CLOUD", ignore_case = true)]
+    pub cloud: Option<crate::arm::cloud::Cloud>,
+
     /// Retries of a throttled (429), failed (5xx, 408) or dropped request.
     #[arg(
         long,

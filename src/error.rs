@@ -32,6 +32,8 @@ pub struct ArmError {
     pub correlation_id: Option<String>,
     /// `METHOD path` of the request that failed, for the error line.
     pub request: String,
+    /// A diagnosis the client could make (e.g. why a token was refused).
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +125,7 @@ impl Error {
                 if let Some(id) = &e.correlation_id {
                     let _ = writeln!(out, "Correlation ID: {id}");
                 }
-                if let Some(hint) = arm_hint(e) {
+                if let Some(hint) = e.hint.clone().or_else(|| arm_hint(e)) {
                     let _ = writeln!(out, "hint: {hint}");
                 }
             }
@@ -219,6 +221,7 @@ mod tests {
             request_id: Some("r-1".into()),
             correlation_id: None,
             request: "GET /x".into(),
+            hint: None,
         }))
     }
 

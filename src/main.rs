@@ -4,8 +4,8 @@
 use aks_trustedaccess::error::exit;
 use aks_trustedaccess::output::diagnostics::write_stderr;
 use aks_trustedaccess::{app, cli::Cli};
-use clap::{CommandFactory, Parser};
 use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

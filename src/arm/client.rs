@@ -1,7 +1,8 @@
 //! The one ARM request path: endpoint, auth header, request ids, user agent, api-version,
 //! retries with backoff, error decoding, paging and long-running-operation polling.
 
-use crate::arm::auth::{Credential, Token};
+use crate::arm::auth::{Credential, Token, claims};
+use crate::arm::cloud::Cloud;
 use crate::arm::error::decode_error;
 use crate::arm::lro::{self, Backoff, OperationState, PollTarget};
 use crate::arm::paging::parse_page;
@@ -19,18 +20,16 @@ use url::Url;
 pub const API_VERSION: &str = "2026-08-01";
 /// The Microsoft.Resources api-version for subscriptions and locations.
 pub const RESOURCES_API_VERSION: &str = "2022-12-01";
-pub const USER_AGENT: &str = concat!("aks-trustedaccess/", env!("CARGO_PKG_VERSION"));
+pub use crate::arm::transport::USER_AGENT;
 pub const ENDPOINT_ENV: &str = "AKS_TRUSTEDACCESS_ARM_ENDPOINT";
-pub const PUBLIC_ENDPOINT: &str = "https://management.azure.com";
-pub const PUBLIC_SCOPE: &str = "https://management.azure.com/.default";
 
-/// The ARM endpoint: `AKS_TRUSTEDACCESS_ARM_ENDPOINT` or the public cloud's. Plain http is
-/// refused unless the host is loopback, so a token never crosses a network in clear text.
-pub fn endpoint_from_env() -> Result<Url> {
+/// The ARM endpoint: `AKS_TRUSTEDACCESS_ARM_ENDPOINT` or the cloud's. Plain http is refused
+/// unless the host is loopback, so a token never crosses a network in clear text.
+pub fn endpoint_from_env(cloud: Cloud) -> Result<Url> {
     let raw = std::env::var(ENDPOINT_ENV)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| PUBLIC_ENDPOINT.to_string());
+        .unwrap_or_else(|| cloud.arm_endpoint().to_string());
     parse_endpoint(raw.trim())
 }
 
@@ -117,11 +116,15 @@ impl ArmResponse {
     }
 }
 
+/// Builds the credential on first use.
+pub type SignIn = Box<dyn Fn() -> Result<Credential> + Send + Sync>;
+
 pub struct ArmClient {
     http: reqwest::Client,
     endpoint: Url,
-    credential: Credential,
-    scope: String,
+    sign_in: SignIn,
+    credential: tokio::sync::OnceCell<Credential>,
+    cloud: Cloud,
     token: Mutex<Option<Token>>,
     diagnostics: Diagnostics,
     retry: RetryPolicy,
@@ -130,27 +133,22 @@ pub struct ArmClient {
 impl ArmClient {
     pub fn new(
         endpoint: Url,
-        credential: Credential,
+        sign_in: SignIn,
+        cloud: Cloud,
+        http: reqwest::Client,
         diagnostics: Diagnostics,
         retry: RetryPolicy,
-        request_timeout: Duration,
-    ) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(Duration::from_secs(10).min(request_timeout))
-            .timeout(request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Io(format!("cannot start the HTTP client: {e}")))?;
-        Ok(ArmClient {
+    ) -> Self {
+        ArmClient {
             http,
             endpoint,
-            credential,
-            scope: PUBLIC_SCOPE.to_string(),
+            sign_in,
+            credential: tokio::sync::OnceCell::new(),
+            cloud,
             token: Mutex::new(None),
             diagnostics,
             retry,
-        })
+        }
     }
 
     /// `endpoint + path ? api-version=…`. Paths come from `ids`, already validated.
@@ -182,15 +180,21 @@ impl ArmClient {
         Ok(url)
     }
 
+    async fn credential(&self) -> Result<&Credential> {
+        self.credential
+            .get_or_try_init(|| async { (self.sign_in)() })
+            .await
+    }
+
     async fn bearer(&self, refresh: bool) -> Result<Token> {
         let mut cached = self.token.lock().await;
-        if refresh {
-            *cached = None;
+        if !refresh {
+            if let Some(token) = cached.as_ref() {
+                return Ok(token.clone());
+            }
         }
-        if let Some(token) = cached.as_ref() {
-            return Ok(token.clone());
-        }
-        let token = self.credential.token(&self.scope).await?;
+        let credential = self.credential().await?;
+        let token = credential.token(&self.cloud.scope(), refresh).await?;
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -244,7 +248,7 @@ impl ArmClient {
             let retry_reason = match &outcome {
                 Ok(resp) => {
                     self.log_response(&method, &url, resp, elapsed, &client_request_id);
-                    if resp.status == 401 && self.credential.can_refresh() && !refreshed {
+                    if resp.status == 401 && !refreshed && self.credential().await?.can_refresh() {
                         refreshed = true;
                         self.diagnostics
                             .verbose("401 Unauthorized: getting a fresh token and retrying once");
@@ -321,13 +325,34 @@ impl ArmClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        Error::Arm(Box::new(decode_error(
+        let mut error = decode_error(
             resp.status,
             &resp.body,
             resp.request.clone(),
             header("x-ms-request-id").or_else(|| header("x-ms-client-request-id")),
             header("x-ms-correlation-request-id"),
-        )))
+        );
+        if resp.status == 401 {
+            error.hint = self.diagnose_401(header("www-authenticate").as_deref());
+        }
+        Error::Arm(Box::new(error))
+    }
+
+    /// Reads the refused token's claims (unverified) to say what is wrong with it.
+    fn diagnose_401(&self, challenge: Option<&str>) -> Option<String> {
+        let token = self.token.try_lock().ok()?.clone()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let expected_tenant = challenge.and_then(claims::tenant_from_challenge);
+        let why = claims::diagnose(token.secret(), self.cloud, expected_tenant.as_deref(), now)?;
+        let source = self
+            .credential
+            .get()
+            .map(|c| c.source().describe())
+            .unwrap_or_default();
+        Some(format!("{why} (signed in with {source})"))
     }
 
     pub async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T> {

@@ -58,6 +58,7 @@ pub fn decode_error(
         request_id,
         correlation_id,
         request,
+        hint: None,
     }
 }
 

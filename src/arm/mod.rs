@@ -3,8 +3,10 @@
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod cloud;
 pub mod error;
 pub mod ids;
 pub mod lro;
 pub mod models;
 pub mod paging;
+pub mod transport;
