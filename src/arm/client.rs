@@ -188,10 +188,8 @@ impl ArmClient {
 
     async fn bearer(&self, refresh: bool) -> Result<Token> {
         let mut cached = self.token.lock().await;
-        if !refresh {
-            if let Some(token) = cached.as_ref() {
-                return Ok(token.clone());
-            }
+        if !refresh && let Some(token) = cached.as_ref() {
+            return Ok(token.clone());
         }
         let credential = self.credential().await?;
         let token = credential.token(&self.cloud.scope(), refresh).await?;

@@ -75,13 +75,13 @@ pub fn diagnose(
             cloud.scope()
         ));
     }
-    if let (Some(expected), Some(tid)) = (expected_tenant, claims.tid.as_deref()) {
-        if !expected.eq_ignore_ascii_case(tid) {
-            return Some(format!(
-                "the access token is for tenant {tid}, but the subscription belongs to tenant {expected}: \
+    if let (Some(expected), Some(tid)) = (expected_tenant, claims.tid.as_deref())
+        && !expected.eq_ignore_ascii_case(tid)
+    {
+        return Some(format!(
+            "the access token is for tenant {tid}, but the subscription belongs to tenant {expected}: \
                  sign in to that tenant (az login --tenant {expected})"
-            ));
-        }
+        ));
     }
     None
 }

@@ -453,11 +453,11 @@ impl Credential {
             })?
             .map_err(|e| sign_in_error(&self.source, &e))?;
         let token = access.token.secret().to_string();
-        if let Some((cache, key)) = &self.cache {
-            if let Err(why) = cache.put(key, &token, access.expires_on.unix_timestamp(), now) {
-                self.diagnostics
-                    .verbose(&format!("token cache not written: {why}"));
-            }
+        if let Some((cache, key)) = &self.cache
+            && let Err(why) = cache.put(key, &token, access.expires_on.unix_timestamp(), now)
+        {
+            self.diagnostics
+                .verbose(&format!("token cache not written: {why}"));
         }
         Ok(Token(token))
     }
