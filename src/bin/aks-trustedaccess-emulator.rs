@@ -75,6 +75,18 @@ struct Args {
     /// Retry-After seconds on an injected 429.
     #[arg(long, default_value_t = 1)]
     throttle_retry_after: u64,
+
+    /// Lifetime in seconds of the tokens the sign-in endpoints issue (negative: already expired).
+    #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
+    token_lifetime: i64,
+
+    /// Serve HTTPS with this PEM certificate (chain); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -143,6 +155,8 @@ fn run(args: Args) -> Result<(), String> {
             kinds,
             args.throttle_retry_after,
         ),
+        token_lifetime: args.token_lifetime,
+        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -153,7 +167,7 @@ fn run(args: Args) -> Result<(), String> {
         let bound = server::bind(args.port, config, world)
             .await
             .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-        let url = format!("http://{}", bound.addr);
+        let url = bound.url();
         write_stdout(&format!("{url}\n")).map_err(|e| e.to_string())?;
         write_stderr(&format!(
             "aks-trustedaccess emulator listening on {url} (Ctrl-C to stop)\n\

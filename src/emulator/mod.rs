@@ -2,6 +2,7 @@
 //! users' scripts, with no Azure account. Knobs for paging, operation timing and fault injection.
 
 pub mod faults;
+pub mod identity;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -28,6 +29,10 @@ pub struct EmulatorConfig {
     /// Added to every ARM answer.
     pub latency: Duration,
     pub faults: Faults,
+    /// Lifetime of the tokens the sign-in endpoints issue (negative: already expired).
+    pub token_lifetime: i64,
+    /// Serve HTTPS with this PEM certificate chain and private key.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl Default for EmulatorConfig {
@@ -41,6 +46,8 @@ impl Default for EmulatorConfig {
             operation_outcome: "Succeeded".into(),
             latency: Duration::ZERO,
             faults: Faults::default(),
+            token_lifetime: 3600,
+            tls: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The emulator's HTTP side: listens on 127.0.0.1 only, records every ARM request for tests,
 //! requires a bearer token, injects faults and latency, and serves the `/_emulator/` control API.
 
+use crate::emulator::identity;
 use crate::emulator::routes::{self, ArmRequest, Reply};
 use crate::emulator::state::World;
 use crate::emulator::{EmulatorConfig, FaultKind};
@@ -17,6 +18,8 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
 
 pub struct Emulator {
     world: Mutex<World>,
@@ -48,16 +51,30 @@ fn ok() -> u16 {
 pub struct Bound {
     pub addr: SocketAddr,
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     emulator: Arc<Emulator>,
+}
+
+impl Bound {
+    /// `http://127.0.0.1:port`, or `https://…` when serving TLS.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
 }
 
 /// Binds 127.0.0.1:`port` (0 = any free port). Never any other address.
 pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::Result<Bound> {
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
     let addr = listener.local_addr()?;
     Ok(Bound {
         addr,
         listener,
+        tls,
         emulator: Arc::new(Emulator {
             world: Mutex::new(world),
             config,
@@ -73,15 +90,24 @@ impl Bound {
         loop {
             let (stream, _) = self.listener.accept().await?;
             let emulator = self.emulator.clone();
+            let tls = self.tls.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| {
                     let emulator = emulator.clone();
                     async move { emulator.answer(req).await }
                 });
                 // Errors here are dropped connections (injected, or the client went away).
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let http = http1::Builder::new();
+                match tls {
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                }
             });
         }
     }
@@ -109,6 +135,15 @@ impl Emulator {
 
         if let Some(control) = path.strip_prefix("/_emulator/") {
             return Ok(self.control(parts.method.as_str(), control, &body));
+        }
+        if let Some(answer) = self.sign_in(
+            parts.method.as_str(),
+            &path,
+            &raw_query,
+            &body,
+            header("x-identity-header"),
+        ) {
+            return Ok(answer);
         }
 
         let authorization = header("authorization");
@@ -200,7 +235,15 @@ impl Emulator {
                         .world
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    routes::handle(&mut world, &self.config, &request)
+                    let token = authorization
+                        .as_deref()
+                        .and_then(|v| v.get(7..))
+                        .unwrap_or_default()
+                        .trim();
+                    match identity::check_bearer(token, &world, &request) {
+                        Some(refusal) => refusal,
+                        None => routes::handle(&mut world, &self.config, &request),
+                    }
                 }
             },
         };
@@ -226,7 +269,12 @@ impl Emulator {
         if let Some(id) = client_request_id {
             builder = builder.header("x-ms-client-request-id", id);
         }
-        if reply.status == 401 {
+        if reply.status == 401
+            && !reply
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
+        {
             builder = builder.header(
                 "www-authenticate",
                 "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"",
@@ -244,6 +292,55 @@ impl Emulator {
         builder
             .body(Full::new(Bytes::from(body)))
             .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    }
+
+    /// The token endpoint and the managed-identity endpoint; `None` for any other path.
+    fn sign_in(
+        &self,
+        method: &str,
+        path: &str,
+        raw_query: &str,
+        body: &[u8],
+        identity_header: Option<String>,
+    ) -> Option<Response<Full<Bytes>>> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let lifetime = self.config.token_lifetime;
+        let (reply, recorded) = match (method, segments.as_slice()) {
+            ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
+                let (reply, fields) = identity::token_endpoint(tenant, body, lifetime);
+                (
+                    reply,
+                    json!({"method": method, "path": path, "query": raw_query, "signIn": fields}),
+                )
+            }
+            ("GET", ["msi", "token"]) => {
+                let query: HashMap<String, String> =
+                    url::form_urlencoded::parse(raw_query.as_bytes())
+                        .into_owned()
+                        .collect();
+                let tenant = self
+                    .world
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .subscriptions
+                    .first()
+                    .map(|s| s.tenant_id.clone())
+                    .unwrap_or_default();
+                let reply = identity::managed_identity_endpoint(
+                    &query,
+                    identity_header.as_deref(),
+                    &tenant,
+                    lifetime,
+                );
+                (
+                    reply,
+                    json!({"method": method, "path": path, "query": raw_query, "signIn": {"identityHeader": identity_header.is_some()}}),
+                )
+            }
+            _ => return None,
+        };
+        self.record(recorded);
+        Some(self.respond(reply, None))
     }
 
     fn record(&self, entry: Value) {
@@ -342,4 +439,26 @@ fn html_page(status: u16, title: &str) -> Response<Full<Bytes>> {
         .header("content-type", "text/html")
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// A TLS acceptor from PEM files (the tests generate a CA and a 127.0.0.1 certificate).
+fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<TlsAcceptor> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| invalid(format!("{}: {e}", cert.display())))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| invalid(format!("{}: {e}", cert.display())))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| invalid(format!("{}: {e}", key.display())))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| invalid(e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .map_err(|e| invalid(e.to_string()))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -15,6 +15,8 @@ pub struct Emulator {
     pub url: String,
     /// Empty az config dir (and HOME), so the user's own az setup never leaks in.
     pub home: tempfile::TempDir,
+    /// The test CA's PEM when the emulator serves TLS.
+    pub ca_pem: Option<String>,
 }
 
 impl Emulator {
@@ -23,6 +25,44 @@ impl Emulator {
     }
 
     pub fn start_with(args: &[&str]) -> Self {
+        Self::spawn(args, tempfile::tempdir().expect("temp dir"), None)
+    }
+
+    /// The emulator over TLS, with a CA and a 127.0.0.1 certificate generated for this test.
+    /// `ca.pem` is written into `home` for SSL_CERT_FILE.
+    pub fn start_tls(args: &[&str]) -> Self {
+        let home = tempfile::tempdir().expect("temp dir");
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "aks-trustedaccess test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+        let server_key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress(std::net::IpAddr::V4(
+                std::net::Ipv4Addr::LOCALHOST,
+            )));
+        let server_cert = params.signed_by(&server_key, &issuer).unwrap();
+        let write = |name: &str, text: &str| {
+            let path = home.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        let cert = write("server.pem", &server_cert.pem());
+        let key = write("server-key.pem", &server_key.serialize_pem());
+        let ca = ca_cert.pem();
+        write("ca.pem", &ca);
+        let mut all = vec!["--tls-cert", &cert, "--tls-key", &key];
+        all.extend_from_slice(args);
+        Self::spawn(&all, home, Some(ca))
+    }
+
+    fn spawn(args: &[&str], home: tempfile::TempDir, ca_pem: Option<String>) -> Self {
         let mut child =
             std::process::Command::new(env!("CARGO_BIN_EXE_aks-trustedaccess-emulator"))
                 .args(["--port", "0"])
@@ -36,12 +76,26 @@ impl Emulator {
             .read_line(&mut line)
             .expect("the emulator prints its URL");
         let url = line.trim().to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "emulator URL: {url}");
+        assert!(
+            url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
+            "emulator URL: {url}"
+        );
         Emulator {
             child,
             url,
-            home: tempfile::tempdir().expect("temp dir"),
+            home,
+            ca_pem,
         }
+    }
+
+    /// A client for the control API (trusting the test CA when there is one).
+    fn control_client(&self) -> reqwest::blocking::Client {
+        let mut builder = reqwest::blocking::Client::builder();
+        if let Some(ca) = &self.ca_pem {
+            builder = builder
+                .tls_certs_merge(reqwest::Certificate::from_pem_bundle(ca.as_bytes()).unwrap());
+        }
+        builder.build().unwrap()
     }
 
     /// The CLI, pointed at this emulator, signed in with the static token, default subscription set.
@@ -105,7 +159,10 @@ impl Emulator {
 
     /// Everything the emulator recorded, in order.
     pub fn requests(&self) -> Vec<Value> {
-        let body: Value = reqwest::blocking::get(format!("{}/_emulator/requests", self.url))
+        let body: Value = self
+            .control_client()
+            .get(format!("{}/_emulator/requests", self.url))
+            .send()
             .expect("control API answers")
             .json()
             .expect("JSON");
@@ -130,7 +187,9 @@ impl Emulator {
     }
 
     pub fn state(&self) -> Value {
-        reqwest::blocking::get(format!("{}/_emulator/state", self.url))
+        self.control_client()
+            .get(format!("{}/_emulator/state", self.url))
+            .send()
             .expect("control API answers")
             .json()
             .expect("JSON")

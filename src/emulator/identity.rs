@@ -1,0 +1,202 @@
+//! The emulator's sign-in side: a Microsoft Entra token endpoint (`POST /{tenant}/oauth2/v2.0/token`,
+//! for service principals, workload identity and pipelines, served over TLS in tests), a
+//! managed-identity endpoint (`GET /msi/token`, App Service style), and the checks ARM makes on a
+//! JWT bearer token (expiry, audience, tenant). Tokens it issues are unsigned JWTs.
+
+use crate::arm::auth::claims;
+use crate::emulator::routes::{ArmRequest, Reply};
+use crate::emulator::state::World;
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+const ARM_AUDIENCES: [&str; 4] = [
+    "https://management.azure.com",
+    "https://management.azure.com/",
+    "https://management.core.windows.net",
+    "https://management.core.windows.net/",
+];
+
+/// A client secret the token endpoint refuses, to test sign-in failures.
+pub const REJECTED_SECRET: &str = "wrong-secret";
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// An unsigned JWT for ARM, as the emulator hands out.
+pub fn issue_token(tenant: &str, client_id: &str, lifetime_seconds: i64) -> (String, i64) {
+    let now = now();
+    let expires = now + lifetime_seconds;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = json!({"alg": "none", "typ": "JWT"});
+    let claims = json!({
+        "aud": "https://management.azure.com/",
+        "iss": format!("https://sts.windows.net/{tenant}/"),
+        "tid": tenant,
+        "appid": client_id,
+        "oid": uuid::Uuid::new_v4().to_string(),
+        "iat": now,
+        "nbf": now,
+        "exp": expires,
+    });
+    (
+        format!("{}.{}.emulator", b64(&header), b64(&claims)),
+        expires,
+    )
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`: client credentials with a secret or an assertion.
+/// Returns the answer and what to record (never the secret or the assertion).
+pub fn token_endpoint(tenant: &str, body: &[u8], lifetime_seconds: i64) -> (Reply, Value) {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let recorded = json!({
+        "tenant": tenant,
+        "grant_type": field("grant_type"),
+        "client_id": field("client_id"),
+        "scope": field("scope"),
+        "client_secret": form.contains_key("client_secret"),
+        "client_assertion": form.contains_key("client_assertion"),
+        "client_assertion_type": field("client_assertion_type"),
+    });
+    let entra_error = |status: u16, error: &str, code: u32, description: &str| {
+        Reply::json(
+            status,
+            json!({
+                "error": error,
+                "error_description": format!("AADSTS{code}: {description}"),
+                "error_codes": [code],
+            }),
+        )
+    };
+    let reply = if field("grant_type") != "client_credentials" {
+        entra_error(
+            400,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        )
+    } else if field("client_id").is_empty() {
+        entra_error(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        )
+    } else if !field("scope").ends_with("/.default") {
+        entra_error(
+            400,
+            "invalid_scope",
+            1002012,
+            "The provided value for scope is not valid.",
+        )
+    } else if field("client_secret") == REJECTED_SECRET {
+        entra_error(
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+        )
+    } else if field("client_secret").is_empty() && field("client_assertion").is_empty() {
+        entra_error(
+            400,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )
+    } else {
+        let (token, _) = issue_token(tenant, field("client_id"), lifetime_seconds);
+        Reply::json(
+            200,
+            json!({"token_type": "Bearer", "expires_in": lifetime_seconds, "ext_expires_in": lifetime_seconds, "access_token": token}),
+        )
+    };
+    (reply, recorded)
+}
+
+/// `GET /msi/token?resource=…` with `X-IDENTITY-HEADER`: App Service style managed identity.
+pub fn managed_identity_endpoint(
+    query: &HashMap<String, String>,
+    identity_header: Option<&str>,
+    tenant: &str,
+    lifetime_seconds: i64,
+) -> Reply {
+    if identity_header.is_none_or(str::is_empty) {
+        return Reply::json(
+            400,
+            json!({"error": "invalid_request", "error_description": "X-IDENTITY-HEADER is missing"}),
+        );
+    }
+    let resource = query.get("resource").cloned().unwrap_or_default();
+    let client = query
+        .get("client_id")
+        .cloned()
+        .unwrap_or_else(|| "system-assigned".into());
+    let (token, expires) = issue_token(tenant, &client, lifetime_seconds);
+    Reply::json(
+        200,
+        json!({"access_token": token, "expires_on": expires.to_string(), "resource": resource, "token_type": "Bearer", "client_id": client}),
+    )
+}
+
+/// ARM's checks on a JWT bearer token: expiry, audience, and the subscription's tenant.
+/// Opaque (non-JWT) tokens are accepted, so any token works for quick tries.
+pub fn check_bearer(token: &str, world: &World, req: &ArmRequest) -> Option<Reply> {
+    let claims = claims::decode(token)?;
+    if let Some(exp) = claims.exp.filter(|exp| *exp <= now()) {
+        return Some(Reply::arm_error(
+            401,
+            "ExpiredAuthenticationToken",
+            format!(
+                "The access token expiry UTC time '{exp}' is earlier than current UTC time '{}'.",
+                now()
+            ),
+        ));
+    }
+    let audiences = claims.audiences();
+    if !audiences.is_empty()
+        && !audiences
+            .iter()
+            .any(|a| ARM_AUDIENCES.contains(&a.as_str()))
+    {
+        return Some(Reply::arm_error(
+            401,
+            "InvalidAuthenticationTokenAudience",
+            format!(
+                "The access token has been obtained for wrong audience or resource '{}'. It should exactly match with one of the allowed audiences '{}'.",
+                audiences.join(", "),
+                ARM_AUDIENCES.join("','")
+            ),
+        ));
+    }
+    let subscription = req
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .nth(1)
+        .and_then(|s| world.subscription(s));
+    if let (Some(subscription), Some(tid)) = (subscription, claims.tid.as_deref())
+        && !subscription.tenant_id.eq_ignore_ascii_case(tid)
+    {
+        let expected = &subscription.tenant_id;
+        let mut reply = Reply::arm_error(
+            401,
+            "InvalidAuthenticationTokenTenant",
+            format!(
+                "The access token is from the wrong issuer 'https://sts.windows.net/{tid}/'. It must match the tenant \
+                 'https://sts.windows.net/{expected}/' associated with this subscription. Please use the authority (URL) \
+                 'https://login.windows.net/{expected}' to get the token."
+            ),
+        );
+        reply.headers.push((
+            "www-authenticate".into(),
+            format!("Bearer authorization_uri=\"https://login.windows.net/{expected}\", error=\"invalid_token\""),
+        ));
+        return Some(reply);
+    }
+    None
+}
