@@ -142,6 +142,7 @@ impl Emulator {
             &raw_query,
             &body,
             header("x-identity-header"),
+            header("authorization").is_some(),
         ) {
             return Ok(answer);
         }
@@ -302,6 +303,7 @@ impl Emulator {
         raw_query: &str,
         body: &[u8],
         identity_header: Option<String>,
+        authorization_present: bool,
     ) -> Option<Response<Full<Bytes>>> {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let lifetime = self.config.token_lifetime;
@@ -311,6 +313,23 @@ impl Emulator {
                 (
                     reply,
                     json!({"method": method, "path": path, "query": raw_query, "signIn": fields}),
+                )
+            }
+            ("POST", ["oidc", "token"]) => {
+                // Azure Pipelines' OIDC endpoint: the system access token buys an assertion.
+                let reply = if authorization_present {
+                    let (assertion, _) =
+                        identity::issue_token("pipelines", "service-connection", 600);
+                    Reply::json(200, json!({"oidcToken": assertion}))
+                } else {
+                    Reply::json(
+                        401,
+                        json!({"message": "TF400813: The user is not authorized to access this resource."}),
+                    )
+                };
+                (
+                    reply,
+                    json!({"method": method, "path": path, "query": raw_query, "signIn": {"systemAccessToken": authorization_present}}),
                 )
             }
             ("GET", ["msi", "token"]) => {

@@ -566,3 +566,37 @@ fn an_issued_token_that_has_expired_is_refused_and_explained() {
         out.stderr
     );
 }
+
+#[test]
+fn an_azure_pipelines_service_connection_signs_in_with_its_oidc_token() {
+    let emu = Emulator::start_tls(&[]);
+    let out = run(without_token(&emu)
+        .args(LIST)
+        .env("SSL_CERT_FILE", emu.home.path().join("ca.pem"))
+        .env("AZURE_AUTHORITY_HOST", &emu.url)
+        .env("SYSTEM_OIDCREQUESTURI", format!("{}/oidc/token", emu.url))
+        .env("SYSTEM_ACCESSTOKEN", "system-access-token-value")
+        .env("AZURESUBSCRIPTION_TENANT_ID", TENANT)
+        .env("AZURESUBSCRIPTION_CLIENT_ID", "app-id-3")
+        .env("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", "connection-1"));
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "[]\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("system-access-token-value"));
+    let sign_in = sign_in_requests(&emu);
+    assert_eq!(sign_in.len(), 2, "{sign_in:#?}");
+    assert_eq!(sign_in[0]["path"], "/oidc/token");
+    assert!(
+        sign_in[0]["query"]
+            .as_str()
+            .unwrap()
+            .contains("serviceConnectionId=connection-1"),
+        "{}",
+        sign_in[0]
+    );
+    assert_eq!(sign_in[1]["signIn"]["client_id"], "app-id-3");
+    assert_eq!(sign_in[1]["signIn"]["client_assertion"], true);
+}
