@@ -8,11 +8,13 @@ use crate::arm::cloud::Cloud;
 use crate::arm::transport;
 use crate::azconfig::AzConfig;
 use crate::cli::{Cli, Command, OutputFormat, RoleCommand, RolebindingCommand};
+use crate::commands::audit::{self, AuditOptions};
 use crate::commands::{self, Outcome};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::output::diagnostics::{Diagnostics, Verbosity};
 use crate::output::query::Query;
+use crate::output::rows::RowWriter;
 use crate::output::{self, Printer};
 use crate::shell_integration;
 use clap::ValueEnum;
@@ -94,8 +96,32 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     };
     let arm = ArmClient::new(endpoint, Box::new(sign_in), cloud, http, diagnostics, retry);
-    let mut ctx = Context::new(arm, config, diagnostics, global.subscription.clone());
+    let audit_options = match &cli.command {
+        Command::Audit {
+            require_binding_for,
+            parallel,
+        } => Some(AuditOptions {
+            subscriptions: global.subscription.clone(),
+            require_binding_for: require_binding_for.clone(),
+            parallel: usize::from(*parallel),
+        }),
+        _ if global.subscription.len() > 1 => {
+            return Err(Error::usage(
+                "--subscription can be given once (several only for audit)",
+            ));
+        }
+        _ => None,
+    };
+    let mut ctx = Context::new(
+        arm,
+        config,
+        diagnostics,
+        global.subscription.first().cloned(),
+    );
     ctx.operation_timeout = operation_timeout(&cli.command);
+    if let Some(options) = audit_options {
+        return run_audit(&ctx, &printer, options).await;
+    }
 
     let outcome = tokio::select! {
         outcome = dispatch(&ctx, &cli.command) => outcome?,
@@ -143,24 +169,93 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<Outcome> {
                 name,
                 source_resource_id,
                 roles,
+                checks,
                 wait,
             } => {
-                rolebinding::create(ctx, cluster, name, source_resource_id, roles, wait.no_wait)
-                    .await
+                rolebinding::create(
+                    ctx,
+                    cluster,
+                    name,
+                    source_resource_id,
+                    roles,
+                    checks,
+                    wait.no_wait,
+                )
+                .await
             }
             RolebindingCommand::Update {
                 cluster,
                 name,
                 roles,
+                checks,
                 wait,
-            } => rolebinding::update(ctx, cluster, name, roles, wait.no_wait).await,
+            } => rolebinding::update(ctx, cluster, name, roles, checks, wait.no_wait).await,
             RolebindingCommand::Delete {
                 cluster,
                 name,
                 yes,
+                dry_run,
                 wait,
-            } => rolebinding::delete(ctx, cluster, name, *yes, wait.no_wait).await,
+            } => rolebinding::delete(ctx, cluster, name, *yes, *dry_run, wait.no_wait).await,
         },
-        Command::Completion { .. } | Command::Man => Ok(Outcome::Nothing),
+        // Handled before a context exists (completion, man) or by `run_audit`.
+        Command::Completion { .. } | Command::Man | Command::Audit { .. } => Ok(Outcome::Nothing),
+    }
+}
+
+/// `audit` streams its rows to the output layer as they are ready and ends with a summary on
+/// stderr; its exit code says whether every cluster passed.
+async fn run_audit(ctx: &Context, printer: &Printer, options: AuditOptions) -> Result<()> {
+    let progress =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if ctx.diagnostics.verbosity == Verbosity::ErrorsOnly {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} audited {pos} clusters ({per_sec}) {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    progress.enable_steady_tick(Duration::from_millis(120));
+    let mut rows = RowWriter::new(printer, audit::TABLE_COLUMNS);
+    let started = std::time::Instant::now();
+    let outcome = {
+        let mut emit = |row: serde_json::Value| {
+            if row["cluster"].is_string() {
+                progress.inc(1);
+            }
+            rows.push(row)
+        };
+        tokio::select! {
+            summary = audit::run(ctx, &options, &mut emit) => summary,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted { check: None }),
+        }
+    };
+    progress.finish_and_clear();
+    // Close the report even when interrupted, so what was printed stays valid JSON.
+    let closed = rows.finish();
+    let summary = outcome?;
+    closed?;
+    ctx.diagnostics.summary(&format!(
+        "Audited {} clusters in {} subscriptions in {:.1} s: {} passing, {} failing, {} errors{}.",
+        summary.clusters,
+        summary.subscriptions,
+        started.elapsed().as_secs_f64(),
+        summary.passing,
+        summary.failing,
+        summary.errors,
+        if summary.skipped > 0 {
+            format!(", {} subscriptions skipped (not Enabled)", summary.skipped)
+        } else {
+            String::new()
+        }
+    ));
+    if summary.errors > 0 {
+        Err(Error::AuditErrors(summary.errors))
+    } else if summary.failing > 0 {
+        Err(Error::AuditFindings(summary.failing))
+    } else {
+        Ok(())
     }
 }

@@ -28,9 +28,10 @@ pub struct Cli {
 /// Flags accepted by every command, as in az.
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
-    /// Subscription id or display name. Default: AZURE_SUBSCRIPTION_ID, then az's default subscription.
-    #[arg(long, global = true, value_name = "ID_OR_NAME")]
-    pub subscription: Option<String>,
+    /// Subscription id or display name. Default: AZURE_SUBSCRIPTION_ID, then az's default
+    /// subscription. `audit` takes several.
+    #[arg(long, global = true, value_name = "ID_OR_NAME", action = ArgAction::Append)]
+    pub subscription: Vec<String>,
 
     /// Output format. Default: json, or az's `[core] output` / AZURE_CORE_OUTPUT.
     #[arg(
@@ -114,6 +115,19 @@ pub struct GlobalArgs {
     pub request_timeout: u64,
 }
 
+/// Checks before a write, and the dry run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WriteChecks {
+    /// Send the request without checking the roles against the cluster's location catalog
+    /// (the catalog can differ per subscription).
+    #[arg(long)]
+    pub skip_validation: bool,
+
+    /// Run the checks and print the request that would be sent (method, URL, body); send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// How long a write may wait for its long-running operation.
 #[derive(Debug, Args, Clone, Default)]
 pub struct WaitArgs {
@@ -152,6 +166,31 @@ pub enum Command {
     /// Role bindings on a managed cluster.
     #[command(subcommand)]
     Rolebinding(RolebindingCommand),
+    /// Audit Trusted Access across subscriptions: each cluster's bindings, identity and roles.
+    #[command(
+        after_help = "Verdicts: pass; fail (no binding, identity not system-assigned, a role gone from the
+location's catalog, a binding not Succeeded, a required service not bound); error (could not read);
+skipped (subscription not Enabled). Exit 0 when every cluster passes, 4 on findings, 1 on errors.
+
+Examples:
+  Every enabled subscription you can see, as a table:
+    aks-trustedaccess audit -o table
+  Two subscriptions; every cluster must let its Backup vault in:
+    aks-trustedaccess audit --subscription Prod --subscription Staging --require-binding-for Microsoft.DataProtection/backupVaults
+  Only the failing clusters and why:
+    aks-trustedaccess audit --query \"[?verdict!='pass'].{cluster:cluster, findings:findings}\"
+  Try it on a generated fleet:
+    aks-trustedaccess-emulator --fleet 20x50x2 --latency-ms 20"
+    )]
+    Audit {
+        /// A service every cluster must bind: a source resource id, or a resource type such as
+        /// Microsoft.DataProtection/backupVaults (repeatable).
+        #[arg(long, value_name = "ID_OR_TYPE")]
+        require_binding_for: Vec<String>,
+        /// ARM requests in flight at once.
+        #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+        parallel: u16,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   bash:        aks-trustedaccess completion bash > ~/.local/share/bash-completion/completions/aks-trustedaccess
@@ -247,6 +286,8 @@ pub enum RolebindingCommand {
         #[arg(long, value_name = "ROLES", required = true, num_args = 1.., action = ArgAction::Append)]
         roles: Vec<String>,
         #[command(flatten)]
+        checks: WriteChecks,
+        #[command(flatten)]
         wait: WaitArgs,
     },
 
@@ -265,6 +306,8 @@ pub enum RolebindingCommand {
         #[arg(long, value_name = "ROLES", required = true, num_args = 1.., action = ArgAction::Append)]
         roles: Vec<String>,
         #[command(flatten)]
+        checks: WriteChecks,
+        #[command(flatten)]
         wait: WaitArgs,
     },
 
@@ -281,6 +324,9 @@ pub enum RolebindingCommand {
         /// Do not prompt for confirmation.
         #[arg(short = 'y', long)]
         yes: bool,
+        /// Print the request that would be sent (method, URL); send nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         wait: WaitArgs,
     },

@@ -83,6 +83,15 @@ pub enum Error {
     Interrupted { check: Option<String> },
     #[error("{0}")]
     Io(String),
+    /// The reader of stdout went away (`| head`): stop quietly, exit 0.
+    #[error("stdout closed")]
+    OutputClosed,
+    /// An audit found problems: the report says which; exit 4.
+    #[error("the audit found {0} failing clusters")]
+    AuditFindings(usize),
+    /// An audit could not read some subscriptions or clusters; exit 1.
+    #[error("the audit could not read {0} subscriptions or clusters (rows with verdict 'error')")]
+    AuditErrors(usize),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -107,6 +116,8 @@ impl Error {
             Error::Usage { .. } => exit::USAGE,
             Error::Arm(e) if e.status == 404 => exit::NOT_FOUND,
             Error::Interrupted { .. } => exit::INTERRUPTED,
+            Error::OutputClosed => exit::OK,
+            Error::AuditFindings(_) => exit::FINDINGS,
             _ => exit::ERROR,
         }
     }
@@ -170,6 +181,8 @@ impl Error {
                     let _ = writeln!(out, "hint: {hint}");
                 }
             }
+            // The summary on stderr already says it; nothing more to add.
+            Error::OutputClosed | Error::AuditFindings(_) => {}
             _ => {
                 let _ = writeln!(out, "ERROR: {self}");
             }

@@ -128,6 +128,24 @@ pub struct ArmClient {
     token: Mutex<Option<Token>>,
     diagnostics: Diagnostics,
     retry: RetryPolicy,
+    /// Per subscription: wait until this instant before the next read, because ARM's
+    /// `x-ms-ratelimit-remaining-subscription-reads` said the budget is nearly spent.
+    read_pause: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
+}
+
+/// Below this many remaining reads, slow down instead of running into 429s.
+const LOW_READ_BUDGET: u64 = 10;
+/// ARM refills 25 reads per second per subscription: one every 40 ms.
+const READ_REFILL_INTERVAL: Duration = Duration::from_millis(40);
+
+/// The subscription a request counts against (`/subscriptions/{id}/…`).
+fn subscription_of(url: &Url) -> Option<String> {
+    let mut segments = url.path_segments()?;
+    let first = segments.next()?;
+    first
+        .eq_ignore_ascii_case("subscriptions")
+        .then(|| segments.next().map(str::to_ascii_lowercase))
+        .flatten()
 }
 
 impl ArmClient {
@@ -144,6 +162,7 @@ impl ArmClient {
             endpoint,
             sign_in,
             credential: tokio::sync::OnceCell::new(),
+            read_pause: std::sync::Mutex::new(std::collections::HashMap::new()),
             cloud,
             token: Mutex::new(None),
             diagnostics,
@@ -209,7 +228,9 @@ impl ArmClient {
         let mut attempt: u32 = 0;
         let mut waited = Duration::ZERO;
         let mut refreshed = false;
+        let subscription = subscription_of(&url);
         loop {
+            self.respect_read_budget(subscription.as_deref()).await;
             let token = self.bearer(false).await?;
             let client_request_id = uuid::Uuid::new_v4().to_string();
             let mut builder = self
@@ -245,6 +266,7 @@ impl ArmClient {
             let elapsed = started.elapsed();
             let retry_reason = match &outcome {
                 Ok(resp) => {
+                    self.note_read_budget(subscription.as_deref(), &resp.headers);
                     self.log_response(&method, &url, resp, elapsed, &client_request_id);
                     if resp.status == 401 && !refreshed && self.credential().await?.can_refresh() {
                         refreshed = true;
@@ -298,6 +320,42 @@ impl ArmClient {
                 self.retry.max_retries + 1
             ));
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn respect_read_budget(&self, subscription: Option<&str>) {
+        let Some(subscription) = subscription else {
+            return;
+        };
+        let until = self
+            .read_pause
+            .lock()
+            .ok()
+            .and_then(|p| p.get(subscription).copied());
+        if let Some(until) = until.filter(|u| *u > Instant::now()) {
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    fn note_read_budget(&self, subscription: Option<&str>, headers: &HeaderMap) {
+        let (Some(subscription), Some(remaining)) = (
+            subscription,
+            headers
+                .get("x-ms-ratelimit-remaining-subscription-reads")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok()),
+        ) else {
+            return;
+        };
+        if remaining < LOW_READ_BUDGET {
+            let pause = READ_REFILL_INTERVAL * (LOW_READ_BUDGET - remaining) as u32;
+            self.diagnostics.verbose(&format!(
+                "{remaining} reads left in subscription {subscription}'s budget; pausing {} ms",
+                pause.as_millis()
+            ));
+            if let Ok(mut p) = self.read_pause.lock() {
+                p.insert(subscription.to_string(), Instant::now() + pause);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! `aks-trustedaccess-emulator`: serves the Trusted Access slice of ARM on 127.0.0.1 so the CLI,
 //! its tests and users' scripts run with no Azure account. Prints its URL on stdout.
 
+use aks_trustedaccess::emulator::ratelimit::{Budget, Limits};
 use aks_trustedaccess::emulator::server;
 use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, Seed, World};
 use aks_trustedaccess::emulator::{EmulatorConfig, FaultKind, Faults};
@@ -75,6 +76,22 @@ struct Args {
     /// Retry-After seconds on an injected 429.
     #[arg(long, default_value_t = 1)]
     throttle_retry_after: u64,
+
+    /// ARM's per-subscription read bucket: size (0 = unlimited)...
+    #[arg(long, default_value_t = 250.0)]
+    read_budget: f64,
+
+    /// ...and reads refilled per second.
+    #[arg(long, default_value_t = 25.0)]
+    read_refill: f64,
+
+    /// The write bucket: size (0 = unlimited)...
+    #[arg(long, default_value_t = 200.0)]
+    write_budget: f64,
+
+    /// ...and writes refilled per second.
+    #[arg(long, default_value_t = 10.0)]
+    write_refill: f64,
 
     /// Lifetime in seconds of the tokens the sign-in endpoints issue (negative: already expired).
     #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
@@ -156,6 +173,16 @@ fn run(args: Args) -> Result<(), String> {
             args.throttle_retry_after,
         ),
         token_lifetime: args.token_lifetime,
+        limits: Limits {
+            reads: Budget {
+                capacity: args.read_budget,
+                refill_per_second: args.read_refill,
+            },
+            writes: Budget {
+                capacity: args.write_budget,
+                refill_per_second: args.write_refill,
+            },
+        },
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

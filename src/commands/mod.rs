@@ -1,5 +1,6 @@
 //! Command logic: what to ask ARM and what data to return. Commands never print.
 
+pub mod audit;
 pub mod role;
 pub mod rolebinding;
 

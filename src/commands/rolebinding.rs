@@ -2,10 +2,11 @@
 
 use crate::arm::api;
 use crate::arm::ids::{
-    BindingId, BindingName, ClusterId, ClusterName, RoleName, SourceResourceId, parse_roles,
+    BindingId, BindingName, ClusterId, ClusterName, Location, RoleName, SourceResourceId,
+    parse_roles,
 };
 use crate::arm::models::RoleBinding;
-use crate::cli::ClusterArgs;
+use crate::cli::{ClusterArgs, WriteChecks};
 use crate::commands::Outcome;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -73,6 +74,7 @@ pub async fn create(
     name: &str,
     source_resource_id: &str,
     roles: &[String],
+    checks: &WriteChecks,
     no_wait: bool,
 ) -> Result<Outcome> {
     let target = target(ctx, args, Some(name))?;
@@ -83,7 +85,18 @@ pub async fn create(
     if api::find_binding(&ctx.client, &binding).await?.is_some() {
         return Err(Error::BindingExists(binding.name.as_str().to_string()));
     }
-    write_binding(ctx, &binding, source.as_str(), &roles, no_wait).await
+    if !checks.skip_validation {
+        check_roles_in_catalog(ctx, &binding.cluster, &roles, source.resource_type()).await?;
+    }
+    write_binding(
+        ctx,
+        &binding,
+        source.as_str(),
+        &roles,
+        checks.dry_run,
+        no_wait,
+    )
+    .await
 }
 
 pub async fn update(
@@ -91,6 +104,7 @@ pub async fn update(
     args: &ClusterArgs,
     name: &str,
     roles: &[String],
+    checks: &WriteChecks,
     no_wait: bool,
 ) -> Result<Outcome> {
     let target = target(ctx, args, Some(name))?;
@@ -107,20 +121,93 @@ pub async fn update(
             })?;
     if let Ok(parsed) = SourceResourceId::parse(&source) {
         check_roles_match_source(&roles, parsed.resource_type())?;
+        if !checks.skip_validation {
+            check_roles_in_catalog(ctx, &binding.cluster, &roles, parsed.resource_type()).await?;
+        }
     }
-    write_binding(ctx, &binding, &source, &roles, no_wait).await
+    write_binding(ctx, &binding, &source, &roles, checks.dry_run, no_wait).await
+}
+
+/// Every role must exist in the catalog of the cluster's location and fit the source's type
+/// (compared case-insensitively, as the service does): caught here, before the PUT, instead of
+/// by a 400 after it. Costs two reads: the cluster (for its location) and the catalog.
+async fn check_roles_in_catalog(
+    ctx: &Context,
+    cluster: &ClusterId,
+    roles: &[RoleName],
+    source_type: &str,
+) -> Result<()> {
+    let location = api::get_cluster(&ctx.client, cluster)
+        .await?
+        .location
+        .ok_or_else(|| Error::UnexpectedResponse {
+            request: format!("GET {}", cluster.path()),
+            detail: "the cluster has no location".into(),
+        })?;
+    let location = Location::from_service(&location.to_ascii_lowercase());
+    let catalog = api::list_roles(&ctx.client, &cluster.subscription, &location).await?;
+    let valid: Vec<String> = catalog
+        .iter()
+        .filter(|r| {
+            r.source_resource_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case(source_type))
+        })
+        .filter_map(|r| {
+            Some(format!(
+                "{}/{}",
+                r.source_resource_type.as_deref()?,
+                r.name.as_deref()?
+            ))
+        })
+        .collect();
+    for role in roles {
+        let known = valid.iter().any(|v| v.eq_ignore_ascii_case(role.as_str()));
+        if !known {
+            return Err(Error::usage_with_hint(
+                format!(
+                    "role '{}' does not exist in {} for sources of type {source_type}",
+                    role.as_str(),
+                    location.as_str()
+                ),
+                if valid.is_empty() {
+                    format!(
+                        "{} offers no Trusted Access roles for {source_type}; see 'aks-trustedaccess role list -l {}' (--skip-validation sends the request anyway)",
+                        location.as_str(),
+                        location.as_str()
+                    )
+                } else {
+                    format!(
+                        "roles for {source_type} in {}: {} (--skip-validation sends the request anyway)",
+                        location.as_str(),
+                        valid.join(", ")
+                    )
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// PUT, then (unless `--no-wait`) follow the operation and GET the result, as az does.
+/// `--dry-run` stops before the PUT and shows it.
 async fn write_binding(
     ctx: &Context,
     binding: &BindingId,
     source: &str,
     roles: &[RoleName],
+    dry_run: bool,
     no_wait: bool,
 ) -> Result<Outcome> {
     let role_names: Vec<&str> = roles.iter().map(RoleName::as_str).collect();
     let body = api::binding_body(source, &role_names);
+    if dry_run {
+        return Ok(Outcome::Data(dry_run_request(
+            "PUT",
+            &api::binding_url(&ctx.client, binding),
+            Some(body),
+        )));
+    }
     let check = binding.show_command();
     ctx.set_pending_write(Some(check.clone()));
     let accepted = api::put_binding(&ctx.client, binding, &body).await?;
@@ -138,14 +225,28 @@ async fn write_binding(
     ))
 }
 
+/// What `--dry-run` prints: the request that would have been sent.
+fn dry_run_request(method: &str, url: &url::Url, body: Option<Value>) -> Value {
+    serde_json::json!({"method": method, "url": url.as_str(), "body": body})
+}
+
 pub async fn delete(
     ctx: &Context,
     args: &ClusterArgs,
     name: &str,
     yes: bool,
+    dry_run: bool,
     no_wait: bool,
 ) -> Result<Outcome> {
     let target = target(ctx, args, Some(name))?;
+    if dry_run {
+        let binding = target.binding_id(ctx).await?;
+        return Ok(Outcome::Data(dry_run_request(
+            "DELETE",
+            &api::binding_url(&ctx.client, &binding),
+            None,
+        )));
+    }
     if !yes {
         match terminal::confirm("Are you sure you want to perform this operation?")? {
             Some(true) => {}

@@ -3,6 +3,7 @@
 
 pub mod faults;
 pub mod identity;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -33,6 +34,8 @@ pub struct EmulatorConfig {
     pub token_lifetime: i64,
     /// Serve HTTPS with this PEM certificate chain and private key.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// ARM's per-subscription request budget.
+    pub limits: ratelimit::Limits,
 }
 
 impl Default for EmulatorConfig {
@@ -48,6 +51,7 @@ impl Default for EmulatorConfig {
             faults: Faults::default(),
             token_lifetime: 3600,
             tls: None,
+            limits: ratelimit::Limits::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! requires a bearer token, injects faults and latency, and serves the `/_emulator/` control API.
 
 use crate::emulator::identity;
+use crate::emulator::ratelimit::{Charge, RateLimiter};
 use crate::emulator::routes::{self, ArmRequest, Reply};
 use crate::emulator::state::World;
 use crate::emulator::{EmulatorConfig, FaultKind};
@@ -25,6 +26,7 @@ pub struct Emulator {
     world: Mutex<World>,
     config: EmulatorConfig,
     requests: Mutex<Vec<Value>>,
+    limiter: RateLimiter,
     /// Canned answers for the next ARM requests (`POST /_emulator/script`), for tests of
     /// malformed or unexpected server answers.
     script: Mutex<VecDeque<Canned>>,
@@ -69,6 +71,7 @@ pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::R
         Some((cert, key)) => Some(tls_acceptor(cert, key)?),
         None => None,
     };
+    let limiter = RateLimiter::new(config.limits);
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
     let addr = listener.local_addr()?;
     Ok(Bound {
@@ -80,6 +83,7 @@ pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::R
             config,
             requests: Mutex::new(Vec::new()),
             script: Mutex::new(VecDeque::new()),
+            limiter,
         }),
     })
 }
@@ -179,6 +183,27 @@ impl Emulator {
             tokio::time::sleep(self.config.latency).await;
         }
         let client_request_id = header("x-ms-client-request-id");
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let charge = match segments.as_slice() {
+            [first, id, ..] if first.eq_ignore_ascii_case("subscriptions") => {
+                self.limiter.charge(id, parts.method != hyper::Method::GET)
+            }
+            _ => None,
+        };
+        if let Some(Charge {
+            retry_after: Some(wait),
+            header,
+        }) = &charge
+        {
+            let mut reply = Reply::arm_error(
+                429,
+                "SubscriptionRequestsThrottled",
+                "Number of requests for subscription exceeded the limit. Please try again after some time.",
+            );
+            reply.headers.push(("retry-after".into(), wait.to_string()));
+            reply.headers.push((header.0.into(), header.1.to_string()));
+            return Ok(self.respond(reply, client_request_id));
+        }
         let canned = self
             .script
             .lock()
@@ -248,6 +273,10 @@ impl Emulator {
                 }
             },
         };
+        let mut reply = reply;
+        if let Some(Charge { header, .. }) = charge {
+            reply.headers.push((header.0.into(), header.1.to_string()));
+        }
         Ok(self.respond(reply, client_request_id))
     }
 
@@ -261,8 +290,6 @@ impl Emulator {
             .status(reply.status)
             .header("x-ms-request-id", &request_id)
             .header("x-ms-correlation-request-id", &request_id)
-            .header("x-ms-ratelimit-remaining-subscription-reads", "249")
-            .header("x-ms-ratelimit-remaining-subscription-writes", "199")
             .header("cache-control", "no-cache");
         if !body.is_empty() {
             builder = builder.header("content-type", "application/json; charset=utf-8");
@@ -281,7 +308,12 @@ impl Emulator {
                 "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"",
             );
         }
-        if reply.status == 429 {
+        if reply.status == 429
+            && !reply
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        {
             builder = builder.header(
                 "retry-after",
                 self.config.faults.throttle_retry_after.to_string(),

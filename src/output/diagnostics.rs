@@ -31,6 +31,13 @@ impl Diagnostics {
         }
     }
 
+    /// A closing summary (audit); hidden by --only-show-errors.
+    pub fn summary(&self, message: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            write_stderr(&format!("{message}\n"));
+        }
+    }
+
     pub fn verbose(&self, message: &str) {
         if self.verbosity >= Verbosity::Verbose {
             write_stderr(&format!("INFO: {message}\n"));

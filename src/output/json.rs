@@ -16,6 +16,26 @@ pub fn render(data: &Value, color: bool) -> String {
     text
 }
 
+/// One element of a JSON array being written item by item: the same bytes `render` gives for
+/// the whole array.
+pub fn render_array_item(item: &Value, first: bool, color: bool) -> String {
+    let body = if color {
+        let mut out = String::new();
+        colorize(item, 1, &mut out);
+        out
+    } else {
+        serde_json::to_string_pretty(item)
+            .unwrap_or_default()
+            .replace('\n', "\n  ")
+    };
+    format!("{}  {body}", if first { "[\n" } else { ",\n" })
+}
+
+/// Closes an array written with `render_array_item` (`[]` when it had no items).
+pub fn render_array_end(had_items: bool) -> &'static str {
+    if had_items { "\n]\n" } else { "[]\n" }
+}
+
 const KEY: &str = "\x1b[94m";
 const STRING: &str = "\x1b[32m";
 const NUMBER: &str = "\x1b[33m";
@@ -86,6 +106,18 @@ mod tests {
             render(&v, false),
             "{\n  \"a\": {\n    \"é\": \"ü\"\n  },\n  \"b\": [],\n  \"c\": [\n    1\n  ]\n}\n"
         );
+    }
+
+    #[test]
+    fn an_array_written_item_by_item_is_the_same_bytes() {
+        let items = [json!({"a": [1, {"b": "x\ny"}]}), json!({}), json!([])];
+        let mut streamed = String::new();
+        for (i, item) in items.iter().enumerate() {
+            streamed.push_str(&render_array_item(item, i == 0, false));
+        }
+        streamed.push_str(render_array_end(true));
+        assert_eq!(streamed, render(&json!(items), false));
+        assert_eq!(render_array_end(false), render(&json!([]), false));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! with tabled: columns from the keys (sorted, or the query's order), `id`/`type`/`etag`, nulls,
 //! lists and objects dropped, header = key with an upper-case first letter, a dashes line, cells
 //! left-aligned, columns at least two wider than their header, two spaces apart. One addition:
-//! a `roles` list is shown as a Roles column (az hides it).
+//! a `roles` list is shown as a Roles column (az hides it), and an audit's `findings` list as a
+//! Findings column.
 
 use serde_json::Value;
 use tabled::builder::Builder;
@@ -10,6 +11,8 @@ use tabled::settings::object::{Columns, Segment};
 use tabled::settings::{Alignment, Modify, Padding, Style};
 
 const SKIP_KEYS: [&str; 3] = ["id", "type", "etag"];
+/// Lists of strings shown as one cell (az drops lists): a binding's roles, an audit's findings.
+const JOINED_LISTS: [(&str, &str); 2] = [("roles", ", "), ("findings", "; ")];
 
 pub fn render(data: &Value, column_order: Option<&[String]>) -> String {
     let rows: Vec<Vec<(String, String)>> = match data {
@@ -88,16 +91,12 @@ fn row(item: &Value, column_order: Option<&[String]>) -> Vec<(String, String)> {
                 .filter_map(|k| {
                     let cell = match &map[k] {
                         Value::Null | Value::Object(_) => return None,
-                        Value::Array(items)
-                            if k == "roles" && items.iter().all(Value::is_string) =>
-                        {
-                            items
-                                .iter()
-                                .filter_map(Value::as_str)
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                        Value::Array(items) => {
+                            let separator = JOINED_LISTS.iter().find(|(key, _)| key == k)?.1;
+                            let texts: Option<Vec<&str>> =
+                                items.iter().map(Value::as_str).collect();
+                            texts?.join(separator)
                         }
-                        Value::Array(_) => return None,
                         scalar => cell_text(scalar),
                     };
                     Some((capitalize_first(k), cell))

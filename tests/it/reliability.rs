@@ -469,6 +469,7 @@ fn malformed_and_unexpected_answers_name_the_request() {
         ML_SOURCE,
         "--roles",
         ML_ROLE,
+        "--skip-validation",
     ];
     let op = format!(
         "{}/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/operations/x?api-version=2016-03-30",

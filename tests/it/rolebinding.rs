@@ -9,6 +9,25 @@ fn binding_url(cluster: &str, name: &str) -> String {
     format!("{}?{API}", binding_path(cluster, name))
 }
 
+/// The body of the PUT the emulator received.
+fn put_body(emu: &Emulator) -> Value {
+    emu.requests()
+        .into_iter()
+        .find(|r| r["method"] == "PUT")
+        .map(|r| r["body"].clone())
+        .expect("a PUT was sent")
+}
+
+/// The reads that check the roles: the cluster (for its location) and that location's catalog.
+fn check_requests(cluster: &str) -> [String; 2] {
+    [
+        format!("GET {}?{API}", cluster_path(cluster)),
+        format!(
+            "GET /subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/trustedAccessRoles?{API}"
+        ),
+    ]
+}
+
 fn create_args<'a>(name: &'a str, roles: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "rolebinding",
@@ -170,23 +189,111 @@ fn create_makes_azs_calls_in_order_and_prints_the_final_binding() {
         })
     );
     let lines = emu.request_lines();
-    assert_eq!(lines.len(), 5, "{lines:#?}");
+    assert_eq!(lines.len(), 7, "{lines:#?}");
     assert_eq!(lines[0], format!("GET {}", binding_url("cluster1", "b2")));
-    assert_eq!(lines[1], format!("PUT {}", binding_url("cluster1", "b2")));
+    assert_eq!(
+        lines[1..3],
+        check_requests("cluster1"),
+        "the roles are checked first"
+    );
+    assert_eq!(lines[3], format!("PUT {}", binding_url("cluster1", "b2")));
     let poll = format!(
         "GET /subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/operations/"
     );
     assert!(
-        lines[2].starts_with(&poll) && lines[2].ends_with("?api-version=2016-03-30"),
+        lines[4].starts_with(&poll) && lines[4].ends_with("?api-version=2016-03-30"),
         "{}",
-        lines[2]
+        lines[4]
     );
-    assert_eq!(lines[3], lines[2], "polls the same operation URL verbatim");
-    assert_eq!(lines[4], format!("GET {}", binding_url("cluster1", "b2")));
+    assert_eq!(lines[5], lines[4], "polls the same operation URL verbatim");
+    assert_eq!(lines[6], format!("GET {}", binding_url("cluster1", "b2")));
     assert_eq!(
-        emu.requests()[1]["body"],
+        put_body(&emu),
         json!({"properties": {"sourceResourceId": ML_SOURCE, "roles": [ML_ROLE]}})
     );
+}
+
+#[test]
+fn create_with_skip_validation_makes_exactly_azs_calls() {
+    let emu = Emulator::start();
+    let out = run(emu
+        .cli()
+        .args(create_args("b2", &[ML_ROLE]))
+        .arg("--skip-validation"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = emu.request_lines();
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    assert_eq!(lines[0], format!("GET {}", binding_url("cluster1", "b2")));
+    assert_eq!(lines[1], format!("PUT {}", binding_url("cluster1", "b2")));
+    assert_eq!(lines[4], format!("GET {}", binding_url("cluster1", "b2")));
+}
+
+#[test]
+fn create_refuses_a_role_missing_from_the_locations_catalog_before_the_put() {
+    let emu = Emulator::start();
+    let bad = "Microsoft.MachineLearningServices/workspaces/nosuchrole";
+    let out = run(emu.cli().args(create_args("b9", &[ML_ROLE, bad])));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "ERROR: role '{bad}' does not exist in westeurope for sources of type Microsoft.MachineLearningServices/workspaces\n\
+             hint: roles for Microsoft.MachineLearningServices/workspaces in westeurope: {ML_ROLE}, {ML_ROLE_2} \
+             (--skip-validation sends the request anyway)\n"
+        )
+    );
+    assert!(
+        !emu.request_lines().iter().any(|l| l.starts_with("PUT")),
+        "nothing written"
+    );
+}
+
+#[test]
+fn create_dry_run_runs_the_checks_and_prints_the_request_without_sending_it() {
+    let emu = Emulator::start();
+    let out = run(emu
+        .cli()
+        .args(create_args("b10", &[ML_ROLE]))
+        .arg("--dry-run"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        json(&out.stdout),
+        json!({
+            "method": "PUT",
+            "url": format!("{}{}", emu.url, binding_url("cluster1", "b10")),
+            "body": {"properties": {"sourceResourceId": ML_SOURCE, "roles": [ML_ROLE]}}
+        })
+    );
+    let lines = emu.request_lines();
+    assert_eq!(
+        lines.len(),
+        3,
+        "the existence check and the catalog check only: {lines:#?}"
+    );
+    assert!(lines.iter().all(|l| l.starts_with("GET")));
+}
+
+#[test]
+fn delete_dry_run_prints_the_request_and_deletes_nothing() {
+    let emu = Emulator::start();
+    let args = [
+        "rolebinding",
+        "delete",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster1",
+        "-n",
+        "ml-binding",
+        "--dry-run",
+    ];
+    let out = run(emu.cli().args(args));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        json(&out.stdout),
+        json!({"method": "DELETE", "url": format!("{}{}", emu.url, binding_url("cluster1", "ml-binding")), "body": null})
+    );
+    assert!(emu.requests().is_empty());
 }
 
 #[test]
@@ -204,7 +311,7 @@ fn create_takes_roles_comma_separated_repeated_and_space_separated_without_dupli
     )));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
-        emu.requests()[1]["body"]["properties"]["roles"],
+        put_body(&emu)["properties"]["roles"],
         json!([ML_ROLE, ML_ROLE_2])
     );
 }
@@ -215,10 +322,13 @@ fn create_no_wait_prints_what_arm_accepted_and_does_not_poll() {
     let out = run(emu.cli().args(create_args("b4", &[ML_ROLE, "--no-wait"])));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(json(&out.stdout)["provisioningState"], "Updating");
+    let [cluster, catalog] = check_requests("cluster1");
     assert_eq!(
         emu.request_lines(),
         [
             format!("GET {}", binding_url("cluster1", "b4")),
+            cluster,
+            catalog,
             format!("PUT {}", binding_url("cluster1", "b4"))
         ]
     );
@@ -356,7 +466,10 @@ fn create_with_a_role_the_service_rejects_shows_its_error() {
     let emu = Emulator::start();
     let out = run(emu.cli().args(create_args(
         "b6",
-        &["Microsoft.MachineLearningServices/workspaces/nosuchrole"],
+        &[
+            "Microsoft.MachineLearningServices/workspaces/nosuchrole",
+            "--skip-validation",
+        ],
     )));
     assert_eq!(out.code, 1);
     assert!(
@@ -390,8 +503,9 @@ fn update_keeps_the_source_and_replaces_the_roles() {
         lines[0],
         format!("GET {}", binding_url("cluster1", "ml-binding"))
     );
+    assert_eq!(lines[1..3], check_requests("cluster1"));
     assert_eq!(
-        lines[1],
+        lines[3],
         format!("PUT {}", binding_url("cluster1", "ml-binding"))
     );
     assert_eq!(
@@ -399,7 +513,7 @@ fn update_keeps_the_source_and_replaces_the_roles() {
         &format!("GET {}", binding_url("cluster1", "ml-binding"))
     );
     assert_eq!(
-        emu.requests()[1]["body"],
+        put_body(&emu),
         json!({"properties": {
             "sourceResourceId": format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ml-workspace"),
             "roles": [ML_ROLE_2]
