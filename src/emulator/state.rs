@@ -173,18 +173,28 @@ impl Seed {
     }
 
     /// A generated fleet: `subscriptions` × `clusters` × `bindings`, for audits and benchmarks.
-    /// Every 10th cluster has no binding and every 7th is not system-assigned, so an audit has
-    /// findings to report.
+    /// Cluster number n (counting across subscriptions) is unreadable when n % 13 == 12, has no
+    /// binding when n % 10 == 9, is user-assigned when n % 7 == 6, and sits in australiaeast,
+    /// whose catalog lacks `mlworkload`, when n % 11 == 10. Two more subscriptions are added: a
+    /// disabled one and one the identity cannot read. So an audit has every kind of verdict.
     pub fn fleet(subscriptions: usize, clusters: usize, bindings: usize) -> Self {
+        let mut roles_by_location = HashMap::new();
+        if let Ok(catalog) = serde_json::from_str::<Vec<Value>>(CATALOG_JSON) {
+            let without_mlworkload = catalog
+                .into_iter()
+                .filter(|r| r["name"] != "mlworkload")
+                .collect();
+            roles_by_location.insert("australiaeast".to_string(), without_mlworkload);
+        }
         let mut seed = Seed {
             subscriptions: vec![],
             resource_groups: vec![],
             clusters: vec![],
             roles: None,
-            roles_by_location: HashMap::new(),
+            roles_by_location,
         };
         for s in 0..subscriptions {
-            let sub = format!("{s:08x}-0000-4000-8000-{:012x}", s + 1);
+            let sub = fleet_subscription_id(s);
             seed.subscriptions.push(SubscriptionSeed {
                 subscription_id: sub.clone(),
                 display_name: format!("Fleet Subscription {s}"),
@@ -217,12 +227,32 @@ impl Seed {
                             system_data: None,
                         })
                         .collect(),
-                    readable: true,
+                    readable: n % 13 != 12,
                 });
             }
         }
+        for (i, (name, state, readable)) in [
+            ("Fleet Disabled", "Disabled", true),
+            ("Fleet Unreadable", "Enabled", false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            seed.subscriptions.push(SubscriptionSeed {
+                subscription_id: fleet_subscription_id(subscriptions + i),
+                display_name: name.into(),
+                state: state.into(),
+                tenant_id: default_tenant(),
+                readable,
+            });
+        }
         seed
     }
+}
+
+/// The id of generated subscription number `s`.
+pub fn fleet_subscription_id(s: usize) -> String {
+    format!("{s:08x}-0000-4000-8000-{:012x}", s + 1)
 }
 
 /// A binding as stored.

@@ -25,6 +25,16 @@ pub fn render(data: &Value, column_order: Option<&[String]>) -> String {
             headers.push(header.clone());
         }
     }
+    // Rows may lack some columns (nulls are dropped); a known order still holds across rows.
+    if let Some(order) = column_order {
+        let position = |h: &String| {
+            order
+                .iter()
+                .position(|k| capitalize_first(k) == *h)
+                .unwrap_or(usize::MAX)
+        };
+        headers.sort_by_key(position);
+    }
     if rows.is_empty() || headers.is_empty() {
         return "\n".to_string();
     }

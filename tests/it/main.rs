@@ -2,6 +2,7 @@
 //! `aks-trustedaccess-emulator` on 127.0.0.1, asserting stdout, stderr, exit codes and the exact
 //! requests the emulator received.
 
+mod audit;
 mod auth;
 mod emulator;
 mod harness;

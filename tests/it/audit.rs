@@ -1,0 +1,314 @@
+//! `audit`: the right verdict for every cluster of a generated fleet, unreadable subscriptions and
+//! clusters as error rows, skipped subscriptions, requirements, formats and exit codes.
+
+use crate::harness::*;
+use serde_json::{Value, json};
+
+/// What the fleet generator promises for cluster number `n` (see `Seed::fleet`).
+fn expected_verdict(n: usize, bindings: usize) -> &'static str {
+    if n % 13 == 12 {
+        "error"
+    } else if n % 10 == 9 || n % 7 == 6 || (n % 11 == 10 && bindings > 0) {
+        "fail"
+    } else {
+        "pass"
+    }
+}
+
+fn audit_rows(out: &Run) -> Vec<Value> {
+    json(&out.stdout).as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn every_cluster_of_a_generated_fleet_gets_the_right_verdict() {
+    let (subs, clusters, bindings) = (4, 15, 2);
+    let emu = Emulator::start_with(&["--fleet", "4x15x2"]);
+    let out = run(emu.cli().arg("audit"));
+    assert_eq!(
+        out.code, 1,
+        "unreadable clusters make it exit 1: {}",
+        out.stderr
+    );
+    let rows = audit_rows(&out);
+    let skipped: Vec<&Value> = rows.iter().filter(|r| r["verdict"] == "skipped").collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["subscription"], "Fleet Disabled");
+    assert_eq!(skipped[0]["findings"], json!(["subscription is Disabled"]));
+    let unreadable: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["subscription"] == "Fleet Unreadable")
+        .collect();
+    assert_eq!(unreadable.len(), 1);
+    assert_eq!(unreadable[0]["verdict"], "error");
+    assert!(
+        unreadable[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot list the clusters: (AuthorizationFailed)"),
+        "{}",
+        unreadable[0]
+    );
+
+    let cluster_rows: Vec<&Value> = rows.iter().filter(|r| r["cluster"].is_string()).collect();
+    assert_eq!(cluster_rows.len(), subs * clusters);
+    for (n, row) in cluster_rows.iter().enumerate() {
+        let (s, c) = (n / clusters, n % clusters);
+        assert_eq!(
+            row["cluster"],
+            format!("aks-{s}-{c}"),
+            "rows come in a stable order"
+        );
+        assert_eq!(
+            row["verdict"],
+            expected_verdict(n, bindings),
+            "cluster {n}: {row}"
+        );
+        let findings: Vec<&str> = row["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        if n % 13 != 12 {
+            assert_eq!(
+                findings.iter().any(|f| f.starts_with("no role binding")),
+                n % 10 == 9,
+                "{row}"
+            );
+            assert_eq!(
+                findings
+                    .iter()
+                    .any(|f| f.starts_with("identity is UserAssigned")),
+                n % 7 == 6,
+                "{row}"
+            );
+            assert_eq!(
+                findings.iter().any(|f| f.contains("role Microsoft.MachineLearningServices/workspaces/mlworkload no longer exists in australiaeast")),
+                n % 11 == 10 && n % 10 != 9,
+                "{row}"
+            );
+            assert_eq!(row["bindingCount"], if n % 10 == 9 { 0 } else { bindings });
+        } else {
+            assert!(
+                row["error"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("(AuthorizationFailed)"),
+                "{row}"
+            );
+        }
+    }
+    let errors = cluster_rows
+        .iter()
+        .filter(|r| r["verdict"] == "error")
+        .count()
+        + 1;
+    let passing = cluster_rows
+        .iter()
+        .filter(|r| r["verdict"] == "pass")
+        .count();
+    let failing = cluster_rows
+        .iter()
+        .filter(|r| r["verdict"] == "fail")
+        .count();
+    assert!(
+        out.stderr.contains(&format!(
+            "Audited {} clusters in {} subscriptions in ",
+            subs * clusters,
+            subs + 1
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(": {passing} passing, {failing} failing, {errors} errors, 1 subscriptions skipped (not Enabled).")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("ERROR: the audit could not read"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_result_does_not_depend_on_parallelism() {
+    let emu = Emulator::start_with(&["--fleet", "3x12x1", "--latency-ms", "2"]);
+    let serial = run(emu.cli().args(["audit", "--parallel", "1"]));
+    let parallel = run(emu.cli().args(["audit", "--parallel", "32"]));
+    assert_eq!(serial.stdout, parallel.stdout);
+    assert_eq!(serial.code, parallel.code);
+}
+
+fn small_world() -> Value {
+    json!({
+        "subscriptions": [
+            {"subscriptionId": SUB, "displayName": "Prod"},
+            {"subscriptionId": "22222222-0000-0000-0000-000000000000", "displayName": "Old", "state": "Disabled"}
+        ],
+        "clusters": [
+            {"subscriptionId": SUB, "resourceGroup": "rg1", "name": "good", "location": "westeurope", "identityType": "SystemAssigned",
+             "bindings": [{"name": "backup", "sourceResourceId": format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.DataProtection/BackupVaults/v1"), "roles": ["Microsoft.DataProtection/backupVaults/backup-operator"]}]},
+            {"subscriptionId": SUB, "resourceGroup": "rg1", "name": "sp-cluster", "location": "westeurope",
+             "bindings": [{"name": "ml", "sourceResourceId": ML_SOURCE, "roles": [ML_ROLE], "provisioningState": "Failed"}]}
+        ]
+    })
+}
+
+fn start_small() -> Emulator {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("world.json");
+    std::fs::write(&path, small_world().to_string()).unwrap();
+    let emu = Emulator::start_with(&["--state", path.to_str().unwrap()]);
+    drop(dir);
+    emu
+}
+
+#[test]
+fn findings_exit_4_and_the_table_has_one_row_per_cluster() {
+    let emu = start_small();
+    let out = run(emu.cli().args(["audit", "-o", "table"]));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let findings = "identity is None: Trusted Access needs the cluster to use a system-assigned managed identity; binding ml is Failed";
+    let expected = [
+        "Subscription    ResourceGroup    Cluster     Location    IdentityType    BindingCount    Verdict    Findings".to_string(),
+        format!("--------------  ---------------  ----------  ----------  --------------  --------------  ---------  {}", "-".repeat(findings.len())),
+        "Old                                                                                      skipped    subscription is Disabled".to_string(),
+        "Prod            rg1              good        westeurope  SystemAssigned  1               pass".to_string(),
+        format!("Prod            rg1              sp-cluster  westeurope  None            1               fail       {findings}"),
+    ];
+    assert_eq!(out.stdout, expected.join("\n") + "\n");
+    assert!(
+        out.stderr
+            .contains("Audited 2 clusters in 1 subscriptions in "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(": 1 passing, 1 failing, 0 errors, 1 subscriptions skipped (not Enabled).\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_required_service_must_be_bound_everywhere() {
+    let emu = start_small();
+    let out = run(emu.cli().args([
+        "audit",
+        "--subscription",
+        "Prod",
+        "--require-binding-for",
+        "microsoft.dataprotection/backupvaults",
+        "--query",
+        "[].{c:cluster, f:findings}",
+    ]));
+    assert_eq!(out.code, 4);
+    assert_eq!(
+        json(&out.stdout),
+        json!([
+            {"c": "good", "f": []},
+            {"c": "sp-cluster", "f": [
+                "identity is None: Trusted Access needs the cluster to use a system-assigned managed identity",
+                "binding ml is Failed",
+                "no binding for microsoft.dataprotection/backupvaults"
+            ]}
+        ])
+    );
+    let lines = emu.request_lines();
+    assert_eq!(
+        lines[0], "GET /subscriptions?api-version=2022-12-01",
+        "a name is resolved"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("22222222")),
+        "only the named subscription is read"
+    );
+}
+
+#[test]
+fn a_passing_audit_exits_0_and_bad_requirements_are_refused_before_any_request() {
+    let emu = start_small();
+    let out = run(emu.cli().args([
+        "audit",
+        "--subscription",
+        SUB,
+        "--query",
+        "[?cluster=='good'].verdict",
+    ]));
+    assert_eq!(out.code, 4, "sp-cluster still fails");
+    assert_eq!(json(&out.stdout), json!(["pass"]));
+    let before = emu.requests().len();
+    let out = run(emu.cli().args(["audit", "--require-binding-for", "backup"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("invalid --require-binding-for 'backup'"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(emu.requests().len(), before);
+    let clean = Emulator::start_with(&["--fleet", "1x3x1"]);
+    let out = run(clean
+        .cli()
+        .args(["audit", "--subscription", "Fleet Subscription 0"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(audit_rows(&out).iter().all(|r| r["verdict"] == "pass"));
+}
+
+#[test]
+fn streamed_formats_equal_the_whole_report_rendered_at_once() {
+    let emu = Emulator::start_with(&["--fleet", "2x5x1"]);
+    let streamed_json = run(emu.cli().args(["audit"]));
+    let collected_json = run(emu.cli().args(["audit", "--query", "@"]));
+    assert_eq!(
+        streamed_json.stdout, collected_json.stdout,
+        "streaming JSON is byte-identical"
+    );
+    let streamed_yaml = run(emu.cli().args(["audit", "-o", "yaml"]));
+    let collected_yaml = run(emu.cli().args(["audit", "-o", "yaml", "--query", "@"]));
+    assert_eq!(streamed_yaml.stdout, collected_yaml.stdout);
+    let tsv = run(emu.cli().args(["audit", "-o", "tsv"]));
+    assert_eq!(tsv.stdout.lines().count(), audit_rows(&streamed_json).len());
+}
+
+#[test]
+fn audit_survives_throttling_and_faults() {
+    let emu = Emulator::start_with(&[
+        "--fleet",
+        "2x10x1",
+        "--faults",
+        "throttle,503,drop",
+        "--fault-every",
+        "4",
+        "--throttle-retry-after",
+        "0",
+    ]);
+    let clean = Emulator::start_with(&["--fleet", "2x10x1"]);
+    let faulty = run(emu.cli().arg("audit"));
+    let reference = run(clean.cli().arg("audit"));
+    assert_eq!(faulty.stdout, reference.stdout);
+    assert_eq!(faulty.code, reference.code);
+}
+
+#[test]
+fn the_read_budget_is_honoured_without_failing() {
+    // A tiny budget: 20 reads, refilled at 50/s. The audit slows down instead of failing.
+    let emu = Emulator::start_with(&[
+        "--fleet",
+        "1x40x1",
+        "--read-budget",
+        "20",
+        "--read-refill",
+        "50",
+    ]);
+    let clean = Emulator::start_with(&["--fleet", "1x40x1"]);
+    let out = run(emu.cli().args(["audit", "--parallel", "8", "--verbose"]));
+    assert_eq!(out.stdout, run(clean.cli().arg("audit")).stdout);
+    assert!(
+        out.stderr.contains("reads left in subscription"),
+        "the client saw the budget run low"
+    );
+}
