@@ -2,10 +2,10 @@
 //! retries with backoff, error decoding, paging and long-running-operation polling.
 
 use crate::arm::auth::{Credential, Token, claims};
+use crate::arm::budget::{self, ReadBudget};
 use crate::arm::cloud::Cloud;
 use crate::arm::error::decode_error;
-use crate::arm::lro::{self, Backoff, OperationState, PollTarget};
-use crate::arm::paging::parse_page;
+use crate::arm::lro;
 use crate::error::{Error, Result};
 use crate::output::diagnostics::Diagnostics;
 use bytes::Bytes;
@@ -128,24 +128,7 @@ pub struct ArmClient {
     token: Mutex<Option<Token>>,
     diagnostics: Diagnostics,
     retry: RetryPolicy,
-    /// Per subscription: wait until this instant before the next read, because ARM's
-    /// `x-ms-ratelimit-remaining-subscription-reads` said the budget is nearly spent.
-    read_pause: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
-}
-
-/// Below this many remaining reads, slow down instead of running into 429s.
-const LOW_READ_BUDGET: u64 = 10;
-/// ARM refills 25 reads per second per subscription: one every 40 ms.
-const READ_REFILL_INTERVAL: Duration = Duration::from_millis(40);
-
-/// The subscription a request counts against (`/subscriptions/{id}/…`).
-fn subscription_of(url: &Url) -> Option<String> {
-    let mut segments = url.path_segments()?;
-    let first = segments.next()?;
-    first
-        .eq_ignore_ascii_case("subscriptions")
-        .then(|| segments.next().map(str::to_ascii_lowercase))
-        .flatten()
+    read_budget: ReadBudget,
 }
 
 impl ArmClient {
@@ -162,7 +145,7 @@ impl ArmClient {
             endpoint,
             sign_in,
             credential: tokio::sync::OnceCell::new(),
-            read_pause: std::sync::Mutex::new(std::collections::HashMap::new()),
+            read_budget: ReadBudget::default(),
             cloud,
             token: Mutex::new(None),
             diagnostics,
@@ -182,7 +165,7 @@ impl ArmClient {
 
     /// Links from the server (`nextLink`, operation URLs) are followed verbatim, but only on the
     /// endpoint's own origin: the bearer token is never sent anywhere else.
-    fn server_link(&self, link: &str, request: &str) -> Result<Url> {
+    pub(super) fn server_link(&self, link: &str, request: &str) -> Result<Url> {
         let url = Url::parse(link).map_err(|e| Error::UnexpectedResponse {
             request: request.to_string(),
             detail: format!("the link '{link}' is not a URL ({e})"),
@@ -228,9 +211,9 @@ impl ArmClient {
         let mut attempt: u32 = 0;
         let mut waited = Duration::ZERO;
         let mut refreshed = false;
-        let subscription = subscription_of(&url);
+        let subscription = budget::subscription_of(&url);
         loop {
-            self.respect_read_budget(subscription.as_deref()).await;
+            self.read_budget.wait(subscription.as_deref()).await;
             let token = self.bearer(false).await?;
             let client_request_id = uuid::Uuid::new_v4().to_string();
             let mut builder = self
@@ -266,7 +249,11 @@ impl ArmClient {
             let elapsed = started.elapsed();
             let retry_reason = match &outcome {
                 Ok(resp) => {
-                    self.note_read_budget(subscription.as_deref(), &resp.headers);
+                    self.read_budget.note(
+                        subscription.as_deref(),
+                        &resp.headers,
+                        &self.diagnostics,
+                    );
                     self.log_response(&method, &url, resp, elapsed, &client_request_id);
                     if resp.status == 401 && !refreshed && self.credential().await?.can_refresh() {
                         refreshed = true;
@@ -323,42 +310,6 @@ impl ArmClient {
         }
     }
 
-    async fn respect_read_budget(&self, subscription: Option<&str>) {
-        let Some(subscription) = subscription else {
-            return;
-        };
-        let until = self
-            .read_pause
-            .lock()
-            .ok()
-            .and_then(|p| p.get(subscription).copied());
-        if let Some(until) = until.filter(|u| *u > Instant::now()) {
-            tokio::time::sleep_until(until.into()).await;
-        }
-    }
-
-    fn note_read_budget(&self, subscription: Option<&str>, headers: &HeaderMap) {
-        let (Some(subscription), Some(remaining)) = (
-            subscription,
-            headers
-                .get("x-ms-ratelimit-remaining-subscription-reads")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok()),
-        ) else {
-            return;
-        };
-        if remaining < LOW_READ_BUDGET {
-            let pause = READ_REFILL_INTERVAL * (LOW_READ_BUDGET - remaining) as u32;
-            self.diagnostics.verbose(&format!(
-                "{remaining} reads left in subscription {subscription}'s budget; pausing {} ms",
-                pause.as_millis()
-            ));
-            if let Ok(mut p) = self.read_pause.lock() {
-                p.insert(subscription.to_string(), Instant::now() + pause);
-            }
-        }
-    }
-
     /// Sends a request; any status outside 2xx becomes the decoded ARM error.
     pub async fn send(
         &self,
@@ -374,7 +325,7 @@ impl ArmClient {
         }
     }
 
-    fn error_of(&self, resp: &ArmResponse) -> Error {
+    pub(super) fn error_of(&self, resp: &ArmResponse) -> Error {
         let header = |name: &str| {
             resp.headers
                 .get(name)
@@ -422,116 +373,6 @@ impl ArmClient {
             404 => Ok(None),
             200..=299 => resp.json().map(Some),
             _ => Err(self.error_of(&resp)),
-        }
-    }
-
-    /// GETs a list, following `nextLink` verbatim until it is absent; empty pages included.
-    pub async fn list<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>> {
-        let mut items = Vec::new();
-        self.for_each_page(url, |page: Vec<T>| items.extend(page))
-            .await?;
-        Ok(items)
-    }
-
-    /// Like `list`, handing each page to `sink` as it arrives (memory stays flat).
-    pub async fn for_each_page<T: DeserializeOwned>(
-        &self,
-        url: Url,
-        mut sink: impl FnMut(Vec<T>),
-    ) -> Result<()> {
-        let mut next = Some(url);
-        let mut seen = std::collections::HashSet::new();
-        while let Some(url) = next.take() {
-            let resp = self.send(Method::GET, url, None).await?;
-            let page = parse_page::<T>(&resp.body).map_err(|detail| Error::UnexpectedResponse {
-                request: resp.request.clone(),
-                detail,
-            })?;
-            sink(page.value);
-            if let Some(link) = page.next_link {
-                if !seen.insert(link.clone()) {
-                    return Err(Error::UnexpectedResponse {
-                        request: resp.request,
-                        detail: format!("nextLink repeats ({link}); stopping to avoid a loop"),
-                    });
-                }
-                next = Some(self.server_link(&link, &resp.request)?);
-            }
-        }
-        Ok(())
-    }
-
-    /// Waits for the long-running operation `accepted` started: polls `Azure-AsyncOperation`
-    /// (else `Location`) until it ends, waiting what the server asks or a short backoff.
-    /// `check` is the command that shows the resource, for timeout and failure messages.
-    pub async fn wait_for_operation(
-        &self,
-        accepted: &ArmResponse,
-        timeout: Option<Duration>,
-        check: &str,
-    ) -> Result<()> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let Some(mut target) = lro::poll_target(&accepted.headers) else {
-            // No operation to follow: the write finished synchronously.
-            return Ok(());
-        };
-        let mut backoff = Backoff::default();
-        let mut wait = lro::retry_after(&accepted.headers)
-            .unwrap_or_else(|| backoff.next().unwrap_or_default());
-        loop {
-            if let Some(deadline) = deadline {
-                let now = Instant::now();
-                if now + wait > deadline {
-                    tokio::time::sleep(deadline.saturating_duration_since(now)).await;
-                    return Err(Error::Timeout {
-                        seconds: timeout.unwrap_or_default().as_secs(),
-                        check: Some(check.to_string()),
-                    });
-                }
-            }
-            tokio::time::sleep(wait).await;
-            let link = match &target {
-                PollTarget::AsyncOperation(l) | PollTarget::Location(l) => l.clone(),
-            };
-            let url = self.server_link(&link, &accepted.request)?;
-            let resp = self.execute(Method::GET, url, None).await?;
-            if !(200..300).contains(&resp.status) {
-                return Err(self.error_of(&resp));
-            }
-            let done =
-                match &target {
-                    PollTarget::AsyncOperation(_) => match lro::interpret_status(&resp.body)
-                        .map_err(|detail| Error::UnexpectedResponse {
-                            request: resp.request.clone(),
-                            detail,
-                        })? {
-                        OperationState::Running => false,
-                        OperationState::Succeeded => true,
-                        OperationState::Ended {
-                            status,
-                            code,
-                            message,
-                        } => {
-                            return Err(Error::OperationFailed {
-                                status,
-                                code,
-                                message,
-                                check: Some(check.to_string()),
-                            });
-                        }
-                    },
-                    PollTarget::Location(_) => {
-                        if let Some(PollTarget::Location(next)) = lro::poll_target(&resp.headers) {
-                            target = PollTarget::Location(next);
-                        }
-                        resp.status != 202
-                    }
-                };
-            if done {
-                return Ok(());
-            }
-            wait = lro::retry_after(&resp.headers)
-                .unwrap_or_else(|| backoff.next().unwrap_or_default());
         }
     }
 

@@ -1,10 +1,14 @@
-//! Long-running operations: which URL to poll, how long to wait between polls, and what a poll
-//! answer means. Pure functions plus a backoff; the polling loop itself is in the client.
+//! Long-running operations: which URL to poll, how long to wait between polls, what a poll
+//! answer means (pure functions plus a backoff), and the client's polling loop.
 
+use crate::arm::client::{ArmClient, ArmResponse};
 use crate::arm::error::ErrorDetail;
+use crate::error::{Error, Result};
+use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use std::time::Duration;
+use std::time::Instant;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PollTarget {
@@ -127,6 +131,83 @@ pub fn interpret_status(body: &[u8]) -> Result<OperationState, String> {
         }
         _ => OperationState::Running,
     })
+}
+
+impl ArmClient {
+    /// Waits for the long-running operation `accepted` started: polls `Azure-AsyncOperation`
+    /// (else `Location`) until it ends, waiting what the server asks or a short backoff.
+    /// `check` is the command that shows the resource, for timeout and failure messages.
+    pub async fn wait_for_operation(
+        &self,
+        accepted: &ArmResponse,
+        timeout: Option<Duration>,
+        check: &str,
+    ) -> Result<()> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let Some(mut target) = poll_target(&accepted.headers) else {
+            // No operation to follow: the write finished synchronously.
+            return Ok(());
+        };
+        let mut backoff = Backoff::default();
+        let mut wait =
+            retry_after(&accepted.headers).unwrap_or_else(|| backoff.next().unwrap_or_default());
+        loop {
+            if let Some(deadline) = deadline {
+                let now = Instant::now();
+                if now + wait > deadline {
+                    tokio::time::sleep(deadline.saturating_duration_since(now)).await;
+                    return Err(Error::Timeout {
+                        seconds: timeout.unwrap_or_default().as_secs(),
+                        check: Some(check.to_string()),
+                    });
+                }
+            }
+            tokio::time::sleep(wait).await;
+            let link = match &target {
+                PollTarget::AsyncOperation(l) | PollTarget::Location(l) => l.clone(),
+            };
+            let url = self.server_link(&link, &accepted.request)?;
+            let resp = self.execute(Method::GET, url, None).await?;
+            if !(200..300).contains(&resp.status) {
+                return Err(self.error_of(&resp));
+            }
+            let done = match &target {
+                PollTarget::AsyncOperation(_) => {
+                    match interpret_status(&resp.body).map_err(|detail| {
+                        Error::UnexpectedResponse {
+                            request: resp.request.clone(),
+                            detail,
+                        }
+                    })? {
+                        OperationState::Running => false,
+                        OperationState::Succeeded => true,
+                        OperationState::Ended {
+                            status,
+                            code,
+                            message,
+                        } => {
+                            return Err(Error::OperationFailed {
+                                status,
+                                code,
+                                message,
+                                check: Some(check.to_string()),
+                            });
+                        }
+                    }
+                }
+                PollTarget::Location(_) => {
+                    if let Some(PollTarget::Location(next)) = poll_target(&resp.headers) {
+                        target = PollTarget::Location(next);
+                    }
+                    resp.status != 202
+                }
+            };
+            if done {
+                return Ok(());
+            }
+            wait = retry_after(&resp.headers).unwrap_or_else(|| backoff.next().unwrap_or_default());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
-//! ARM list pages: `{"value":[…],"nextLink":…}`. The loop that follows `nextLink` lives in the
-//! client; this is the page parser it uses, kept pure so it is unit-tested.
+//! ARM list pages: `{"value":[…],"nextLink":…}`: the page parser (pure, unit-tested) and the
+//! client's loop that follows `nextLink` verbatim until it is absent.
 
+use crate::arm::client::ArmClient;
+use crate::error::{Error, Result};
+use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use url::Url;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,6 +29,44 @@ pub fn parse_page<T: DeserializeOwned>(body: &[u8]) -> Result<Page<T>, String> {
         page.next_link = None;
     }
     Ok(page)
+}
+
+impl ArmClient {
+    /// GETs a list, following `nextLink` verbatim until it is absent; empty pages included.
+    pub async fn list<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        self.for_each_page(url, |page: Vec<T>| items.extend(page))
+            .await?;
+        Ok(items)
+    }
+
+    /// Like `list`, handing each page to `sink` as it arrives (memory stays flat).
+    pub async fn for_each_page<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        mut sink: impl FnMut(Vec<T>),
+    ) -> Result<()> {
+        let mut next = Some(url);
+        let mut seen = std::collections::HashSet::new();
+        while let Some(url) = next.take() {
+            let resp = self.send(Method::GET, url, None).await?;
+            let page = parse_page::<T>(&resp.body).map_err(|detail| Error::UnexpectedResponse {
+                request: resp.request.clone(),
+                detail,
+            })?;
+            sink(page.value);
+            if let Some(link) = page.next_link {
+                if !seen.insert(link.clone()) {
+                    return Err(Error::UnexpectedResponse {
+                        request: resp.request,
+                        detail: format!("nextLink repeats ({link}); stopping to avoid a loop"),
+                    });
+                }
+                next = Some(self.server_link(&link, &resp.request)?);
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

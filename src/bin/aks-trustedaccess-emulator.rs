@@ -53,9 +53,9 @@ struct Args {
     #[arg(long, default_value = "succeeded", value_parser = ["succeeded", "failed", "canceled"])]
     operation_outcome: String,
 
-    /// Retry-After seconds on write answers and running polls.
-    #[arg(long, default_value_t = 0)]
-    retry_after: u64,
+    /// Retry-After seconds on write answers and running polls, or "none" to leave it out.
+    #[arg(long, default_value = "0", value_parser = parse_retry_after)]
+    retry_after: RetryAfter,
 
     /// Milliseconds added to every ARM answer.
     #[arg(long, default_value_t = 0)]
@@ -104,6 +104,19 @@ struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RetryAfter(Option<u64>);
+
+fn parse_retry_after(raw: &str) -> Result<RetryAfter, String> {
+    match raw {
+        "none" => Ok(RetryAfter(None)),
+        n => n
+            .parse()
+            .map(|n| RetryAfter(Some(n)))
+            .map_err(|_| format!("'{raw}' is not a number of seconds or 'none'")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -163,7 +176,7 @@ fn run(args: Args) -> Result<(), String> {
         leading_empty_page: args.leading_empty_page,
         operation_polls: args.operation_polls,
         operation_seconds: (args.operation_seconds > 0.0).then_some(args.operation_seconds),
-        retry_after: args.retry_after,
+        retry_after: args.retry_after.0,
         operation_outcome: outcome.into(),
         latency: Duration::from_millis(args.latency_ms),
         faults: Faults::new(

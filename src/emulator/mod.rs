@@ -3,6 +3,7 @@
 
 pub mod faults;
 pub mod identity;
+pub mod operations;
 pub mod ratelimit;
 pub mod routes;
 pub mod server;
@@ -23,8 +24,8 @@ pub struct EmulatorConfig {
     pub operation_polls: u32,
     /// An operation also ends this many seconds after it started, polled or not.
     pub operation_seconds: Option<f64>,
-    /// `Retry-After` (seconds) on write answers and running polls.
-    pub retry_after: u64,
+    /// `Retry-After` (seconds) on write answers and running polls; `None` leaves it out.
+    pub retry_after: Option<u64>,
     /// How operations end: Succeeded, Failed or Canceled.
     pub operation_outcome: String,
     /// Added to every ARM answer.
@@ -45,7 +46,7 @@ impl Default for EmulatorConfig {
             leading_empty_page: false,
             operation_polls: 1,
             operation_seconds: Some(5.0),
-            retry_after: 0,
+            retry_after: Some(0),
             operation_outcome: "Succeeded".into(),
             latency: Duration::ZERO,
             faults: Faults::default(),

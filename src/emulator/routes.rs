@@ -1,12 +1,13 @@
 //! The ARM slice the emulator serves: routing (paths compared case-insensitively, as ARM does)
 //! and each operation's handler, with the checks and answers the real service gives.
 
-use crate::arm::ids::{SourceResourceId, binding_name_is_valid};
 use crate::emulator::EmulatorConfig;
-use crate::emulator::state::{Binding, LOCATIONS, Operation, OperationKind, World};
+use crate::emulator::operations::{
+    delete_binding, finish_expired_operations, operation_result, operation_status, put_binding,
+};
+use crate::emulator::state::{LOCATIONS, World};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::time::Instant;
 
 /// One ARM request as the handlers see it.
 pub struct ArmRequest<'a> {
@@ -50,13 +51,26 @@ impl Reply {
         )
     }
     /// AKS's bare error body: `{"code","message","subcode"}`.
-    fn aks_error(status: u16, code: &str, subcode: &str, message: impl Into<String>) -> Self {
+    pub(super) fn aks_error(
+        status: u16,
+        code: &str,
+        subcode: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Reply::json(
             status,
             json!({"code": code, "message": message.into(), "subcode": subcode}),
         )
     }
-    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+    /// `Retry-After` as configured (`--retry-after none` leaves it out, as some services do).
+    pub(super) fn retry_after(self, config: &EmulatorConfig) -> Self {
+        match config.retry_after {
+            Some(seconds) => self.header("Retry-After", seconds.to_string()),
+            None => self,
+        }
+    }
+
+    pub(super) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
     }
@@ -390,329 +404,4 @@ fn get_binding(world: &World, index: usize, name: &str) -> Reply {
         Some(b) => Reply::json(200, cluster.binding_json(&cluster.bindings[b])),
         None => binding_not_found(world, index, name),
     }
-}
-
-fn put_binding(
-    world: &mut World,
-    config: &EmulatorConfig,
-    req: &ArmRequest,
-    index: usize,
-    name: &str,
-) -> Reply {
-    if !binding_name_is_valid(name) {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "InvalidTrustedAccessRoleBindingName",
-            format!(
-                "The trusted access role binding name '{name}' is invalid: it must be 1-24 characters of letters, digits and '-'."
-            ),
-        );
-    }
-    let Ok(body) = serde_json::from_slice::<Value>(req.body) else {
-        return Reply::arm_error(
-            400,
-            "InvalidRequestContent",
-            "The request content was invalid and could not be deserialized.",
-        );
-    };
-    let properties = &body["properties"];
-    let Some(source) = properties["sourceResourceId"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-    else {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "MissingSourceResourceId",
-            "The sourceResourceId of the trusted access role binding is required.",
-        );
-    };
-    let Some(roles) = properties["roles"].as_array().filter(|r| !r.is_empty()) else {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "MissingRoles",
-            "The roles of the trusted access role binding must not be empty.",
-        );
-    };
-    let Some(roles) = roles
-        .iter()
-        .map(|r| r.as_str().map(str::to_string))
-        .collect::<Option<Vec<String>>>()
-    else {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "InvalidRoles",
-            "Each role must be a string.",
-        );
-    };
-    let Ok(parsed_source) = SourceResourceId::parse(source) else {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "InvalidSourceResourceId",
-            format!("The sourceResourceId '{source}' is not a valid resource id."),
-        );
-    };
-    let location = world.clusters[index].location.clone();
-    for role in &roles {
-        let (role_type, role_name) = role.rsplit_once('/').unwrap_or(("", role));
-        let known = world.catalog_for(&location).iter().any(|r| {
-            r["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(role_name))
-                && r["sourceResourceType"]
-                    .as_str()
-                    .is_some_and(|t| t.eq_ignore_ascii_case(role_type))
-        });
-        if !known {
-            return Reply::aks_error(
-                400,
-                "BadRequest",
-                "InvalidTrustedAccessRole",
-                format!(
-                    "Role '{role}' is not a valid trusted access role in location '{location}'."
-                ),
-            );
-        }
-        if !role_type.eq_ignore_ascii_case(parsed_source.resource_type()) {
-            return Reply::aks_error(
-                400,
-                "BadRequest",
-                "TrustedAccessRoleSourceTypeMismatch",
-                format!(
-                    "Role '{role}' cannot be used with source resource type '{}'.",
-                    parsed_source.resource_type()
-                ),
-            );
-        }
-    }
-    let now = now_rfc3339();
-    let cluster = &mut world.clusters[index];
-    let existing = cluster.find_binding(name);
-    let status = match existing {
-        Some(b) => {
-            let binding = &mut cluster.bindings[b];
-            if !binding.source_resource_id.eq_ignore_ascii_case(source) {
-                return Reply::aks_error(
-                    400,
-                    "BadRequest",
-                    "SourceResourceIdCannotBeChanged",
-                    format!(
-                        "The sourceResourceId of trusted access role binding '{}' cannot be changed.",
-                        binding.name
-                    ),
-                );
-            }
-            binding.roles = roles;
-            binding.provisioning_state = "Updating".into();
-            if let Some(system_data) = binding.system_data.as_mut() {
-                system_data["lastModifiedAt"] = json!(now);
-            }
-            200
-        }
-        None => {
-            cluster.bindings.push(Binding {
-                name: name.to_string(),
-                source_resource_id: source.to_string(),
-                roles,
-                provisioning_state: "Updating".into(),
-                system_data: Some(json!({
-                    "createdBy": "user@example.com", "createdByType": "User", "createdAt": now,
-                    "lastModifiedBy": "user@example.com", "lastModifiedByType": "User", "lastModifiedAt": now,
-                })),
-            });
-            201
-        }
-    };
-    let cluster = &world.clusters[index];
-    let binding = &cluster.bindings[cluster.find_binding(name).unwrap_or_default()];
-    let body = cluster.binding_json(binding);
-    let binding_name = binding.name.clone();
-    let (async_url, _) = start_operation(
-        world,
-        config,
-        req,
-        index,
-        binding_name,
-        OperationKind::Put,
-        &location,
-    );
-    Reply::json(status, body)
-        .header("Azure-AsyncOperation", async_url)
-        .header("Retry-After", config.retry_after.to_string())
-}
-
-fn delete_binding(
-    world: &mut World,
-    config: &EmulatorConfig,
-    req: &ArmRequest,
-    index: usize,
-    name: &str,
-) -> Reply {
-    let cluster = &mut world.clusters[index];
-    let Some(b) = cluster.find_binding(name) else {
-        return Reply::empty(204);
-    };
-    cluster.bindings[b].provisioning_state = "Deleting".into();
-    let binding_name = cluster.bindings[b].name.clone();
-    let location = cluster.location.clone();
-    let (async_url, location_url) = start_operation(
-        world,
-        config,
-        req,
-        index,
-        binding_name,
-        OperationKind::Delete,
-        &location,
-    );
-    Reply::empty(202)
-        .header("Azure-AsyncOperation", async_url)
-        .header("Location", location_url)
-        .header("Retry-After", config.retry_after.to_string())
-}
-
-/// Registers an operation; returns its `Azure-AsyncOperation` and `Location` URLs.
-fn start_operation(
-    world: &mut World,
-    config: &EmulatorConfig,
-    req: &ArmRequest,
-    cluster: usize,
-    binding: String,
-    kind: OperationKind,
-    location: &str,
-) -> (String, String) {
-    let id = uuid::Uuid::new_v4().to_string();
-    let sub = &world.clusters[cluster].subscription_id;
-    let base = format!(
-        "{}/subscriptions/{sub}/providers/Microsoft.ContainerService/locations/{location}",
-        req.base
-    );
-    let urls = (
-        format!("{base}/operations/{id}?api-version=2016-03-30"),
-        format!("{base}/operationresults/{id}?api-version=2016-03-30"),
-    );
-    world.operations.insert(
-        id.clone(),
-        Operation {
-            id,
-            kind,
-            cluster,
-            binding,
-            polls_left: config.operation_polls,
-            started: Instant::now(),
-            start_time: now_rfc3339(),
-            end_time: None,
-            outcome: config.operation_outcome.clone(),
-        },
-    );
-    urls
-}
-
-/// Operations also end on their own after `--operation-seconds`, as real ones do, so a
-/// `--no-wait` write settles even when nobody polls.
-fn finish_expired_operations(world: &mut World, config: &EmulatorConfig) {
-    let Some(limit) = config.operation_seconds else {
-        return;
-    };
-    let expired: Vec<String> = world
-        .operations
-        .values()
-        .filter(|op| op.end_time.is_none() && op.started.elapsed().as_secs_f64() >= limit)
-        .map(|op| op.id.clone())
-        .collect();
-    for id in expired {
-        world.finish_operation(&id, now_rfc3339());
-    }
-}
-
-/// Counts a poll; returns whether the operation has ended.
-fn poll(world: &mut World, id: &str) -> Option<bool> {
-    let op = world.operations.get_mut(id)?;
-    if op.end_time.is_none() {
-        if op.polls_left > 0 {
-            op.polls_left -= 1;
-            return Some(false);
-        }
-        world.finish_operation(id, now_rfc3339());
-    }
-    Some(true)
-}
-
-fn operation_status(world: &mut World, config: &EmulatorConfig, id: &str) -> Reply {
-    let Some(ended) = poll(world, id) else {
-        return Reply::arm_error(404, "NotFound", format!("Operation '{id}' was not found."));
-    };
-    let op = &world.operations[id];
-    let mut body = json!({"name": op.id, "startTime": op.start_time});
-    if !ended {
-        body["status"] = json!("InProgress");
-        return Reply::json(200, body).header("Retry-After", config.retry_after.to_string());
-    }
-    body["status"] = json!(op.outcome);
-    body["endTime"] = json!(op.end_time);
-    match op.outcome.as_str() {
-        "Failed" => {
-            body["error"] = json!({"code": "EmulatedOperationFailed", "message": "The operation failed (emulator --operation-outcome failed)."})
-        }
-        "Canceled" => {
-            body["error"] = json!({"code": "OperationCanceled", "message": "The operation was canceled (emulator --operation-outcome canceled)."})
-        }
-        _ => {}
-    }
-    Reply::json(200, body)
-}
-
-fn operation_result(
-    world: &mut World,
-    config: &EmulatorConfig,
-    req: &ArmRequest,
-    id: &str,
-) -> Reply {
-    let Some(ended) = poll(world, id) else {
-        return Reply::arm_error(404, "NotFound", format!("Operation '{id}' was not found."));
-    };
-    if !ended {
-        return Reply::empty(202)
-            .header(
-                "Location",
-                format!("{}{}?api-version=2016-03-30", req.base, req.path),
-            )
-            .header("Retry-After", config.retry_after.to_string());
-    }
-    let op = world.operations[id].clone();
-    if op.outcome != "Succeeded" {
-        return Reply::arm_error(
-            409,
-            "EmulatedOperationFailed",
-            format!("The operation ended with status {}.", op.outcome),
-        );
-    }
-    match op.kind {
-        OperationKind::Delete => Reply::empty(204),
-        OperationKind::Put => {
-            let cluster = &world.clusters[op.cluster];
-            match cluster.find_binding(&op.binding) {
-                Some(b) => Reply::json(200, cluster.binding_json(&cluster.bindings[b])),
-                None => Reply::empty(204),
-            }
-        }
-    }
-}
-
-/// Now, as ARM writes times: RFC 3339 UTC with 7 fractional digits.
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.nanosecond() / 100
-    )
 }
