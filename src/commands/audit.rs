@@ -132,28 +132,40 @@ pub async fn run(
     summary.subscriptions = targets.len();
     let parallel = options.parallel.max(1);
 
-    // Stage 1: list each subscription's clusters. Stage 2: audit each cluster. Both keep order.
-    let listed = stream::iter(targets)
-        .map(|sub| {
-            let audit = &audit;
-            async move {
-                let clusters = audit
-                    .guarded(api::list_clusters(&audit.ctx.client, &sub.id))
-                    .await;
-                (sub, clusters)
-            }
-        })
-        .buffered(parallel);
-    let mut rows = listed
-        .flat_map(|(sub, clusters)| match clusters {
-            Ok(clusters) => stream::iter(
-                clusters
+    // Stage 1 lists each subscription's clusters; stage 2 audits each cluster. They run side by
+    // side in one task (join), so stage 1 is never starved while stage 2 is busy; the channel
+    // between them holds only cluster metadata not yet audited. Both stages keep ARM's order,
+    // and the semaphore bounds the requests in flight across both.
+    let (work_tx, mut work_rx) = tokio::sync::mpsc::unbounded_channel::<Work>();
+    let list_all = async {
+        let mut listed = stream::iter(targets)
+            .map(|sub| {
+                let audit = &audit;
+                async move {
+                    let clusters = audit
+                        .guarded(api::list_clusters(&audit.ctx.client, &sub.id))
+                        .await;
+                    (sub, clusters)
+                }
+            })
+            .buffered(parallel);
+        while let Some((sub, clusters)) = listed.next().await {
+            let work: Vec<Work> = match clusters {
+                Ok(clusters) => clusters
                     .into_iter()
                     .map(|c| Work::Cluster(sub.clone(), c))
-                    .collect::<Vec<_>>(),
-            ),
-            Err(e) => stream::iter(vec![Work::Unreadable(sub, e)]),
-        })
+                    .collect(),
+                Err(e) => vec![Work::Unreadable(sub, e)],
+            };
+            for w in work {
+                // The receiver lives until every row is out; a send cannot fail before then.
+                let _ = work_tx.send(w);
+            }
+        }
+        drop(work_tx);
+    };
+    // Twice the parallelism in the ordered window, so a slow head does not idle the permits.
+    let mut rows = stream::poll_fn(|cx| work_rx.poll_recv(cx))
         .map(|work| {
             let audit = &audit;
             async move {
@@ -163,18 +175,23 @@ pub async fn run(
                 }
             }
         })
-        .buffered(parallel);
-    while let Some(row) = rows.next().await {
-        match row["verdict"].as_str() {
-            Some("pass") => summary.passing += 1,
-            Some("fail") => summary.failing += 1,
-            _ => summary.errors += 1,
+        .buffered(parallel * 2);
+    let emit_rows = async {
+        while let Some(row) = rows.next().await {
+            match row["verdict"].as_str() {
+                Some("pass") => summary.passing += 1,
+                Some("fail") => summary.failing += 1,
+                _ => summary.errors += 1,
+            }
+            if row["cluster"].is_string() {
+                summary.clusters += 1;
+            }
+            emit(row)?;
         }
-        if row["cluster"].is_string() {
-            summary.clusters += 1;
-        }
-        emit(row)?;
-    }
+        Ok::<(), Error>(())
+    };
+    let ((), emitted) = tokio::join!(list_all, emit_rows);
+    emitted?;
     Ok(summary)
 }
 

@@ -6,6 +6,7 @@ pub mod identity;
 pub mod operations;
 pub mod ratelimit;
 pub mod routes;
+pub mod seed;
 pub mod server;
 pub mod state;
 

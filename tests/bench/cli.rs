@@ -387,11 +387,12 @@ fn audit_fleet() {
 
 /// Helper: five audits of one fleet; prints median, p10, p90, requests per audit, peak RSS.
 fn run_audit(fleet: &str, parallel: &str) {
-    let emulator = Emulator::start(&["--fleet", fleet, "--latency-ms", "20"]);
     let mut walls = Vec::new();
     let mut requests = 0;
     let mut peak = None;
     for _ in 0..5 {
+        // A fresh emulator per run: each audit starts with ARM's full request budget.
+        let emulator = Emulator::start(&["--fleet", fleet, "--latency-ms", "20"]);
         let before = emulator.request_count();
         let started = Instant::now();
         let child = cli(&emulator)

@@ -1,0 +1,254 @@
+//! What the emulator's world starts from: the state file format, the small default world, and
+//! generated fleets for audits and benchmarks.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+pub const DEFAULT_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
+pub const DEFAULT_TENANT: &str = "11111111-1111-1111-1111-111111111111";
+/// The published Trusted Access role catalog (see `../shared/conformance/role-catalog.json` upstream).
+pub const CATALOG_JSON: &str = include_str!("role-catalog.json");
+
+/// The state file format (also what `GET /_emulator/state` returns).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seed {
+    pub subscriptions: Vec<SubscriptionSeed>,
+    #[serde(default)]
+    pub resource_groups: Vec<ResourceGroupSeed>,
+    #[serde(default)]
+    pub clusters: Vec<ClusterSeed>,
+    /// The role catalog for every location; default: the published catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Value>>,
+    /// Per-location catalogs that replace `roles` there (a region that lacks some roles).
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub roles_by_location: HashMap<String, Vec<Value>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionSeed {
+    pub subscription_id: String,
+    pub display_name: String,
+    #[serde(default = "enabled")]
+    pub state: String,
+    #[serde(default = "default_tenant")]
+    pub tenant_id: String,
+    /// `false`: every request in this subscription answers 403 (an identity without access).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub readable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceGroupSeed {
+    pub subscription_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSeed {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    /// SystemAssigned, UserAssigned, None, or absent (a service-principal cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_type: Option<String>,
+    #[serde(default)]
+    pub bindings: Vec<BindingSeed>,
+    /// `false`: reading this cluster's bindings answers 403.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub readable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingSeed {
+    pub name: String,
+    pub source_resource_id: String,
+    pub roles: Vec<String>,
+    #[serde(default = "succeeded")]
+    pub provisioning_state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_data: Option<Value>,
+}
+
+fn enabled() -> String {
+    "Enabled".into()
+}
+fn succeeded() -> String {
+    "Succeeded".into()
+}
+fn default_tenant() -> String {
+    DEFAULT_TENANT.into()
+}
+fn yes() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// Locations every emulated subscription offers: (name, displayName, regionalDisplayName).
+pub const LOCATIONS: &[(&str, &str, &str)] = &[
+    ("eastus", "East US", "(US) East US"),
+    ("eastus2", "East US 2", "(US) East US 2"),
+    ("westus2", "West US 2", "(US) West US 2"),
+    ("westus3", "West US 3", "(US) West US 3"),
+    ("centralus", "Central US", "(US) Central US"),
+    ("northeurope", "North Europe", "(Europe) North Europe"),
+    ("westeurope", "West Europe", "(Europe) West Europe"),
+    ("uksouth", "UK South", "(Europe) UK South"),
+    ("swedencentral", "Sweden Central", "(Europe) Sweden Central"),
+    ("japaneast", "Japan East", "(Asia Pacific) Japan East"),
+    (
+        "australiaeast",
+        "Australia East",
+        "(Asia Pacific) Australia East",
+    ),
+];
+
+impl Seed {
+    /// One subscription, one resource group, two clusters, one binding: enough to try every command.
+    pub fn default_world() -> Self {
+        let sub = DEFAULT_SUBSCRIPTION.to_string();
+        Seed {
+            subscriptions: vec![SubscriptionSeed {
+                subscription_id: sub.clone(),
+                display_name: "Emulated Subscription".into(),
+                state: enabled(),
+                tenant_id: default_tenant(),
+                readable: true,
+            }],
+            resource_groups: vec![ResourceGroupSeed {
+                subscription_id: sub.clone(),
+                name: "rg1".into(),
+            }],
+            clusters: vec![
+                ClusterSeed {
+                    subscription_id: sub.clone(),
+                    resource_group: "rg1".into(),
+                    name: "cluster1".into(),
+                    location: "westeurope".into(),
+                    identity_type: Some("SystemAssigned".into()),
+                    bindings: vec![BindingSeed {
+                        name: "ml-binding".into(),
+                        source_resource_id: format!(
+                            "/subscriptions/{sub}/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ml-workspace"
+                        ),
+                        roles: vec![
+                            "Microsoft.MachineLearningServices/workspaces/mlworkload".into(),
+                        ],
+                        provisioning_state: succeeded(),
+                        system_data: Some(json!({
+                            "createdBy": "operator@contoso.com",
+                            "createdByType": "User",
+                            "createdAt": "2026-11-02T09:15:04.217Z",
+                            "lastModifiedBy": "operator@contoso.com",
+                            "lastModifiedByType": "User",
+                            "lastModifiedAt": "2026-11-02T09:15:04.217Z"
+                        })),
+                    }],
+                    readable: true,
+                },
+                ClusterSeed {
+                    subscription_id: sub,
+                    resource_group: "rg1".into(),
+                    name: "cluster2".into(),
+                    location: "westeurope".into(),
+                    identity_type: Some("SystemAssigned".into()),
+                    bindings: vec![],
+                    readable: true,
+                },
+            ],
+            roles: None,
+            roles_by_location: HashMap::new(),
+        }
+    }
+
+    /// A generated fleet: `subscriptions` × `clusters` × `bindings`, for audits and benchmarks.
+    /// Cluster number n (counting across subscriptions) is unreadable when n % 13 == 12, has no
+    /// binding when n % 10 == 9, is user-assigned when n % 7 == 6, and sits in australiaeast,
+    /// whose catalog lacks `mlworkload`, when n % 11 == 10. Two more subscriptions are added: a
+    /// disabled one and one the identity cannot read. So an audit has every kind of verdict.
+    pub fn fleet(subscriptions: usize, clusters: usize, bindings: usize) -> Self {
+        let mut roles_by_location = HashMap::new();
+        if let Ok(catalog) = serde_json::from_str::<Vec<Value>>(CATALOG_JSON) {
+            let without_mlworkload = catalog
+                .into_iter()
+                .filter(|r| r["name"] != "mlworkload")
+                .collect();
+            roles_by_location.insert("australiaeast".to_string(), without_mlworkload);
+        }
+        let mut seed = Seed {
+            subscriptions: vec![],
+            resource_groups: vec![],
+            clusters: vec![],
+            roles: None,
+            roles_by_location,
+        };
+        for s in 0..subscriptions {
+            let sub = fleet_subscription_id(s);
+            seed.subscriptions.push(SubscriptionSeed {
+                subscription_id: sub.clone(),
+                display_name: format!("Fleet Subscription {s}"),
+                state: enabled(),
+                tenant_id: default_tenant(),
+                readable: true,
+            });
+            let group = format!("rg-fleet-{s}");
+            seed.resource_groups.push(ResourceGroupSeed {
+                subscription_id: sub.clone(),
+                name: group.clone(),
+            });
+            for c in 0..clusters {
+                let n = s * clusters + c;
+                let bindings = if n % 10 == 9 { 0 } else { bindings };
+                seed.clusters.push(ClusterSeed {
+                    subscription_id: sub.clone(),
+                    resource_group: group.clone(),
+                    name: format!("aks-{s}-{c}"),
+                    location: LOCATIONS[n % LOCATIONS.len()].0.into(),
+                    identity_type: Some(if n % 7 == 6 { "UserAssigned" } else { "SystemAssigned" }.into()),
+                    bindings: (0..bindings)
+                        .map(|b| BindingSeed {
+                            name: format!("binding-{b}"),
+                            source_resource_id: format!(
+                                "/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/ws-{c}-{b}"
+                            ),
+                            roles: vec!["Microsoft.MachineLearningServices/workspaces/mlworkload".into()],
+                            provisioning_state: succeeded(),
+                            system_data: None,
+                        })
+                        .collect(),
+                    readable: n % 13 != 12,
+                });
+            }
+        }
+        for (i, (name, state, readable)) in [
+            ("Fleet Disabled", "Disabled", true),
+            ("Fleet Unreadable", "Enabled", false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            seed.subscriptions.push(SubscriptionSeed {
+                subscription_id: fleet_subscription_id(subscriptions + i),
+                display_name: name.into(),
+                state: state.into(),
+                tenant_id: default_tenant(),
+                readable,
+            });
+        }
+        seed
+    }
+}
+
+/// The id of generated subscription number `s`.
+pub fn fleet_subscription_id(s: usize) -> String {
+    format!("{s:08x}-0000-4000-8000-{:012x}", s + 1)
+}
