@@ -13,7 +13,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -94,7 +94,11 @@ impl Requirement {
 }
 
 /// A location's role catalog, fetched once (or the reason it could not be read).
-type CatalogCell = OnceCell<std::result::Result<Arc<Vec<Role>>, String>>;
+type CatalogCell = OnceCell<std::result::Result<Arc<Catalog>, String>>;
+
+/// A catalog reduced to what the audit compares: lower-cased `<type>/<name>` of each role
+/// (a few hundred bytes, where the parsed catalog with its rules is tens of kilobytes).
+type Catalog = HashSet<String>;
 
 /// Shared by every task of one audit.
 struct Audit<'a> {
@@ -374,7 +378,7 @@ impl Audit<'_> {
         &self,
         sub: &SubscriptionId,
         location: &str,
-    ) -> std::result::Result<Arc<Vec<Role>>, String> {
+    ) -> std::result::Result<Arc<Catalog>, String> {
         let cell = {
             let mut catalogs = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
             catalogs
@@ -386,12 +390,24 @@ impl Audit<'_> {
             let location = Location::from_service(&location.to_ascii_lowercase());
             self.guarded(api::list_roles(&self.ctx.client, sub, &location))
                 .await
-                .map(Arc::new)
+                .map(|roles| Arc::new(roles.iter().filter_map(qualified_role).collect()))
                 .map_err(|e| describe(&e))
         })
         .await
         .clone()
     }
+}
+
+/// `<sourceResourceType>/<name>`, lower-cased: the service compares roles case-insensitively.
+fn qualified_role(role: &Role) -> Option<String> {
+    Some(
+        format!(
+            "{}/{}",
+            role.source_resource_type.as_deref()?,
+            role.name.as_deref()?
+        )
+        .to_ascii_lowercase(),
+    )
 }
 
 fn target_of(s: &Subscription) -> Option<Target> {
@@ -407,20 +423,12 @@ fn target_of(s: &Subscription) -> Option<Target> {
 
 /// Roles a binding holds that the location's catalog no longer has (or that do not fit the
 /// binding's source type).
-fn stale_roles(bindings: &[RoleBinding], catalog: &[Role], location: &str) -> Vec<String> {
+fn stale_roles(bindings: &[RoleBinding], catalog: &Catalog, location: &str) -> Vec<String> {
     let mut findings = Vec::new();
     for binding in bindings {
         let name = binding.name.as_deref().unwrap_or("?");
         for role in binding.properties.roles.iter().flatten() {
-            let (kind, short) = role.rsplit_once('/').unwrap_or(("", role));
-            let exists = catalog.iter().any(|r| {
-                r.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(short))
-                    && r.source_resource_type
-                        .as_deref()
-                        .is_some_and(|t| t.eq_ignore_ascii_case(kind))
-            });
+            let exists = catalog.contains(&role.to_ascii_lowercase());
             if !exists {
                 findings.push(format!(
                     "binding {name}: role {role} no longer exists in {location}"
@@ -470,7 +478,8 @@ mod tests {
 
     #[test]
     fn roles_missing_from_the_catalog_are_findings() {
-        let catalog: Vec<Role> = serde_json::from_value(json!([{"name": "mlworkload", "sourceResourceType": "Microsoft.MachineLearningServices/workspaces"}])).unwrap();
+        let roles: Vec<Role> = serde_json::from_value(json!([{"name": "mlworkload", "sourceResourceType": "Microsoft.MachineLearningServices/workspaces"}])).unwrap();
+        let catalog: Catalog = roles.iter().filter_map(qualified_role).collect();
         let b = binding(
             &[
                 "microsoft.machinelearningservices/WORKSPACES/mlworkload",
@@ -479,7 +488,7 @@ mod tests {
             "/x",
         );
         assert_eq!(
-            stale_roles(&[b], &catalog, "eastus"),
+            stale_roles(std::slice::from_ref(&b), &catalog, "eastus"),
             [
                 "binding b: role Microsoft.MachineLearningServices/workspaces/gone no longer exists in eastus"
             ]

@@ -288,6 +288,79 @@ fn main() {
     }
     lro_overhead(runs.min(5));
     audit_fleet();
+    #[cfg(unix)]
+    azure_cli_token_cache();
+}
+
+/// Ten consecutive `rolebinding list` calls signed in with a fake `az` on PATH, token cache on
+/// and off; the fake sleeps AKS_BENCH_FAKE_AZ_SECONDS (default 0.6, a real az's Python start-up).
+#[cfg(unix)]
+fn azure_cli_token_cache() {
+    use std::os::unix::fs::PermissionsExt;
+    let delay = env_or("AKS_BENCH_FAKE_AZ_SECONDS", "0.6");
+    let dir =
+        std::env::temp_dir().join(format!("aks-trustedaccess-bench-az-{}", std::process::id()));
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("temp dir");
+    let b64 = |v: &serde_json::Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        + 3600;
+    let token = format!(
+        "{}.{}.sig",
+        b64(&serde_json::json!({"alg": "none"})),
+        b64(
+            &serde_json::json!({"aud": "https://management.azure.com/", "tid": "11111111-1111-1111-1111-111111111111", "exp": exp})
+        )
+    );
+    let script = format!(
+        "#!/bin/sh\nsleep {delay}\necho '{{\"accessToken\": \"{token}\", \"expires_on\": {exp}, \"tokenType\": \"Bearer\"}}'\n"
+    );
+    let az = bin.join("az");
+    std::fs::write(&az, script).expect("fake az");
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let emulator = Emulator::start(&[]);
+    println!(
+        "\n| 10 × `rolebinding list`, az credential (fake az, {delay} s per call) | total wall |"
+    );
+    println!("| --- | --- |");
+    for (label, no_cache) in [
+        ("token cache on (default)", false),
+        ("token cache off (--no-token-cache)", true),
+    ] {
+        let cache = dir.join(format!("cache-{no_cache}"));
+        let started = Instant::now();
+        for _ in 0..10 {
+            let mut cmd = cli(&emulator);
+            cmd.env_remove("AKS_TRUSTEDACCESS_ACCESS_TOKEN")
+                .env("PATH", format!("{}:/bin:/usr/bin", bin.display()))
+                .env("XDG_CACHE_HOME", &cache)
+                .env("HOME", &dir)
+                .args([
+                    "rolebinding",
+                    "list",
+                    "-g",
+                    "rg1",
+                    "--cluster-name",
+                    "cluster1",
+                ]);
+            if no_cache {
+                cmd.arg("--no-token-cache");
+            }
+            let status = cmd.status().expect("the CLI runs");
+            assert!(status.success(), "{label}: {status}");
+        }
+        println!(
+            "| {label} | {:.0} ms |",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A create whose operation takes the server 2 s: how much longer than 2 s the command takes,
