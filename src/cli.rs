@@ -2,6 +2,26 @@
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+/// Examples and the exit-code table, after the top-level help.
+const TOP_LEVEL_HELP: &str = concat!(
+    "Examples:
+  The roles a Machine Learning workspace or a Backup vault can be granted in West Europe:
+    aks-trustedaccess role list -l westeurope -o table
+  The bindings of a cluster, as a table with their roles:
+    aks-trustedaccess rolebinding list -g myResourceGroup --cluster-name myCluster -o table
+  Every cluster of every subscription, checked:
+    aks-trustedaccess audit -o table
+  Try it offline, with no Azure account:
+    aks-trustedaccess-emulator --port 8080 &
+    export AKS_TRUSTEDACCESS_ARM_ENDPOINT=http://127.0.0.1:8080
+    export AKS_TRUSTEDACCESS_ACCESS_TOKEN=emulator
+    export AZURE_SUBSCRIPTION_ID=00000000-0000-0000-0000-000000000000
+    aks-trustedaccess rolebinding list -g rg1 --cluster-name cluster1
+
+",
+    crate::error::exit_code_help!()
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "aks-trustedaccess",
@@ -14,8 +34,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
         to roles.\n\n\
         Flags, JSON output and exit codes match 'az aks trustedaccess'.",
     arg_required_else_help = true,
-    after_help = crate::error::EXIT_CODE_HELP,
-    after_long_help = crate::error::EXIT_CODE_HELP
+    after_help = TOP_LEVEL_HELP,
+    after_long_help = TOP_LEVEL_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]

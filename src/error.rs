@@ -12,14 +12,22 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
-/// The text appended to the top-level `--help`.
-pub const EXIT_CODE_HELP: &str = "Exit codes:
+/// The exit-code table as help text (a macro so the top-level help can `concat!` it).
+macro_rules! exit_code_help {
+    () => {
+        "Exit codes:
   0    success
   1    error (ARM error, sign-in failure, failed or cancelled operation)
   2    usage error or invalid input (refused before any request)
   3    not found (any HTTP 404; show/update of a missing binding)
   4    audit findings
-  130  interrupted (Ctrl-C)";
+  130  interrupted (Ctrl-C)"
+    };
+}
+pub(crate) use exit_code_help;
+
+/// The text appended to the top-level `--help`.
+pub const EXIT_CODE_HELP: &str = exit_code_help!();
 
 /// An error decoded from an ARM answer: the envelope `{"error":{…}}` or AKS's bare body.
 #[derive(Debug, Clone, PartialEq, Eq)]

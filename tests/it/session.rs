@@ -213,3 +213,57 @@ fn unknown_flags_are_usage_errors_and_help_and_version_succeed() {
     assert!(bare.stdout.contains("rolebinding"), "{}", bare.stdout);
     assert!(emu.requests().is_empty());
 }
+
+#[test]
+fn an_ambiguous_subscription_name_lists_the_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    std::fs::write(
+        &state,
+        serde_json::json!({"subscriptions": [
+            {"subscriptionId": SUB, "displayName": "Shared"},
+            {"subscriptionId": "22222222-2222-2222-2222-222222222222", "displayName": "shared"}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let emu = Emulator::start_with(&["--state", state.to_str().unwrap()]);
+    let out = run(emu
+        .bare_cli()
+        .args(list_args())
+        .args(["--subscription", "SHARED"]));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("subscription name 'SHARED' is ambiguous"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!("Shared ({SUB})"))
+            && out
+                .stderr
+                .contains("shared (22222222-2222-2222-2222-222222222222)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        emu.request_lines(),
+        ["GET /subscriptions?api-version=2022-12-01"]
+    );
+}
+
+#[test]
+fn subscription_is_given_once_except_for_audit() {
+    let emu = Emulator::start();
+    let out = run(emu
+        .cli()
+        .args(list_args())
+        .args(["--subscription", SUB, "--subscription", SUB]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--subscription can be given once"),
+        "{}",
+        out.stderr
+    );
+}
