@@ -49,6 +49,15 @@ impl Cloud {
         }
     }
 
+    /// The Microsoft Entra authority that signs tokens for this cloud.
+    pub fn authority(self) -> &'static str {
+        match self {
+            Cloud::AzureCloud => "https://login.microsoftonline.com",
+            Cloud::AzureUsGovernment => "https://login.microsoftonline.us",
+            Cloud::AzureChinaCloud => "https://login.chinacloudapi.cn",
+        }
+    }
+
     pub fn scope(self) -> String {
         format!("{}/.default", self.arm_endpoint())
     }

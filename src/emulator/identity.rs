@@ -62,6 +62,7 @@ pub fn token_endpoint(tenant: &str, body: &[u8], lifetime_seconds: i64) -> (Repl
         "client_secret": form.contains_key("client_secret"),
         "client_assertion": form.contains_key("client_assertion"),
         "client_assertion_type": field("client_assertion_type"),
+        "assertion": assertion_summary(field("client_assertion")),
     });
     let entra_error = |status: u16, error: &str, code: u32, description: &str| {
         Reply::json(
@@ -116,6 +117,34 @@ pub fn token_endpoint(tenant: &str, body: &[u8], lifetime_seconds: i64) -> (Repl
         )
     };
     (reply, recorded)
+}
+
+/// What a client assertion says (header and claims, unverified), without the assertion itself.
+fn assertion_summary(assertion: &str) -> Value {
+    let part = |i: usize| {
+        assertion
+            .split('.')
+            .nth(i)
+            .and_then(|p| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .ok()
+            })
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .unwrap_or(Value::Null)
+    };
+    if assertion.is_empty() {
+        return Value::Null;
+    }
+    let (header, claims) = (part(0), part(1));
+    json!({
+        "alg": header["alg"],
+        "x5t": header["x5t"].is_string(),
+        "aud": claims["aud"],
+        "iss": claims["iss"],
+        "sub": claims["sub"],
+        "signed": assertion.split('.').nth(2).is_some_and(|s| s.len() > 100),
+    })
 }
 
 /// `GET /msi/token?resource=…` with `X-IDENTITY-HEADER`: App Service style managed identity.

@@ -386,7 +386,7 @@ fn a_service_principal_signs_in_against_the_token_endpoint_over_tls() {
         sign_in[0]["signIn"],
         json!({"tenant": TENANT, "grant_type": "client_credentials", "client_id": "app-id-1",
                "scope": "https://management.azure.com/.default", "client_secret": true,
-               "client_assertion": false, "client_assertion_type": ""})
+               "client_assertion": false, "client_assertion_type": "", "assertion": null})
     );
     assert_eq!(sign_in[0]["path"], format!("/{TENANT}/oauth2/v2.0/token"));
 }
@@ -599,4 +599,57 @@ fn an_azure_pipelines_service_connection_signs_in_with_its_oidc_token() {
     );
     assert_eq!(sign_in[1]["signIn"]["client_id"], "app-id-3");
     assert_eq!(sign_in[1]["signIn"]["client_assertion"], true);
+}
+
+#[test]
+fn a_service_principal_signs_in_with_a_certificate_it_signs_for() {
+    let emu = Emulator::start_tls(&[]);
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["app".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let pem = emu.home.path().join("sp.pem");
+    std::fs::write(&pem, format!("{}{}", cert.pem(), key.serialize_pem())).unwrap();
+    let out = run(without_token(&emu)
+        .args(LIST)
+        .env("SSL_CERT_FILE", emu.home.path().join("ca.pem"))
+        .env("AZURE_AUTHORITY_HOST", &emu.url)
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", "app-id-4")
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", &pem));
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "[]\n"),
+        "{}",
+        out.stderr
+    );
+    let sign_in = sign_in_requests(&emu);
+    assert_eq!(sign_in.len(), 1);
+    assert_eq!(sign_in[0]["signIn"]["client_secret"], false);
+    assert_eq!(
+        sign_in[0]["signIn"]["assertion"],
+        json!({"alg": "RS256", "x5t": true, "aud": format!("{}/{TENANT}/oauth2/v2.0/token", emu.url),
+               "iss": "app-id-4", "sub": "app-id-4", "signed": true})
+    );
+}
+
+#[test]
+fn a_certificate_that_cannot_work_is_refused_before_any_request() {
+    let emu = Emulator::start();
+    let pfx = emu.home.path().join("sp.pfx");
+    std::fs::write(&pfx, [0x30u8, 0x82, 0x0a, 0x01]).unwrap();
+    let out = run(without_token(&emu)
+        .args(LIST)
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", "app-id-4")
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", &pfx));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("a PFX/PKCS#12 file is not supported"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("openssl pkcs12"), "{}", out.stderr);
+    assert!(emu.requests().is_empty());
 }

@@ -3,6 +3,7 @@
 //! appear in output, logs or errors.
 
 pub mod cache;
+pub mod certificate;
 pub mod claims;
 pub mod selection;
 
@@ -109,12 +110,36 @@ impl Credential {
                         .map_err(failed)?,
                     ),
                     None => {
-                        return Err(Error::Auth {
-                        message: "AZURE_CLIENT_CERTIFICATE_PATH is set, but certificate sign-in is not supported by this build".into(),
-                        hint: Some(
-                            "use a client secret (AZURE_CLIENT_SECRET), workload identity federation, or hand a token in AKS_TRUSTEDACCESS_ACCESS_TOKEN".into(),
-                        ),
-                    });
+                        if env.get("AZURE_CLIENT_CERTIFICATE_PASSWORD").is_some() {
+                            return Err(Error::Auth {
+                                message: "password-protected certificates (AZURE_CLIENT_CERTIFICATE_PASSWORD) are not supported".into(),
+                                hint: Some("use a PEM file with an unencrypted key (openssl pkcs12 -in cert.pfx -out cert.pem -nodes), kept private".into()),
+                            });
+                        }
+                        let path = PathBuf::from(
+                            env.get("AZURE_CLIENT_CERTIFICATE_PATH").unwrap_or_default(),
+                        );
+                        let authority = env
+                            .get("AZURE_AUTHORITY_HOST")
+                            .unwrap_or_else(|| settings.cloud.authority().to_string());
+                        let audience = format!(
+                            "{}/{tenant}/oauth2/v2.0/token",
+                            authority.trim_end_matches('/')
+                        );
+                        let assertion = certificate::CertificateAssertion::from_pem_file(
+                            &path, client_id, audience,
+                        )?;
+                        Provider::Sdk(
+                            azure_identity::ClientAssertionCredential::new(
+                                tenant.clone(),
+                                client_id.clone(),
+                                assertion,
+                                Some(azure_identity::ClientAssertionCredentialOptions {
+                                    client_options: options(),
+                                }),
+                            )
+                            .map_err(failed)?,
+                        )
                     }
                 }
             }
