@@ -130,6 +130,15 @@ pub async fn run(cli: Cli) -> Result<()> {
     printer.print(&outcome)
 }
 
+/// "1 cluster", "2 clusters".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// `--timeout` of a write command.
 fn operation_timeout(command: &Command) -> Option<Duration> {
     match command {
@@ -238,15 +247,18 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: AuditOptions) -> R
     let summary = outcome?;
     closed?;
     ctx.diagnostics.summary(&format!(
-        "Audited {} clusters in {} subscriptions in {:.1} s: {} passing, {} failing, {} errors{}.",
-        summary.clusters,
-        summary.subscriptions,
+        "Audited {} in {} in {:.1} s: {} passing, {} failing, {}{}.",
+        plural(summary.clusters, "cluster"),
+        plural(summary.subscriptions, "subscription"),
         started.elapsed().as_secs_f64(),
         summary.passing,
         summary.failing,
-        summary.errors,
+        plural(summary.errors, "error"),
         if summary.skipped > 0 {
-            format!(", {} subscriptions skipped (not Enabled)", summary.skipped)
+            format!(
+                ", {} skipped (not Enabled)",
+                plural(summary.skipped, "subscription")
+            )
         } else {
             String::new()
         }

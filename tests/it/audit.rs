@@ -121,7 +121,7 @@ fn every_cluster_of_a_generated_fleet_gets_the_right_verdict() {
         out.stderr
     );
     assert!(
-        out.stderr.contains(&format!(": {passing} passing, {failing} failing, {errors} errors, 1 subscriptions skipped (not Enabled).")),
+        out.stderr.contains(&format!(": {passing} passing, {failing} failing, {errors} errors, 1 subscription skipped (not Enabled).")),
         "{}",
         out.stderr
     );
@@ -181,13 +181,13 @@ fn findings_exit_4_and_the_table_has_one_row_per_cluster() {
     assert_eq!(out.stdout, expected.join("\n") + "\n");
     assert!(
         out.stderr
-            .contains("Audited 2 clusters in 1 subscriptions in "),
+            .contains("Audited 2 clusters in 1 subscription in "),
         "{}",
         out.stderr
     );
     assert!(
         out.stderr
-            .contains(": 1 passing, 1 failing, 0 errors, 1 subscriptions skipped (not Enabled).\n"),
+            .contains(": 1 passing, 1 failing, 0 errors, 1 subscription skipped (not Enabled).\n"),
         "{}",
         out.stderr
     );
