@@ -20,51 +20,7 @@ use url::Url;
 pub const API_VERSION: &str = "2026-08-01";
 /// The Microsoft.Resources api-version for subscriptions and locations.
 pub const RESOURCES_API_VERSION: &str = "2022-12-01";
-pub use crate::arm::transport::USER_AGENT;
-pub const ENDPOINT_ENV: &str = "AKS_TRUSTEDACCESS_ARM_ENDPOINT";
-
-/// The ARM endpoint: `AKS_TRUSTEDACCESS_ARM_ENDPOINT` or the cloud's. Plain http is refused
-/// unless the host is loopback, so a token never crosses a network in clear text.
-pub fn endpoint_from_env(cloud: Cloud) -> Result<Url> {
-    let raw = std::env::var(ENDPOINT_ENV)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| cloud.arm_endpoint().to_string());
-    parse_endpoint(raw.trim())
-}
-
-pub fn parse_endpoint(raw: &str) -> Result<Url> {
-    let invalid = |why: &str| {
-        Error::usage_with_hint(
-            format!("invalid {ENDPOINT_ENV} '{raw}': {why}"),
-            "use https://<host>, or http://127.0.0.1:<port> for the local emulator",
-        )
-    };
-    let url = Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => return Err(invalid("plain http is only allowed for loopback hosts")),
-        _ => return Err(invalid("the scheme must be https")),
-    }
-    if url.host().is_none() {
-        return Err(invalid("no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(invalid("it must not carry a query, fragment or user"));
-    }
-    Ok(url)
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
+pub use crate::arm::transport::{ENDPOINT_ENV, USER_AGENT, endpoint_from_env, parse_endpoint};
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Retries after the first attempt.
@@ -464,21 +420,4 @@ fn transport_detail(e: &reqwest::Error) -> String {
         source = cause.source();
     }
     detail
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn http_is_only_allowed_on_loopback() {
-        assert!(parse_endpoint("https://management.azure.com").is_ok());
-        assert!(parse_endpoint("http://127.0.0.1:8080").is_ok());
-        assert!(parse_endpoint("http://localhost:8080").is_ok());
-        assert!(parse_endpoint("http://[::1]:8080").is_ok());
-        assert!(parse_endpoint("http://10.0.0.1:8080").is_err());
-        assert!(parse_endpoint("http://example.com").is_err());
-        assert!(parse_endpoint("ftp://127.0.0.1").is_err());
-        assert!(parse_endpoint("not a url").is_err());
-    }
 }

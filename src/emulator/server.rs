@@ -1,6 +1,7 @@
 //! The emulator's HTTP side: listens on 127.0.0.1 only, records every ARM request for tests,
 //! requires a bearer token, injects faults and latency, and serves the `/_emulator/` control API.
 
+use crate::emulator::control::{Canned, canned_answer};
 use crate::emulator::identity;
 use crate::emulator::ratelimit::{Charge, RateLimiter};
 use crate::emulator::routes::{self, ArmRequest, Reply};
@@ -13,7 +14,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -23,30 +23,13 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
 pub struct Emulator {
-    world: Mutex<World>,
-    config: EmulatorConfig,
-    requests: Mutex<Vec<Value>>,
-    limiter: RateLimiter,
+    pub(super) world: Mutex<World>,
+    pub(super) config: EmulatorConfig,
+    pub(super) requests: Mutex<Vec<Value>>,
+    pub(super) limiter: RateLimiter,
     /// Canned answers for the next ARM requests (`POST /_emulator/script`), for tests of
     /// malformed or unexpected server answers.
-    script: Mutex<VecDeque<Canned>>,
-}
-
-/// One scripted answer: any status, headers and raw body, or a dropped connection.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Canned {
-    #[serde(default = "ok")]
-    pub status: u16,
-    #[serde(default)]
-    pub headers: HashMap<String, String>,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub drop: bool,
-}
-
-fn ok() -> u16 {
-    200
+    pub(super) script: Mutex<VecDeque<Canned>>,
 }
 
 /// A bound emulator: its address, and the future that serves it.
@@ -117,7 +100,7 @@ impl Bound {
     }
 }
 
-type Answer = Result<Response<Full<Bytes>>, std::io::Error>;
+pub(super) type Answer = Result<Response<Full<Bytes>>, std::io::Error>;
 
 impl Emulator {
     async fn answer(self: Arc<Self>, req: Request<Incoming>) -> Answer {
@@ -280,7 +263,11 @@ impl Emulator {
         Ok(self.respond(reply, client_request_id))
     }
 
-    fn respond(&self, reply: Reply, client_request_id: Option<String>) -> Response<Full<Bytes>> {
+    pub(super) fn respond(
+        &self,
+        reply: Reply,
+        client_request_id: Option<String>,
+    ) -> Response<Full<Bytes>> {
         let body = reply
             .body
             .map(|b| serde_json::to_vec_pretty(&b).unwrap_or_default())
@@ -327,158 +314,12 @@ impl Emulator {
             .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
     }
 
-    /// The token endpoint and the managed-identity endpoint; `None` for any other path.
-    fn sign_in(
-        &self,
-        method: &str,
-        path: &str,
-        raw_query: &str,
-        body: &[u8],
-        identity_header: Option<String>,
-        authorization_present: bool,
-    ) -> Option<Response<Full<Bytes>>> {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let lifetime = self.config.token_lifetime;
-        let (reply, recorded) = match (method, segments.as_slice()) {
-            ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
-                let (reply, fields) = identity::token_endpoint(tenant, body, lifetime);
-                (
-                    reply,
-                    json!({"method": method, "path": path, "query": raw_query, "signIn": fields}),
-                )
-            }
-            ("POST", ["oidc", "token"]) => {
-                // Azure Pipelines' OIDC endpoint: the system access token buys an assertion.
-                let reply = if authorization_present {
-                    let (assertion, _) =
-                        identity::issue_token("pipelines", "service-connection", 600);
-                    Reply::json(200, json!({"oidcToken": assertion}))
-                } else {
-                    Reply::json(
-                        401,
-                        json!({"message": "TF400813: The user is not authorized to access this resource."}),
-                    )
-                };
-                (
-                    reply,
-                    json!({"method": method, "path": path, "query": raw_query, "signIn": {"systemAccessToken": authorization_present}}),
-                )
-            }
-            ("GET", ["msi", "token"]) => {
-                let query: HashMap<String, String> =
-                    url::form_urlencoded::parse(raw_query.as_bytes())
-                        .into_owned()
-                        .collect();
-                let tenant = self
-                    .world
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .subscriptions
-                    .first()
-                    .map(|s| s.tenant_id.clone())
-                    .unwrap_or_default();
-                let reply = identity::managed_identity_endpoint(
-                    &query,
-                    identity_header.as_deref(),
-                    &tenant,
-                    lifetime,
-                );
-                (
-                    reply,
-                    json!({"method": method, "path": path, "query": raw_query, "signIn": {"identityHeader": identity_header.is_some()}}),
-                )
-            }
-            _ => return None,
-        };
-        self.record(recorded);
-        Some(self.respond(reply, None))
-    }
-
-    fn record(&self, entry: Value) {
+    pub(super) fn record(&self, entry: Value) {
         self.requests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(entry);
     }
-
-    /// `GET|DELETE /_emulator/requests`, `GET /_emulator/state`, `GET /_emulator/stats`,
-    /// `POST /_emulator/script` (a JSON list of canned answers).
-    fn control(&self, method: &str, what: &str, body: &[u8]) -> Response<Full<Bytes>> {
-        let reply = match (method, what) {
-            ("POST", "script") => match serde_json::from_slice::<Vec<Canned>>(body) {
-                Ok(canned) => {
-                    self.script
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .extend(canned);
-                    Reply::empty(204)
-                }
-                Err(e) => Reply::arm_error(
-                    400,
-                    "InvalidScript",
-                    format!("expected a list of {{status, headers, body, drop}}: {e}"),
-                ),
-            },
-            ("GET", "requests") => Reply::json(
-                200,
-                Value::Array(
-                    self.requests
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .clone(),
-                ),
-            ),
-            ("DELETE", "requests") => {
-                self.requests
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clear();
-                Reply::empty(204)
-            }
-            ("GET", "state") => {
-                let seed = self
-                    .world
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .to_seed();
-                Reply::json(200, serde_json::to_value(seed).unwrap_or_default())
-            }
-            ("GET", "stats") => {
-                let (seen, injected) = self.config.faults.counts();
-                let recorded = self
-                    .requests
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .len();
-                Reply::json(
-                    200,
-                    json!({"requests": recorded, "faultsConsidered": seen, "faultsInjected": injected}),
-                )
-            }
-            _ => Reply::arm_error(
-                404,
-                "NotFound",
-                format!("no emulator control endpoint '{method} /_emulator/{what}'"),
-            ),
-        };
-        self.respond(reply, None)
-    }
-}
-
-fn canned_answer(canned: Canned) -> Answer {
-    if canned.drop {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "scripted: connection dropped",
-        ));
-    }
-    let mut builder = Response::builder().status(canned.status);
-    for (name, value) in &canned.headers {
-        builder = builder.header(name, value);
-    }
-    Ok(builder
-        .body(Full::new(Bytes::from(canned.body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
 }
 
 /// What a proxy or gateway in front of ARM answers: an HTML page, not JSON.

@@ -1,0 +1,178 @@
+//! The emulator's side doors: the `/_emulator/` control API (recorded requests, the world as a
+//! state file, fault statistics, scripted answers for the next requests) and the sign-in
+//! endpoints (Entra token endpoint, managed identity, Azure Pipelines OIDC).
+
+use crate::emulator::identity;
+use crate::emulator::routes::Reply;
+use crate::emulator::server::{Answer, Emulator};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// One scripted answer: any status, headers and raw body, or a dropped connection.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Canned {
+    #[serde(default = "ok")]
+    pub status: u16,
+    #[serde(default)]
+    pub headers: HashMap<String, String>,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub drop: bool,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+impl Emulator {
+    /// The token endpoint and the managed-identity endpoint; `None` for any other path.
+    pub(super) fn sign_in(
+        &self,
+        method: &str,
+        path: &str,
+        raw_query: &str,
+        body: &[u8],
+        identity_header: Option<String>,
+        authorization_present: bool,
+    ) -> Option<Response<Full<Bytes>>> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let lifetime = self.config.token_lifetime;
+        let (reply, recorded) = match (method, segments.as_slice()) {
+            ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
+                let (reply, fields) = identity::token_endpoint(tenant, body, lifetime);
+                (
+                    reply,
+                    json!({"method": method, "path": path, "query": raw_query, "signIn": fields}),
+                )
+            }
+            ("POST", ["oidc", "token"]) => {
+                // Azure Pipelines' OIDC endpoint: the system access token buys an assertion.
+                let reply = if authorization_present {
+                    let (assertion, _) =
+                        identity::issue_token("pipelines", "service-connection", 600);
+                    Reply::json(200, json!({"oidcToken": assertion}))
+                } else {
+                    Reply::json(
+                        401,
+                        json!({"message": "TF400813: The user is not authorized to access this resource."}),
+                    )
+                };
+                (
+                    reply,
+                    json!({"method": method, "path": path, "query": raw_query, "signIn": {"systemAccessToken": authorization_present}}),
+                )
+            }
+            ("GET", ["msi", "token"]) => {
+                let query: HashMap<String, String> =
+                    url::form_urlencoded::parse(raw_query.as_bytes())
+                        .into_owned()
+                        .collect();
+                let tenant = self
+                    .world
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .subscriptions
+                    .first()
+                    .map(|s| s.tenant_id.clone())
+                    .unwrap_or_default();
+                let reply = identity::managed_identity_endpoint(
+                    &query,
+                    identity_header.as_deref(),
+                    &tenant,
+                    lifetime,
+                );
+                (
+                    reply,
+                    json!({"method": method, "path": path, "query": raw_query, "signIn": {"identityHeader": identity_header.is_some()}}),
+                )
+            }
+            _ => return None,
+        };
+        self.record(recorded);
+        Some(self.respond(reply, None))
+    }
+
+    /// `GET|DELETE /_emulator/requests`, `GET /_emulator/state`, `GET /_emulator/stats`,
+    /// `POST /_emulator/script` (a JSON list of canned answers).
+    pub(super) fn control(&self, method: &str, what: &str, body: &[u8]) -> Response<Full<Bytes>> {
+        let reply = match (method, what) {
+            ("POST", "script") => match serde_json::from_slice::<Vec<Canned>>(body) {
+                Ok(canned) => {
+                    self.script
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(canned);
+                    Reply::empty(204)
+                }
+                Err(e) => Reply::arm_error(
+                    400,
+                    "InvalidScript",
+                    format!("expected a list of {{status, headers, body, drop}}: {e}"),
+                ),
+            },
+            ("GET", "requests") => Reply::json(
+                200,
+                Value::Array(
+                    self.requests
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone(),
+                ),
+            ),
+            ("DELETE", "requests") => {
+                self.requests
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
+                Reply::empty(204)
+            }
+            ("GET", "state") => {
+                let seed = self
+                    .world
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .to_seed();
+                Reply::json(200, serde_json::to_value(seed).unwrap_or_default())
+            }
+            ("GET", "stats") => {
+                let (seen, injected) = self.config.faults.counts();
+                let recorded = self
+                    .requests
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .len();
+                Reply::json(
+                    200,
+                    json!({"requests": recorded, "faultsConsidered": seen, "faultsInjected": injected}),
+                )
+            }
+            _ => Reply::arm_error(
+                404,
+                "NotFound",
+                format!("no emulator control endpoint '{method} /_emulator/{what}'"),
+            ),
+        };
+        self.respond(reply, None)
+    }
+}
+
+pub(super) fn canned_answer(canned: Canned) -> Answer {
+    if canned.drop {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "scripted: connection dropped",
+        ));
+    }
+    let mut builder = Response::builder().status(canned.status);
+    for (name, value) in &canned.headers {
+        builder = builder.header(name, value);
+    }
+    Ok(builder
+        .body(Full::new(Bytes::from(canned.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+}
