@@ -55,6 +55,14 @@ fn without_token(emu: &Emulator) -> assert_cmd::Command {
     cmd
 }
 
+/// The CLI with no token, trusting the TLS emulator's CA, signing in against its token endpoint.
+fn against_token_endpoint(emu: &Emulator) -> assert_cmd::Command {
+    let mut cmd = without_token(emu);
+    cmd.env("SSL_CERT_FILE", emu.home.path().join("ca.pem"))
+        .env("AZURE_AUTHORITY_HOST", &emu.url);
+    cmd
+}
+
 #[cfg(unix)]
 mod fake_tools {
     use super::*;
@@ -366,10 +374,8 @@ fn managed_identity_through_identity_endpoint_on_plain_http() {
 #[test]
 fn a_service_principal_signs_in_against_the_token_endpoint_over_tls() {
     let emu = Emulator::start_tls(&[]);
-    let out = run(without_token(&emu)
+    let out = run(against_token_endpoint(&emu)
         .args(LIST)
-        .env("SSL_CERT_FILE", emu.home.path().join("ca.pem"))
-        .env("AZURE_AUTHORITY_HOST", &emu.url)
         .env("AZURE_TENANT_ID", TENANT)
         .env("AZURE_CLIENT_ID", "app-id-1")
         .env("AZURE_CLIENT_SECRET", "s3cret-value"));
@@ -395,10 +401,8 @@ fn a_service_principal_signs_in_against_the_token_endpoint_over_tls() {
 fn a_rejected_secret_fails_fast_with_the_reason() {
     let emu = Emulator::start_tls(&[]);
     let started = Instant::now();
-    let out = run(without_token(&emu)
+    let out = run(against_token_endpoint(&emu)
         .args(LIST)
-        .env("SSL_CERT_FILE", emu.home.path().join("ca.pem"))
-        .env("AZURE_AUTHORITY_HOST", &emu.url)
         .env("AZURE_TENANT_ID", TENANT)
         .env("AZURE_CLIENT_ID", "app-id-1")
         .env("AZURE_CLIENT_SECRET", "wrong-secret"));
@@ -433,10 +437,8 @@ fn workload_identity_sends_the_federated_token_as_an_assertion() {
         jwt(json!({"iss": "https://token.actions.githubusercontent.com", "sub": "repo:x"})),
     )
     .unwrap();
-    let out = run(without_token(&emu)
+    let out = run(against_token_endpoint(&emu)
         .args(LIST)
-        .env("SSL_CERT_FILE", emu.home.path().join("ca.pem"))
-        .env("AZURE_AUTHORITY_HOST", &emu.url)
         .env("AZURE_TENANT_ID", TENANT)
         .env("AZURE_CLIENT_ID", "app-id-2")
         .env("AZURE_FEDERATED_TOKEN_FILE", &assertion));
@@ -546,10 +548,8 @@ fn a_refused_token_is_diagnosed_from_its_claims() {
 #[test]
 fn an_issued_token_that_has_expired_is_refused_and_explained() {
     let emu = Emulator::start_tls(&["--token-lifetime", "-60"]);
-    let out = run(without_token(&emu)
+    let out = run(against_token_endpoint(&emu)
         .args(LIST)
-        .env("SSL_CERT_FILE", emu.home.path().join("ca.pem"))
-        .env("AZURE_AUTHORITY_HOST", &emu.url)
         .env("AZURE_TENANT_ID", TENANT)
         .env("AZURE_CLIENT_ID", "app-id-1")
         .env("AZURE_CLIENT_SECRET", "s3cret"));
@@ -570,10 +570,8 @@ fn an_issued_token_that_has_expired_is_refused_and_explained() {
 #[test]
 fn an_azure_pipelines_service_connection_signs_in_with_its_oidc_token() {
     let emu = Emulator::start_tls(&[]);
-    let out = run(without_token(&emu)
+    let out = run(against_token_endpoint(&emu)
         .args(LIST)
-        .env("SSL_CERT_FILE", emu.home.path().join("ca.pem"))
-        .env("AZURE_AUTHORITY_HOST", &emu.url)
         .env("SYSTEM_OIDCREQUESTURI", format!("{}/oidc/token", emu.url))
         .env("SYSTEM_ACCESSTOKEN", "system-access-token-value")
         .env("AZURESUBSCRIPTION_TENANT_ID", TENANT)
@@ -611,10 +609,8 @@ fn a_service_principal_signs_in_with_a_certificate_it_signs_for() {
         .unwrap();
     let pem = emu.home.path().join("sp.pem");
     std::fs::write(&pem, format!("{}{}", cert.pem(), key.serialize_pem())).unwrap();
-    let out = run(without_token(&emu)
+    let out = run(against_token_endpoint(&emu)
         .args(LIST)
-        .env("SSL_CERT_FILE", emu.home.path().join("ca.pem"))
-        .env("AZURE_AUTHORITY_HOST", &emu.url)
         .env("AZURE_TENANT_ID", TENANT)
         .env("AZURE_CLIENT_ID", "app-id-4")
         .env("AZURE_CLIENT_CERTIFICATE_PATH", &pem));

@@ -3,17 +3,20 @@
 //! subscription, then cluster, as ARM lists them) as soon as they are ready, so memory stays
 //! flat with the fleet's size. An unreadable subscription or cluster becomes an error row.
 
+mod verdict;
+
+use verdict::{Catalog, Requirement, describe, error_row, qualified_role};
+
 use crate::arm::api;
 use crate::arm::ids::{
-    ClusterId, ClusterName, Location, ResourceGroupName, SourceResourceId, SubscriptionId,
-    resource_group_of,
+    ClusterId, ClusterName, Location, ResourceGroupName, SubscriptionId, resource_group_of,
 };
-use crate::arm::models::{ManagedCluster, Role, RoleBinding, Subscription};
+use crate::arm::models::{ManagedCluster, Subscription};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -47,58 +50,8 @@ pub struct Summary {
     pub errors: usize,
 }
 
-/// A service that must be bound: an exact source id, or any source of a type.
-#[derive(Debug, Clone)]
-enum Requirement {
-    Source(String),
-    Type(String),
-}
-
-impl Requirement {
-    fn parse(raw: &str) -> Result<Self> {
-        if raw.trim_start().starts_with('/') {
-            return Ok(Requirement::Source(
-                SourceResourceId::parse(raw)?.as_str().to_string(),
-            ));
-        }
-        let segments: Vec<&str> = raw.split('/').collect();
-        if segments.len() >= 2
-            && segments[0].contains('.')
-            && segments.iter().all(|s| !s.is_empty() && !s.contains(' '))
-        {
-            Ok(Requirement::Type(raw.to_string()))
-        } else {
-            Err(Error::usage_with_hint(
-                format!("invalid --require-binding-for '{raw}'"),
-                "give a source resource id (/subscriptions/…) or a resource type such as Microsoft.DataProtection/backupVaults",
-            ))
-        }
-    }
-
-    fn satisfied_by(&self, binding: &RoleBinding) -> bool {
-        let Some(source) = binding.properties.source_resource_id.as_deref() else {
-            return false;
-        };
-        match self {
-            Requirement::Source(id) => source.trim_end_matches('/').eq_ignore_ascii_case(id),
-            Requirement::Type(kind) => SourceResourceId::parse(source)
-                .is_ok_and(|s| s.resource_type().eq_ignore_ascii_case(kind)),
-        }
-    }
-
-    fn describe(&self) -> &str {
-        match self {
-            Requirement::Source(s) | Requirement::Type(s) => s,
-        }
-    }
-}
-
 /// A location's role catalog, fetched once (or the reason it could not be read).
 type CatalogCell = OnceCell<std::result::Result<Arc<Catalog>, String>>;
-
-/// A catalog reduced to what the audit compares: lower-cased `<type>/<name>` of each role
-/// (a few hundred bytes, where the parsed catalog with its rules is tens of kilobytes).
-type Catalog = HashSet<String>;
 
 /// Shared by every task of one audit.
 struct Audit<'a> {
@@ -175,7 +128,9 @@ pub async fn run(
             async move {
                 match work {
                     Work::Cluster(sub, cluster) => audit.cluster(&sub, cluster).await,
-                    Work::Unreadable(sub, e) => subscription_error_row(&sub, &e),
+                    Work::Unreadable(sub, e) => {
+                        verdict::subscription_error_row(&sub.display(), sub.id.as_str(), &e)
+                    }
                 }
             }
         })
@@ -316,18 +271,11 @@ impl Audit<'_> {
             Ok(b) => b,
             Err(e) => return error_row(row, &describe(&e)),
         };
-        let mut findings: Vec<String> = Vec::new();
-        if bindings.is_empty() {
-            findings.push("no role binding: Trusted Access is not used".into());
-        }
-        if !identity.eq_ignore_ascii_case("SystemAssigned") {
-            findings.push(format!(
-                "identity is {identity}: Trusted Access needs the cluster to use a system-assigned managed identity"
-            ));
-        }
-        if !bindings.is_empty() {
+        let catalog = if bindings.is_empty() {
+            None
+        } else {
             match self.catalog(&sub.id, &location).await {
-                Ok(catalog) => findings.extend(stale_roles(&bindings, &catalog, &location)),
+                Ok(catalog) => Some(catalog),
                 Err(e) => {
                     return error_row(
                         row,
@@ -335,25 +283,14 @@ impl Audit<'_> {
                     );
                 }
             }
-        }
-        for b in &bindings {
-            let state = b
-                .properties
-                .provisioning_state
-                .as_deref()
-                .unwrap_or("Succeeded");
-            if !state.eq_ignore_ascii_case("Succeeded") {
-                findings.push(format!(
-                    "binding {} is {state}",
-                    b.name.as_deref().unwrap_or("?")
-                ));
-            }
-        }
-        for required in &self.requirements {
-            if !bindings.iter().any(|b| required.satisfied_by(b)) {
-                findings.push(format!("no binding for {}", required.describe()));
-            }
-        }
+        };
+        let findings = verdict::findings(
+            &identity,
+            &bindings,
+            catalog.as_deref(),
+            &location,
+            &self.requirements,
+        );
         row["bindingCount"] = json!(bindings.len());
         row["bindings"] = Value::Array(
             bindings
@@ -398,16 +335,11 @@ impl Audit<'_> {
     }
 }
 
-/// `<sourceResourceType>/<name>`, lower-cased: the service compares roles case-insensitively.
-fn qualified_role(role: &Role) -> Option<String> {
-    Some(
-        format!(
-            "{}/{}",
-            role.source_resource_type.as_deref()?,
-            role.name.as_deref()?
-        )
-        .to_ascii_lowercase(),
-    )
+impl Target {
+    /// The display name when known, else the id.
+    fn display(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.id.to_string())
+    }
 }
 
 fn target_of(s: &Subscription) -> Option<Target> {
@@ -419,101 +351,4 @@ fn target_of(s: &Subscription) -> Option<Target> {
         id,
         name: s.display_name.clone(),
     })
-}
-
-/// Roles a binding holds that the location's catalog no longer has (or that do not fit the
-/// binding's source type).
-fn stale_roles(bindings: &[RoleBinding], catalog: &Catalog, location: &str) -> Vec<String> {
-    let mut findings = Vec::new();
-    for binding in bindings {
-        let name = binding.name.as_deref().unwrap_or("?");
-        for role in binding.properties.roles.iter().flatten() {
-            let exists = catalog.contains(&role.to_ascii_lowercase());
-            if !exists {
-                findings.push(format!(
-                    "binding {name}: role {role} no longer exists in {location}"
-                ));
-            }
-        }
-    }
-    findings
-}
-
-fn describe(e: &Error) -> String {
-    e.render()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("ERROR: ")
-        .to_string()
-}
-
-fn error_row(mut row: Value, why: &str) -> Value {
-    row["verdict"] = json!("error");
-    row["findings"] = json!([]);
-    row["error"] = json!(why);
-    row
-}
-
-fn subscription_error_row(sub: &Target, e: &Error) -> Value {
-    json!({
-        "subscription": sub.name.clone().unwrap_or_else(|| sub.id.to_string()),
-        "subscriptionId": sub.id.as_str(),
-        "verdict": "error",
-        "findings": [],
-        "error": format!("cannot list the clusters: {}", describe(e)),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn binding(roles: &[&str], source: &str) -> RoleBinding {
-        serde_json::from_value(
-            json!({"name": "b", "properties": {"roles": roles, "sourceResourceId": source}}),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn roles_missing_from_the_catalog_are_findings() {
-        let roles: Vec<Role> = serde_json::from_value(json!([{"name": "mlworkload", "sourceResourceType": "Microsoft.MachineLearningServices/workspaces"}])).unwrap();
-        let catalog: Catalog = roles.iter().filter_map(qualified_role).collect();
-        let b = binding(
-            &[
-                "microsoft.machinelearningservices/WORKSPACES/mlworkload",
-                "Microsoft.MachineLearningServices/workspaces/gone",
-            ],
-            "/x",
-        );
-        assert_eq!(
-            stale_roles(std::slice::from_ref(&b), &catalog, "eastus"),
-            [
-                "binding b: role Microsoft.MachineLearningServices/workspaces/gone no longer exists in eastus"
-            ]
-        );
-    }
-
-    #[test]
-    fn requirements_match_ids_or_types() {
-        let source = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/g/providers/Microsoft.DataProtection/BackupVaults/v";
-        let b = binding(&[], source);
-        assert!(
-            Requirement::parse("Microsoft.DataProtection/backupVaults")
-                .unwrap()
-                .satisfied_by(&b)
-        );
-        assert!(
-            Requirement::parse(&source.to_lowercase())
-                .unwrap()
-                .satisfied_by(&b)
-        );
-        assert!(
-            !Requirement::parse("Microsoft.Security/pricings")
-                .unwrap()
-                .satisfied_by(&b)
-        );
-        assert!(Requirement::parse("backup").is_err());
-    }
 }
