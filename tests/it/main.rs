@@ -13,3 +13,5 @@ mod reliability;
 mod role;
 mod rolebinding;
 mod session;
+#[cfg(unix)]
+mod terminal;

@@ -1,0 +1,107 @@
+//! Behaviour that only shows on a terminal, tested in a pseudo-terminal (rexpect): the delete
+//! prompt, and colour for jsonc/yamlc unless NO_COLOR says otherwise. Unix only.
+
+use crate::harness::*;
+use rexpect::process::WaitStatus;
+use rexpect::session::spawn_command;
+
+const DELETE: [&str; 8] = [
+    "rolebinding",
+    "delete",
+    "-g",
+    "rg1",
+    "--cluster-name",
+    "cluster1",
+    "-n",
+    "ml-binding",
+];
+
+fn exit_code(session: &rexpect::session::PtySession) -> i32 {
+    match session.process().wait() {
+        Ok(WaitStatus::Exited(_, code)) => code,
+        other => panic!("the CLI did not exit normally: {other:?}"),
+    }
+}
+
+#[test]
+fn delete_asks_on_a_terminal_and_no_cancels() {
+    let emu = Emulator::start();
+    let mut cmd = emu.std_cli();
+    cmd.args(DELETE);
+    let mut session = spawn_command(cmd, Some(20_000)).unwrap();
+    session
+        .exp_string("Are you sure you want to perform this operation? (y/n): ")
+        .unwrap();
+    session.send_line("n").unwrap();
+    let rest = session.exp_eof().unwrap();
+    assert!(rest.contains("ERROR: Operation cancelled."), "{rest}");
+    assert_eq!(exit_code(&session), 1);
+    assert!(emu.requests().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn delete_asks_on_a_terminal_and_yes_deletes() {
+    let emu = Emulator::start();
+    let mut cmd = emu.std_cli();
+    cmd.args(DELETE);
+    let mut session = spawn_command(cmd, Some(20_000)).unwrap();
+    session.exp_string("(y/n): ").unwrap();
+    session.send_line("y").unwrap();
+    session.exp_eof().unwrap();
+    assert_eq!(exit_code(&session), 0);
+    assert_eq!(emu.requests()[0]["method"], "DELETE");
+}
+
+#[test]
+fn jsonc_and_yamlc_colour_a_terminal_unless_no_color() {
+    let emu = Emulator::start();
+    for (format, coloured) in [
+        ("jsonc", true),
+        ("yamlc", true),
+        ("json", false),
+        ("yaml", false),
+    ] {
+        let mut cmd = emu.std_cli();
+        cmd.args([
+            "rolebinding",
+            "show",
+            "-g",
+            "rg1",
+            "--cluster-name",
+            "cluster1",
+            "-n",
+            "ml-binding",
+            "-o",
+            format,
+        ]);
+        let mut session = spawn_command(cmd, Some(20_000)).unwrap();
+        let out = session.exp_eof().unwrap();
+        assert_eq!(
+            out.contains("\x1b["),
+            coloured,
+            "{format} on a terminal: {out:?}"
+        );
+        assert!(out.contains("ml-binding"), "{out}");
+
+        let mut cmd = emu.std_cli();
+        cmd.args([
+            "rolebinding",
+            "show",
+            "-g",
+            "rg1",
+            "--cluster-name",
+            "cluster1",
+            "-n",
+            "ml-binding",
+            "-o",
+            format,
+        ])
+        .env("NO_COLOR", "1");
+        let mut session = spawn_command(cmd, Some(20_000)).unwrap();
+        let out = session.exp_eof().unwrap();
+        assert!(
+            !out.contains("\x1b["),
+            "NO_COLOR wins for {format}: {out:?}"
+        );
+    }
+}
