@@ -7,7 +7,7 @@ use crate::arm::client::{self, ArmClient, RetryPolicy};
 use crate::arm::cloud::Cloud;
 use crate::arm::transport;
 use crate::azconfig::AzConfig;
-use crate::cli::{Cli, Command, OutputFormat, RoleCommand, RolebindingCommand};
+use crate::cli::{Cli, Command, GlobalArgs, OutputFormat, RoleCommand, RolebindingCommand};
 use crate::commands::audit::{self, AuditOptions};
 use crate::commands::{self, Outcome};
 use crate::context::Context;
@@ -53,49 +53,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     let printer = Printer::new(format, query);
 
-    let cloud = Cloud::resolve(global.cloud, &config)?;
-    if cloud != Cloud::AzureCloud {
-        diagnostics.warn(&format!(
-            "Trusted Access is not offered in {} today; expect NoRegisteredProviderFound or InvalidResourceType errors",
-            cloud.name()
-        ));
-    }
-    let endpoint = client::endpoint_from_env(cloud)?;
-    let retry = RetryPolicy {
-        max_retries: global.max_retries,
-        budget: Duration::from_secs(global.retry_budget),
-        first_delay: Duration::from_millis(global.retry_delay_ms),
-    };
-    let http = transport::http_client(Duration::from_secs(global.request_timeout))?;
-    // The credential is chosen when the first request needs it, so bad input is reported first.
-    let sign_in = {
-        let (method, http, az_identity) = (
-            global.auth,
-            http.clone(),
-            auth::az_identity(config.dir(), &config),
-        );
-        let token_cache = if global.no_token_cache {
-            None
-        } else {
-            DiskCache::default_location()
-        };
-        move || {
-            let env = auth::process_environment();
-            let source = auth::choose(&env, method)?;
-            Credential::new(
-                source,
-                &env,
-                AuthSettings {
-                    cloud,
-                    token_cache: token_cache.clone(),
-                    http: http.clone(),
-                    diagnostics,
-                    az_identity: az_identity.clone(),
-                },
-            )
-        }
-    };
-    let arm = ArmClient::new(endpoint, Box::new(sign_in), cloud, http, diagnostics, retry);
+    let arm = arm_client(global, &config, diagnostics)?;
     let audit_options = match &cli.command {
         Command::Audit {
             require_binding_for,
@@ -128,6 +86,64 @@ pub async fn run(cli: Cli) -> Result<()> {
         _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: ctx.pending_write() }),
     };
     printer.print(&outcome)
+}
+
+/// The ARM client: cloud, endpoint, retry policy, the shared HTTP client, and the sign-in that
+/// runs when the first request needs a token (so bad input is reported first).
+fn arm_client(
+    global: &GlobalArgs,
+    config: &AzConfig,
+    diagnostics: Diagnostics,
+) -> Result<ArmClient> {
+    let cloud = Cloud::resolve(global.cloud, config)?;
+    if cloud != Cloud::AzureCloud {
+        diagnostics.warn(&format!(
+            "Trusted Access is not offered in {} today; expect NoRegisteredProviderFound or InvalidResourceType errors",
+            cloud.name()
+        ));
+    }
+    let endpoint = client::endpoint_from_env(cloud)?;
+    let retry = RetryPolicy {
+        max_retries: global.max_retries,
+        budget: Duration::from_secs(global.retry_budget),
+        first_delay: Duration::from_millis(global.retry_delay_ms),
+    };
+    let http = transport::http_client(Duration::from_secs(global.request_timeout))?;
+    let sign_in = {
+        let (method, http, az_identity) = (
+            global.auth,
+            http.clone(),
+            auth::az_identity(config.dir(), config),
+        );
+        let token_cache = if global.no_token_cache {
+            None
+        } else {
+            DiskCache::default_location()
+        };
+        move || {
+            let env = auth::process_environment();
+            let source = auth::choose(&env, method)?;
+            Credential::new(
+                source,
+                &env,
+                AuthSettings {
+                    cloud,
+                    token_cache: token_cache.clone(),
+                    http: http.clone(),
+                    diagnostics,
+                    az_identity: az_identity.clone(),
+                },
+            )
+        }
+    };
+    Ok(ArmClient::new(
+        endpoint,
+        Box::new(sign_in),
+        cloud,
+        http,
+        diagnostics,
+        retry,
+    ))
 }
 
 /// "1 cluster", "2 clusters".
