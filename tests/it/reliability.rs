@@ -509,3 +509,49 @@ fn malformed_and_unexpected_answers_name_the_request() {
     );
     let _ = API;
 }
+
+#[test]
+fn a_location_header_is_polled_until_the_final_answer() {
+    let emu = Emulator::start();
+    let poll = format!(
+        "{}/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/operationresults/op1?api-version=2016-03-30",
+        emu.url
+    );
+    let binding = json!({"id": binding_path("cluster2", "loc"), "name": "loc", "properties": {"provisioningState": "Succeeded", "roles": [ML_ROLE], "sourceResourceId": ML_SOURCE}});
+    script(
+        &emu,
+        json!([
+            {"status": 404, "body": "{}"},
+            {"status": 202, "headers": {"Location": poll, "Retry-After": "0"}, "body": ""},
+            {"status": 202, "headers": {"Location": poll, "Retry-After": "0"}, "body": ""},
+            {"status": 200, "body": binding.to_string()},
+            {"status": 200, "body": binding.to_string()}
+        ]),
+    );
+    let out = run(emu.cli().args([
+        "rolebinding",
+        "create",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster2",
+        "-n",
+        "loc",
+        "-s",
+        ML_SOURCE,
+        "--roles",
+        ML_ROLE,
+        "--skip-validation",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(json(&out.stdout)["name"], "loc");
+    let lines = emu.request_lines();
+    assert_eq!(
+        lines.len(),
+        5,
+        "GET, PUT, two Location polls, final GET: {lines:#?}"
+    );
+    assert!(
+        lines[2].contains("/operationresults/op1") && lines[3].contains("/operationresults/op1")
+    );
+}
