@@ -58,8 +58,8 @@ pub fn render(data: &Value, column_order: Option<&[String]>) -> String {
         .map(|(i, h)| {
             cells
                 .iter()
-                .map(|r| r[i].chars().count())
-                .chain([h.chars().count() + 2])
+                .map(|r| display_width(&r[i]))
+                .chain([display_width(h) + 2])
                 .max()
                 .unwrap_or(0)
         })
@@ -122,14 +122,26 @@ fn row(item: &Value, column_order: Option<&[String]>) -> Vec<(String, String)> {
     }
 }
 
+/// A cell as tabulate shows it: Python's `str()`, stripped of surrounding whitespace.
 fn cell_text(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => python_strip(s).to_string(),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
         Value::Null => String::new(),
         other => other.to_string(),
     }
+}
+
+/// Columns on a terminal: wide characters (CJK, emoji) count two, as tabulate counts them when
+/// wcwidth is installed, and as tabled lays them out.
+fn display_width(text: &str) -> usize {
+    tabled::grid::util::string::get_text_width(text)
+}
+
+/// Python's `str.strip()`: Unicode whitespace plus the ASCII separators \x1c-\x1f.
+fn python_strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
 }
 
 fn capitalize_first(key: &str) -> String {

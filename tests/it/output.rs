@@ -224,3 +224,39 @@ fn completion_scripts_and_the_man_page_need_no_credentials() {
     assert!(man.stdout.starts_with(".ie"), "{}", man.stdout);
     assert!(emu.requests().is_empty());
 }
+
+/// 150 random documents (tricky strings, numbers, nulls, nesting) rendered by az's own formatters
+/// (`tests/fixtures/generate_with_knack.py`): this tool's renderers must give the same bytes.
+#[test]
+fn yaml_tsv_and_table_match_azs_formatters_on_random_documents() {
+    use aks_trustedaccess::output::{table, tsv, yaml};
+    let cases: serde_json::Value = serde_json::from_str(&fixture("format-cases.json")).unwrap();
+    let cases = cases.as_array().unwrap();
+    assert_eq!(cases.len(), 150);
+    let mut compared_tables = 0;
+    for (i, case) in cases.iter().enumerate() {
+        let data = &case["data"];
+        assert_eq!(
+            yaml::render(data).unwrap(),
+            case["yaml"].as_str().unwrap(),
+            "case {i}: yaml of {data}"
+        );
+        assert_eq!(
+            tsv::render(data, None),
+            case["tsv"].as_str().unwrap(),
+            "case {i}: tsv of {data}"
+        );
+        // tabulate mis-measures cells with control characters other than newlines (wcwidth gives
+        // them -1); that is not a behaviour worth copying, so those tables are not compared.
+        let has_control = data.to_string().contains("\\t");
+        if !has_control {
+            assert_eq!(
+                table::render(data, None),
+                case["table"].as_str().unwrap(),
+                "case {i}: table of {data}"
+            );
+            compared_tables += 1;
+        }
+    }
+    assert!(compared_tables >= 80, "{compared_tables} tables compared");
+}
