@@ -91,6 +91,16 @@ mod fake_tools {
         bin
     }
 
+    /// Where the token cache lives for this test's HOME (the platform's user cache directory).
+    pub fn cache_dir(emu: &Emulator) -> PathBuf {
+        let base = if cfg!(target_os = "macos") {
+            emu.home.path().join("Library").join("Caches")
+        } else {
+            emu.home.path().join("cache")
+        };
+        base.join("aks-trustedaccess")
+    }
+
     pub fn calls(emu: &Emulator, name: &str) -> Vec<String> {
         std::fs::read_to_string(emu.home.path().join(format!("{name}.log")))
             .unwrap_or_default()
@@ -147,12 +157,7 @@ mod fake_tools {
         );
         assert!(!first.stderr.contains(&token) && !second.stderr.contains(&token));
 
-        let cache = emu
-            .home
-            .path()
-            .join("cache")
-            .join("aks-trustedaccess")
-            .join("tokens.json");
+        let cache = cache_dir(&emu).join("tokens.json");
         let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the cache file is private");
         let dir_mode = std::fs::metadata(cache.parent().unwrap())
@@ -172,20 +177,13 @@ mod fake_tools {
             .args(LIST)
             .env("AKS_TRUSTEDACCESS_NO_TOKEN_CACHE", "1"));
         assert_eq!(calls(&emu, "az").len(), 2);
-        assert!(
-            !emu.home
-                .path()
-                .join("cache")
-                .join("aks-trustedaccess")
-                .join("tokens.json")
-                .exists()
-        );
+        assert!(!cache_dir(&emu).join("tokens.json").exists());
     }
 
     #[test]
     fn a_corrupt_or_readable_cache_file_is_ignored_and_replaced() {
         let emu = Emulator::start();
-        let cache = emu.home.path().join("cache").join("aks-trustedaccess");
+        let cache = cache_dir(&emu);
         std::fs::create_dir_all(&cache).unwrap();
         let file = cache.join("tokens.json");
         std::fs::write(&file, "{corrupt").unwrap();

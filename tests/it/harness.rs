@@ -239,12 +239,14 @@ pub fn binding_path(cluster: &str, name: &str) -> String {
     format!("{}/trustedAccessRoleBindings/{name}", cluster_path(cluster))
 }
 
+/// A fixture's text, with line ends as written (a Windows checkout may have turned them to CRLF).
 pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .expect("fixture")
+    .replace("\r\n", "\n")
 }
 
 pub fn json(text: &str) -> Value {
