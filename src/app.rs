@@ -108,7 +108,7 @@ fn arm_client(
         budget: Duration::from_secs(global.retry_budget),
         first_delay: Duration::from_millis(global.retry_delay_ms),
     };
-    let http = transport::http_client(Duration::from_secs(global.request_timeout))?;
+    let http = transport::http_client(&endpoint, Duration::from_secs(global.request_timeout))?;
     let sign_in = {
         let (method, http, az_identity) = (
             global.auth,

@@ -9,12 +9,17 @@ use url::Url;
 
 pub const USER_AGENT: &str = concat!("aks-trustedaccess/", env!("CARGO_PKG_VERSION"));
 
-pub fn http_client(request_timeout: Duration) -> Result<reqwest::Client> {
+/// The HTTP client for `endpoint`. Proxies come from HTTPS_PROXY/NO_PROXY (and the OS settings);
+/// a loopback endpoint (the emulator) is always reached directly.
+pub fn http_client(endpoint: &Url, request_timeout: Duration) -> Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10).min(request_timeout))
         .timeout(request_timeout)
         .redirect(reqwest::redirect::Policy::none());
+    if is_loopback(endpoint) {
+        builder = builder.no_proxy();
+    }
     if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
         let pem = std::fs::read(&path).map_err(|e| Error::Config {
             message: format!("cannot read SSL_CERT_FILE {}: {e}", path.to_string_lossy()),

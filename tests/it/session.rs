@@ -267,3 +267,20 @@ fn subscription_is_given_once_except_for_audit() {
         out.stderr
     );
 }
+
+#[test]
+fn a_proxy_in_the_environment_does_not_capture_the_loopback_emulator() {
+    let emu = Emulator::start();
+    let out = run(emu
+        .cli()
+        .args(list_args())
+        .env("HTTPS_PROXY", "http://192.0.2.1:9")
+        .env("HTTP_PROXY", "http://192.0.2.1:9")
+        .args(["--request-timeout", "5", "--max-retries", "0"]));
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "[]\n"),
+        "{}",
+        out.stderr
+    );
+}
