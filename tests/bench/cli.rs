@@ -45,12 +45,22 @@ impl Emulator {
         }
     }
 
+    /// ARM requests the emulator has recorded (its control API is reached directly, no proxy).
     fn request_count(&self) -> u64 {
-        reqwest::blocking::get(format!("{}/_emulator/stats", self.url))
-            .ok()
-            .and_then(|r| r.json::<serde_json::Value>().ok())
-            .and_then(|v| v["requests"].as_u64())
-            .unwrap_or(0)
+        let count = || -> Option<u64> {
+            let client = reqwest::blocking::Client::builder()
+                .no_proxy()
+                .build()
+                .ok()?;
+            let stats: serde_json::Value = client
+                .get(format!("{}/_emulator/stats", self.url))
+                .send()
+                .ok()?
+                .json()
+                .ok()?;
+            stats["requests"].as_u64()
+        };
+        count().unwrap_or(0)
     }
 }
 

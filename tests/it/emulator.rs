@@ -10,7 +10,7 @@ fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value, reqwest::header::HeaderMap) {
-    let client = reqwest::blocking::Client::new();
+    let client = emu.control_client();
     let mut req = client.request(method.parse().unwrap(), format!("{}{path}", emu.url));
     if let Some(token) = token {
         req = req.bearer_auth(token);

@@ -88,9 +88,10 @@ impl Emulator {
         }
     }
 
-    /// A client for the control API (trusting the test CA when there is one).
-    fn control_client(&self) -> reqwest::blocking::Client {
-        let mut builder = reqwest::blocking::Client::builder();
+    /// A client for the emulator's control API: direct (never through a proxy from the
+    /// environment), trusting the test CA when there is one.
+    pub fn control_client(&self) -> reqwest::blocking::Client {
+        let mut builder = reqwest::blocking::Client::builder().no_proxy();
         if let Some(ca) = &self.ca_pem {
             builder = builder
                 .tls_certs_merge(reqwest::Certificate::from_pem_bundle(ca.as_bytes()).unwrap());

@@ -22,7 +22,7 @@ fn config() -> ProptestConfig {
 }
 
 fn script(emu: &Emulator, canned: &Value) {
-    reqwest::blocking::Client::new()
+    emu.control_client()
         .post(format!("{}/_emulator/script", emu.url))
         .body(canned.to_string())
         .send()

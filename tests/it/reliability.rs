@@ -7,14 +7,17 @@ use serde_json::{Value, json};
 const API: &str = "api-version=2026-08-01";
 
 fn stats(emu: &Emulator) -> Value {
-    reqwest::blocking::get(format!("{}/_emulator/stats", emu.url))
+    emu.control_client()
+        .get(format!("{}/_emulator/stats", emu.url))
+        .send()
         .unwrap()
         .json()
         .unwrap()
 }
 
 fn script(emu: &Emulator, canned: Value) {
-    let resp = reqwest::blocking::Client::new()
+    let resp = emu
+        .control_client()
         .post(format!("{}/_emulator/script", emu.url))
         .body(canned.to_string())
         .send()
