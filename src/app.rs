@@ -237,10 +237,8 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: AuditOptions) -> R
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     progress.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} audited {pos} clusters ({per_sec}) {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template("{spinner} audited {pos} clusters in {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     progress.enable_steady_tick(Duration::from_millis(120));
     let mut rows = RowWriter::new(printer, audit::TABLE_COLUMNS);

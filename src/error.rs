@@ -98,7 +98,9 @@ pub enum Error {
     #[error("the audit found {0} failing clusters")]
     AuditFindings(usize),
     /// An audit could not read some subscriptions or clusters; exit 1.
-    #[error("the audit could not read {0} subscriptions or clusters (rows with verdict 'error')")]
+    #[error(
+        "the audit could not read some subscriptions or clusters ({0} rows with verdict 'error')"
+    )]
     AuditErrors(usize),
 }
 

@@ -105,3 +105,32 @@ fn jsonc_and_yamlc_colour_a_terminal_unless_no_color() {
         );
     }
 }
+
+#[test]
+fn audit_shows_progress_on_a_terminal_and_not_when_piped() {
+    let emu = Emulator::start_with(&["--fleet", "1x12x1", "--latency-ms", "60"]);
+    let mut cmd = emu.std_cli();
+    cmd.args(["audit", "--parallel", "2", "-o", "none"]);
+    let mut session = spawn_command(cmd, Some(30_000)).unwrap();
+    let out = session.exp_eof().unwrap();
+    assert!(
+        out.contains("audited ") && out.contains(" clusters"),
+        "a spinner with a count: {out:?}"
+    );
+    assert!(
+        out.contains("Audited 12 clusters in 2 subscriptions"),
+        "{out:?}"
+    );
+
+    let piped = run(emu.cli().args(["audit", "--parallel", "2", "-o", "none"]));
+    assert!(
+        !piped.stderr.contains("audited "),
+        "no progress when piped: {}",
+        piped.stderr
+    );
+    assert!(
+        piped.stderr.starts_with("Audited 12 clusters"),
+        "{}",
+        piped.stderr
+    );
+}
