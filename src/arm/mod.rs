@@ -10,4 +10,5 @@ pub mod ids;
 pub mod lro;
 pub mod models;
 pub mod paging;
+pub mod roles;
 pub mod transport;

@@ -1,11 +1,9 @@
 //! `rolebinding list | show | create | update | delete`, with az's semantics.
 
 use crate::arm::api;
-use crate::arm::ids::{
-    BindingId, BindingName, ClusterId, ClusterName, Location, RoleName, SourceResourceId,
-    parse_roles,
-};
+use crate::arm::ids::{BindingId, BindingName, ClusterId, ClusterName, Location, SourceResourceId};
 use crate::arm::models::RoleBinding;
+use crate::arm::roles::{RoleName, parse_roles};
 use crate::cli::{ClusterArgs, WriteChecks};
 use crate::commands::Outcome;
 use crate::context::Context;
