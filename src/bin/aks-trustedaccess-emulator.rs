@@ -61,7 +61,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
 
-    /// Fault kinds to inject, comma-separated: throttle, 500, 503, drop, html (a proxy's 502 page).
+    /// Fault kinds to inject, comma-separated: throttle, 500, 503, drop, html (a proxy's 502 page), lost (carried out, answer lost).
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     faults: Vec<String>,
 
@@ -162,8 +162,9 @@ fn run(args: Args) -> Result<(), String> {
         .faults
         .iter()
         .map(|k| {
-            FaultKind::parse(k)
-                .ok_or_else(|| format!("unknown fault kind '{k}' (throttle, 500, 503, drop, html)"))
+            FaultKind::parse(k).ok_or_else(|| {
+                format!("unknown fault kind '{k}' (throttle, 500, 503, drop, html, lost)")
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let outcome = match args.operation_outcome.as_str() {

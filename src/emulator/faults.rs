@@ -1,5 +1,6 @@
 //! Fault injection: every Nth ARM request, or a random fraction of them, answers with a throttle,
-//! a server error or a dropped connection, so retry behaviour is tested for real.
+//! a server error, a proxy's page, a dropped connection, or is carried out and loses its answer,
+//! so retry behaviour is tested for real.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,6 +16,9 @@ pub enum FaultKind {
     Drop,
     /// 502 with an HTML page, as a proxy or gateway answers.
     ProxyPage,
+    /// The request is carried out, then the connection closes before the answer: the write
+    /// happened but the client cannot know (it retries; ARM's PUT and DELETE are idempotent).
+    LostAnswer,
 }
 
 impl FaultKind {
@@ -25,6 +29,7 @@ impl FaultKind {
             "503" | "unavailable" => FaultKind::Unavailable,
             "drop" => FaultKind::Drop,
             "html" | "proxy" => FaultKind::ProxyPage,
+            "lost" => FaultKind::LostAnswer,
             _ => return None,
         })
     }

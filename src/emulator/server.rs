@@ -195,7 +195,8 @@ impl Emulator {
         if let Some(canned) = canned {
             return canned_answer(canned);
         }
-        let reply = match self.config.faults.next() {
+        let fault = self.config.faults.next();
+        let reply = match fault {
             Some(FaultKind::Drop) => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionAborted,
@@ -220,7 +221,7 @@ impl Emulator {
                 "ServiceUnavailable",
                 "The service is unavailable (injected).",
             ),
-            None => match auth_state {
+            None | Some(FaultKind::LostAnswer) => match auth_state {
                 "missing" => Reply::arm_error(
                     401,
                     "AuthenticationFailed",
@@ -238,7 +239,14 @@ impl Emulator {
                         path: &path,
                         query,
                         body: &body,
-                        base: format!("http://{host}"),
+                        base: format!(
+                            "{}://{host}",
+                            if self.config.tls.is_some() {
+                                "https"
+                            } else {
+                                "http"
+                            }
+                        ),
                     };
                     let mut world = self
                         .world
@@ -256,6 +264,13 @@ impl Emulator {
                 }
             },
         };
+        if fault == Some(FaultKind::LostAnswer) {
+            // The request took effect; its answer never arrives.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "injected: answer lost",
+            ));
+        }
         let mut reply = reply;
         if let Some(Charge { header, .. }) = charge {
             reply.headers.push((header.0.into(), header.1.to_string()));

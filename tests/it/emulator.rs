@@ -204,3 +204,39 @@ fn a_state_file_seeds_the_world_and_state_round_trips() {
     ]));
     assert_eq!(json(&out.stdout), json!(["seeded"]));
 }
+
+#[test]
+fn over_tls_the_links_it_sends_are_https_and_followed() {
+    let emu = Emulator::start_tls(&["--page-size", "4"]);
+    let ca = emu.home.path().join("ca.pem");
+    let out = run(emu
+        .cli()
+        .env("SSL_CERT_FILE", &ca)
+        .args(["role", "list", "-l", "westeurope"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        fixture("role-list.json"),
+        "three pages over https"
+    );
+    let out = run(emu.cli().env("SSL_CERT_FILE", &ca).args([
+        "rolebinding",
+        "create",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster2",
+        "-n",
+        "tls",
+        "-s",
+        ML_SOURCE,
+        "--roles",
+        ML_ROLE,
+    ]));
+    assert_eq!(
+        out.code, 0,
+        "the operation URL is https too: {}",
+        out.stderr
+    );
+    assert_eq!(json(&out.stdout)["provisioningState"], "Succeeded");
+}

@@ -158,7 +158,8 @@ fn every_command_gives_the_same_output_under_each_kind_of_fault() {
         "503",
         "drop",
         "html",
-        "throttle,500,503,drop",
+        "lost",
+        "throttle,500,503,drop,lost",
     ] {
         let emu = Emulator::start_with(&[
             "--faults",
