@@ -132,6 +132,7 @@ pub(super) fn put_binding(
         None => {
             cluster.bindings.push(Binding {
                 name: name.to_string(),
+                incarnation: uuid::Uuid::new_v4().to_string(),
                 source_resource_id: source.to_string(),
                 roles,
                 provisioning_state: "Updating".into(),
@@ -146,7 +147,7 @@ pub(super) fn put_binding(
     let cluster = &world.clusters[index];
     let binding = &cluster.bindings[cluster.find_binding(name).unwrap_or_default()];
     let body = cluster.binding_json(binding);
-    let binding_name = binding.name.clone();
+    let binding_name = (binding.name.clone(), binding.incarnation.clone());
     let (async_url, _) = start_operation(
         world,
         config,
@@ -173,7 +174,10 @@ pub(super) fn delete_binding(
         return Reply::empty(204);
     };
     cluster.bindings[b].provisioning_state = "Deleting".into();
-    let binding_name = cluster.bindings[b].name.clone();
+    let binding_name = (
+        cluster.bindings[b].name.clone(),
+        cluster.bindings[b].incarnation.clone(),
+    );
     let location = cluster.location.clone();
     let (async_url, location_url) = start_operation(
         world,
@@ -196,10 +200,11 @@ fn start_operation(
     config: &EmulatorConfig,
     req: &ArmRequest,
     cluster: usize,
-    binding: String,
+    binding: (String, String),
     kind: OperationKind,
     location: &str,
 ) -> (String, String) {
+    let (binding, incarnation) = binding;
     let id = uuid::Uuid::new_v4().to_string();
     let sub = &world.clusters[cluster].subscription_id;
     let base = format!(
@@ -217,6 +222,7 @@ fn start_operation(
             kind,
             cluster,
             binding,
+            incarnation,
             polls_left: config.operation_polls,
             started: Instant::now(),
             start_time: now_rfc3339(),

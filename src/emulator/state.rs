@@ -16,6 +16,9 @@ const BINDING_TYPE: &str = "Microsoft.ContainerService/managedClusters/trustedAc
 #[derive(Debug, Clone)]
 pub struct Binding {
     pub name: String,
+    /// Which life of this name: a binding deleted and created again is another incarnation, so a
+    /// late operation of the old one cannot touch the new one.
+    pub incarnation: String,
     pub source_resource_id: String,
     pub roles: Vec<String>,
     pub provisioning_state: String,
@@ -99,6 +102,8 @@ pub struct Operation {
     /// Index of the cluster in `World::clusters`, and the binding's name.
     pub cluster: usize,
     pub binding: String,
+    /// The incarnation of the binding the operation works on.
+    pub incarnation: String,
     pub polls_left: u32,
     pub started: Instant,
     pub start_time: String,
@@ -160,6 +165,7 @@ impl World {
                     .into_iter()
                     .map(|b| Binding {
                         name: b.name,
+                        incarnation: uuid::Uuid::new_v4().to_string(),
                         source_resource_id: b.source_resource_id,
                         roles: b.roles,
                         provisioning_state: b.provisioning_state,
@@ -250,12 +256,20 @@ impl World {
             return;
         }
         op.end_time = Some(now);
-        let (kind, cluster, name, outcome) =
-            (op.kind, op.cluster, op.binding.clone(), op.outcome.clone());
+        let (kind, cluster, name, incarnation, outcome) = (
+            op.kind,
+            op.cluster,
+            op.binding.clone(),
+            op.incarnation.clone(),
+            op.outcome.clone(),
+        );
         let Some(cluster) = self.clusters.get_mut(cluster) else {
             return;
         };
-        let Some(index) = cluster.find_binding(&name) else {
+        let Some(index) = cluster
+            .find_binding(&name)
+            .filter(|&i| cluster.bindings[i].incarnation == incarnation)
+        else {
             return;
         };
         match (kind, outcome.as_str()) {

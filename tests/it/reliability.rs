@@ -191,7 +191,7 @@ fn a_third_of_requests_failing_at_random_changes_nothing() {
     let baseline = every_command(&clean, "random-faults");
     let emu = Emulator::start_with(&[
         "--faults",
-        "throttle,500,503,drop",
+        "throttle,500,503,drop,lost",
         "--fault-ratio",
         "0.33",
         "--throttle-retry-after",
