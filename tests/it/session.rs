@@ -284,3 +284,45 @@ fn a_proxy_in_the_environment_does_not_capture_the_loopback_emulator() {
         out.stderr
     );
 }
+
+#[test]
+fn only_show_errors_silences_warnings_but_not_errors() {
+    let emu = Emulator::start();
+    let warned = run(emu
+        .cli()
+        .args(list_args())
+        .args(["--cloud", "AzureUSGovernment"]));
+    assert!(
+        warned
+            .stderr
+            .starts_with("WARNING: Trusted Access is not offered in AzureUSGovernment"),
+        "{}",
+        warned.stderr
+    );
+    let quiet = run(emu.cli().args(list_args()).args([
+        "--cloud",
+        "AzureUSGovernment",
+        "--only-show-errors",
+    ]));
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
+        (0, "[]\n", "")
+    );
+    let failing = run(emu.cli().args([
+        "rolebinding",
+        "show",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster1",
+        "-n",
+        "nope",
+        "--only-show-errors",
+    ]));
+    assert_eq!(failing.code, 3);
+    assert!(
+        failing.stderr.starts_with("ERROR: (NotFound) "),
+        "{}",
+        failing.stderr
+    );
+}
