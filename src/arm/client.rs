@@ -304,10 +304,7 @@ impl ArmClient {
     /// Reads the refused token's claims (unverified) to say what is wrong with it.
     fn diagnose_401(&self, challenge: Option<&str>) -> Option<String> {
         let token = self.token.try_lock().ok()?.clone()?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
+        let now = claims::unix_now();
         let expected_tenant = challenge.and_then(claims::tenant_from_challenge);
         let why = claims::diagnose(token.secret(), self.cloud, expected_tenant.as_deref(), now)?;
         let source = self

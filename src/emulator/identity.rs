@@ -20,16 +20,9 @@ const ARM_AUDIENCES: [&str; 4] = [
 /// A client secret the token endpoint refuses, to test sign-in failures.
 pub const REJECTED_SECRET: &str = "wrong-secret";
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 /// An unsigned JWT for ARM, as the emulator hands out.
 pub fn issue_token(tenant: &str, client_id: &str, lifetime_seconds: i64) -> (String, i64) {
-    let now = now();
+    let now = claims::unix_now();
     let expires = now + lifetime_seconds;
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let header = json!({"alg": "none", "typ": "JWT"});
@@ -176,13 +169,13 @@ pub fn managed_identity_endpoint(
 /// Opaque (non-JWT) tokens are accepted, so any token works for quick tries.
 pub fn check_bearer(token: &str, world: &World, req: &ArmRequest) -> Option<Reply> {
     let claims = claims::decode(token)?;
-    if let Some(exp) = claims.exp.filter(|exp| *exp <= now()) {
+    if let Some(exp) = claims.exp.filter(|exp| *exp <= claims::unix_now()) {
         return Some(Reply::arm_error(
             401,
             "ExpiredAuthenticationToken",
             format!(
                 "The access token expiry UTC time '{exp}' is earlier than current UTC time '{}'.",
-                now()
+                claims::unix_now()
             ),
         ));
     }

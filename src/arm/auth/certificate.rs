@@ -115,13 +115,10 @@ impl CertificateAssertion {
 #[async_trait::async_trait]
 impl azure_identity::ClientAssertion for CertificateAssertion {
     async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
-        self.sign(now).map_err(|e| {
-            azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, e)
-        })
+        self.sign(crate::arm::auth::claims::unix_now())
+            .map_err(|e| {
+                azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, e)
+            })
     }
 }
 

@@ -16,6 +16,14 @@ pub struct Claims {
     pub oid: Option<String>,
 }
 
+/// Now, in the unix seconds token claims use.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
 /// The payload of a JWT, if the token is one.
 pub fn decode(token: &str) -> Option<Claims> {
     let payload = token.split('.').nth(1)?;

@@ -230,7 +230,7 @@ impl Credential {
             Provider::Static(token) => return Ok(token.clone()),
             Provider::Sdk(credential) => credential,
         };
-        let now = unix_now();
+        let now = claims::unix_now();
         if let Some((cache, key)) = &self.cache {
             if refresh {
                 let _ = cache.remove(key);
@@ -273,13 +273,6 @@ impl Credential {
         }
         Ok(Token(token))
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 /// azure_identity's messages name the failing step (az not logged in, a rejected secret) and
