@@ -215,6 +215,7 @@ fn start_operation(
         format!("{base}/operations/{id}?api-version=2016-03-30"),
         format!("{base}/operationresults/{id}?api-version=2016-03-30"),
     );
+    world.running.push(id.clone());
     world.operations.insert(
         id.clone(),
         Operation {
@@ -240,10 +241,15 @@ pub(super) fn finish_expired_operations(world: &mut World, config: &EmulatorConf
         return;
     };
     let expired: Vec<String> = world
-        .operations
-        .values()
-        .filter(|op| op.end_time.is_none() && op.started.elapsed().as_secs_f64() >= limit)
-        .map(|op| op.id.clone())
+        .running
+        .iter()
+        .filter(|id| {
+            world
+                .operations
+                .get(*id)
+                .is_some_and(|op| op.started.elapsed().as_secs_f64() >= limit)
+        })
+        .cloned()
         .collect();
     for id in expired {
         world.finish_operation(&id, now_rfc3339());

@@ -119,6 +119,8 @@ pub struct World {
     pub catalog: Vec<Value>,
     pub catalogs_by_location: HashMap<String, Vec<Value>>,
     pub operations: HashMap<String, Operation>,
+    /// Ids of the operations still running, so the per-request sweep does not walk finished ones.
+    pub running: Vec<String>,
 }
 
 impl World {
@@ -185,6 +187,7 @@ impl World {
                 .map(|(k, v)| (k.to_ascii_lowercase(), v))
                 .collect(),
             operations: HashMap::new(),
+            running: Vec::new(),
         })
     }
 
@@ -256,6 +259,7 @@ impl World {
             return;
         }
         op.end_time = Some(now);
+        self.running.retain(|r| r != id);
         let (kind, cluster, name, incarnation, outcome) = (
             op.kind,
             op.cluster,
