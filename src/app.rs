@@ -26,7 +26,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Completion { shell } => {
             return output::write_stdout(&shell_integration::completion(*shell));
         }
-        Command::Man => return output::write_stdout(&shell_integration::man_page()?),
+        Command::Man { dir } => {
+            let written = shell_integration::write_man_pages(dir)?;
+            let list: String = written
+                .iter()
+                .map(|p| format!("{}\n", p.display()))
+                .collect();
+            return output::write_stdout(&list);
+        }
         _ => {}
     }
     let global = &cli.global;
@@ -35,17 +42,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             "--only-show-errors can't be used together with --debug or --verbose",
         ));
     }
+    let config = AzConfig::load();
+    // knack's order: the flags first, then az's `[core] only_show_errors` /
+    // AZURE_CORE_ONLY_SHOW_ERRORS (which --debug and --verbose override).
     let verbosity = if global.debug {
         Verbosity::Debug
     } else if global.verbose {
         Verbosity::Verbose
-    } else if global.only_show_errors {
+    } else if global.only_show_errors || config.get_bool("core", "only_show_errors") == Some(true) {
         Verbosity::ErrorsOnly
     } else {
         Verbosity::Normal
     };
-    let diagnostics = Diagnostics::new(verbosity);
-    let config = AzConfig::load();
+    let diagnostics = Diagnostics::new(verbosity)
+        .with_color(crate::output::terminal::stderr_color_allowed(&config));
     let query = global.query.as_deref().map(Query::compile).transpose()?;
     let format = match global.output {
         Some(format) => format,
@@ -63,18 +73,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             require_binding_for: require_binding_for.clone(),
             parallel: usize::from(*parallel),
         }),
-        _ if global.subscription.len() > 1 => {
-            return Err(Error::usage(
-                "--subscription can be given once (several only for audit)",
-            ));
-        }
         _ => None,
     };
     let mut ctx = Context::new(
         arm,
         config,
         diagnostics,
-        global.subscription.first().cloned(),
+        // argparse: a single-value option given twice takes the last value (only `audit` takes
+        // several subscriptions).
+        global.subscription.last().cloned(),
     );
     ctx.operation_timeout = operation_timeout(&cli.command);
     if let Some(options) = audit_options {
@@ -224,7 +231,9 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<Outcome> {
             } => rolebinding::delete(ctx, cluster, name, *yes, *dry_run, wait.no_wait).await,
         },
         // Handled before a context exists (completion, man) or by `run_audit`.
-        Command::Completion { .. } | Command::Man | Command::Audit { .. } => Ok(Outcome::Nothing),
+        Command::Completion { .. } | Command::Man { .. } | Command::Audit { .. } => {
+            Ok(Outcome::Nothing)
+        }
     }
 }
 

@@ -65,6 +65,16 @@ impl AzConfig {
             .filter(|v| !v.is_empty())
     }
 
+    /// A boolean setting as Python's configparser reads it (`1/yes/true/on`, `0/no/false/off`,
+    /// any case); anything else counts as unset.
+    pub fn get_bool(&self, section: &str, key: &str) -> Option<bool> {
+        match self.get(section, key)?.to_ascii_lowercase().as_str() {
+            "1" | "yes" | "true" | "on" => Some(true),
+            "0" | "no" | "false" | "off" => Some(false),
+            _ => None,
+        }
+    }
+
     /// The directory az keeps its configuration in.
     pub fn dir(&self) -> Option<PathBuf> {
         self.dir.clone()

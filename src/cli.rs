@@ -34,6 +34,11 @@ const TOP_LEVEL_HELP: &str = concat!(
         to roles.\n\n\
         Flags, JSON output and exit codes match 'az aks trustedaccess'.",
     arg_required_else_help = true,
+    // argparse's conventions, which az scripts rely on: an unambiguous prefix of a long option
+    // is that option (`--cluster` for `--cluster-name`), and a single-value option given twice
+    // takes the last value (`-o json -o tsv`). Both settings are global (every subcommand).
+    infer_long_args = true,
+    args_override_self = true,
     after_help = TOP_LEVEL_HELP,
     after_long_help = TOP_LEVEL_HELP
 )]
@@ -131,7 +136,7 @@ pub struct GlobalArgs {
     pub retry_budget: u64,
 
     /// Seconds one HTTP request may take before it is abandoned (and retried).
-    #[arg(long, global = true, value_name = "SECONDS", env = "AKS_TRUSTEDACCESS_REQUEST_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, value_name = "SECONDS", env = "AKS_TRUSTEDACCESS_REQUEST_TIMEOUT", default_value_t = 60, value_parser = positive_seconds)]
     pub request_timeout: u64,
 }
 
@@ -156,8 +161,18 @@ pub struct WaitArgs {
     pub no_wait: bool,
 
     /// Give up waiting for the operation after this many seconds (it keeps running in Azure).
-    #[arg(long, value_name = "SECONDS", conflicts_with = "no_wait", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", conflicts_with = "no_wait", value_parser = positive_seconds)]
     pub timeout: Option<u64>,
+}
+
+/// A whole number of seconds, at least 1 (clap's range parser would say `0 is not in
+/// 1..18446744073709551615`).
+fn positive_seconds(raw: &str) -> Result<u64, String> {
+    match raw.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1 second".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{raw}' is not a whole number of seconds")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -221,9 +236,12 @@ Examples:
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), for packagers.
-    #[command(hide = true)]
-    Man,
+    /// Write the man pages (roff), one per command, into a directory, for packagers.
+    Man {
+        /// The directory to write aks-trustedaccess.1, aks-trustedaccess-role.1, … into.
+        #[arg(value_name = "DIR")]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

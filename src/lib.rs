@@ -10,4 +10,5 @@ pub mod context;
 pub mod emulator;
 pub mod error;
 pub mod output;
+pub mod parse_errors;
 pub mod shell_integration;

@@ -1,9 +1,11 @@
 //! The `aks-trustedaccess` binary: parse arguments, run on a current-thread runtime, and map the
 //! result to the exit-code table in `error.rs`.
 
+use aks_trustedaccess::azconfig::AzConfig;
 use aks_trustedaccess::error::exit;
-use aks_trustedaccess::output::diagnostics::write_stderr;
-use aks_trustedaccess::{app, cli::Cli};
+use aks_trustedaccess::output::diagnostics::{Level, paint, write_stderr};
+use aks_trustedaccess::output::terminal;
+use aks_trustedaccess::{app, cli::Cli, parse_errors};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
@@ -33,7 +35,8 @@ fn main() -> ExitCode {
     match runtime.block_on(app::run(cli)) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
-            write_stderr(&e.render());
+            let colour = terminal::stderr_color_allowed(&AzConfig::load());
+            write_stderr(&paint(Level::Error, &e.render(), colour));
             ExitCode::from(e.exit_code())
         }
     }
@@ -51,7 +54,14 @@ fn clap_exit(e: clap::Error) -> ExitCode {
             ExitCode::from(exit::OK)
         }
         _ => {
-            let _ = e.print();
+            let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            let message = parse_errors::usage_message(&e, &Cli::command(), &argv);
+            if message == e.render().to_string() {
+                // clap's own text, coloured as clap colours it.
+                let _ = e.print();
+            } else {
+                write_stderr(&message);
+            }
             ExitCode::from(exit::USAGE)
         }
     }

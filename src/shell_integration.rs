@@ -1,20 +1,53 @@
-//! Shell completion scripts (clap_complete) and the man page (clap_mangen), generated from the
+//! Shell completion scripts (clap_complete) and the man pages (clap_mangen), generated from the
 //! same clap tree as the help.
 
 use crate::cli::Cli;
 use crate::error::{Error, Result};
 use clap::CommandFactory;
+use std::path::{Path, PathBuf};
+
+const BIN: &str = "aks-trustedaccess";
 
 pub fn completion(shell: clap_complete::Shell) -> String {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "aks-trustedaccess", &mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    clap_complete::generate(shell, &mut Cli::command(), BIN, &mut out);
+    let script = String::from_utf8_lossy(&out).into_owned();
+    match shell {
+        clap_complete::Shell::Bash => fix_bash_case_labels(&script),
+        _ => script,
+    }
 }
 
-pub fn man_page() -> Result<String> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut out)
-        .map_err(|e| Error::Io(format!("cannot render the man page: {e}")))?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+/// clap_complete's bash script names each subcommand state twice: where it walks the words it
+/// writes `aks__trustedaccess__subcmd__role`, where it completes it writes
+/// `aks__subcmd__trustedaccess__subcmd__role` (it turns the binary name's `-` into a subcommand
+/// separator there), so nothing below the top level ever completes. Use the walk's spelling.
+fn fix_bash_case_labels(script: &str) -> String {
+    let walked = BIN.replace('-', "__");
+    let mangled = BIN.replace('-', "__subcmd__");
+    script.replace(&mangled, &walked)
+}
+
+/// Writes one page per command (`aks-trustedaccess.1`, `aks-trustedaccess-role-list.1`, …) into
+/// `dir`, so every page the top page refers to exists; returns the files written.
+pub fn write_man_pages(dir: &Path) -> Result<Vec<PathBuf>> {
+    let failed = |e: std::io::Error| {
+        Error::Io(format!(
+            "cannot write man pages into {}: {e}",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    clap_mangen::generate_to(Cli::command(), dir).map_err(failed)?;
+    let mut written: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(failed)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(BIN) && n.ends_with(".1"))
+        })
+        .collect();
+    written.sort();
+    Ok(written)
 }

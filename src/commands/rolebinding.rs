@@ -245,7 +245,9 @@ pub async fn delete(
             None,
         )));
     }
-    if !yes {
+    // az asks unless --yes or `[core] disable_confirm_prompt` / AZURE_CORE_DISABLE_CONFIRM_PROMPT.
+    let confirmed = yes || ctx.config.get_bool("core", "disable_confirm_prompt") == Some(true);
+    if !confirmed {
         match terminal::confirm("Are you sure you want to perform this operation?")? {
             Some(true) => {}
             Some(false) => return Err(Error::Cancelled),

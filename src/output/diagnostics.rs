@@ -18,16 +18,53 @@ pub enum Verbosity {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Diagnostics {
     pub verbosity: Verbosity,
+    /// Colour the level prefixes as az does (stderr is a terminal, colour not turned off).
+    pub color: bool,
+}
+
+/// A log level with az's colour (knack's: ERROR light red, WARNING yellow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+/// Wraps a whole message (all its lines, as knack colours one log record) in its level's colour;
+/// the trailing newline stays outside, so the reset lands on the same line.
+pub fn paint(level: Level, text: &str, color: bool) -> String {
+    if !color || text.is_empty() {
+        return text.to_string();
+    }
+    let start = match level {
+        Level::Error => "\x1b[91m",
+        Level::Warning => "\x1b[33m",
+    };
+    let (body, newline) = match text.strip_suffix('\n') {
+        Some(body) => (body, "\n"),
+        None => (text, ""),
+    };
+    format!("{start}{body}\x1b[0m{newline}")
 }
 
 impl Diagnostics {
     pub fn new(verbosity: Verbosity) -> Self {
-        Diagnostics { verbosity }
+        Diagnostics {
+            verbosity,
+            color: false,
+        }
+    }
+
+    pub fn with_color(self, color: bool) -> Self {
+        Diagnostics { color, ..self }
     }
 
     pub fn warn(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            write_stderr(&format!("WARNING: {message}\n"));
+            write_stderr(&paint(
+                Level::Warning,
+                &format!("WARNING: {message}\n"),
+                self.color,
+            ));
         }
     }
 

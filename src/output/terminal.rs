@@ -15,6 +15,15 @@ pub fn color_allowed() -> bool {
     )
 }
 
+/// Colour on stderr (az's red ERROR, yellow WARNING): only when stderr is a terminal, `NO_COLOR`
+/// is unset or empty, and az's `[core] no_color` / `AZURE_CORE_NO_COLOR` is not true.
+pub fn stderr_color_allowed(config: &crate::azconfig::AzConfig) -> bool {
+    color_decision(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    ) && config.get_bool("core", "no_color") != Some(true)
+}
+
 fn color_decision(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())
 }
@@ -33,6 +42,10 @@ pub fn confirm(question: &str) -> Result<Option<bool>> {
         }
         let mut answer = String::new();
         if std::io::stdin().lock().read_line(&mut answer)? == 0 {
+            // Ctrl-D: end the prompt's line, so the shell prompt (or the error) starts on its own.
+            let mut err = std::io::stderr().lock();
+            writeln!(err)?;
+            err.flush()?;
             return Ok(Some(false));
         }
         match answer.trim().to_ascii_lowercase().as_str() {

@@ -125,6 +125,9 @@ impl Emulator {
         for var in [
             "AZURE_SUBSCRIPTION_ID",
             "AZURE_CORE_OUTPUT",
+            "AZURE_CORE_ONLY_SHOW_ERRORS",
+            "AZURE_CORE_DISABLE_CONFIRM_PROMPT",
+            "AZURE_CORE_NO_COLOR",
             "AZURE_DEFAULTS_GROUP",
             "AZURE_DEFAULTS_LOCATION",
             "AZURE_CLOUD_NAME",

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod conventions;
 mod emulator;
 mod harness;
 mod output;

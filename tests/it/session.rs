@@ -254,21 +254,6 @@ fn an_ambiguous_subscription_name_lists_the_candidates() {
 }
 
 #[test]
-fn subscription_is_given_once_except_for_audit() {
-    let emu = Emulator::start();
-    let out = run(emu
-        .cli()
-        .args(list_args())
-        .args(["--subscription", SUB, "--subscription", SUB]));
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("--subscription can be given once"),
-        "{}",
-        out.stderr
-    );
-}
-
-#[test]
 fn a_proxy_in_the_environment_does_not_capture_the_loopback_emulator() {
     let emu = Emulator::start();
     let out = run(emu

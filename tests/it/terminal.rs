@@ -134,3 +134,80 @@ fn audit_shows_progress_on_a_terminal_and_not_when_piped() {
         piped.stderr
     );
 }
+
+#[test]
+fn ctrl_d_at_the_delete_prompt_ends_the_line_and_cancels() {
+    let emu = Emulator::start();
+    let mut cmd = emu.std_cli();
+    cmd.args(DELETE).env("NO_COLOR", "1");
+    let mut session = spawn_command(cmd, Some(20_000)).unwrap();
+    session.exp_string("(y/n): ").unwrap();
+    session.send_control('d').unwrap();
+    let rest = session.exp_eof().unwrap();
+    assert!(
+        rest.starts_with("\r\nERROR: Operation cancelled."),
+        "the error starts on its own line: {rest:?}"
+    );
+    assert_eq!(exit_code(&session), 1);
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn errors_are_red_and_warnings_yellow_on_a_terminal_unless_no_color() {
+    let emu = Emulator::start();
+    let missing = [
+        "rolebinding",
+        "show",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster1",
+        "-n",
+        "nope",
+    ];
+    let mut session = spawn_command(
+        {
+            let mut cmd = emu.std_cli();
+            cmd.args(missing);
+            cmd
+        },
+        Some(20_000),
+    )
+    .unwrap();
+    let out = session.exp_eof().unwrap();
+    assert!(out.starts_with("\x1b[91mERROR: "), "{out:?}");
+    assert!(out.trim_end().ends_with("\x1b[0m"), "{out:?}");
+    assert_eq!(exit_code(&session), 3);
+
+    let mut cmd = emu.std_cli();
+    cmd.args(missing).env("NO_COLOR", "1");
+    let mut session = spawn_command(cmd, Some(20_000)).unwrap();
+    let out = session.exp_eof().unwrap();
+    assert!(out.starts_with("ERROR: "), "{out:?}");
+    assert!(!out.contains("\x1b["), "{out:?}");
+
+    let mut cmd = emu.std_cli();
+    cmd.args(missing).env("AZURE_CORE_NO_COLOR", "true");
+    let mut session = spawn_command(cmd, Some(20_000)).unwrap();
+    let out = session.exp_eof().unwrap();
+    assert!(!out.contains("\x1b["), "az's no_color setting: {out:?}");
+
+    // A warning: stdin is the terminal, so no warning about a missing tty; use a cloud warning.
+    let mut cmd = emu.std_cli();
+    cmd.args(SHOW_ML)
+        .args(["--cloud", "AzureChinaCloud", "-o", "none"]);
+    let mut session = spawn_command(cmd, Some(20_000)).unwrap();
+    let out = session.exp_eof().unwrap();
+    assert!(out.starts_with("\x1b[33mWARNING: "), "{out:?}");
+}
+
+const SHOW_ML: [&str; 8] = [
+    "rolebinding",
+    "show",
+    "-g",
+    "rg1",
+    "--cluster-name",
+    "cluster1",
+    "-n",
+    "ml-binding",
+];
