@@ -68,8 +68,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit {
             require_binding_for,
             parallel,
+            discovery,
+            management_groups,
         } => Some(AuditOptions {
-            subscriptions: global.subscription.clone(),
+            selector: audit::Selector {
+                subscriptions: global.subscription.clone(),
+                management_groups: management_groups.clone(),
+                ..Default::default()
+            },
+            discovery: match discovery {
+                crate::cli::Discovery::Arg => audit::DiscoveryMode::Arg,
+                crate::cli::Discovery::Arm => audit::DiscoveryMode::Arm,
+                crate::cli::Discovery::Auto => audit::DiscoveryMode::Auto,
+            },
             require_binding_for: require_binding_for.clone(),
             parallel: usize::from(*parallel),
         }),

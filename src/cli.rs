@@ -225,6 +225,13 @@ Examples:
         /// ARM requests in flight at once.
         #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
         parallel: u16,
+        /// How clusters are found: Resource Graph (arg), a listing per subscription (arm), or
+        /// Resource Graph falling back to ARM when it refuses (auto).
+        #[arg(long, value_name = "HOW", value_enum, default_value_t = Discovery::Auto)]
+        discovery: Discovery,
+        /// Audit the subscriptions under this management group (Resource Graph; repeatable).
+        #[arg(long = "management-group", value_name = "NAME")]
+        management_groups: Vec<String>,
     },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
@@ -242,6 +249,14 @@ Examples:
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
     },
+}
+
+/// `audit --discovery`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Discovery {
+    Arg,
+    Arm,
+    Auto,
 }
 
 #[derive(Debug, Subcommand)]

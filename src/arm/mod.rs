@@ -10,5 +10,6 @@ pub mod ids;
 pub mod lro;
 pub mod models;
 pub mod paging;
+pub mod resources;
 pub mod roles;
 pub mod transport;

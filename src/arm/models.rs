@@ -81,6 +81,8 @@ pub struct ManagedCluster {
     pub name: Option<String>,
     pub location: Option<String>,
     pub identity: Option<ClusterIdentity>,
+    #[serde(default)]
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -6,6 +6,7 @@ pub mod faults;
 pub mod identity;
 pub mod operations;
 pub mod ratelimit;
+pub mod resources;
 pub mod routes;
 pub mod seed;
 pub mod server;

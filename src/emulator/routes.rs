@@ -189,7 +189,7 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> R
                 _ => no_route(req),
             }
         }
-        _ => no_route(req),
+        _ => crate::emulator::resources::route(world, req, &lower).unwrap_or_else(|| no_route(req)),
     }
 }
 

@@ -25,6 +25,40 @@ pub struct Seed {
     /// Per-location catalogs that replace `roles` there (a region that lacks some roles).
     #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     pub roles_by_location: HashMap<String, Vec<Value>>,
+    /// Other ARM resources (the sources of bindings). A binding whose source is not here is
+    /// dangling: a GET of its id answers 404.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceSeed>,
+}
+
+/// Any ARM resource, read with a generic `GET {id}?api-version=…`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceSeed {
+    pub id: String,
+    #[serde(default = "default_location")]
+    pub location: String,
+    /// `None`: the resource has no managed identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentitySeed>,
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub tags: HashMap<String, String>,
+    /// `false`: reading it answers 403 (the caller has no read access there).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub readable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentitySeed {
+    /// SystemAssigned, UserAssigned, "SystemAssigned, UserAssigned" or None.
+    #[serde(rename = "type")]
+    pub identity_type: String,
+    /// Generated from the resource id when absent (system-assigned identities only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +94,8 @@ pub struct ClusterSeed {
     pub identity_type: Option<String>,
     #[serde(default)]
     pub bindings: Vec<BindingSeed>,
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub tags: HashMap<String, String>,
     /// `false`: reading this cluster's bindings answers 403.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub readable: bool,
@@ -85,6 +121,9 @@ fn succeeded() -> String {
 }
 fn default_tenant() -> String {
     DEFAULT_TENANT.into()
+}
+fn default_location() -> String {
+    "westeurope".into()
 }
 fn yes() -> bool {
     true
@@ -153,6 +192,7 @@ impl Seed {
                             "lastModifiedAt": "2026-11-02T09:15:04.217Z"
                         })),
                     }],
+                    tags: HashMap::new(),
                     readable: true,
                 },
                 ClusterSeed {
@@ -162,11 +202,25 @@ impl Seed {
                     location: "westeurope".into(),
                     identity_type: Some("SystemAssigned".into()),
                     bindings: vec![],
+                    tags: HashMap::new(),
                     readable: true,
                 },
             ],
             roles: None,
             roles_by_location: HashMap::new(),
+            resources: vec![ResourceSeed {
+                id: format!(
+                    "/subscriptions/{DEFAULT_SUBSCRIPTION}/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ml-workspace"
+                ),
+                location: default_location(),
+                identity: Some(IdentitySeed {
+                    identity_type: "SystemAssigned".into(),
+                    principal_id: None,
+                    tenant_id: None,
+                }),
+                tags: HashMap::new(),
+                readable: true,
+            }],
         }
     }
 
@@ -175,6 +229,8 @@ impl Seed {
     /// binding when n % 10 == 9, is user-assigned when n % 7 == 6, and sits in australiaeast,
     /// whose catalog lacks `mlworkload`, when n % 11 == 10. Two more subscriptions are added: a
     /// disabled one and one the identity cannot read. So an audit has every kind of verdict.
+    /// Clusters are tagged `env` (prod when n % 3 == 0, else dev) and `team` (team-(s % 4)).
+    /// Binding sources follow `fleet_source` (some dangling, identity-less or unreadable).
     pub fn fleet(subscriptions: usize, clusters: usize, bindings: usize) -> Self {
         let mut roles_by_location = HashMap::new();
         if let Ok(catalog) = serde_json::from_str::<Vec<Value>>(CATALOG_JSON) {
@@ -190,6 +246,7 @@ impl Seed {
             clusters: vec![],
             roles: None,
             roles_by_location,
+            resources: vec![],
         };
         for s in 0..subscriptions {
             let sub = fleet_subscription_id(s);
@@ -208,23 +265,45 @@ impl Seed {
             for c in 0..clusters {
                 let n = s * clusters + c;
                 let bindings = if n % 10 == 9 { 0 } else { bindings };
+                let source = |b: usize| {
+                    format!(
+                        "/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/ws-{c}-{b}"
+                    )
+                };
+                seed.resources.extend(
+                    (0..bindings).filter_map(|b| fleet_source(source(b), n * bindings + b)),
+                );
                 seed.clusters.push(ClusterSeed {
                     subscription_id: sub.clone(),
                     resource_group: group.clone(),
                     name: format!("aks-{s}-{c}"),
                     location: LOCATIONS[n % LOCATIONS.len()].0.into(),
-                    identity_type: Some(if n % 7 == 6 { "UserAssigned" } else { "SystemAssigned" }.into()),
+                    identity_type: Some(
+                        if n % 7 == 6 {
+                            "UserAssigned"
+                        } else {
+                            "SystemAssigned"
+                        }
+                        .into(),
+                    ),
                     bindings: (0..bindings)
                         .map(|b| BindingSeed {
                             name: format!("binding-{b}"),
-                            source_resource_id: format!(
-                                "/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/ws-{c}-{b}"
-                            ),
-                            roles: vec!["Microsoft.MachineLearningServices/workspaces/mlworkload".into()],
+                            source_resource_id: source(b),
+                            roles: vec![
+                                "Microsoft.MachineLearningServices/workspaces/mlworkload".into(),
+                            ],
                             provisioning_state: succeeded(),
                             system_data: None,
                         })
                         .collect(),
+                    tags: HashMap::from([
+                        (
+                            "env".to_string(),
+                            if n % 3 == 0 { "prod" } else { "dev" }.to_string(),
+                        ),
+                        ("team".to_string(), format!("team-{}", s % 4)),
+                    ]),
                     readable: n % 13 != 12,
                 });
             }
@@ -246,6 +325,26 @@ impl Seed {
         }
         seed
     }
+}
+
+/// The source resource of generated binding number `k` (counting across the fleet): absent
+/// (dangling) when k % 17 == 5, without identity when k % 19 == 7, unreadable (403) when
+/// k % 23 == 11, else with a system-assigned identity.
+pub fn fleet_source(id: String, k: usize) -> Option<ResourceSeed> {
+    if k % 17 == 5 {
+        return None;
+    }
+    Some(ResourceSeed {
+        id,
+        location: default_location(),
+        identity: (k % 19 != 7).then(|| IdentitySeed {
+            identity_type: "SystemAssigned".into(),
+            principal_id: None,
+            tenant_id: None,
+        }),
+        tags: HashMap::new(),
+        readable: k % 23 != 11,
+    })
 }
 
 /// The id of generated subscription number `s`.

@@ -2,13 +2,15 @@
 //! bindings, the role catalogs and running operations (seeded from `seed`).
 
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
+
+use crate::emulator::resources::Resource;
 
 use crate::emulator::seed::CATALOG_JSON;
 pub use crate::emulator::seed::{
-    BindingSeed, ClusterSeed, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, LOCATIONS, ResourceGroupSeed,
-    Seed, SubscriptionSeed,
+    BindingSeed, ClusterSeed, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, IdentitySeed, LOCATIONS,
+    ResourceGroupSeed, ResourceSeed, Seed, SubscriptionSeed,
 };
 const BINDING_TYPE: &str = "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings";
 
@@ -33,6 +35,7 @@ pub struct Cluster {
     pub location: String,
     pub identity_type: Option<String>,
     pub bindings: Vec<Binding>,
+    pub tags: HashMap<String, String>,
     pub readable: bool,
 }
 
@@ -67,6 +70,7 @@ impl Cluster {
             "name": self.name,
             "type": "Microsoft.ContainerService/managedClusters",
             "location": self.location,
+            "tags": self.tags,
             "properties": {
                 "provisioningState": "Succeeded",
                 "kubernetesVersion": "1.33.2",
@@ -121,6 +125,8 @@ pub struct World {
     pub operations: HashMap<String, Operation>,
     /// Ids of the operations still running, so the per-request sweep does not walk finished ones.
     pub running: Vec<String>,
+    /// Other resources (binding sources), by lower-cased id.
+    pub resources: BTreeMap<String, Resource>,
 }
 
 impl World {
@@ -161,6 +167,7 @@ impl World {
                 name: c.name,
                 location: c.location.to_ascii_lowercase(),
                 identity_type: c.identity_type,
+                tags: c.tags,
                 readable: c.readable,
                 bindings: c
                     .bindings
@@ -176,7 +183,7 @@ impl World {
                     .collect(),
             })
             .collect();
-        Ok(World {
+        let mut world = World {
             subscriptions: seed.subscriptions,
             resource_groups,
             clusters,
@@ -188,7 +195,39 @@ impl World {
                 .collect(),
             operations: HashMap::new(),
             running: Vec::new(),
-        })
+            resources: BTreeMap::new(),
+        };
+        for r in seed.resources {
+            world.insert_resource(r)?;
+        }
+        Ok(world)
+    }
+
+    /// Adds (or replaces) a resource; its resource group comes into being with it.
+    pub fn insert_resource(&mut self, seed: ResourceSeed) -> Result<(), String> {
+        let sub = seed.id.split('/').nth(2).unwrap_or_default().to_string();
+        let tenant = self
+            .subscription(&sub)
+            .map(|s| s.tenant_id.clone())
+            .unwrap_or_else(|| DEFAULT_TENANT.to_string());
+        let resource = Resource::from_seed(seed, &tenant)?;
+        if let Some(group) = resource.resource_group()
+            && !self.has_resource_group(&sub, group)
+        {
+            self.resource_groups.push(ResourceGroupSeed {
+                subscription_id: sub.clone(),
+                name: group.to_string(),
+            });
+        }
+        self.resources
+            .insert(resource.id.to_ascii_lowercase(), resource);
+        Ok(())
+    }
+
+    /// A resource by id, compared case-insensitively.
+    pub fn resource(&self, id: &str) -> Option<&Resource> {
+        self.resources
+            .get(&id.trim_end_matches('/').to_ascii_lowercase())
     }
 
     /// The world as a state file, so a session can be saved and replayed.
@@ -205,6 +244,7 @@ impl World {
                     name: c.name.clone(),
                     location: c.location.clone(),
                     identity_type: c.identity_type.clone(),
+                    tags: c.tags.clone(),
                     readable: c.readable,
                     bindings: c
                         .bindings
@@ -221,6 +261,7 @@ impl World {
                 .collect(),
             roles: Some(self.catalog.clone()),
             roles_by_location: self.catalogs_by_location.clone(),
+            resources: self.resources.values().map(Resource::to_seed).collect(),
         }
     }
 

@@ -312,3 +312,34 @@ fn the_read_budget_is_honoured_without_failing() {
         "the client saw the budget run low"
     );
 }
+
+#[test]
+fn tsv_rows_all_have_the_same_columns() {
+    let emu = Emulator::start_with(&["--fleet", "2x10x2"]);
+    let out = run(emu.cli().args(["audit", "-o", "tsv"]));
+    let widths: std::collections::BTreeSet<usize> =
+        out.stdout.lines().map(|l| l.split('\t').count()).collect();
+    assert_eq!(widths.len(), 1, "{}", out.stdout);
+    assert_eq!(out.stdout.lines().count(), 20 + 2);
+}
+
+#[test]
+fn a_named_subscription_that_is_disabled_or_unreadable_is_a_row_and_exit_1() {
+    let emu = start_small();
+    let out = run(emu.cli().args(["audit", "--subscription", "Old"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let rows = audit_rows(&out);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["verdict"], "error");
+    assert_eq!(
+        rows[0]["error"],
+        "subscription is Disabled: its clusters cannot be audited"
+    );
+    let fleet = Emulator::start_with(&["--fleet", "1x2x1"]);
+    let out = run(fleet
+        .cli()
+        .args(["audit", "--subscription", "Fleet Unreadable", "-o", "tsv"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(out.stdout.contains("AuthorizationFailed"), "{}", out.stdout);
+}

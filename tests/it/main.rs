@@ -14,5 +14,6 @@ mod reliability;
 mod role;
 mod rolebinding;
 mod session;
+mod sources;
 #[cfg(unix)]
 mod terminal;

@@ -3,6 +3,7 @@
 
 use crate::arm::ids::SourceResourceId;
 use crate::arm::models::{Role, RoleBinding};
+use crate::commands::audit::discovery::FoundCluster;
 use crate::error::{Error, Result};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -138,6 +139,40 @@ pub fn describe(e: &Error) -> String {
         .to_string()
 }
 
+/// Every row has every column (null where absent), so TSV rows line up for `awk -F'\t'`.
+fn blank_row(subscription: &str, subscription_id: &str) -> Value {
+    json!({
+        "subscription": subscription,
+        "subscriptionId": subscription_id,
+        "resourceGroup": null,
+        "cluster": null,
+        "location": null,
+        "identityType": null,
+        "tags": null,
+        "id": null,
+        "bindingCount": null,
+        "bindings": null,
+        "verdict": null,
+        "findings": [],
+        "error": null,
+    })
+}
+
+/// A cluster's row before its bindings are read.
+pub fn cluster_row(cluster: &FoundCluster, identity: &str) -> Value {
+    let mut row = blank_row(
+        &cluster.subscription.display(),
+        cluster.id.subscription.as_str(),
+    );
+    row["resourceGroup"] = json!(cluster.id.resource_group.as_str());
+    row["cluster"] = json!(cluster.id.name.as_str());
+    row["location"] = json!(cluster.location);
+    row["identityType"] = json!(identity);
+    row["tags"] = json!(cluster.tags);
+    row["id"] = json!(cluster.id.path());
+    row
+}
+
 pub fn error_row(mut row: Value, why: &str) -> Value {
     row["verdict"] = json!("error");
     row["findings"] = json!([]);
@@ -145,14 +180,22 @@ pub fn error_row(mut row: Value, why: &str) -> Value {
     row
 }
 
-pub fn subscription_error_row(subscription: &str, subscription_id: &str, e: &Error) -> Value {
-    json!({
-        "subscription": subscription,
-        "subscriptionId": subscription_id,
-        "verdict": "error",
-        "findings": [],
-        "error": format!("cannot list the clusters: {}", describe(e)),
-    })
+pub fn subscription_error_row(subscription: &str, subscription_id: &str, why: &str) -> Value {
+    error_row(blank_row(subscription, subscription_id), why)
+}
+
+/// A subscription not Enabled: skipped, or an error when the user named it (never a silent `[]`).
+pub fn skipped_row(subscription: &str, subscription_id: &str, state: &str, named: bool) -> Value {
+    let mut row = blank_row(subscription, subscription_id);
+    if named {
+        return error_row(
+            row,
+            &format!("subscription is {state}: its clusters cannot be audited"),
+        );
+    }
+    row["verdict"] = json!("skipped");
+    row["findings"] = json!([format!("subscription is {state}")]);
+    row
 }
 
 #[cfg(test)]

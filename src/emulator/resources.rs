@@ -1,0 +1,357 @@
+//! Arbitrary ARM resources in the emulator's world (the sources of role bindings): a generic
+//! `GET|PUT|DELETE {resourceId}?api-version=…`, the provider endpoint that lists the api-versions
+//! each type accepts, and the resources' JSON with their managed identity.
+
+use crate::emulator::routes::{ArmRequest, Reply};
+use crate::emulator::seed::{IdentitySeed, ResourceSeed};
+use crate::emulator::state::World;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// The api-versions every resource type outside Microsoft.ContainerService accepts (what
+/// `GET /subscriptions/{s}/providers/{namespace}` lists); any other version answers 400
+/// NoRegisteredProviderFound, as ARM does for a version a provider does not serve.
+pub const RESOURCE_API_VERSIONS: &[&str] = &[
+    "2025-04-01-preview",
+    "2024-10-01",
+    "2024-04-01",
+    "2023-07-01",
+    "2022-09-01",
+    "2021-04-01",
+];
+
+/// A resource as stored.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: String,
+    /// `Namespace/type[/childType]`, as the id spells it.
+    pub resource_type: String,
+    pub location: String,
+    pub identity: Option<IdentitySeed>,
+    pub tags: HashMap<String, String>,
+    pub readable: bool,
+}
+
+impl Resource {
+    /// A stored resource from its seed: the type comes from the id, a system-assigned identity
+    /// gets a stable principal id and the subscription's tenant.
+    pub fn from_seed(seed: ResourceSeed, tenant: &str) -> Result<Self, String> {
+        let resource_type = resource_type_of(&seed.id)
+            .ok_or_else(|| format!("resource id '{}' is not an ARM resource id", seed.id))?;
+        let identity = seed.identity.map(|mut i| {
+            if i.identity_type.contains("SystemAssigned") {
+                i.principal_id.get_or_insert_with(|| stable_uuid(&seed.id));
+                i.tenant_id.get_or_insert_with(|| tenant.to_string());
+            }
+            i
+        });
+        Ok(Resource {
+            id: seed.id.trim_end_matches('/').to_string(),
+            resource_type,
+            location: seed.location.to_ascii_lowercase(),
+            identity,
+            tags: seed.tags,
+            readable: seed.readable,
+        })
+    }
+
+    pub fn to_seed(&self) -> ResourceSeed {
+        ResourceSeed {
+            id: self.id.clone(),
+            location: self.location.clone(),
+            identity: self.identity.clone(),
+            tags: self.tags.clone(),
+            readable: self.readable,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.id.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// The resource group named in the id, if any.
+    pub fn resource_group(&self) -> Option<&str> {
+        let segments: Vec<&str> = self.id.split('/').collect();
+        segments
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case("resourcegroups"))
+            .and_then(|i| segments.get(i + 1).copied())
+    }
+
+    pub fn subscription_id(&self) -> &str {
+        self.id.split('/').nth(2).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut value = json!({
+            "id": self.id,
+            "name": self.name(),
+            "type": self.resource_type,
+            "location": self.location,
+            "tags": self.tags,
+            "properties": {"provisioningState": "Succeeded"},
+        });
+        if let Some(identity) = &self.identity {
+            let mut i = json!({"type": identity.identity_type});
+            if let Some(p) = &identity.principal_id {
+                i["principalId"] = json!(p);
+            }
+            if let Some(t) = &identity.tenant_id {
+                i["tenantId"] = json!(t);
+            }
+            value["identity"] = i;
+        }
+        value
+    }
+}
+
+/// `Namespace/type[/childType…]` of a resource id: the segments after the last `providers`,
+/// namespace then (type, name) pairs. The emulator's own reading, not the client's parser.
+pub fn resource_type_of(id: &str) -> Option<String> {
+    let segments: Vec<&str> = id.trim_matches('/').split('/').collect();
+    if segments.len() < 2 || !segments[0].eq_ignore_ascii_case("subscriptions") {
+        return None;
+    }
+    let at = segments
+        .iter()
+        .rposition(|s| s.eq_ignore_ascii_case("providers"))?;
+    let rest = &segments[at + 1..];
+    if rest.len() < 3 || rest.len() % 2 == 0 || rest.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    let mut kind = rest[0].to_string();
+    for pair in rest[1..].chunks(2) {
+        kind.push('/');
+        kind.push_str(pair[0]);
+    }
+    Some(kind)
+}
+
+/// A UUID-shaped value that is the same for the same text (FNV-1a, twice), so generated
+/// principal ids are stable across runs and state files.
+pub fn stable_uuid(text: &str) -> String {
+    let fnv = |offset: u64| {
+        text.to_ascii_lowercase().bytes().fold(offset, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let (a, b) = (fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 48) & 0xfff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// Routes a request under `/subscriptions/{sub}` that no Trusted Access route took: the
+/// provider endpoint, or a resource by id. `None` when it is neither.
+pub fn route(world: &mut World, req: &ArmRequest, lower: &[&str]) -> Option<Reply> {
+    match lower {
+        ["subscriptions", _, "providers", namespace] => Some(provider(world, req, namespace)),
+        ["subscriptions", _, "resourcegroups", _, "providers", ..]
+        | ["subscriptions", _, "providers", ..] => {
+            let id = req.path.trim_end_matches('/');
+            let kind = resource_type_of(id)?;
+            Some(match req.method {
+                "GET" => get(world, req, id, &kind),
+                "PUT" => put(world, req, id, &kind),
+                "DELETE" => delete(world, id),
+                other => Reply::arm_error(
+                    405,
+                    "MethodNotAllowed",
+                    format!("The requested resource does not support http method '{other}'."),
+                ),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `GET /subscriptions/{s}/providers/{namespace}`: the types the world holds in that namespace.
+fn provider(world: &World, req: &ArmRequest, namespace: &str) -> Reply {
+    if req.method != "GET" {
+        return Reply::arm_error(
+            405,
+            "MethodNotAllowed",
+            format!(
+                "The requested resource does not support http method '{}'.",
+                req.method
+            ),
+        );
+    }
+    let mut types: Vec<String> = world
+        .resources
+        .values()
+        .filter_map(|r| {
+            let (ns, kind) = r.resource_type.split_once('/')?;
+            ns.eq_ignore_ascii_case(namespace).then(|| kind.to_string())
+        })
+        .collect();
+    types.sort_by_key(|t| t.to_ascii_lowercase());
+    types.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    let spelled = req
+        .path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(namespace);
+    Reply::json(
+        200,
+        json!({
+            "id": req.path.trim_end_matches('/'),
+            "namespace": spelled,
+            "registrationState": "Registered",
+            "resourceTypes": types.iter().map(|t| json!({
+                "resourceType": t,
+                "locations": [],
+                "apiVersions": RESOURCE_API_VERSIONS,
+            })).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+fn version_refused(req: &ArmRequest, kind: &str) -> Option<Reply> {
+    let version = req.query.get("api-version")?;
+    (!RESOURCE_API_VERSIONS.contains(&version.as_str())).then(|| {
+        Reply::arm_error(
+            400,
+            "NoRegisteredProviderFound",
+            format!(
+                "No registered resource provider found for location 'global' and API version '{version}' for type '{}'. \
+                 The supported api-versions are '{}'.",
+                kind.split_once('/').map(|(_, t)| t).unwrap_or(kind),
+                RESOURCE_API_VERSIONS.join(", ")
+            ),
+        )
+    })
+}
+
+fn not_found(world: &World, id: &str, kind: &str) -> Reply {
+    let segments: Vec<&str> = id.trim_matches('/').split('/').collect();
+    if let Some(i) = segments
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("resourcegroups"))
+        && let Some(group) = segments.get(i + 1)
+        && !world.has_resource_group(segments[1], group)
+    {
+        return Reply::arm_error(
+            404,
+            "ResourceGroupNotFound",
+            format!("Resource group '{group}' could not be found."),
+        );
+    }
+    let name = segments.last().copied().unwrap_or_default();
+    Reply::arm_error(
+        404,
+        "ResourceNotFound",
+        format!(
+            "The Resource '{kind}/{name}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        ),
+    )
+}
+
+fn get(world: &World, req: &ArmRequest, id: &str, kind: &str) -> Reply {
+    if let Some(refusal) = version_refused(req, kind) {
+        return refusal;
+    }
+    match world.resource(id) {
+        Some(r) if !r.readable => Reply::arm_error(
+            403,
+            "AuthorizationFailed",
+            format!(
+                "The client 'user@example.com' with object id '22222222-2222-2222-2222-222222222222' does not have authorization \
+                 to perform action '{}/read' over scope '{}' or the scope is invalid.",
+                r.resource_type, r.id
+            ),
+        ),
+        Some(r) => Reply::json(200, r.to_json()),
+        None => not_found(world, id, kind),
+    }
+}
+
+/// Creates or replaces a resource: `{"location", "identity": {"type"}, "tags"}`.
+fn put(world: &mut World, req: &ArmRequest, id: &str, kind: &str) -> Reply {
+    if let Some(refusal) = version_refused(req, kind) {
+        return refusal;
+    }
+    let body: Value = match serde_json::from_slice(req.body) {
+        Ok(v) => v,
+        Err(e) => {
+            return Reply::arm_error(
+                400,
+                "InvalidRequestContent",
+                format!("The request content was invalid and could not be deserialized: {e}"),
+            );
+        }
+    };
+    let seed = ResourceSeed {
+        id: id.to_string(),
+        location: body["location"]
+            .as_str()
+            .unwrap_or("westeurope")
+            .to_string(),
+        identity: body["identity"]["type"]
+            .as_str()
+            .filter(|t| !t.eq_ignore_ascii_case("None"))
+            .map(|t| IdentitySeed {
+                identity_type: t.to_string(),
+                principal_id: None,
+                tenant_id: None,
+            }),
+        tags: serde_json::from_value(body["tags"].clone()).unwrap_or_default(),
+        readable: true,
+    };
+    let existed = world.resource(id).is_some();
+    match world.insert_resource(seed) {
+        Ok(()) => {
+            let created = world
+                .resource(id)
+                .map(Resource::to_json)
+                .unwrap_or_default();
+            Reply::json(if existed { 200 } else { 201 }, created)
+        }
+        Err(e) => Reply::arm_error(400, "InvalidResourceId", e),
+    }
+}
+
+/// 200 when it existed, 204 when there was nothing to delete (as ARM answers).
+fn delete(world: &mut World, id: &str) -> Reply {
+    match world.resources.remove(&id.to_ascii_lowercase()) {
+        Some(_) => Reply::empty(200),
+        None => Reply::empty(204),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_segments_after_the_last_providers() {
+        assert_eq!(
+            resource_type_of("/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w")
+                .as_deref(),
+            Some("Microsoft.MachineLearningServices/workspaces")
+        );
+        assert_eq!(
+            resource_type_of("/subscriptions/s/providers/Microsoft.Security/pricings/CloudPosture/securityOperators/Op")
+                .as_deref(),
+            Some("Microsoft.Security/pricings/securityOperators")
+        );
+        assert_eq!(
+            resource_type_of("/subscriptions/s/providers/Microsoft.Web/sites"),
+            None
+        );
+        assert_eq!(resource_type_of("/subscriptions/s"), None);
+    }
+
+    #[test]
+    fn stable_uuids_are_stable_and_differ() {
+        assert_eq!(stable_uuid("/a"), stable_uuid("/A"));
+        assert_ne!(stable_uuid("/a"), stable_uuid("/b"));
+        assert_eq!(stable_uuid("/a").len(), 36);
+    }
+}
