@@ -116,7 +116,7 @@ pub fn resource_type_of(id: &str) -> Option<String> {
         .iter()
         .rposition(|s| s.eq_ignore_ascii_case("providers"))?;
     let rest = &segments[at + 1..];
-    if rest.len() < 3 || rest.len() % 2 == 0 || rest.iter().any(|s| s.is_empty()) {
+    if rest.len() < 3 || rest.len().is_multiple_of(2) || rest.iter().any(|s| s.is_empty()) {
         return None;
     }
     let mut kind = rest[0].to_string();

@@ -300,7 +300,7 @@ impl Seed {
                     tags: HashMap::from([
                         (
                             "env".to_string(),
-                            if n % 3 == 0 { "prod" } else { "dev" }.to_string(),
+                            if n.is_multiple_of(3) { "prod" } else { "dev" }.to_string(),
                         ),
                         ("team".to_string(), format!("team-{}", s % 4)),
                     ]),
