@@ -91,6 +91,13 @@ pub enum Error {
     Interrupted { check: Option<String> },
     #[error("{0}")]
     Io(String),
+    /// `--query` failed while evaluating (a type error in a function): az's exit 1, its message
+    /// and its recommendation line.
+    #[error("{message}")]
+    QueryFailed {
+        message: String,
+        recommendation: Option<&'static str>,
+    },
     /// The reader of stdout went away (`| head`): stop quietly, exit 0.
     #[error("stdout closed")]
     OutputClosed,
@@ -189,6 +196,15 @@ impl Error {
                 let _ = writeln!(out, "ERROR: {self}");
                 if let Some(hint) = hint {
                     let _ = writeln!(out, "hint: {hint}");
+                }
+            }
+            Error::QueryFailed {
+                message,
+                recommendation,
+            } => {
+                let _ = writeln!(out, "ERROR: {message}");
+                if let Some(line) = recommendation {
+                    let _ = writeln!(out, "{line}");
                 }
             }
             // The summary on stderr already says it; nothing more to add.

@@ -1,6 +1,8 @@
 //! The ARM shapes this tool reads, and their az rendering: properties lifted to the top level,
 //! `resourceGroup` added from the id, every known field present (`null` when absent), `systemData`
-//! times re-rendered the way Python's datetime prints them.
+//! times re-rendered the way Python's datetime prints them. Keys are inserted in the order of
+//! the Python SDK model's attributes (what `keys(@)`, `values(@)` and a `--query` table show in
+//! az); JSON and YAML output sort them anyway.
 
 use crate::arm::ids::resource_group_of;
 use serde::Deserialize;
@@ -140,20 +142,22 @@ impl Role {
                 .iter()
                 .map(|r| {
                     // az prints the SDK attribute name: nonResourceURLs becomes nonResourceUrLs.
+                    // The SDK's TrustedAccessRoleRule order.
                     json!({
-                        "apiGroups": r.api_groups,
-                        "nonResourceUrLs": r.non_resource_urls,
-                        "resourceNames": r.resource_names,
-                        "resources": r.resources,
                         "verbs": r.verbs,
+                        "apiGroups": r.api_groups,
+                        "resources": r.resources,
+                        "resourceNames": r.resource_names,
+                        "nonResourceUrLs": r.non_resource_urls,
                     })
                 })
                 .collect::<Vec<_>>()
         });
+        // The SDK's TrustedAccessRole order.
         json!({
+            "sourceResourceType": self.source_resource_type,
             "name": self.name,
             "rules": rules,
-            "sourceResourceType": self.source_resource_type,
         })
     }
 }
@@ -263,12 +267,12 @@ mod tests {
             [
                 "id",
                 "name",
-                "provisioningState",
-                "resourceGroup",
-                "roles",
-                "sourceResourceId",
+                "type",
                 "systemData",
-                "type"
+                "provisioningState",
+                "sourceResourceId",
+                "roles",
+                "resourceGroup"
             ]
         );
         assert_eq!(az["resourceGroup"], "RG1");
@@ -276,7 +280,7 @@ mod tests {
     }
 
     #[test]
-    fn a_role_uses_azs_spelling_and_nulls() {
+    fn a_role_uses_azs_spelling_nulls_and_the_sdk_key_order() {
         let role: Role = serde_json::from_value(json!({
             "name": "reader", "sourceResourceType": "A.B/c",
             "rules": [{"verbs": ["get"], "nonResourceURLs": []}]
@@ -285,6 +289,20 @@ mod tests {
         assert_eq!(
             role.to_az()["rules"][0],
             json!({"apiGroups": null, "nonResourceUrLs": [], "resourceNames": null, "resources": null, "verbs": ["get"]})
+        );
+        let az = role.to_az();
+        let keys: Vec<&String> = az.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["sourceResourceType", "name", "rules"]);
+        let keys: Vec<&String> = az["rules"][0].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "verbs",
+                "apiGroups",
+                "resources",
+                "resourceNames",
+                "nonResourceUrLs"
+            ]
         );
     }
 }

@@ -1,33 +1,23 @@
 //! JSON as az prints it: `json.dumps(indent=2, sort_keys=True, ensure_ascii=False)`, plus az's
 //! `jsonc` colours on a terminal.
 
-use serde_json::Value;
+use crate::output::pyvalue::PyValue;
+use crate::output::query::json_float;
 
-/// serde_json's map is ordered by key (no `preserve_order`), which gives az's sorted keys.
-pub fn render(data: &Value, color: bool) -> String {
-    let mut text = if color {
-        let mut out = String::new();
-        colorize(data, 0, &mut out);
-        out
-    } else {
-        serde_json::to_string_pretty(data).unwrap_or_default()
-    };
+/// `json.dumps(indent=2, sort_keys=True, ensure_ascii=False)`: every object's keys sorted
+/// (whatever order the query built), floats as Python writes them.
+pub fn render(data: &PyValue, color: bool) -> String {
+    let mut text = String::new();
+    write(data, 0, color, &mut text);
     text.push('\n');
     text
 }
 
 /// One element of a JSON array being written item by item: the same bytes `render` gives for
 /// the whole array.
-pub fn render_array_item(item: &Value, first: bool, color: bool) -> String {
-    let body = if color {
-        let mut out = String::new();
-        colorize(item, 1, &mut out);
-        out
-    } else {
-        serde_json::to_string_pretty(item)
-            .unwrap_or_default()
-            .replace('\n', "\n  ")
-    };
+pub fn render_array_item(item: &PyValue, first: bool, color: bool) -> String {
+    let mut body = String::new();
+    write(item, 1, color, &mut body);
     format!("{}  {body}", if first { "[\n" } else { ",\n" })
 }
 
@@ -42,19 +32,33 @@ const NUMBER: &str = "\x1b[33m";
 const LITERAL: &str = "\x1b[36m";
 const RESET: &str = "\x1b[0m";
 
-fn colorize(value: &Value, indent: usize, out: &mut String) {
+fn painted(out: &mut String, color: bool, paint: &str, text: &str) {
+    if color {
+        out.push_str(paint);
+        out.push_str(text);
+        out.push_str(RESET);
+    } else {
+        out.push_str(text);
+    }
+}
+
+/// A JSON string with only `"`, `\\` and control characters escaped (`ensure_ascii=False`).
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+fn write(value: &PyValue, indent: usize, color: bool, out: &mut String) {
     let pad = |n: usize| "  ".repeat(n);
     match value {
-        Value::Object(map) if !map.is_empty() => {
+        PyValue::Dict(d) if !d.entries.is_empty() => {
             out.push_str("{\n");
-            for (i, (k, v)) in map.iter().enumerate() {
+            let entries = d.sorted();
+            for (i, (k, v)) in entries.iter().enumerate() {
                 out.push_str(&pad(indent + 1));
-                out.push_str(KEY);
-                out.push_str(&serde_json::to_string(k).unwrap_or_default());
-                out.push_str(RESET);
+                painted(out, color, KEY, &quoted(k));
                 out.push_str(": ");
-                colorize(v, indent + 1, out);
-                if i + 1 < map.len() {
+                write(v, indent + 1, color, out);
+                if i + 1 < entries.len() {
                     out.push(',');
                 }
                 out.push('\n');
@@ -62,11 +66,12 @@ fn colorize(value: &Value, indent: usize, out: &mut String) {
             out.push_str(&pad(indent));
             out.push('}');
         }
-        Value::Array(items) if !items.is_empty() => {
+        PyValue::Dict(_) => out.push_str("{}"),
+        PyValue::List(items) if !items.is_empty() => {
             out.push_str("[\n");
             for (i, v) in items.iter().enumerate() {
                 out.push_str(&pad(indent + 1));
-                colorize(v, indent + 1, out);
+                write(v, indent + 1, color, out);
                 if i + 1 < items.len() {
                     out.push(',');
                 }
@@ -75,54 +80,53 @@ fn colorize(value: &Value, indent: usize, out: &mut String) {
             out.push_str(&pad(indent));
             out.push(']');
         }
-        Value::String(_) => {
-            out.push_str(STRING);
-            out.push_str(&value.to_string());
-            out.push_str(RESET);
-        }
-        Value::Number(_) => {
-            out.push_str(NUMBER);
-            out.push_str(&value.to_string());
-            out.push_str(RESET);
-        }
-        Value::Bool(_) | Value::Null => {
-            out.push_str(LITERAL);
-            out.push_str(&value.to_string());
-            out.push_str(RESET);
-        }
-        _ => out.push_str(&value.to_string()),
+        PyValue::List(_) => out.push_str("[]"),
+        PyValue::Str(s) => painted(out, color, STRING, &quoted(s)),
+        PyValue::Int(i) => painted(out, color, NUMBER, &i.to_string()),
+        PyValue::Float(f) => painted(out, color, NUMBER, &json_float(*f)),
+        PyValue::Bool(b) => painted(out, color, LITERAL, if *b { "true" } else { "false" }),
+        PyValue::Null => painted(out, color, LITERAL, "null"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    macro_rules! py {
+        ($($t:tt)+) => {
+            PyValue::from(&serde_json::json!($($t)+))
+        };
+    }
 
     #[test]
     fn sorted_keys_two_space_indent_and_unescaped_unicode() {
-        let v = json!({"b": [], "a": {"é": "ü"}, "c": [1]});
+        let v = py!({"b": [], "a": {"é": "ü"}, "c": [1]});
         assert_eq!(
             render(&v, false),
             "{\n  \"a\": {\n    \"é\": \"ü\"\n  },\n  \"b\": [],\n  \"c\": [\n    1\n  ]\n}\n"
+        );
+        assert_eq!(
+            render(&py!([1e-5, 1e16, 0.5, 41]), false),
+            "[\n  1e-05,\n  1e+16,\n  0.5,\n  41\n]\n"
         );
     }
 
     #[test]
     fn an_array_written_item_by_item_is_the_same_bytes() {
-        let items = [json!({"a": [1, {"b": "x\ny"}]}), json!({}), json!([])];
+        let items = [py!({"a": [1, {"b": "x\ny"}]}), py!({}), py!([])];
         let mut streamed = String::new();
         for (i, item) in items.iter().enumerate() {
             streamed.push_str(&render_array_item(item, i == 0, false));
         }
         streamed.push_str(render_array_end(true));
-        assert_eq!(streamed, render(&json!(items), false));
-        assert_eq!(render_array_end(false), render(&json!([]), false));
+        assert_eq!(streamed, render(&PyValue::List(items.to_vec()), false));
+        assert_eq!(render_array_end(false), render(&py!([]), false));
     }
 
     #[test]
     fn colour_keeps_the_same_text() {
-        let v = json!({"b": [true, null, 1, "x"], "a": {}});
+        let v = py!({"b": [true, null, 1, "x"], "a": {}});
         let coloured = render(&v, true);
         let stripped: String = strip_ansi(&coloured);
         assert_eq!(stripped, render(&v, false));

@@ -3,6 +3,7 @@
 
 pub mod diagnostics;
 pub mod json;
+pub mod pyvalue;
 pub mod query;
 pub mod rows;
 pub mod table;
@@ -13,6 +14,7 @@ pub mod yaml;
 use crate::cli::OutputFormat;
 use crate::commands::Outcome;
 use crate::error::{Error, Result};
+use pyvalue::PyValue;
 use query::Query;
 use serde_json::Value;
 use std::io::Write;
@@ -41,32 +43,33 @@ impl Printer {
         self.print_value(data, None)
     }
 
-    /// Prints `data`; `default_columns` orders table and tsv columns when no query does.
+    /// Prints `data`; `default_columns` orders table columns when no query does.
     pub fn print_value(&self, data: &Value, default_columns: Option<&[&str]>) -> Result<()> {
-        let data = match &self.query {
-            Some(q) => q.apply(data)?,
-            None => data.clone(),
-        };
-        let text = self.render_with_columns(&data, default_columns)?;
+        let text = self.render_value(data, default_columns)?;
         write_stdout(&text)
     }
 
-    pub fn render(&self, data: &Value) -> Result<String> {
-        self.render_with_columns(data, None)
+    /// What `print_value` writes: the query applied (objects as plain dicts in the order the
+    /// data holds them, the SDK's order for service objects), then the format.
+    pub fn render_value(&self, data: &Value, default_columns: Option<&[&str]>) -> Result<String> {
+        let data = PyValue::from(data);
+        let data = match &self.query {
+            Some(q) => q.search(&data)?,
+            None => data,
+        };
+        self.render(&data, default_columns)
     }
 
-    fn render_with_columns(
-        &self,
-        data: &Value,
-        default_columns: Option<&[&str]>,
-    ) -> Result<String> {
+    /// Renders data the query has already shaped.
+    pub fn render(&self, data: &PyValue, default_columns: Option<&[&str]>) -> Result<String> {
         // az prints nothing for a null result (e.g. a --query that matched nothing).
-        if data.is_null() {
+        if *data == PyValue::Null {
             return Ok(String::new());
         }
-        let column_order = match &self.query {
-            Some(q) => q.column_order(),
-            None => default_columns.map(|c| c.iter().map(|s| s.to_string()).collect()),
+        let columns = match (&self.query, default_columns) {
+            (Some(_), _) => table::Columns::AsBuilt,
+            (None, Some(columns)) => table::Columns::Given(columns),
+            (None, None) => table::Columns::Sorted,
         };
         Ok(match self.format {
             OutputFormat::Json | OutputFormat::Jsonc => json::render(data, self.color),
@@ -78,11 +81,8 @@ impl Printer {
                     text
                 }
             }
-            OutputFormat::Table => table::render(data, column_order.as_deref()),
-            OutputFormat::Tsv => tsv::render(
-                data,
-                self.query.as_ref().and_then(Query::column_order).as_deref(),
-            ),
+            OutputFormat::Table => table::render(data, columns),
+            OutputFormat::Tsv => tsv::render(data),
             OutputFormat::None => String::new(),
         })
     }

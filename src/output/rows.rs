@@ -4,6 +4,7 @@
 
 use crate::cli::OutputFormat;
 use crate::error::Result;
+use crate::output::pyvalue::PyValue;
 use crate::output::{Printer, json, try_write_stdout, tsv, yaml};
 use serde_json::Value;
 
@@ -31,20 +32,21 @@ impl<'a> RowWriter<'a> {
             rows.push(row);
             return Ok(());
         }
+        let row = PyValue::from(&row);
         let text = match self.printer.format {
             OutputFormat::Json | OutputFormat::Jsonc => {
                 json::render_array_item(&row, self.written == 0, self.printer.color)
             }
             OutputFormat::Yaml | OutputFormat::Yamlc => {
                 let text =
-                    yaml::render(&Value::Array(vec![row])).map_err(crate::error::Error::Io)?;
+                    yaml::render(&PyValue::List(vec![row])).map_err(crate::error::Error::Io)?;
                 if self.printer.color {
                     yaml::colorize(&text)
                 } else {
                     text
                 }
             }
-            OutputFormat::Tsv => tsv::render(&Value::Array(vec![row]), None),
+            OutputFormat::Tsv => tsv::render(&PyValue::List(vec![row])),
             OutputFormat::Table | OutputFormat::None => String::new(),
         };
         self.written += 1;

@@ -1,23 +1,35 @@
 //! Tables as az prints them (knack's `_TableOutput` through tabulate's "simple" format), laid out
-//! with tabled: columns from the keys (sorted, or the query's order), `id`/`type`/`etag`, nulls,
+//! with tabled: columns from the keys (sorted; with `--query`, each object's own order, as knack
+//! stops sorting then) in order of first appearance, `id`/`type`/`etag`, nulls,
 //! lists and objects dropped, header = key with an upper-case first letter, a dashes line, cells
 //! left-aligned, columns at least two wider than their header, two spaces apart. One addition:
 //! a `roles` list is shown as a Roles column (az hides it), and an audit's `findings` list as a
 //! Findings column.
 
-use serde_json::Value;
+use crate::output::pyvalue::PyValue;
 use tabled::builder::Builder;
-use tabled::settings::object::{Columns, Segment};
+use tabled::settings::object::{Columns as TableColumns, Segment};
 use tabled::settings::{Alignment, Modify, Padding, Style};
 
 const SKIP_KEYS: [&str; 3] = ["id", "type", "etag"];
 /// Lists of strings shown as one cell (az drops lists): a binding's roles, an audit's findings.
 const JOINED_LISTS: [(&str, &str); 2] = [("roles", ", "), ("findings", "; ")];
 
-pub fn render(data: &Value, column_order: Option<&[String]>) -> String {
+/// Which order a row's keys take.
+#[derive(Debug, Clone, Copy)]
+pub enum Columns<'a> {
+    /// Sorted (knack without `--query`).
+    Sorted,
+    /// As each object holds them (knack with `--query`: the SDK's order, or the query's).
+    AsBuilt,
+    /// These keys in this order, others left out (this tool's own reports).
+    Given(&'a [&'a str]),
+}
+
+pub fn render(data: &PyValue, columns: Columns<'_>) -> String {
     let rows: Vec<Vec<(String, String)>> = match data {
-        Value::Array(items) => items.iter().map(|item| row(item, column_order)).collect(),
-        other => vec![row(other, column_order)],
+        PyValue::List(items) => items.iter().map(|item| row(item, columns)).collect(),
+        other => vec![row(other, columns)],
     };
     let mut headers: Vec<String> = Vec::new();
     for (header, _) in rows.iter().flatten() {
@@ -26,7 +38,7 @@ pub fn render(data: &Value, column_order: Option<&[String]>) -> String {
         }
     }
     // Rows may lack some columns (nulls are dropped); a known order still holds across rows.
-    if let Some(order) = column_order {
+    if let Columns::Given(order) = columns {
         let position = |h: &String| {
             order
                 .iter()
@@ -75,8 +87,8 @@ pub fn render(data: &Value, column_order: Option<&[String]>) -> String {
     table
         .with(Style::empty())
         .with(Modify::new(Segment::all()).with(Alignment::left()))
-        .with(Modify::new(Columns::new(..last)).with(Padding::new(0, 2, 0, 0)))
-        .with(Modify::new(Columns::new(last..)).with(Padding::zero()));
+        .with(Modify::new(TableColumns::new(..last)).with(Padding::new(0, 2, 0, 0)))
+        .with(Modify::new(TableColumns::new(last..)).with(Padding::zero()));
     let mut out: String = table
         .to_string()
         .lines()
@@ -89,22 +101,33 @@ pub fn render(data: &Value, column_order: Option<&[String]>) -> String {
 }
 
 /// One table row: (header, cell) pairs in column order.
-fn row(item: &Value, column_order: Option<&[String]>) -> Vec<(String, String)> {
+fn row(item: &PyValue, columns: Columns<'_>) -> Vec<(String, String)> {
     match item {
-        Value::Object(map) => {
-            let keys: Vec<&String> = match column_order {
-                Some(order) => order.iter().filter(|k| map.contains_key(*k)).collect(),
-                None => map.keys().collect(),
+        PyValue::Dict(d) => {
+            let map = &d.entries;
+            let keys: Vec<&str> = match columns {
+                Columns::Given(order) => order
+                    .iter()
+                    .copied()
+                    .filter(|k| map.contains_key(*k))
+                    .collect(),
+                Columns::AsBuilt => map.keys().map(String::as_str).collect(),
+                Columns::Sorted => d.sorted().into_iter().map(|(k, _)| k.as_str()).collect(),
             };
             keys.into_iter()
-                .filter(|k| !SKIP_KEYS.contains(&k.as_str()))
+                .filter(|k| !SKIP_KEYS.contains(k))
                 .filter_map(|k| {
                     let cell = match &map[k] {
-                        Value::Null | Value::Object(_) => return None,
-                        Value::Array(items) => {
-                            let separator = JOINED_LISTS.iter().find(|(key, _)| key == k)?.1;
-                            let texts: Option<Vec<&str>> =
-                                items.iter().map(Value::as_str).collect();
+                        PyValue::Null | PyValue::Dict(_) => return None,
+                        PyValue::List(items) => {
+                            let separator = JOINED_LISTS.iter().find(|(key, _)| *key == k)?.1;
+                            let texts: Option<Vec<&str>> = items
+                                .iter()
+                                .map(|i| match i {
+                                    PyValue::Str(s) => Some(s.as_str()),
+                                    _ => None,
+                                })
+                                .collect();
                             texts?.join(separator)
                         }
                         scalar => cell_text(scalar),
@@ -113,7 +136,7 @@ fn row(item: &Value, column_order: Option<&[String]>) -> Vec<(String, String)> {
                 })
                 .collect()
         }
-        Value::Array(items) => items
+        PyValue::List(items) => items
             .iter()
             .enumerate()
             .map(|(i, v)| (format!("Column{}", i + 1), cell_text(v)))
@@ -123,13 +146,11 @@ fn row(item: &Value, column_order: Option<&[String]>) -> Vec<(String, String)> {
 }
 
 /// A cell as tabulate shows it: Python's `str()`, stripped of surrounding whitespace.
-fn cell_text(value: &Value) -> String {
+fn cell_text(value: &PyValue) -> String {
     match value {
-        Value::String(s) => python_strip(s).to_string(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+        PyValue::Str(s) => python_strip(s).to_string(),
+        PyValue::Null => String::new(),
+        other => python_strip(&other.python_str()).to_string(),
     }
 }
 
@@ -155,7 +176,17 @@ fn capitalize_first(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn render(v: serde_json::Value, columns: Option<&[&str]>) -> String {
+        let columns = columns.map_or(Columns::Sorted, Columns::Given);
+        super::render(&PyValue::from(&v), columns)
+    }
+
+    macro_rules! json {
+        ($($t:tt)+) => {
+            serde_json::json!($($t)+)
+        };
+    }
 
     #[test]
     fn columns_are_header_plus_two_wide_and_lines_are_trimmed() {
@@ -164,7 +195,7 @@ mod tests {
             {"name": "longer-name-here", "sourceResourceType": "A/b", "rules": []}
         ]);
         assert_eq!(
-            render(&data, None),
+            render(data.clone(), None),
             "Name              SourceResourceType\n\
              ----------------  -----------------------------------------\n\
              ab                Microsoft.Compute/virtualMachineScaleSets\n\
@@ -174,10 +205,10 @@ mod tests {
 
     #[test]
     fn scalars_lists_and_empty_results() {
-        assert_eq!(render(&json!(5), None), "Result\n--------\n5\n");
-        assert_eq!(render(&json!([]), None), "\n");
+        assert_eq!(render(json!(5), None), "Result\n--------\n5\n");
+        assert_eq!(render(json!([]), None), "\n");
         assert_eq!(
-            render(&json!([["a", true]]), None),
+            render(json!([["a", true]]), None),
             "Column1    Column2\n---------  ---------\na          True\n"
         );
     }
@@ -186,12 +217,12 @@ mod tests {
     fn roles_get_a_column_and_the_query_order_is_kept() {
         let data = json!([{"name": "b", "roles": ["r1", "r2"], "provisioningState": "Succeeded", "systemData": null}]);
         assert_eq!(
-            render(&data, None),
+            render(data.clone(), None),
             "Name    ProvisioningState    Roles\n------  -------------------  -------\nb       Succeeded            r1, r2\n"
         );
-        let order = ["roles".to_string(), "name".to_string()];
+        let order = ["roles", "name"];
         assert_eq!(
-            render(&data, Some(&order)),
+            render(data.clone(), Some(&order)),
             "Roles    Name\n-------  ------\nr1, r2   b\n"
         );
     }

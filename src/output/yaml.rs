@@ -5,12 +5,12 @@
 //! crate reproduces is PyYAML's YAML 1.1 *resolver*: a string that would read back as another
 //! type (`yes`, `1:20`, `2024-01-01T00:00:00+00:00`, `~`) must be quoted. That check is here.
 
+use crate::output::pyvalue::{PyValue, float_repr};
 use libyaml_safer::{Emitter, Encoding, Event, MappingStyle, ScalarStyle, SequenceStyle};
 use regex::Regex;
-use serde_json::Value;
 use std::sync::LazyLock;
 
-pub fn render(data: &Value) -> Result<String, String> {
+pub fn render(data: &PyValue) -> Result<String, String> {
     let mut out: Vec<u8> = Vec::new();
     {
         let mut emitter = Emitter::new();
@@ -28,7 +28,7 @@ pub fn render(data: &Value) -> Result<String, String> {
     let mut text = String::from_utf8(out).map_err(|e| format!("YAML output: {e}"))?;
     // PyYAML (pure Python, which az uses) marks a plain scalar document as open-ended with
     // `...`; libyaml 0.2.5 stopped doing so.
-    let plain_root = !matches!(data, Value::Array(_) | Value::Object(_))
+    let plain_root = !matches!(data, PyValue::List(_) | PyValue::Dict(_))
         && !text.starts_with(['\'', '"', '|', '>']);
     if plain_root {
         text.push_str("...\n");
@@ -37,26 +37,16 @@ pub fn render(data: &Value) -> Result<String, String> {
 }
 
 fn emit_value(
-    value: &Value,
+    value: &PyValue,
     emit: &mut impl FnMut(Event) -> Result<(), String>,
 ) -> Result<(), String> {
     match value {
-        Value::Null => emit(plain("null")),
-        Value::Bool(b) => emit(plain(if *b { "true" } else { "false" })),
-        Value::Number(n) => emit(plain(&python_number(n))),
-        Value::String(s) => {
-            // PyYAML: plain only if the plain text resolves back to a string.
-            let plain_implicit = !resolves_to_non_string(s);
-            emit(Event::scalar(
-                None,
-                None,
-                s,
-                plain_implicit,
-                true,
-                ScalarStyle::Any,
-            ))
-        }
-        Value::Array(items) => {
+        PyValue::Null => emit(plain("null")),
+        PyValue::Bool(b) => emit(plain(if *b { "true" } else { "false" })),
+        PyValue::Int(i) => emit(plain(&i.to_string())),
+        PyValue::Float(f) => emit(plain(&pyyaml_float(*f))),
+        PyValue::Str(s) => emit_str(s, emit),
+        PyValue::List(items) => {
             emit(Event::sequence_start(
                 None,
                 None,
@@ -68,16 +58,30 @@ fn emit_value(
             }
             emit(Event::sequence_end())
         }
-        Value::Object(map) => {
-            // serde_json's map iterates in key order: PyYAML's sort_keys=True.
+        PyValue::Dict(d) => {
+            // PyYAML's sort_keys=True (an OrderedDict goes through json and back in knack, so
+            // its keys are sorted too).
             emit(Event::mapping_start(None, None, true, MappingStyle::Block))?;
-            for (key, item) in map {
-                emit_value(&Value::String(key.clone()), emit)?;
+            for (key, item) in d.sorted() {
+                emit_str(key, emit)?;
                 emit_value(item, emit)?;
             }
             emit(Event::mapping_end())
         }
     }
+}
+
+fn emit_str(s: &str, emit: &mut impl FnMut(Event) -> Result<(), String>) -> Result<(), String> {
+    // PyYAML: plain only if the plain text resolves back to a string.
+    let plain_implicit = !resolves_to_non_string(s);
+    emit(Event::scalar(
+        None,
+        None,
+        s,
+        plain_implicit,
+        true,
+        ScalarStyle::Any,
+    ))
 }
 
 /// `yamlc`: keys coloured, the text otherwise unchanged.
@@ -109,27 +113,20 @@ fn plain(text: &str) -> Event {
     Event::scalar(None, None, text, true, false, ScalarStyle::Plain)
 }
 
-/// Python's `str()`/PyYAML's rendering of a JSON number.
-fn python_number(n: &serde_json::Number) -> String {
-    if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-        if f.is_nan() {
-            return ".nan".into();
-        }
-        if f.is_infinite() {
-            return if f > 0.0 {
-                ".inf".into()
-            } else {
-                "-.inf".into()
-            };
-        }
-        let text = format!("{f:?}").to_ascii_lowercase();
-        // PyYAML writes 1e+20 as 1.0e+20 so it reads back as a float.
-        if !text.contains('.') && text.contains('e') {
-            return text.replacen('e', ".0e", 1);
-        }
-        return text;
+/// PyYAML's `represent_float`: `repr()` lower-cased, `.0` added before an exponent so it reads
+/// back as a float (`1.0e+16`), `.nan`/`.inf` for the special values.
+fn pyyaml_float(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".into();
     }
-    n.to_string()
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    let text = float_repr(f).to_ascii_lowercase();
+    if !text.contains('.') && text.contains('e') {
+        return text.replacen('e', ".0e", 1);
+    }
+    text
 }
 
 /// PyYAML's implicit resolvers (YAML 1.1) for bool, int, float, null, timestamp, merge, value.
@@ -159,13 +156,22 @@ pub fn resolves_to_non_string(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn render(v: serde_json::Value) -> Result<String, String> {
+        super::render(&PyValue::from(&v))
+    }
+
+    macro_rules! json {
+        ($($t:tt)+) => {
+            serde_json::json!($($t)+)
+        };
+    }
 
     #[test]
     fn block_style_sorted_keys_and_indentless_sequences() {
         let data = json!({"roles": ["a", "b"], "name": "x", "empty": [], "obj": {}, "n": null, "t": true, "i": 3});
         assert_eq!(
-            render(&data).unwrap(),
+            render(data).unwrap(),
             "empty: []\ni: 3\nn: null\nname: x\nobj: {}\nroles:\n- a\n- b\nt: true\n"
         );
     }
@@ -174,7 +180,7 @@ mod tests {
     fn a_list_of_objects_nests_like_pyyaml() {
         let data = json!([{"apiGroups": [""], "verbs": ["*"], "resources": ["pods"]}]);
         assert_eq!(
-            render(&data).unwrap(),
+            render(data).unwrap(),
             "- apiGroups:\n  - ''\n  resources:\n  - pods\n  verbs:\n  - '*'\n"
         );
     }
@@ -198,7 +204,7 @@ mod tests {
             "<<",
             "=",
         ] {
-            let out = render(&json!({"k": s})).unwrap();
+            let out = render(json!({"k": s})).unwrap();
             assert!(out.starts_with("k: '"), "{s:?} → {out}");
         }
         for s in [
@@ -210,23 +216,23 @@ mod tests {
             "v1",
             "/subscriptions/x",
         ] {
-            let out = render(&json!({"k": s})).unwrap();
+            let out = render(json!({"k": s})).unwrap();
             assert_eq!(out, format!("k: {s}\n"), "{s:?}");
         }
     }
 
     #[test]
     fn indicators_and_spaces_get_quoted_as_pyyaml_does() {
-        assert_eq!(render(&json!({"k": "- x"})).unwrap(), "k: '- x'\n");
-        assert_eq!(render(&json!({"k": "a: b"})).unwrap(), "k: 'a: b'\n");
-        assert_eq!(render(&json!({"k": " lead"})).unwrap(), "k: ' lead'\n");
-        assert_eq!(render(&json!({"k": "it's"})).unwrap(), "k: it's\n");
-        assert_eq!(render(&json!({"k": "é"})).unwrap(), "k: é\n");
+        assert_eq!(render(json!({"k": "- x"})).unwrap(), "k: '- x'\n");
+        assert_eq!(render(json!({"k": "a: b"})).unwrap(), "k: 'a: b'\n");
+        assert_eq!(render(json!({"k": " lead"})).unwrap(), "k: ' lead'\n");
+        assert_eq!(render(json!({"k": "it's"})).unwrap(), "k: it's\n");
+        assert_eq!(render(json!({"k": "é"})).unwrap(), "k: é\n");
     }
 
     #[test]
     fn colour_only_wraps_keys() {
-        let text = render(&json!([{"a": ["x"], "b": "c: d"}])).unwrap();
+        let text = render(json!([{"a": ["x"], "b": "c: d"}])).unwrap();
         let coloured = colorize(&text);
         assert!(coloured.contains("- \x1b[94ma\x1b[0m:\n"));
         assert_eq!(
@@ -237,16 +243,16 @@ mod tests {
 
     #[test]
     fn a_plain_scalar_document_is_open_ended_like_pyyaml() {
-        assert_eq!(render(&json!("abc")).unwrap(), "abc\n...\n");
-        assert_eq!(render(&json!(3)).unwrap(), "3\n...\n");
-        assert_eq!(render(&json!("yes")).unwrap(), "'yes'\n");
+        assert_eq!(render(json!("abc")).unwrap(), "abc\n...\n");
+        assert_eq!(render(json!(3)).unwrap(), "3\n...\n");
+        assert_eq!(render(json!("yes")).unwrap(), "'yes'\n");
     }
 
     #[test]
     fn numbers_render_like_python() {
         assert_eq!(
-            render(&json!({"f": 1.5, "i": -2})).unwrap(),
-            "f: 1.5\ni: -2\n"
+            render(json!({"f": 1.5, "i": -2, "e": 1e16, "s": 1e-5})).unwrap(),
+            "e: 1.0e+16\nf: 1.5\ni: -2\ns: 1.0e-05\n"
         );
     }
 }
