@@ -5,15 +5,16 @@ use crate::arm::auth::{Credential, Token, claims};
 use crate::arm::budget::{self, ReadBudget};
 use crate::arm::cloud::Cloud;
 use crate::arm::error::decode_error;
-use crate::arm::lro;
+use crate::arm::retry::{self, Attempt, GiveUp, Step, TransportFailure};
 use crate::error::{Error, Result};
 use crate::output::diagnostics::Diagnostics;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+use tokio_rustls::rustls;
 use url::Url;
 
 /// The AKS api-version for every Microsoft.ContainerService call.
@@ -21,37 +22,12 @@ pub const API_VERSION: &str = "2026-08-01";
 /// The Microsoft.Resources api-version for subscriptions and locations.
 pub const RESOURCES_API_VERSION: &str = "2022-12-01";
 pub use crate::arm::transport::{ENDPOINT_ENV, USER_AGENT, endpoint_from_env, parse_endpoint};
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// Total time spent waiting between attempts of one request.
-    pub budget: Duration,
-    /// The first wait when the server names none; doubled per retry (capped at 8 s), jittered.
-    pub first_delay: Duration,
-}
+pub use crate::arm::retry::RetryPolicy;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 10,
-            budget: Duration::from_secs(60),
-            first_delay: Duration::from_millis(250),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `attempt` (1-based) when the server names none:
-    /// exponential with jitter in [0.5, 1.5).
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self
-            .first_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        base.min(Duration::from_secs(8))
-            .mul_f64(0.5 + fastrand::f64())
-    }
-}
+/// The largest answer body read: far above any real ARM answer (a full list page of role
+/// bindings or clusters is tens of kilobytes), small enough that parsing it stays well inside
+/// the tool's memory bound. Larger answers are refused while streaming, never read whole.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// An answer with its status, headers and body, read whole.
 #[derive(Debug)]
@@ -109,6 +85,10 @@ impl ArmClient {
         }
     }
 
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
+    }
+
     /// `endpoint + path ? api-version=…`. Paths come from `ids`, already validated.
     pub fn url(&self, path: &str, api_version: &str) -> Url {
         let mut url = self.endpoint.clone();
@@ -126,6 +106,12 @@ impl ArmClient {
             request: request.to_string(),
             detail: format!("the link '{link}' is not a URL ({e})"),
         })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::UnexpectedResponse {
+                request: request.to_string(),
+                detail: "the server sent a link with a user name or password in it; refusing to follow it".into(),
+            });
+        }
         if url.origin() != self.endpoint.origin() {
             return Err(Error::UnexpectedResponse {
                 request: request.to_string(),
@@ -156,6 +142,7 @@ impl ArmClient {
     }
 
     /// Sends one request with retries and returns whatever status the server finally answered.
+    /// The retry decision is `retry::RetryPolicy::next_step`; this loop only carries it out.
     pub async fn execute(
         &self,
         method: Method,
@@ -164,8 +151,8 @@ impl ArmClient {
     ) -> Result<ArmResponse> {
         let request = format!("{method} {}", url.path());
         let body_bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
-        let mut attempt: u32 = 0;
-        let mut waited = Duration::ZERO;
+        let started = Instant::now();
+        let mut retries: u32 = 0;
         let mut refreshed = false;
         let subscription = budget::subscription_of(&url);
         loop {
@@ -185,25 +172,13 @@ impl ArmClient {
                     .body(bytes.clone());
             }
             self.log_request(&method, &url, &client_request_id, body_bytes.as_deref());
-            let started = Instant::now();
+            let attempt_started = Instant::now();
             let outcome = match builder.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(body) => Ok(ArmResponse {
-                            status,
-                            headers,
-                            body,
-                            request: request.clone(),
-                        }),
-                        Err(e) => Err(e),
-                    }
-                }
-                Err(e) => Err(e),
+                Ok(resp) => read_answer(resp, &request).await,
+                Err(e) => Err(failure_of(&e)),
             };
-            let elapsed = started.elapsed();
-            let retry_reason = match &outcome {
+            let elapsed = attempt_started.elapsed();
+            let attempt = match &outcome {
                 Ok(resp) => {
                     self.read_budget.note(
                         subscription.as_deref(),
@@ -218,51 +193,76 @@ impl ArmClient {
                         self.bearer(true).await?;
                         continue;
                     }
-                    is_retryable_status(resp.status)
-                        .then(|| format!("{} {}", resp.status, reason(resp.status)))
+                    Attempt::Answered {
+                        status: resp.status,
+                        retry_after: retry::retry_after(&resp.headers),
+                    }
                 }
-                Err(e) => {
+                Err(failure) => {
                     self.diagnostics.verbose(&format!(
                         "{method} {url} failed after {} ms: {}",
                         elapsed.as_millis(),
-                        transport_detail(e)
+                        failure.detail
                     ));
-                    Some(transport_detail(e))
+                    Attempt::Failed(failure.kind)
                 }
             };
-            let Some(retry_reason) = retry_reason else {
-                return outcome.map_err(|e| Error::Transport {
-                    request,
-                    detail: transport_detail(&e),
-                });
+            let step =
+                self.retry
+                    .next_step(attempt, retries, started.elapsed(), 0.5 + fastrand::f64());
+            let (wait, capped_from) = match step {
+                Step::Done => return outcome.map_err(|f| f.into_error(request)),
+                Step::GiveUp(why) => return self.give_up(why, outcome, retries, request),
+                Step::Retry { wait, capped_from } => (wait, capped_from),
             };
-            let server_wait = outcome
-                .as_ref()
-                .ok()
-                .and_then(|r| lro::retry_after(&r.headers));
-            let wait = server_wait.unwrap_or_else(|| self.retry.backoff(attempt + 1));
-            if attempt >= self.retry.max_retries || waited + wait > self.retry.budget {
-                return match outcome {
-                    Ok(resp) => Ok(resp),
-                    Err(e) => Err(Error::Transport {
-                        request,
-                        detail: format!(
-                            "{} (gave up after {} attempts)",
-                            transport_detail(&e),
-                            attempt + 1
-                        ),
-                    }),
-                };
+            if let Some(asked) = capped_from {
+                self.diagnostics.verbose(&format!(
+                    "the server asked to wait {} s before retrying {request}; waiting at most {} s",
+                    asked.as_secs(),
+                    retry::MAX_RETRY_AFTER.as_secs()
+                ));
             }
-            attempt += 1;
-            waited += wait;
+            retries += 1;
+            let reason = match &outcome {
+                Ok(resp) => format!("{} {}", resp.status, reason(resp.status)),
+                Err(failure) => failure.detail.clone(),
+            };
             self.diagnostics.verbose(&format!(
-                "retrying {request} in {} ms (attempt {} of {}): {retry_reason}",
+                "retrying {request} in {} ms (attempt {} of {}): {reason}",
                 wait.as_millis(),
-                attempt + 1,
+                retries + 1,
                 self.retry.max_retries + 1
             ));
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The end of retrying: the last answer as it is, or the last failure with why it was not
+    /// retried further.
+    fn give_up(
+        &self,
+        why: GiveUp,
+        outcome: std::result::Result<ArmResponse, Failure>,
+        retries: u32,
+        request: String,
+    ) -> Result<ArmResponse> {
+        if why == GiveUp::Budget {
+            self.diagnostics.verbose(&format!(
+                "not retrying {request}: the next wait would pass --retry-budget ({} s)",
+                self.retry.budget.as_secs()
+            ));
+        }
+        match outcome {
+            Ok(resp) => Ok(resp),
+            Err(failure) if why == GiveUp::Permanent => Err(failure.into_error(request)),
+            Err(failure) => Err(Error::Transport {
+                request,
+                detail: format!(
+                    "{} (gave up after {} attempts)",
+                    failure.detail,
+                    retries + 1
+                ),
+            }),
         }
     }
 
@@ -389,15 +389,120 @@ impl ArmClient {
     }
 }
 
-fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
-}
-
 fn reason(status: u16) -> &'static str {
     http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("")
+}
+
+/// A request that got no usable answer: what kind of failure (for the retry decision) and what
+/// happened, in words.
+#[derive(Debug)]
+struct Failure {
+    kind: TransportFailure,
+    detail: String,
+}
+
+impl Failure {
+    fn into_error(self, request: String) -> Error {
+        match self.kind {
+            TransportFailure::TooLarge => Error::UnexpectedResponse {
+                request,
+                detail: self.detail,
+            },
+            _ => Error::Transport {
+                request,
+                detail: self.detail,
+            },
+        }
+    }
+}
+
+fn too_large(what: String) -> Failure {
+    Failure {
+        kind: TransportFailure::TooLarge,
+        detail: format!(
+            "{what}; the limit is {} MiB (no real ARM answer is that large)",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ),
+    }
+}
+
+/// Reads an answer's body as it streams in, stopping at [`MAX_BODY_BYTES`]: a huge or endless
+/// body costs at most that much memory.
+async fn read_answer(
+    mut resp: reqwest::Response,
+    request: &str,
+) -> std::result::Result<ArmResponse, Failure> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    if let Some(length) = resp.content_length()
+        && length > MAX_BODY_BYTES as u64
+    {
+        return Err(too_large(format!("the answer announces {length} bytes")));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| failure_of(&e))? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large(format!(
+                "the answer's body passed {} bytes",
+                MAX_BODY_BYTES
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(ArmResponse {
+        status,
+        headers,
+        body: body.freeze(),
+        request: request.to_string(),
+    })
+}
+
+/// Classifies a transport error: refused connections, rejected certificates and oversized
+/// headers are permanent (another attempt gets the same), anything else is worth retrying.
+fn failure_of(e: &reqwest::Error) -> Failure {
+    use std::error::Error as _;
+    let mut kind = TransportFailure::Transient;
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                kind = TransportFailure::Refused;
+            }
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some_and(is_certificate_error))
+            {
+                kind = TransportFailure::Certificate;
+            }
+        }
+        // rustls' error can reach us boxed in types of the connector's own; its words are stable.
+        if cause.downcast_ref::<rustls::Error>().is_some_and(is_certificate_error)
+            || cause.to_string().starts_with("invalid peer certificate")
+        {
+            kind = TransportFailure::Certificate;
+        }
+        if cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse_too_large)
+        {
+            kind = TransportFailure::TooLarge;
+        }
+        source = cause.source();
+    }
+    Failure {
+        kind,
+        detail: transport_detail(e),
+    }
+}
+
+fn is_certificate_error(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+    )
 }
 
 /// A transport error in words, with its cause chain (reqwest's top line alone is vague).

@@ -3,6 +3,7 @@
 
 use crate::arm::client::{ArmClient, ArmResponse};
 use crate::arm::error::ErrorDetail;
+use crate::arm::retry::{self, retry_after};
 use crate::error::{Error, Result};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -31,35 +32,6 @@ pub fn poll_target(headers: &HeaderMap) -> Option<PollTarget> {
     get("azure-asyncoperation")
         .map(PollTarget::AsyncOperation)
         .or_else(|| get("location").map(PollTarget::Location))
-}
-
-/// The wait a server asks for: `retry-after-ms`, `x-ms-retry-after-ms`, or `Retry-After` in
-/// seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(ms) = text(name)
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v >= 0.0)
-        {
-            return Some(Duration::from_millis(ms as u64));
-        }
-    }
-    let value = text("retry-after")?;
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_millis((seconds * 1000.0) as u64));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 /// The waits used when the server names none: 0.25 s, 0.5 s, then every second (well inside
@@ -136,65 +108,51 @@ pub fn interpret_status(body: &[u8]) -> Result<OperationState, String> {
 
 impl ArmClient {
     /// Waits for the long-running operation `accepted` started: polls `Azure-AsyncOperation`
-    /// (else `Location`) until it ends, waiting what the server asks or a short backoff.
-    /// `check` is the command that shows the resource, for timeout and failure messages.
+    /// (else `Location`) until it ends, waiting what the server asks (capped) or a short backoff.
+    /// The whole wait, polls and their retries included, ends at `--timeout`, else after
+    /// [`retry::DEFAULT_OPERATION_TIMEOUT`]. `check` is the command that shows the resource.
     pub async fn wait_for_operation(
         &self,
         accepted: &ArmResponse,
         timeout: Option<Duration>,
         check: &str,
     ) -> Result<()> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = retry::operation_deadline(Instant::now(), timeout);
+        let timed_out = || Error::Timeout {
+            seconds: timeout
+                .unwrap_or(retry::DEFAULT_OPERATION_TIMEOUT)
+                .as_secs(),
+            check: Some(check.to_string()),
+        };
         let Some(mut target) = poll_target(&accepted.headers) else {
             // No operation to follow: the write finished synchronously.
             return Ok(());
         };
         let mut backoff = Backoff::default();
-        let mut wait =
-            retry_after(&accepted.headers).unwrap_or_else(|| backoff.next().unwrap_or_default());
+        let mut wait = self.poll_wait(&accepted.headers, &mut backoff);
         loop {
-            if let Some(deadline) = deadline {
-                let now = Instant::now();
-                if now + wait > deadline {
-                    tokio::time::sleep(deadline.saturating_duration_since(now)).await;
-                    return Err(Error::Timeout {
-                        seconds: timeout.unwrap_or_default().as_secs(),
-                        check: Some(check.to_string()),
-                    });
-                }
+            let now = Instant::now();
+            if now + wait > deadline {
+                tokio::time::sleep_until(deadline.into()).await;
+                return Err(timed_out());
             }
             tokio::time::sleep(wait).await;
             let link = match &target {
                 PollTarget::AsyncOperation(l) | PollTarget::Location(l) => l.clone(),
             };
             let url = self.server_link(&link, &accepted.request)?;
-            let resp = self.execute(Method::GET, url, None).await?;
+            let resp = tokio::time::timeout_at(
+                deadline.into(),
+                self.execute(Method::GET, url, None),
+            )
+            .await
+            .map_err(|_| timed_out())??;
             if !(200..300).contains(&resp.status) {
                 return Err(self.error_of(&resp));
             }
             let done = match &target {
                 PollTarget::AsyncOperation(_) => {
-                    match interpret_status(&resp.body).map_err(|detail| {
-                        Error::UnexpectedResponse {
-                            request: resp.request.clone(),
-                            detail,
-                        }
-                    })? {
-                        OperationState::Running => false,
-                        OperationState::Succeeded => true,
-                        OperationState::Ended {
-                            status,
-                            code,
-                            message,
-                        } => {
-                            return Err(Error::OperationFailed {
-                                status,
-                                code,
-                                message,
-                                check: Some(check.to_string()),
-                            });
-                        }
-                    }
+                    operation_done(&resp, check)?
                 }
                 PollTarget::Location(_) => {
                     if let Some(PollTarget::Location(next)) = poll_target(&resp.headers) {
@@ -206,8 +164,49 @@ impl ArmClient {
             if done {
                 return Ok(());
             }
-            wait = retry_after(&resp.headers).unwrap_or_else(|| backoff.next().unwrap_or_default());
+            wait = self.poll_wait(&resp.headers, &mut backoff);
         }
+    }
+
+    /// The wait before the next poll: the server's (capped, and said under `--verbose`) or the
+    /// next backoff step.
+    fn poll_wait(&self, headers: &HeaderMap, backoff: &mut Backoff) -> Duration {
+        match retry_after(headers) {
+            Some(asked) => {
+                let (wait, capped_from) = retry::cap_retry_after(asked);
+                if capped_from.is_some() {
+                    self.diagnostics().verbose(&format!(
+                        "the server asked to wait {} s before the next poll; waiting at most {} s",
+                        asked.as_secs(),
+                        wait.as_secs()
+                    ));
+                }
+                wait
+            }
+            None => backoff.next().unwrap_or_default(),
+        }
+    }
+}
+
+/// Whether an `Azure-AsyncOperation` answer ends the wait (`Failed`/`Canceled` are errors).
+fn operation_done(resp: &ArmResponse, check: &str) -> Result<bool> {
+    let state = interpret_status(&resp.body).map_err(|detail| Error::UnexpectedResponse {
+        request: resp.request.clone(),
+        detail,
+    })?;
+    match state {
+        OperationState::Running => Ok(false),
+        OperationState::Succeeded => Ok(true),
+        OperationState::Ended {
+            status,
+            code,
+            message,
+        } => Err(Error::OperationFailed {
+            status,
+            code,
+            message,
+            check: Some(check.to_string()),
+        }),
     }
 }
 
@@ -243,34 +242,6 @@ mod tests {
             Some(PollTarget::Location("https://l".into()))
         );
         assert_eq!(poll_target(&HeaderMap::new()), None);
-    }
-
-    #[test]
-    fn retry_after_reads_every_spelling() {
-        assert_eq!(
-            retry_after(&headers(&[("Retry-After", "3")])),
-            Some(Duration::from_secs(3))
-        );
-        assert_eq!(
-            retry_after(&headers(&[("retry-after-ms", "250")])),
-            Some(Duration::from_millis(250))
-        );
-        assert_eq!(
-            retry_after(&headers(&[
-                ("x-ms-retry-after-ms", "10"),
-                ("Retry-After", "9")
-            ])),
-            Some(Duration::from_millis(10))
-        );
-        assert_eq!(
-            retry_after(&headers(&[(
-                "Retry-After",
-                "Wed, 21 Oct 2015 07:28:00 GMT"
-            )])),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after(&headers(&[("Retry-After", "soon")])), None);
-        assert_eq!(retry_after(&headers(&[("Retry-After", "-1")])), None);
     }
 
     #[test]

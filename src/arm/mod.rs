@@ -11,5 +11,6 @@ pub mod lro;
 pub mod models;
 pub mod paging;
 pub mod resources;
+pub mod retry;
 pub mod roles;
 pub mod transport;

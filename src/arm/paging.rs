@@ -1,5 +1,5 @@
 //! ARM list pages: `{"value":[…],"nextLink":…}`: the page parser (pure, unit-tested) and the
-//! client's loop that follows `nextLink` verbatim until it is absent.
+//! client's loop that follows `nextLink` verbatim until it is absent, within page and size limits.
 
 use crate::arm::client::ArmClient;
 use crate::error::{Error, Result};
@@ -7,6 +7,15 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
+
+/// The most pages one listing follows: far more than any real list (100 items a page would be
+/// 100,000 bindings, clusters or subscriptions); a server that always sends a new `nextLink`
+/// ends here with an error instead of running for ever.
+pub const MAX_PAGES: usize = 1000;
+
+/// The most answer bytes one listing gathers in memory (`list`); streamed listings
+/// (`for_each_page`) hand each page on and are bounded by [`MAX_PAGES`] only.
+pub const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -35,7 +44,7 @@ impl ArmClient {
     /// GETs a list, following `nextLink` verbatim until it is absent; empty pages included.
     pub async fn list<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>> {
         let mut items = Vec::new();
-        self.for_each_page(url, |page: Vec<T>| items.extend(page))
+        self.pages(url, Some(MAX_LIST_BYTES), |page: Vec<T>| items.extend(page))
             .await?;
         Ok(items)
     }
@@ -44,12 +53,32 @@ impl ArmClient {
     pub async fn for_each_page<T: DeserializeOwned>(
         &self,
         url: Url,
+        sink: impl FnMut(Vec<T>),
+    ) -> Result<()> {
+        self.pages(url, None, sink).await
+    }
+
+    async fn pages<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        max_bytes: Option<usize>,
         mut sink: impl FnMut(Vec<T>),
     ) -> Result<()> {
         let mut next = Some(url);
         let mut seen = std::collections::HashSet::new();
+        let mut bytes = 0usize;
         while let Some(url) = next.take() {
             let resp = self.send(Method::GET, url, None).await?;
+            bytes += resp.body.len();
+            if seen.len() >= MAX_PAGES || max_bytes.is_some_and(|max| bytes > max) {
+                return Err(Error::UnexpectedResponse {
+                    request: resp.request,
+                    detail: format!(
+                        "the list goes on past {MAX_PAGES} pages or {} MiB; stopping (no real list is that long)",
+                        max_bytes.unwrap_or(MAX_LIST_BYTES) / (1024 * 1024)
+                    ),
+                });
+            }
             let page = parse_page::<T>(&resp.body).map_err(|detail| Error::UnexpectedResponse {
                 request: resp.request.clone(),
                 detail,

@@ -16,7 +16,9 @@ pub fn http_client(endpoint: &Url, request_timeout: Duration) -> Result<reqwest:
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10).min(request_timeout))
         .timeout(request_timeout)
-        .redirect(reqwest::redirect::Policy::none());
+        .redirect(reqwest::redirect::Policy::none())
+        // HTTP/1.1 headers are bounded by hyper (about 400 KB); bound HTTP/2's too.
+        .http2_max_header_list_size(64 * 1024);
     if is_loopback(endpoint) {
         builder = builder.no_proxy();
     }

@@ -6,14 +6,18 @@ use crate::emulator::identity;
 use crate::emulator::routes::Reply;
 use crate::emulator::server::{Answer, Emulator};
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// One scripted answer: any status, headers and raw body, or a dropped connection.
+/// One scripted answer: any status, headers and raw body, or a dropped connection; also the
+/// hostile ones a malicious server sends (an endless body, no answer at all, the same answer for
+/// ever with a new `nextLink` each time).
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Canned {
     #[serde(default = "ok")]
     pub status: u16,
@@ -23,6 +27,38 @@ pub struct Canned {
     pub body: String,
     #[serde(default)]
     pub drop: bool,
+    /// How many requests this answer serves (default 1). `{n}` in the body and header values
+    /// becomes the request's number (1, 2, …), so each answer can carry a new `nextLink`.
+    #[serde(default = "once")]
+    pub times: u64,
+    /// After `body`, stream this many more bytes (spaces), chunked, with no length announced.
+    #[serde(default)]
+    pub extra_body_bytes: u64,
+    /// Never answer: hold the connection open until the client gives up.
+    #[serde(default)]
+    pub hang: bool,
+    /// Serve only requests with this method (others pass it by and are answered normally).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Serve only requests whose path contains this text.
+    #[serde(default)]
+    pub path_contains: Option<String>,
+}
+
+impl Canned {
+    pub(super) fn serves(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|p| path.contains(p))
+    }
+}
+
+fn once() -> u64 {
+    1
 }
 
 fn ok() -> u16 {
@@ -161,18 +197,39 @@ impl Emulator {
     }
 }
 
-pub(super) fn canned_answer(canned: Canned) -> Answer {
+/// Builds the scripted answer for the `n`th request it serves.
+pub(super) async fn canned_answer(canned: Canned, n: u64) -> Answer {
+    if canned.hang {
+        std::future::pending::<()>().await;
+    }
     if canned.drop {
         return Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
             "scripted: connection dropped",
         ));
     }
+    let serial = n.to_string();
     let mut builder = Response::builder().status(canned.status);
     for (name, value) in &canned.headers {
-        builder = builder.header(name, value);
+        builder = builder.header(name, value.replace("{n}", &serial));
     }
+    let head = Bytes::from(canned.body.replace("{n}", &serial));
+    let body = if canned.extra_body_bytes == 0 {
+        Full::new(head).boxed()
+    } else {
+        const CHUNK: usize = 64 * 1024;
+        let filler = Bytes::from(vec![b' '; CHUNK]);
+        let (full, rest) = (
+            canned.extra_body_bytes / CHUNK as u64,
+            (canned.extra_body_bytes % CHUNK as u64) as usize,
+        );
+        let chunks = std::iter::once(head)
+            .chain(std::iter::repeat_n(filler.clone(), full as usize))
+            .chain(std::iter::once(filler.slice(..rest)))
+            .map(|b| Ok(Frame::data(b)));
+        StreamBody::new(futures_util::stream::iter(chunks)).boxed()
+    };
     Ok(builder
-        .body(Full::new(Bytes::from(canned.body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+        .body(body)
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed())))
 }

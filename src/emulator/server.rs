@@ -30,6 +30,8 @@ pub struct Emulator {
     /// Canned answers for the next ARM requests (`POST /_emulator/script`), for tests of
     /// malformed or unexpected server answers.
     pub(super) script: Mutex<VecDeque<Canned>>,
+    /// Requests answered from the script so far (`{n}` in scripted answers).
+    pub(super) script_serial: std::sync::atomic::AtomicU64,
 }
 
 /// A bound emulator: its address, and the future that serves it.
@@ -66,6 +68,7 @@ pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::R
             config,
             requests: Mutex::new(Vec::new()),
             script: Mutex::new(VecDeque::new()),
+            script_serial: std::sync::atomic::AtomicU64::new(0),
             limiter,
         }),
     })
@@ -100,7 +103,13 @@ impl Bound {
     }
 }
 
-pub(super) type Answer = Result<Response<Full<Bytes>>, std::io::Error>;
+/// An answer's body: whole, or streamed (the hostile scripted answers).
+pub(super) type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+pub(super) type Answer = Result<Response<Body>, std::io::Error>;
+
+fn whole(response: Response<Full<Bytes>>) -> Response<Body> {
+    response.map(BodyExt::boxed)
+}
 
 impl Emulator {
     async fn answer(self: Arc<Self>, req: Request<Incoming>) -> Answer {
@@ -121,7 +130,7 @@ impl Emulator {
         };
 
         if let Some(control) = path.strip_prefix("/_emulator/") {
-            return Ok(self.control(parts.method.as_str(), control, &body));
+            return Ok(whole(self.control(parts.method.as_str(), control, &body)));
         }
         if let Some(answer) = self.sign_in(
             parts.method.as_str(),
@@ -131,7 +140,7 @@ impl Emulator {
             header("x-identity-header"),
             header("authorization").is_some(),
         ) {
-            return Ok(answer);
+            return Ok(whole(answer));
         }
 
         let authorization = header("authorization");
@@ -185,15 +194,10 @@ impl Emulator {
             );
             reply.headers.push(("retry-after".into(), wait.to_string()));
             reply.headers.push((header.0.into(), header.1.to_string()));
-            return Ok(self.respond(reply, client_request_id));
+            return Ok(whole(self.respond(reply, client_request_id)));
         }
-        let canned = self
-            .script
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop_front();
-        if let Some(canned) = canned {
-            return canned_answer(canned);
+        if let Some((canned, n)) = self.next_canned(parts.method.as_str(), &path) {
+            return canned_answer(canned, n).await;
         }
         let fault = self.config.faults.next();
         let reply = match fault {
@@ -209,7 +213,7 @@ impl Emulator {
                 "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
             ),
             Some(FaultKind::ProxyPage) => {
-                return Ok(html_page(502, "502 Bad Gateway"));
+                return Ok(whole(html_page(502, "502 Bad Gateway")));
             }
             Some(FaultKind::InternalError) => Reply::arm_error(
                 500,
@@ -275,7 +279,23 @@ impl Emulator {
         if let Some(Charge { header, .. }) = charge {
             reply.headers.push((header.0.into(), header.1.to_string()));
         }
-        Ok(self.respond(reply, client_request_id))
+        Ok(whole(self.respond(reply, client_request_id)))
+    }
+
+    /// The next scripted answer and its serial number, if any is queued.
+    fn next_canned(&self, method: &str, path: &str) -> Option<(Canned, u64)> {
+        let mut script = self.script.lock().unwrap_or_else(|p| p.into_inner());
+        let index = script.iter().position(|c| c.serves(method, path))?;
+        let n = self
+            .script_serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let canned = &mut script[index];
+        if canned.times > 1 {
+            canned.times -= 1;
+            return Some((canned.clone(), n));
+        }
+        script.remove(index).map(|c| (c, n))
     }
 
     pub(super) fn respond(

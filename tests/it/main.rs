@@ -7,6 +7,7 @@ mod auth;
 mod conventions;
 mod emulator;
 mod harness;
+mod hostile;
 mod output;
 mod properties;
 mod query;
