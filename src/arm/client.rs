@@ -21,8 +21,8 @@ use url::Url;
 pub const API_VERSION: &str = "2026-08-01";
 /// The Microsoft.Resources api-version for subscriptions and locations.
 pub const RESOURCES_API_VERSION: &str = "2022-12-01";
-pub use crate::arm::transport::{ENDPOINT_ENV, USER_AGENT, endpoint_from_env, parse_endpoint};
 pub use crate::arm::retry::RetryPolicy;
+pub use crate::arm::transport::{ENDPOINT_ENV, USER_AGENT, endpoint_from_env, parse_endpoint};
 
 /// The largest answer body read: far above any real ARM answer (a full list page of role
 /// bindings or clusters is tens of kilobytes), small enough that parsing it stays well inside
@@ -471,15 +471,18 @@ fn failure_of(e: &reqwest::Error) -> Failure {
             if io.kind() == std::io::ErrorKind::ConnectionRefused {
                 kind = TransportFailure::Refused;
             }
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some_and(is_certificate_error))
-            {
+            if io.get_ref().is_some_and(|inner| {
+                inner
+                    .downcast_ref::<rustls::Error>()
+                    .is_some_and(is_certificate_error)
+            }) {
                 kind = TransportFailure::Certificate;
             }
         }
         // rustls' error can reach us boxed in types of the connector's own; its words are stable.
-        if cause.downcast_ref::<rustls::Error>().is_some_and(is_certificate_error)
+        if cause
+            .downcast_ref::<rustls::Error>()
+            .is_some_and(is_certificate_error)
             || cause.to_string().starts_with("invalid peer certificate")
         {
             kind = TransportFailure::Certificate;

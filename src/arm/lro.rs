@@ -141,19 +141,15 @@ impl ArmClient {
                 PollTarget::AsyncOperation(l) | PollTarget::Location(l) => l.clone(),
             };
             let url = self.server_link(&link, &accepted.request)?;
-            let resp = tokio::time::timeout_at(
-                deadline.into(),
-                self.execute(Method::GET, url, None),
-            )
-            .await
-            .map_err(|_| timed_out())??;
+            let resp =
+                tokio::time::timeout_at(deadline.into(), self.execute(Method::GET, url, None))
+                    .await
+                    .map_err(|_| timed_out())??;
             if !(200..300).contains(&resp.status) {
                 return Err(self.error_of(&resp));
             }
             let done = match &target {
-                PollTarget::AsyncOperation(_) => {
-                    operation_done(&resp, check)?
-                }
+                PollTarget::AsyncOperation(_) => operation_done(&resp, check)?,
                 PollTarget::Location(_) => {
                     if let Some(PollTarget::Location(next)) = poll_target(&resp.headers) {
                         target = PollTarget::Location(next);

@@ -99,7 +99,13 @@ impl RetryPolicy {
 
     /// The next step after an attempt: `retries` made so far, `elapsed` since the first attempt
     /// started (attempts included), `jitter` in [0.5, 1.5) from the caller's random source.
-    pub fn next_step(&self, attempt: Attempt, retries: u32, elapsed: Duration, jitter: f64) -> Step {
+    pub fn next_step(
+        &self,
+        attempt: Attempt,
+        retries: u32,
+        elapsed: Duration,
+        jitter: f64,
+    ) -> Step {
         let server_wait = match attempt {
             Attempt::Answered { status, .. } if !is_retryable_status(status) => return Step::Done,
             Attempt::Answered { retry_after, .. } => retry_after,
@@ -169,7 +175,10 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .then(|| Duration::from_secs_f64(seconds.min(u32::MAX as f64)));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -298,7 +307,10 @@ mod tests {
     #[test]
     fn operation_deadlines_never_overflow() {
         let now = Instant::now();
-        assert_eq!(operation_deadline(now, None), now + DEFAULT_OPERATION_TIMEOUT);
+        assert_eq!(
+            operation_deadline(now, None),
+            now + DEFAULT_OPERATION_TIMEOUT
+        );
         assert_eq!(operation_deadline(now, Some(S(5))), now + S(5));
         let far = operation_deadline(now, Some(S(u64::MAX)));
         assert!(far > now + S(365 * 24 * 3600));

@@ -62,11 +62,16 @@ fn an_endless_chunked_body_is_refused_at_the_limit_and_not_retried() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(out.stdout, "");
     assert!(
-        out.stderr.contains("the answer's body passed 4194304 bytes; the limit is 4 MiB"),
+        out.stderr
+            .contains("the answer's body passed 4194304 bytes; the limit is 4 MiB"),
         "{}",
         out.stderr
     );
-    assert_eq!(requests_to(&emu, ROLES), 1, "the same answer is not asked for again");
+    assert_eq!(
+        requests_to(&emu, ROLES),
+        1,
+        "the same answer is not asked for again"
+    );
 }
 
 #[test]
@@ -139,7 +144,8 @@ fn a_request_that_is_never_answered_is_bounded_by_the_retry_budget() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("timed out"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("the next wait would pass --retry-budget (2 s)"),
+        out.stderr
+            .contains("the next wait would pass --retry-budget (2 s)"),
         "{}",
         out.stderr
     );
@@ -172,7 +178,11 @@ fn a_throttle_that_says_retry_now_still_backs_off() {
     assert_eq!(waits.len(), 3, "{}", out.stderr);
     for (i, wait) in waits.iter().enumerate() {
         // 100 ms doubled per retry, jittered by [0.5, 1.5).
-        assert!(*wait >= 50 << i, "retry {i} waited {wait} ms: {}", out.stderr);
+        assert!(
+            *wait >= 50 << i,
+            "retry {i} waited {wait} ms: {}",
+            out.stderr
+        );
     }
 }
 
@@ -198,9 +208,15 @@ fn a_refused_connection_is_not_retried() {
 #[test]
 fn a_rejected_certificate_is_not_retried() {
     let emu = Emulator::start_tls(&[]);
-    let out = run(emu.cli().args(["role", "list", "-l", "westeurope", "--verbose"]));
+    let out = run(emu
+        .cli()
+        .args(["role", "list", "-l", "westeurope", "--verbose"]));
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.to_lowercase().contains("certificate"), "{}", out.stderr);
+    assert!(
+        out.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("retrying"), "{}", out.stderr);
     assert_eq!(emu.requests().len(), 0);
 }
