@@ -50,6 +50,23 @@ pub async fn put_binding(
         .await
 }
 
+/// The PUT of a create: `If-None-Match: *`, so a binding someone else created in the meantime is
+/// never replaced (ARM answers 412 Precondition Failed instead). Any status is returned as is.
+pub async fn put_new_binding(
+    client: &ArmClient,
+    binding: &BindingId,
+    body: &serde_json::Value,
+) -> Result<ArmResponse> {
+    client
+        .execute_with(
+            Method::PUT,
+            binding_url(client, binding),
+            Some(body),
+            &[("if-none-match", "*")],
+        )
+        .await
+}
+
 pub fn binding_url(client: &ArmClient, binding: &BindingId) -> url::Url {
     client.url(&binding.path(), API_VERSION)
 }

@@ -37,6 +37,9 @@ pub struct ArmResponse {
     pub body: Bytes,
     /// `METHOD path`, for messages.
     pub request: String,
+    /// How many times the request was sent (more than 1: an earlier attempt may have been
+    /// carried out even though its answer never arrived).
+    pub attempts: u32,
 }
 
 impl ArmResponse {
@@ -149,6 +152,17 @@ impl ArmClient {
         url: Url,
         body: Option<&serde_json::Value>,
     ) -> Result<ArmResponse> {
+        self.execute_with(method, url, body, &[]).await
+    }
+
+    /// `execute` with extra request headers (`If-None-Match: *` on a create).
+    pub async fn execute_with(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        extra_headers: &[(&str, &str)],
+    ) -> Result<ArmResponse> {
         let request = format!("{method} {}", url.path());
         let body_bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
         let started = Instant::now();
@@ -166,6 +180,9 @@ impl ArmClient {
                 .header("x-ms-client-request-id", &client_request_id)
                 .header("x-ms-return-client-request-id", "true")
                 .header("accept", "application/json");
+            for (name, value) in extra_headers {
+                builder = builder.header(*name, *value);
+            }
             if let Some(bytes) = &body_bytes {
                 builder = builder
                     .header("content-type", "application/json")
@@ -174,7 +191,10 @@ impl ArmClient {
             self.log_request(&method, &url, &client_request_id, body_bytes.as_deref());
             let attempt_started = Instant::now();
             let outcome = match builder.send().await {
-                Ok(resp) => read_answer(resp, &request).await,
+                Ok(resp) => read_answer(resp, &request).await.map(|mut answer| {
+                    answer.attempts = retries + 1;
+                    answer
+                }),
                 Err(e) => Err(failure_of(&e)),
             };
             let elapsed = attempt_started.elapsed();
@@ -281,7 +301,7 @@ impl ArmClient {
         }
     }
 
-    pub(super) fn error_of(&self, resp: &ArmResponse) -> Error {
+    pub fn error_of(&self, resp: &ArmResponse) -> Error {
         let header = |name: &str| {
             resp.headers
                 .get(name)
@@ -457,6 +477,7 @@ async fn read_answer(
         headers,
         body: body.freeze(),
         request: request.to_string(),
+        attempts: 1,
     })
 }
 

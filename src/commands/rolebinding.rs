@@ -91,8 +91,11 @@ pub async fn create(
         &binding,
         source.as_str(),
         &roles,
-        checks.dry_run,
-        no_wait,
+        Write {
+            create: true,
+            dry_run: checks.dry_run,
+            no_wait,
+        },
     )
     .await
 }
@@ -123,7 +126,26 @@ pub async fn update(
             check_roles_in_catalog(ctx, &binding.cluster, &roles, parsed.resource_type()).await?;
         }
     }
-    write_binding(ctx, &binding, &source, &roles, checks.dry_run, no_wait).await
+    write_binding(
+        ctx,
+        &binding,
+        &source,
+        &roles,
+        Write {
+            create: false,
+            dry_run: checks.dry_run,
+            no_wait,
+        },
+    )
+    .await
+}
+
+/// How a binding is written.
+struct Write {
+    /// A create: the PUT must not replace a binding that exists by the time it arrives.
+    create: bool,
+    dry_run: bool,
+    no_wait: bool,
 }
 
 /// Every role must exist in the catalog of the cluster's location and fit the source's type
@@ -194,9 +216,13 @@ async fn write_binding(
     binding: &BindingId,
     source: &str,
     roles: &[RoleName],
-    dry_run: bool,
-    no_wait: bool,
+    write: Write,
 ) -> Result<Outcome> {
+    let Write {
+        create,
+        dry_run,
+        no_wait,
+    } = write;
     let role_names: Vec<&str> = roles.iter().map(RoleName::as_str).collect();
     let body = api::binding_body(source, &role_names);
     if dry_run {
@@ -208,7 +234,11 @@ async fn write_binding(
     }
     let check = binding.show_command();
     ctx.set_pending_write(Some(check.clone()));
-    let accepted = api::put_binding(&ctx.client, binding, &body).await?;
+    let accepted = if create {
+        put_new(ctx, binding, &body).await?
+    } else {
+        api::put_binding(&ctx.client, binding, &body).await?
+    };
     if no_wait {
         ctx.set_pending_write(None);
         let returned: RoleBinding = accepted.json()?;
@@ -221,6 +251,65 @@ async fn write_binding(
     Ok(Outcome::Data(
         api::get_binding(&ctx.client, binding).await?.to_az(),
     ))
+}
+
+/// The PUT of a create, conditional (`If-None-Match: *`): a binding created by someone else
+/// between the existence check and this PUT is refused by ARM (412), never replaced.
+async fn put_new(
+    ctx: &Context,
+    binding: &BindingId,
+    body: &Value,
+) -> Result<crate::arm::client::ArmResponse> {
+    let resp = api::put_new_binding(&ctx.client, binding, body).await?;
+    match resp.status {
+        201 | 202 => Ok(resp),
+        200 => Err(Error::UnexpectedResponse {
+            request: resp.request,
+            detail: format!(
+                "the service answered 200 OK to the create of '{}': it replaced a binding that already existed (created by someone else after this command checked); check it with: {}",
+                binding.name.as_str(),
+                binding.show_command()
+            ),
+        }),
+        412 if resp.attempts > 1 && is_ours(ctx, binding, body).await? => {
+            // An earlier attempt whose answer was lost created it, with exactly this content:
+            // writing the same content again is safe and gives an operation to follow.
+            ctx.diagnostics.verbose(
+                "an earlier attempt of this create went through (its answer was lost); writing the same content again to follow it",
+            );
+            api::put_binding(&ctx.client, binding, body).await
+        }
+        412 => Err(Error::BindingExists(binding.name.as_str().to_string())),
+        _ => Err(ctx.client.error_of(&resp)),
+    }
+}
+
+/// Whether the binding that now exists has exactly the source and roles this create sent.
+async fn is_ours(ctx: &Context, binding: &BindingId, body: &Value) -> Result<bool> {
+    let existing = api::get_binding(&ctx.client, binding).await?;
+    let sent = &body["properties"];
+    let same_source = existing
+        .properties
+        .source_resource_id
+        .as_deref()
+        .zip(sent["sourceResourceId"].as_str())
+        .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b));
+    let mut have: Vec<String> = existing
+        .properties
+        .roles
+        .iter()
+        .flatten()
+        .map(|r| r.to_ascii_lowercase())
+        .collect();
+    let mut want: Vec<String> = sent["roles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str().map(str::to_ascii_lowercase))
+        .collect();
+    have.sort();
+    want.sort();
+    Ok(same_source && have == want)
 }
 
 /// What `--dry-run` prints: the request that would have been sent.

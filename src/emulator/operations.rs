@@ -109,6 +109,16 @@ pub(super) fn put_binding(
     let cluster = &mut world.clusters[index];
     let existing = cluster.find_binding(name);
     let status = match existing {
+        Some(b) if req.if_none_match_any => {
+            return Reply::arm_error(
+                412,
+                "PreconditionFailed",
+                format!(
+                    "The trusted access role binding '{}' already exists and the request said If-None-Match: *.",
+                    cluster.bindings[b].name
+                ),
+            );
+        }
         Some(b) => {
             let binding = &mut cluster.bindings[b];
             if !binding.source_resource_id.eq_ignore_ascii_case(source) {

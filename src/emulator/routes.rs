@@ -18,6 +18,8 @@ pub struct ArmRequest<'a> {
     pub body: &'a [u8],
     /// `http://host:port`, for links the answer carries.
     pub base: String,
+    /// `If-None-Match: *` was sent: create only, never replace (ARM's conditional PUT).
+    pub if_none_match_any: bool,
 }
 
 /// An answer: status, extra headers, JSON body (or none).

@@ -243,6 +243,7 @@ impl Emulator {
                         path: &path,
                         query,
                         body: &body,
+                        if_none_match_any: header("if-none-match").is_some_and(|v| v.trim() == "*"),
                         base: format!(
                             "{}://{host}",
                             if self.config.tls.is_some() {

@@ -11,6 +11,7 @@ mod hostile;
 mod output;
 mod properties;
 mod query;
+mod races;
 mod reliability;
 mod role;
 mod rolebinding;
