@@ -126,7 +126,11 @@ fn arm_client(
         budget: Duration::from_secs(global.retry_budget),
         first_delay: Duration::from_millis(global.retry_delay_ms),
     };
-    let http = transport::http_client(&endpoint, Duration::from_secs(global.request_timeout))?;
+    let http = transport::http_client(
+        &endpoint,
+        Duration::from_secs(global.request_timeout),
+        diagnostics,
+    )?;
     let sign_in = {
         let (method, http, az_identity) = (
             global.auth,

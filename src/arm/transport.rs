@@ -1,17 +1,28 @@
 //! Where requests go and how: the ARM endpoint (https, or http on loopback only), and the one
 //! HTTP client shared by ARM requests and the sign-in credentials (user agent, timeouts, no
-//! redirects, extra trusted roots from `SSL_CERT_FILE` for corporate proxies and test CAs).
+//! redirects, HTTP/2 when offered, and the trust store: the system's, or `SSL_CERT_FILE` /
+//! `SSL_CERT_DIR`, read only when a TLS handshake needs it).
+
+#[cfg(all(unix, not(target_vendor = "apple"), not(target_os = "android")))]
+mod lazy_roots;
+mod trust_store;
 
 use crate::arm::cloud::Cloud;
 use crate::error::{Error, Result};
+use crate::output::diagnostics::Diagnostics;
 use std::time::Duration;
 use url::Url;
 
 pub const USER_AGENT: &str = concat!("aks-trustedaccess/", env!("CARGO_PKG_VERSION"));
 
 /// The HTTP client for `endpoint`. Proxies come from HTTPS_PROXY/NO_PROXY (and the OS settings);
-/// a loopback endpoint (the emulator) is always reached directly.
-pub fn http_client(endpoint: &Url, request_timeout: Duration) -> Result<reqwest::Client> {
+/// a loopback endpoint (the emulator) is always reached directly. No certificate is read here:
+/// the trust store loads at the first TLS handshake (see `trust_store`).
+pub fn http_client(
+    endpoint: &Url,
+    request_timeout: Duration,
+    diagnostics: Diagnostics,
+) -> Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10).min(request_timeout))
@@ -22,25 +33,67 @@ pub fn http_client(endpoint: &Url, request_timeout: Duration) -> Result<reqwest:
     if is_loopback(endpoint) {
         builder = builder.no_proxy();
     }
-    if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
-        let pem = std::fs::read(&path).map_err(|e| Error::Config {
-            message: format!("cannot read SSL_CERT_FILE {}: {e}", path.to_string_lossy()),
-            hint: Some(
-                "point SSL_CERT_FILE at a PEM bundle of CA certificates, or unset it".into(),
-            ),
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Config {
-            message: format!(
-                "SSL_CERT_FILE {} is not a PEM bundle: {e}",
-                path.to_string_lossy()
-            ),
-            hint: None,
-        })?;
-        builder = builder.tls_certs_merge(certs);
+    let sources = trust_store::Sources::from_env();
+    if let trust_store::Sources::Env {
+        file: Some(path), ..
+    } = &sources
+    {
+        trust_store::check_cert_file(path).map_err(|why| bad_cert_file(path, &why))?;
     }
+    builder = with_trust_store(builder, sources, diagnostics)?;
     builder
         .build()
         .map_err(|e| Error::Io(format!("cannot start the HTTP client: {e}")))
+}
+
+fn bad_cert_file(path: &std::path::Path, why: &str) -> Error {
+    Error::Config {
+        message: format!("cannot use SSL_CERT_FILE {}: {why}", path.display()),
+        hint: Some("point SSL_CERT_FILE at a PEM bundle of CA certificates, or unset it".into()),
+    }
+}
+
+/// Linux and the BSDs: webpki over the trust store files, loaded lazily (rustls-platform-verifier,
+/// reqwest's default, reads every file of the store when the client is built).
+#[cfg(all(unix, not(target_vendor = "apple"), not(target_os = "android")))]
+fn with_trust_store(
+    builder: reqwest::ClientBuilder,
+    sources: trust_store::Sources,
+    diagnostics: Diagnostics,
+) -> Result<reqwest::ClientBuilder> {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = lazy_roots::LazyTrustStore::new(sources, provider.clone(), diagnostics);
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Io(format!("cannot set up TLS: {e}")))?
+        .dangerous() // not dangerous: a webpki verifier, only loaded later
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    // HTTP/2 when the server offers it (ARM does): one connection carries parallel requests.
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(builder.tls_backend_preconfigured(tls))
+}
+
+/// macOS, Windows: the OS verifies (rustls-platform-verifier asks it per handshake, nothing is
+/// read up front); SSL_CERT_FILE adds roots to it.
+#[cfg(not(all(unix, not(target_vendor = "apple"), not(target_os = "android"))))]
+fn with_trust_store(
+    builder: reqwest::ClientBuilder,
+    sources: trust_store::Sources,
+    _diagnostics: Diagnostics,
+) -> Result<reqwest::ClientBuilder> {
+    let trust_store::Sources::Env {
+        file: Some(path), ..
+    } = sources
+    else {
+        return Ok(builder);
+    };
+    let pem = std::fs::read(&path).map_err(|e| bad_cert_file(&path, &e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| bad_cert_file(&path, &format!("not a PEM bundle: {e}")))?;
+    Ok(builder.tls_certs_merge(certs))
 }
 
 pub const ENDPOINT_ENV: &str = "AKS_TRUSTEDACCESS_ARM_ENDPOINT";

@@ -4,7 +4,7 @@
 use aks_trustedaccess::emulator::ratelimit::{Budget, Limits};
 use aks_trustedaccess::emulator::server;
 use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, Seed, World};
-use aks_trustedaccess::emulator::{EmulatorConfig, FaultKind, Faults};
+use aks_trustedaccess::emulator::{EmulatorConfig, FaultKind, Faults, test_ca};
 use aks_trustedaccess::output::diagnostics::write_stderr;
 use aks_trustedaccess::output::write_stdout;
 use clap::Parser;
@@ -104,6 +104,23 @@ struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a certificate for 127.0.0.1 from a test CA made at start (its
+    /// certificate is written to --tls-ca-file, for SSL_CERT_FILE).
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls: bool,
+
+    /// Where --tls writes the test CA's certificate (default: a temporary file, printed).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    tls_ca_file: Option<PathBuf>,
+
+    /// Over TLS, offer HTTP/1.1 only (ARM, and this emulator by default, also offer HTTP/2).
+    #[arg(long)]
+    http1_only: bool,
+
+    /// Print one line on stderr for each ARM request as it arrives.
+    #[arg(long)]
+    log_requests: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -198,7 +215,11 @@ fn run(args: Args) -> Result<(), String> {
             },
         },
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        http2: !args.http1_only,
+        log_requests: args.log_requests,
     };
+    // Kept until the emulator stops: the test CA's files live in it.
+    let (config, test_ca, _dir) = with_test_ca(config, &args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -210,16 +231,45 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
         let url = bound.url();
         write_stdout(&format!("{url}\n")).map_err(|e| e.to_string())?;
+        let trust = test_ca
+            .map(|ca| format!("  export SSL_CERT_FILE={}\n", ca.display()))
+            .unwrap_or_default();
         write_stderr(&format!(
             "aks-trustedaccess emulator listening on {url} (Ctrl-C to stop)\n\
              Point the CLI at it:\n  \
              export AKS_TRUSTEDACCESS_ARM_ENDPOINT={url}\n  \
              export AKS_TRUSTEDACCESS_ACCESS_TOKEN=emulator\n  \
-             export AZURE_SUBSCRIPTION_ID={DEFAULT_SUBSCRIPTION}\n"
+             export AZURE_SUBSCRIPTION_ID={DEFAULT_SUBSCRIPTION}\n{trust}"
         ));
         tokio::select! {
             served = bound.serve() => served.map_err(|e| e.to_string()),
             _ = tokio::signal::ctrl_c() => Ok(()),
         }
     })
+}
+
+/// `--tls`: makes the test CA and the server certificate in a private temporary directory, and
+/// copies the CA's certificate to --tls-ca-file. Returns where the CA certificate is.
+fn with_test_ca(
+    mut config: EmulatorConfig,
+    args: &Args,
+) -> Result<(EmulatorConfig, Option<PathBuf>, Option<tempfile::TempDir>), String> {
+    if !args.tls {
+        return Ok((config, None, None));
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("aks-trustedaccess-emulator-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a directory for the test CA: {e}"))?;
+    let files = test_ca::generate(dir.path())?;
+    let ca = match &args.tls_ca_file {
+        Some(path) => {
+            std::fs::copy(&files.ca_cert, path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            path.clone()
+        }
+        None => files.ca_cert.clone(),
+    };
+    config.tls = Some((files.server_cert, files.server_key));
+    Ok((config, Some(ca), Some(dir)))
 }

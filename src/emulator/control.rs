@@ -182,9 +182,10 @@ impl Emulator {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .len();
+                let connections = self.connections.load(std::sync::atomic::Ordering::Relaxed);
                 Reply::json(
                     200,
-                    json!({"requests": recorded, "faultsConsidered": seen, "faultsInjected": injected}),
+                    json!({"requests": recorded, "faultsConsidered": seen, "faultsInjected": injected, "connections": connections}),
                 )
             }
             _ => Reply::arm_error(

@@ -11,6 +11,7 @@ pub mod routes;
 pub mod seed;
 pub mod server;
 pub mod state;
+pub mod test_ca;
 
 use std::time::Duration;
 
@@ -38,6 +39,10 @@ pub struct EmulatorConfig {
     pub token_lifetime: i64,
     /// Serve HTTPS with this PEM certificate chain and private key.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Over TLS, offer HTTP/2 (ALPN `h2`) as ARM does; false: HTTP/1.1 only.
+    pub http2: bool,
+    /// Print a line on stderr for each ARM request as it arrives.
+    pub log_requests: bool,
     /// ARM's per-subscription request budget.
     pub limits: ratelimit::Limits,
 }
@@ -55,6 +60,8 @@ impl Default for EmulatorConfig {
             faults: Faults::default(),
             token_lifetime: 3600,
             tls: None,
+            http2: true,
+            log_requests: false,
             limits: ratelimit::Limits::default(),
         }
     }

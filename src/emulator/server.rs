@@ -10,10 +10,10 @@ use crate::emulator::{EmulatorConfig, FaultKind};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -32,6 +32,8 @@ pub struct Emulator {
     pub(super) script: Mutex<VecDeque<Canned>>,
     /// Requests answered from the script so far (`{n}` in scripted answers).
     pub(super) script_serial: std::sync::atomic::AtomicU64,
+    /// Connections accepted (for the benchmarks: HTTP/2 keeps this at one per client).
+    pub(super) connections: std::sync::atomic::AtomicU64,
 }
 
 /// A bound emulator: its address, and the future that serves it.
@@ -53,7 +55,7 @@ impl Bound {
 /// Binds 127.0.0.1:`port` (0 = any free port). Never any other address.
 pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::Result<Bound> {
     let tls = match &config.tls {
-        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        Some((cert, key)) => Some(tls_acceptor(cert, key, config.http2)?),
         None => None,
     };
     let limiter = RateLimiter::new(config.limits);
@@ -69,6 +71,7 @@ pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::R
             requests: Mutex::new(Vec::new()),
             script: Mutex::new(VecDeque::new()),
             script_serial: std::sync::atomic::AtomicU64::new(0),
+            connections: std::sync::atomic::AtomicU64::new(0),
             limiter,
         }),
     })
@@ -80,6 +83,9 @@ impl Bound {
         loop {
             let (stream, _) = self.listener.accept().await?;
             let emulator = self.emulator.clone();
+            emulator
+                .connections
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let tls = self.tls.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| {
@@ -90,7 +96,14 @@ impl Bound {
                 let http = http1::Builder::new();
                 match tls {
                     Some(acceptor) => {
-                        if let Ok(stream) = acceptor.accept(stream).await {
+                        let Ok(stream) = acceptor.accept(stream).await else {
+                            return;
+                        };
+                        if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                            let _ = http2::Builder::new(TokioExecutor::new())
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        } else {
                             let _ = http.serve_connection(TokioIo::new(stream), service).await;
                         }
                     }
@@ -170,6 +183,9 @@ impl Emulator {
             "clientRequestId": header("x-ms-client-request-id"),
             "userAgent": header("user-agent"),
         }));
+        if self.config.log_requests {
+            crate::output::diagnostics::write_stderr(&format!("{} {path}\n", parts.method));
+        }
 
         if !self.config.latency.is_zero() {
             tokio::time::sleep(self.config.latency).await;
@@ -237,7 +253,10 @@ impl Emulator {
                     "Authentication failed. The 'Authorization' header is provided in an invalid format.",
                 ),
                 _ => {
-                    let host = header("host").unwrap_or_else(|| "127.0.0.1".into());
+                    // HTTP/2 carries the host in the URI (`:authority`), HTTP/1.1 in `Host`.
+                    let host = header("host")
+                        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+                        .unwrap_or_else(|| "127.0.0.1".into());
                     let request = ArmRequest {
                         method: parts.method.as_str(),
                         path: &path,
@@ -369,8 +388,13 @@ fn html_page(status: u16, title: &str) -> Response<Full<Bytes>> {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-/// A TLS acceptor from PEM files (the tests generate a CA and a 127.0.0.1 certificate).
-fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<TlsAcceptor> {
+/// A TLS acceptor from PEM files (a test CA's certificate for 127.0.0.1), offering HTTP/2 by ALPN
+/// as ARM does unless `http2` is false.
+fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    http2: bool,
+) -> std::io::Result<TlsAcceptor> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
@@ -380,7 +404,7 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> std::io::Resul
         .map_err(|e| invalid(format!("{}: {e}", cert.display())))?;
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| invalid(format!("{}: {e}", key.display())))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_safe_default_protocol_versions()
@@ -388,5 +412,10 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> std::io::Resul
     .with_no_client_auth()
     .with_single_cert(chain, key)
     .map_err(|e| invalid(e.to_string()))?;
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -19,3 +19,5 @@ mod session;
 mod sources;
 #[cfg(unix)]
 mod terminal;
+#[cfg(target_os = "linux")]
+mod trust_store;
