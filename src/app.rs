@@ -7,7 +7,9 @@ use crate::arm::client::{self, ArmClient, RetryPolicy};
 use crate::arm::cloud::Cloud;
 use crate::arm::transport;
 use crate::azconfig::AzConfig;
-use crate::cli::{Cli, Command, GlobalArgs, OutputFormat, RoleCommand, RolebindingCommand};
+use crate::cli::{
+    Cli, Command, GlobalArgs, OutputFormat, RoleCommand, RolebindingCommand, TokenCommand,
+};
 use crate::commands::audit::{self, AuditOptions};
 use crate::commands::{self, Outcome};
 use crate::context::Context;
@@ -61,6 +63,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(format) => format,
         None => configured_output(&config)?,
     };
+    // A doctor report is a readable list on a terminal unless a format was asked for.
+    let format_chosen =
+        global.output.is_some() || global.query.is_some() || config.get("core", "output").is_some();
     let printer = Printer::new(format, query);
 
     let arm = arm_client(global, &config, diagnostics)?;
@@ -97,6 +102,13 @@ pub async fn run(cli: Cli) -> Result<()> {
     ctx.operation_timeout = operation_timeout(&cli.command);
     if let Some(options) = audit_options {
         return run_audit(&ctx, &printer, options).await;
+    }
+    if matches!(
+        cli.command,
+        Command::Token(_) | Command::Rolebinding(RolebindingCommand::Check { .. })
+    ) {
+        let readable = !format_chosen && output::terminal::stdout_is_terminal();
+        return run_doctor(&ctx, &printer, &cli.command, readable).await;
     }
 
     let outcome = tokio::select! {
@@ -244,11 +256,13 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<Outcome> {
                 dry_run,
                 wait,
             } => rolebinding::delete(ctx, cluster, name, *yes, *dry_run, wait.no_wait).await,
+            RolebindingCommand::Check { .. } => Ok(Outcome::Nothing),
         },
-        // Handled before a context exists (completion, man) or by `run_audit`.
-        Command::Completion { .. } | Command::Man { .. } | Command::Audit { .. } => {
-            Ok(Outcome::Nothing)
-        }
+        // Handled before a context exists (completion, man), by `run_audit` or `run_doctor`.
+        Command::Completion { .. }
+        | Command::Man { .. }
+        | Command::Audit { .. }
+        | Command::Token(_) => Ok(Outcome::Nothing),
     }
 }
 
@@ -308,4 +322,102 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: AuditOptions) -> R
     } else {
         Ok(())
     }
+}
+
+/// `rolebinding check` and `token check`: resolve the typed request (bad input exits 2 before
+/// any request), run the checks (waiting for the binding to take effect when asked), print the
+/// report, and exit 0 (nothing failed), 4 (a check failed) or 1 (some could not be checked).
+async fn run_doctor(
+    ctx: &Context,
+    printer: &Printer,
+    command: &Command,
+    readable: bool,
+) -> Result<()> {
+    use crate::commands::doctor::{self, request};
+    let checks = async {
+        match command {
+            Command::Rolebinding(RolebindingCommand::Check {
+                cluster,
+                name,
+                wait_effective,
+            }) => {
+                let request = request::BindingCheckRequest {
+                    target: request::ClusterTarget::resolve(
+                        ctx,
+                        cluster.resource_group.as_deref(),
+                        &cluster.cluster_name,
+                    )?,
+                    name: crate::arm::ids::BindingName::parse(name)?,
+                    wait_effective: *wait_effective,
+                };
+                check_until_effective(ctx, &request).await
+            }
+            Command::Token(TokenCommand::Check {
+                cluster,
+                token_file,
+                token,
+                audience,
+            }) => {
+                let target = request::ClusterTarget::resolve(
+                    ctx,
+                    cluster.resource_group.as_deref(),
+                    &cluster.cluster_name,
+                )?;
+                let input = match (token_file, token) {
+                    (Some(path), _) if path.as_os_str() == "-" => request::TokenInput::Stdin,
+                    (Some(path), _) => request::TokenInput::File(path.clone()),
+                    (None, Some(token)) => {
+                        ctx.diagnostics.warn(
+                            "a token given with --token may be saved in your shell history; \
+                             prefer stdin or --token-file",
+                        );
+                        request::TokenInput::Argument(token.clone())
+                    }
+                    (None, None) => request::TokenInput::Stdin,
+                };
+                let request = request::TokenCheckRequest::resolve(target, input, audience)?;
+                doctor::token::check(ctx, &request).await
+            }
+            _ => Ok(doctor::Report::default()),
+        }
+    };
+    let report = tokio::select! {
+        report = checks => report?,
+        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: None }),
+    };
+    output::doctor::print(printer, &report.to_json(), readable)?;
+    if !readable {
+        ctx.diagnostics.summary(&report.summary_line());
+    }
+    match report.outcome() {
+        doctor::Outcome::Passed => Ok(()),
+        doctor::Outcome::Failed(n) => Err(Error::ChecksFailed(n)),
+        doctor::Outcome::Incomplete(n) => Err(Error::ChecksIncomplete(n)),
+    }
+}
+
+/// `rolebinding check`, and with `--wait-effective` a wait until the binding's effective time
+/// then a fresh check (a binding changed meanwhile is waited for again, a few times at most).
+/// Waiting makes sense only when nothing else fails.
+async fn check_until_effective(
+    ctx: &Context,
+    request: &crate::commands::doctor::request::BindingCheckRequest,
+) -> Result<crate::commands::doctor::Report> {
+    use crate::commands::doctor::{Verdict, binding};
+    let mut report = binding::check(ctx, request).await?;
+    for _ in 0..3 {
+        let Some(at) = report.effective_at.filter(|_| request.wait_effective) else {
+            break;
+        };
+        let other_failure = report
+            .checks
+            .iter()
+            .any(|c| c.verdict == Verdict::Fail && c.id != "binding-effective");
+        if other_failure {
+            break;
+        }
+        output::countdown::wait_until(at, "the binding to take effect", ctx.diagnostics).await;
+        report = binding::check(ctx, request).await?;
+    }
+    Ok(report)
 }

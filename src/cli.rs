@@ -201,6 +201,9 @@ pub enum Command {
     /// Role bindings on a managed cluster.
     #[command(subcommand)]
     Rolebinding(RolebindingCommand),
+    /// Troubleshoot a partner service's data-plane token (a 401 from the AKS gateway).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Audit Trusted Access across subscriptions: each cluster's bindings, identity and roles.
     #[command(
         after_help = "Verdicts: pass; fail (no binding, identity not system-assigned, a role gone from the
@@ -364,6 +367,31 @@ pub enum RolebindingCommand {
         wait: WaitArgs,
     },
 
+    /// Check why a binding may not work, read only: state, effective yet, roles, source, limit.
+    #[command(
+        after_help = "Checks: binding-exists, binding-provisioned (with a failed operation's error from the
+activity log), binding-effective (5 minutes after its last change), roles-in-catalog (the
+cluster's location), roles-fit-source, source-exists, source-identity (system-assigned),
+binding-limit (8 per cluster). Exit 0 when nothing fails, 4 when a check fails, 1 when some
+could not be checked.
+
+Examples:
+  Check a binding:
+    aks-trustedaccess rolebinding check -g myResourceGroup --cluster-name myCluster -n myBinding
+  After creating one, wait until it takes effect instead of 'sleep 300':
+    aks-trustedaccess rolebinding check -g rg --cluster-name c -n b --wait-effective"
+    )]
+    Check {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Name of the role binding.
+        #[arg(short = 'n', long, value_name = "NAME", required = true)]
+        name: String,
+        /// When the binding is not effective yet, wait until it is (a countdown on a terminal).
+        #[arg(long)]
+        wait_effective: bool,
+    },
+
     /// Delete a Trusted Access role binding. Prints nothing.
     #[command(after_help = "Examples:
   Delete a binding without a prompt:
@@ -382,6 +410,39 @@ pub enum RolebindingCommand {
         dry_run: bool,
         #[command(flatten)]
         wait: WaitArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Check a partner service's token, read only: its claims (decoded, the signature NOT
+    /// verified), then the cluster's tenant and a binding for its source. Never prints the token.
+    #[command(
+        after_help = "Checks: token-format, token-expiry, token-not-before, token-issued-at (5 minutes of
+clock skew), token-audience, token-issuer, token-source (xms_mirid, system-assigned), then
+token-tenant (the cluster's), token-binding (a binding has the token's source) and that binding's
+binding-provisioned, binding-effective, roles-in-catalog, roles-fit-source, source-exists,
+source-identity. Exit 0 when nothing fails, 4 when a check fails, 1 when some could not be
+checked, 2 for bad input (e.g. not a JWT).
+
+Examples:
+  The token on stdin (the default; nothing lands in shell history):
+    aks-trustedaccess token check -g myResourceGroup --cluster-name myCluster < token.txt
+  From a file, as JSON for a script:
+    aks-trustedaccess token check -g rg --cluster-name c --token-file token.txt -o json"
+    )]
+    Check {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Read the token from this file ('-': stdin). Default: stdin.
+        #[arg(long, value_name = "FILE", conflicts_with = "token")]
+        token_file: Option<std::path::PathBuf>,
+        /// The token itself (warned against: it may land in your shell history).
+        #[arg(long, value_name = "JWT")]
+        token: Option<String>,
+        /// The audience the AKS gateway expects in `aud`.
+        #[arg(long, value_name = "AUDIENCE", default_value = crate::commands::doctor::request::TRUSTED_ACCESS_AUDIENCE)]
+        audience: String,
     },
 }
 

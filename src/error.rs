@@ -20,7 +20,7 @@ macro_rules! exit_code_help {
   1    error (ARM error, sign-in failure, failed or cancelled operation)
   2    usage error or invalid input (refused before any request)
   3    not found (any HTTP 404; show/update of a missing binding)
-  4    audit findings
+  4    audit findings; a failed check (rolebinding check, token check)
   130  interrupted (Ctrl-C)"
     };
 }
@@ -109,6 +109,12 @@ pub enum Error {
         "the audit could not read some subscriptions or clusters ({0} rows with verdict 'error')"
     )]
     AuditErrors(usize),
+    /// A doctor check failed: the report says which; exit 4.
+    #[error("{0} checks failed")]
+    ChecksFailed(usize),
+    /// Nothing failed, but some checks could not be made (verdict unknown); exit 1.
+    #[error("{0} checks could not be made")]
+    ChecksIncomplete(usize),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -134,7 +140,7 @@ impl Error {
             Error::Arm(e) if e.status == 404 => exit::NOT_FOUND,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::OutputClosed => exit::OK,
-            Error::AuditFindings(_) => exit::FINDINGS,
+            Error::AuditFindings(_) | Error::ChecksFailed(_) => exit::FINDINGS,
             _ => exit::ERROR,
         }
     }
@@ -208,7 +214,10 @@ impl Error {
                 }
             }
             // The summary on stderr already says it; nothing more to add.
-            Error::OutputClosed | Error::AuditFindings(_) => {}
+            Error::OutputClosed
+            | Error::AuditFindings(_)
+            | Error::ChecksFailed(_)
+            | Error::ChecksIncomplete(_) => {}
             _ => {
                 let _ = writeln!(out, "ERROR: {self}");
             }

@@ -1,6 +1,9 @@
 //! The ARM operations this tool calls, by name. Commands call these; none of them builds a URL.
 
-use crate::arm::client::{API_VERSION, ArmClient, ArmResponse, RESOURCES_API_VERSION};
+use crate::arm::client::{
+    ACTIVITY_LOG_API_VERSION, API_VERSION, ArmClient, ArmResponse, PROVIDERS_API_VERSION,
+    RESOURCES_API_VERSION,
+};
 use crate::arm::ids::{self, BindingId, ClusterId, Location, SubscriptionId};
 use crate::arm::models::{LocationInfo, ManagedCluster, Role, RoleBinding, Subscription};
 use crate::error::Result;
@@ -104,4 +107,96 @@ pub async fn list_clusters(
     client
         .list(client.url(&ids::clusters_path(subscription), API_VERSION))
         .await
+}
+
+pub async fn get_subscription(
+    client: &ArmClient,
+    subscription: &SubscriptionId,
+) -> Result<Subscription> {
+    client
+        .get(client.url(&ids::subscription_path(subscription), RESOURCES_API_VERSION))
+        .await
+}
+
+/// A resource provider's registration; `None` when the subscription does not know it (404).
+pub async fn get_provider(
+    client: &ArmClient,
+    subscription: &str,
+    namespace: &str,
+) -> Result<Option<serde_json::Value>> {
+    client
+        .get_optional(client.url(
+            &ids::provider_path(subscription, namespace),
+            PROVIDERS_API_VERSION,
+        ))
+        .await
+}
+
+/// Any resource by its (already validated) ARM id; `None` when it does not exist (404).
+pub async fn get_resource(
+    client: &ArmClient,
+    id: &str,
+    api_version: &str,
+) -> Result<Option<serde_json::Value>> {
+    client.get_optional(client.url(id, api_version)).await
+}
+
+/// The error of the newest failed write of a resource, from the subscription's activity log
+/// (the last 89 days); `None` when the log has no failed write for it.
+pub async fn failed_write_error(
+    client: &ArmClient,
+    subscription: &SubscriptionId,
+    resource_id: &str,
+) -> Result<Option<String>> {
+    let since = time::OffsetDateTime::now_utc() - time::Duration::days(89);
+    let since = since
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut url = client.url(
+        &ids::activity_log_path(subscription),
+        ACTIVITY_LOG_API_VERSION,
+    );
+    url.query_pairs_mut().append_pair(
+        "$filter",
+        &format!(
+            "eventTimestamp ge '{since}' and resourceUri eq '{}'",
+            resource_id.replace('\'', "''")
+        ),
+    );
+    let events: Vec<serde_json::Value> = client.list(url).await?;
+    let newest_failure = events
+        .iter()
+        .filter(|e| {
+            e["status"]["value"]
+                .as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
+        })
+        .max_by(|a, b| {
+            let at = |e: &serde_json::Value| e["eventTimestamp"].as_str().unwrap_or("").to_string();
+            at(a).cmp(&at(b))
+        });
+    Ok(newest_failure.map(event_error))
+}
+
+/// `(code) message` from an event's `properties.statusMessage` (JSON text, in one of ARM's
+/// error shapes), else its `statusCode`.
+fn event_error(event: &serde_json::Value) -> String {
+    let properties = &event["properties"];
+    let message = properties["statusMessage"].as_str().unwrap_or("");
+    if let Ok(parsed) = serde_json::from_str::<serde_json::Value>(message) {
+        let error = if parsed["error"].is_object() {
+            &parsed["error"]
+        } else {
+            &parsed
+        };
+        if let (Some(code), Some(text)) = (error["code"].as_str(), error["message"].as_str()) {
+            return format!("({code}) {text}");
+        }
+    }
+    let code = properties["statusCode"].as_str().unwrap_or("Failed");
+    if message.is_empty() {
+        code.to_string()
+    } else {
+        format!("({code}) {}", message.chars().take(500).collect::<String>())
+    }
 }

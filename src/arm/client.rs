@@ -21,6 +21,10 @@ use url::Url;
 pub const API_VERSION: &str = "2026-08-01";
 /// The Microsoft.Resources api-version for subscriptions and locations.
 pub const RESOURCES_API_VERSION: &str = "2022-12-01";
+/// The Microsoft.Resources api-version for resource providers (their types' api-versions).
+pub const PROVIDERS_API_VERSION: &str = "2021-04-01";
+/// The activity log's api-version (Microsoft.Insights event types).
+pub const ACTIVITY_LOG_API_VERSION: &str = "2015-04-01";
 pub use crate::arm::retry::RetryPolicy;
 pub use crate::arm::transport::{ENDPOINT_ENV, USER_AGENT, endpoint_from_env, parse_endpoint};
 

@@ -197,6 +197,22 @@ pub fn locations_path(subscription: &SubscriptionId) -> String {
 
 pub const SUBSCRIPTIONS_PATH: &str = "/subscriptions";
 
+pub fn subscription_path(subscription: &SubscriptionId) -> String {
+    format!("/subscriptions/{subscription}")
+}
+
+/// The subscription's activity log (management events).
+pub fn activity_log_path(subscription: &SubscriptionId) -> String {
+    format!(
+        "/subscriptions/{subscription}/providers/Microsoft.Insights/eventtypes/management/values"
+    )
+}
+
+/// A resource provider's registration (its resource types and their api-versions).
+pub fn provider_path(subscription: &str, namespace: &str) -> String {
+    format!("/subscriptions/{subscription}/providers/{namespace}")
+}
+
 /// `--source-resource-id`: a well-formed ARM id, resource-group or subscription scoped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceResourceId {

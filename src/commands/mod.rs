@@ -1,6 +1,7 @@
 //! Command logic: what to ask ARM and what data to return. Commands never print.
 
 pub mod audit;
+pub mod doctor;
 pub mod role;
 pub mod rolebinding;
 

@@ -1,6 +1,7 @@
 //! `aks-trustedaccess-emulator`: the Trusted Access slice of ARM on loopback, for tests, demos and
 //! users' scripts, with no Azure account. Knobs for paging, operation timing and fault injection.
 
+pub mod activity;
 pub mod control;
 pub mod faults;
 pub mod identity;

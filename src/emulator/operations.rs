@@ -291,16 +291,23 @@ pub(super) fn operation_status(world: &mut World, config: &EmulatorConfig, id: &
     }
     body["status"] = json!(op.outcome);
     body["endTime"] = json!(op.end_time);
-    match op.outcome.as_str() {
-        "Failed" => {
-            body["error"] = json!({"code": "EmulatedOperationFailed", "message": "The operation failed (emulator --operation-outcome failed)."})
-        }
-        "Canceled" => {
-            body["error"] = json!({"code": "OperationCanceled", "message": "The operation was canceled (emulator --operation-outcome canceled)."})
-        }
-        _ => {}
+    if let Some(error) = outcome_error(&op.outcome) {
+        body["error"] = error;
     }
     Reply::json(200, body)
+}
+
+/// The error an operation that ended this way reports (its status and the activity log).
+pub(super) fn outcome_error(outcome: &str) -> Option<Value> {
+    match outcome {
+        "Failed" => Some(
+            json!({"code": "EmulatedOperationFailed", "message": "The operation failed (emulator --operation-outcome failed)."}),
+        ),
+        "Canceled" => Some(
+            json!({"code": "OperationCanceled", "message": "The operation was canceled (emulator --operation-outcome canceled)."}),
+        ),
+        _ => None,
+    }
 }
 
 pub(super) fn operation_result(

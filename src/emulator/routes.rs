@@ -143,6 +143,14 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> R
             "operationresults",
             _,
         ] => only_get(method).unwrap_or_else(|| operation_result(world, config, req, segments[7])),
+        [
+            "providers",
+            "microsoft.insights",
+            "eventtypes",
+            "management",
+            "values",
+        ] => only_get(method)
+            .unwrap_or_else(|| crate::emulator::activity::management_events(world, req, sub)),
         ["providers", "microsoft.containerservice", "managedclusters"] => {
             only_get(method).unwrap_or_else(|| list_clusters(world, config, req, sub))
         }

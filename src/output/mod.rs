@@ -1,7 +1,9 @@
 //! The output layer, the only writer of stdout: applies `--query`, renders the chosen format,
 //! and ends quietly when the reader closes the pipe.
 
+pub mod countdown;
 pub mod diagnostics;
+pub mod doctor;
 pub mod json;
 pub mod pyvalue;
 pub mod query;

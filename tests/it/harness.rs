@@ -28,6 +28,17 @@ impl Emulator {
         Self::spawn(args, tempfile::tempdir().expect("temp dir"), None)
     }
 
+    /// The emulator started from a state file (the format of `GET /_emulator/state`).
+    pub fn start_with_state(state: &Value, args: &[&str]) -> Self {
+        let home = tempfile::tempdir().expect("temp dir");
+        let path = home.path().join("state.json");
+        std::fs::write(&path, state.to_string()).expect("write the state file");
+        let path = path.to_string_lossy().into_owned();
+        let mut all = vec!["--state", path.as_str()];
+        all.extend_from_slice(args);
+        Self::spawn(&all, home, None)
+    }
+
     /// The emulator over TLS, with a CA and a 127.0.0.1 certificate generated for this test.
     /// `ca.pem` is written into `home` for SSL_CERT_FILE.
     pub fn start_tls(args: &[&str]) -> Self {

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod conventions;
+mod doctor;
 mod emulator;
 mod harness;
 mod hostile;

@@ -1,0 +1,481 @@
+//! `rolebinding check` and `token check` against the emulator: each check made to pass and made
+//! to fail, the exit codes (0 / 4 / 1 / 2), the requests made, and no token in any output.
+
+use crate::harness::*;
+use base64::Engine;
+use serde_json::{Value, json};
+
+const API: &str = "api-version=2026-08-01";
+const TENANT: &str = "11111111-1111-1111-1111-111111111111";
+const AUDIENCE: &str = "839858a7-cb51-4fcf-ad2f-222fe0d2d0d0";
+const WORKSPACE: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.MachineLearningServices/workspaces/ml-workspace";
+/// A fake signature; no output may contain it.
+const SIGNATURE: &str = "ZmFrZS1zaWduYXR1cmUtbXVzdC1uZXZlci1sZWFr";
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// RFC 3339 for `seconds` ago, as ARM writes systemData times.
+fn ago(seconds: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+fn binding(name: &str, source: &str, roles: &[&str], created_ago: i64, modified_ago: i64) -> Value {
+    json!({
+        "name": name,
+        "sourceResourceId": source,
+        "roles": roles,
+        "systemData": {
+            "createdBy": "operator@contoso.com", "createdByType": "User", "createdAt": ago(created_ago),
+            "lastModifiedBy": "operator@contoso.com", "lastModifiedByType": "User", "lastModifiedAt": ago(modified_ago),
+        }
+    })
+}
+
+/// A source resource with a system-assigned identity.
+fn workspace(id: &str) -> Value {
+    json!({"id": id, "identity": {"type": "SystemAssigned"}})
+}
+
+/// One subscription, cluster1 in rg1 (westeurope) with these bindings, and these resources.
+fn world(bindings: Value, resources: Value) -> Value {
+    json!({
+        "subscriptions": [{"subscriptionId": SUB, "displayName": "Emulated Subscription", "tenantId": TENANT}],
+        "resourceGroups": [{"subscriptionId": SUB, "name": "rg1"}],
+        "clusters": [{
+            "subscriptionId": SUB, "resourceGroup": "rg1", "name": "cluster1",
+            "location": "westeurope", "identityType": "SystemAssigned", "bindings": bindings
+        }],
+        "resources": resources,
+    })
+}
+
+/// The usual healthy world: ml-binding (an hour old) to a workspace that exists.
+fn healthy() -> Value {
+    world(
+        json!([binding("ml-binding", WORKSPACE, &[ML_ROLE], 3600, 3600)]),
+        json!([workspace(WORKSPACE)]),
+    )
+}
+
+fn check_binding(emu: &Emulator, name: &str, extra: &[&str]) -> (Run, Value) {
+    let mut args = vec![
+        "rolebinding",
+        "check",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster1",
+        "-n",
+        name,
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(emu.cli().args(&args));
+    let doc = json(&out.stdout);
+    (out, doc)
+}
+
+/// The verdict of each check, in order.
+fn verdicts(doc: &Value) -> Vec<(String, String)> {
+    doc["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn verdict<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {doc}"))
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_missing_binding_or_cluster_fails_binding_exists_and_stops() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let (out, doc) = check_binding(&emu, "nope", &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(verdicts(&doc), pairs(&[("binding-exists", "fail")]));
+    assert_eq!(
+        emu.request_lines(),
+        [
+            format!("GET {}?{API}", cluster_path("cluster1")),
+            format!("GET {}?{API}", binding_path("cluster1", "nope")),
+        ]
+    );
+    assert!(
+        verdict(&doc, "binding-exists")["hint"]
+            .as_str()
+            .unwrap()
+            .contains("rolebinding list -g rg1 --cluster-name cluster1")
+    );
+    let out = run(emu.cli().args([
+        "rolebinding",
+        "check",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "ghost",
+        "-n",
+        "b",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    assert!(
+        verdict(&doc, "binding-exists")["message"]
+            .as_str()
+            .unwrap()
+            .contains("cluster 'ghost' was not found")
+    );
+}
+
+#[test]
+fn an_unreadable_binding_is_unknown_and_exits_1() {
+    let mut state = healthy();
+    state["clusters"][0]["readable"] = json!(false);
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "ml-binding", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(verdicts(&doc), pairs(&[("binding-exists", "unknown")]));
+    assert!(
+        verdict(&doc, "binding-exists")["message"]
+            .as_str()
+            .unwrap()
+            .contains("AuthorizationFailed")
+    );
+}
+
+#[test]
+fn a_failed_binding_shows_its_operations_error_from_the_activity_log() {
+    let emu = Emulator::start_with_state(&healthy(), &["--operation-outcome", "failed"]);
+    let out = run(emu.cli().args([
+        "rolebinding",
+        "create",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster1",
+        "-n",
+        "broken",
+        "--source-resource-id",
+        WORKSPACE,
+        "--roles",
+        ML_ROLE,
+    ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let (out, doc) = check_binding(&emu, "broken", &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let check = verdict(&doc, "binding-provisioned");
+    assert_eq!(check["verdict"], "fail");
+    assert_eq!(
+        check["message"],
+        "binding 'broken' is Failed; the operation's error: (EmulatedOperationFailed) The operation failed (emulator --operation-outcome failed)."
+    );
+    let log = emu
+        .request_lines()
+        .into_iter()
+        .find(|l| l.contains("Microsoft.Insights"))
+        .expect("the activity log was read");
+    assert!(
+        log.contains("resourceUri+eq+%27") && log.contains("api-version=2015-04-01"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_new_binding_is_not_effective_for_five_minutes() {
+    let state = world(
+        json!([binding("fresh", WORKSPACE, &[ML_ROLE], 60, 60)]),
+        json!([workspace(WORKSPACE)]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "fresh", &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let check = verdict(&doc, "binding-effective");
+    assert_eq!(check["verdict"], "fail");
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.contains("not effective yet, expected by"),
+        "{message}"
+    );
+    assert!(check["hint"].as_str().unwrap().contains("--wait-effective"));
+    assert!(doc["effectiveAt"].is_string());
+}
+
+#[test]
+fn wait_effective_does_not_wait_when_something_else_fails() {
+    let misfit = "Microsoft.DataProtection/backupVaults/backup-operator";
+    let state = world(
+        json!([binding("fresh", WORKSPACE, &[misfit], 10, 10)]),
+        json!([workspace(WORKSPACE)]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "fresh", &["--wait-effective"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(verdict(&doc, "roles-fit-source")["verdict"], "fail");
+    assert_eq!(verdict(&doc, "binding-effective")["verdict"], "fail");
+    assert!(!out.stderr.contains("Waiting"), "{}", out.stderr);
+}
+
+#[test]
+fn a_role_missing_from_the_locations_catalog_fails() {
+    let mut state = healthy();
+    state["rolesByLocation"] = json!({"westeurope": [
+        {"name": "inference-v1", "sourceResourceType": "Microsoft.MachineLearningServices/workspaces", "rules": []}
+    ]});
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "ml-binding", &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let check = verdict(&doc, "roles-in-catalog");
+    assert_eq!(check["verdict"], "fail");
+    assert_eq!(
+        check["message"],
+        format!("not in the role catalog of westeurope: {ML_ROLE}")
+    );
+    assert!(
+        check["hint"]
+            .as_str()
+            .unwrap()
+            .contains("role list -l westeurope")
+    );
+    assert_eq!(verdict(&doc, "roles-fit-source")["verdict"], "pass");
+}
+
+#[test]
+fn table_and_tsv_show_one_row_per_check() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let base = [
+        "rolebinding",
+        "check",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster1",
+        "-n",
+        "nope",
+    ];
+    let out = run(emu.cli().args(base).args(["-o", "tsv"]));
+    assert_eq!(out.code, 4);
+    assert_eq!(
+        out.stdout,
+        "fail\tbinding-exists\tcluster 'cluster1' has no binding named 'nope'\tsee its bindings with 'aks-trustedaccess rolebinding list -g rg1 --cluster-name cluster1'\n"
+    );
+    let out = run(emu.cli().args(base).args(["-o", "table"]));
+    assert_eq!(out.code, 4);
+    let header: Vec<&str> = out
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["Verdict", "Check", "Message", "Hint"]);
+    assert!(out.stdout.lines().nth(2).unwrap().starts_with("fail"));
+}
+
+#[test]
+fn bad_names_are_refused_before_any_request() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args([
+        "rolebinding",
+        "check",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster1",
+        "-n",
+        "bad_name",
+    ]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(emu.requests().is_empty());
+}
+
+// ---- token check ----
+
+fn b64(value: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+/// A token with these claims and a fake signature (nothing verifies it; nothing may print it).
+fn token(claims: &Value) -> String {
+    format!(
+        "{}.{}.{SIGNATURE}",
+        b64(&json!({"typ": "JWT", "alg": "RS256", "kid": "test-key"})),
+        b64(claims)
+    )
+}
+
+/// A managed identity's token for the workspace, as the gateway wants it.
+fn good_claims() -> Value {
+    json!({
+        "aud": AUDIENCE,
+        "iss": format!("https://sts.windows.net/{TENANT}/"),
+        "tid": TENANT,
+        "oid": "33333333-3333-3333-3333-333333333333",
+        "iat": now() - 60, "nbf": now() - 60, "exp": now() + 3600,
+        "idtyp": "app",
+        "xms_mirid": WORKSPACE.replace("resourceGroups", "resourcegroups"),
+    })
+}
+
+fn with(claim: &str, value: Value) -> Value {
+    let mut claims = good_claims();
+    claims[claim] = value;
+    claims
+}
+
+/// `token check` with the token on stdin; asserts that neither the token nor its signature
+/// appears in any output.
+fn check_token(emu: &Emulator, token: &str, extra: &[&str]) -> (Run, Value) {
+    let mut args = vec![
+        "token",
+        "check",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster1",
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(emu.cli().args(&args).write_stdin(token.to_string()));
+    assert_no_token(&out, token);
+    let doc = if out.stdout.is_empty() {
+        Value::Null
+    } else {
+        json(&out.stdout)
+    };
+    (out, doc)
+}
+
+fn assert_no_token(out: &Run, token: &str) {
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!text.contains(SIGNATURE), "the signature leaked: {text}");
+        // (Short test inputs such as "a.b" could appear in any text by chance.)
+        if token.len() > 16 {
+            assert!(!text.contains(token), "the token leaked: {text}");
+        }
+    }
+}
+
+#[test]
+fn what_is_not_a_jwt_is_refused_before_any_request() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    for bad in [
+        "",
+        "not-a-token",
+        "a.b",
+        "eyJhbGciOiJub25lIn0.!!!.sig",
+        "a.b.c.d.e",
+    ] {
+        let (out, _) = check_token(&emu, bad, &[]);
+        assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
+        assert!(out.stderr.contains("ERROR: the token"), "{}", out.stderr);
+    }
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn the_tenant_must_be_named_consistently_and_be_the_clusters() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let other = "99999999-9999-9999-9999-999999999999";
+    let mut claims = with("tid", json!(other));
+    claims["iss"] = json!(format!("https://login.microsoftonline.com/{other}/v2.0"));
+    let (out, doc) = check_token(&emu, &token(&claims), &[]);
+    assert_eq!(out.code, 4);
+    assert_eq!(verdict(&doc, "token-issuer")["verdict"], "pass");
+    assert_eq!(
+        verdict(&doc, "token-tenant")["message"],
+        format!(
+            "the token is from tenant {other}, the cluster's subscription is in tenant {TENANT}"
+        )
+    );
+    let (out, doc) = check_token(
+        &emu,
+        &token(&with(
+            "iss",
+            json!(format!("https://sts.windows.net/{other}/")),
+        )),
+        &[],
+    );
+    assert_eq!(out.code, 4);
+    assert_eq!(verdict(&doc, "token-issuer")["verdict"], "fail");
+    assert_eq!(verdict(&doc, "token-tenant")["verdict"], "pass");
+}
+
+#[test]
+fn a_user_assigned_identity_is_explained_and_a_missing_mirid_fails() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let uami = format!(
+        "/subscriptions/{SUB}/resourcegroups/rg1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/partner-id"
+    );
+    let mut claims = with("xms_mirid", json!(uami));
+    claims["xms_az_rid"] = json!(WORKSPACE);
+    let (out, doc) = check_token(&emu, &token(&claims), &[]);
+    assert_eq!(out.code, 4);
+    let check = verdict(&doc, "token-source");
+    assert_eq!(
+        check["message"],
+        format!("the token is of a user-assigned identity, {uami} (used by {WORKSPACE})")
+    );
+    assert!(check["hint"].as_str().unwrap().contains("system-assigned"));
+    let mut claims = good_claims();
+    claims.as_object_mut().unwrap().remove("xms_mirid");
+    let (out, doc) = check_token(&emu, &token(&claims), &[]);
+    assert_eq!(out.code, 4);
+    assert_eq!(verdict(&doc, "token-source")["verdict"], "fail");
+    assert_eq!(verdict(&doc, "token-binding")["verdict"], "unknown");
+}
+
+#[test]
+fn a_source_without_a_binding_fails_token_binding() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let other = WORKSPACE.replace("ml-workspace", "other-ws");
+    let (out, doc) = check_token(&emu, &token(&with("xms_mirid", json!(other))), &[]);
+    assert_eq!(out.code, 4);
+    let check = verdict(&doc, "token-binding");
+    assert_eq!(
+        check["message"],
+        format!(
+            "no binding on cluster 'cluster1' has the token's source {other} (1 binding checked)"
+        )
+    );
+    assert!(
+        check["hint"]
+            .as_str()
+            .unwrap()
+            .contains("rolebinding create -g rg1 --cluster-name cluster1")
+    );
+}
+
+#[test]
+fn unreadable_bindings_leave_the_token_check_incomplete() {
+    let mut state = healthy();
+    state["clusters"][0]["readable"] = json!(false);
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_token(&emu, &token(&good_claims()), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(verdict(&doc, "token-binding")["verdict"], "unknown");
+}
