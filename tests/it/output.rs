@@ -191,6 +191,8 @@ fn every_command_has_help_with_examples() {
         &["rolebinding", "create"],
         &["rolebinding", "update"],
         &["rolebinding", "delete"],
+        &["rolebinding", "check"],
+        &["token", "check"],
         &["completion"],
     ] {
         let out = run(emu.cli().args(command).arg("--help"));
