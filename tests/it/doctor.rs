@@ -111,6 +111,45 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 #[test]
+fn a_healthy_binding_passes_every_check_with_exactly_these_reads() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let (out, doc) = check_binding(&emu, "ml-binding", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        verdicts(&doc),
+        pairs(&[
+            ("binding-exists", "pass"),
+            ("binding-provisioned", "pass"),
+            ("binding-effective", "pass"),
+            ("roles-in-catalog", "pass"),
+            ("roles-fit-source", "pass"),
+            ("source-exists", "pass"),
+            ("source-identity", "pass"),
+            ("binding-limit", "pass"),
+        ])
+    );
+    assert_eq!(doc["verdict"], "pass");
+    assert_eq!(doc["binding"]["name"], "ml-binding");
+    assert!(out.stderr.contains("8 checks: 8 passed"), "{}", out.stderr);
+    let cluster = cluster_path("cluster1");
+    assert_eq!(
+        emu.request_lines(),
+        [
+            format!("GET {cluster}?{API}"),
+            format!("GET {}?{API}", binding_path("cluster1", "ml-binding")),
+            format!(
+                "GET /subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/trustedAccessRoles?{API}"
+            ),
+            format!(
+                "GET /subscriptions/{SUB}/providers/Microsoft.MachineLearningServices?api-version=2021-04-01"
+            ),
+            format!("GET {WORKSPACE}?api-version=2024-10-01"),
+            format!("GET {cluster}/trustedAccessRoleBindings?{API}"),
+        ]
+    );
+}
+
+#[test]
 fn a_missing_binding_or_cluster_fails_binding_exists_and_stops() {
     let emu = Emulator::start_with_state(&healthy(), &[]);
     let (out, doc) = check_binding(&emu, "nope", &[]);
@@ -205,6 +244,16 @@ fn a_failed_binding_shows_its_operations_error_from_the_activity_log() {
 }
 
 #[test]
+fn a_binding_with_an_operation_running_warns() {
+    let mut state = healthy();
+    state["clusters"][0]["bindings"][0]["provisioningState"] = json!("Updating");
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "ml-binding", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(verdict(&doc, "binding-provisioned")["verdict"], "warn");
+}
+
+#[test]
 fn a_new_binding_is_not_effective_for_five_minutes() {
     let state = world(
         json!([binding("fresh", WORKSPACE, &[ML_ROLE], 60, 60)]),
@@ -222,6 +271,46 @@ fn a_new_binding_is_not_effective_for_five_minutes() {
     );
     assert!(check["hint"].as_str().unwrap().contains("--wait-effective"));
     assert!(doc["effectiveAt"].is_string());
+}
+
+#[test]
+fn a_changed_binding_warns_that_its_previous_roles_apply_meanwhile() {
+    let state = world(
+        json!([binding("changed", WORKSPACE, &[ML_ROLE], 86400, 30)]),
+        json!([workspace(WORKSPACE)]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "changed", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let check = verdict(&doc, "binding-effective");
+    assert_eq!(check["verdict"], "warn");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("previous roles apply")
+    );
+}
+
+#[test]
+fn wait_effective_waits_for_the_binding_then_checks_again() {
+    // Changed 4 min 50 s ago: effective in about 10 s, a margin for a slow start (the test
+    // needs the first check to come before that; nothing bounds how long the wait takes).
+    let state = world(
+        json!([binding("almost", WORKSPACE, &[ML_ROLE], 290, 290)]),
+        json!([workspace(WORKSPACE)]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "almost", &["--wait-effective"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(verdict(&doc, "binding-effective")["verdict"], "pass");
+    assert!(out.stderr.contains("Waiting"), "{}", out.stderr);
+    let binding_reads = emu
+        .request_lines()
+        .iter()
+        .filter(|l| l.starts_with(&format!("GET {}?", binding_path("cluster1", "almost"))))
+        .count();
+    assert_eq!(binding_reads, 2, "read once, then again after the wait");
 }
 
 #[test]
@@ -261,6 +350,144 @@ fn a_role_missing_from_the_locations_catalog_fails() {
             .contains("role list -l westeurope")
     );
     assert_eq!(verdict(&doc, "roles-fit-source")["verdict"], "pass");
+}
+
+#[test]
+fn roles_must_fit_the_source_type_by_whole_segments() {
+    let backup_role = "Microsoft.DataProtection/backupVaults/backup-operator";
+    let defender_source = format!(
+        "/subscriptions/{SUB}/providers/Microsoft.Security/pricings/CloudPosture/securityOperators/DefenderCSPMSecurityOperator"
+    );
+    let state = world(
+        json!([
+            binding("misfit", WORKSPACE, &[backup_role], 3600, 3600),
+            binding(
+                "defender-cloudposture",
+                &defender_source,
+                &["Microsoft.Security/pricings/microsoft-defender-operator"],
+                3600,
+                3600
+            ),
+        ]),
+        json!([workspace(WORKSPACE), workspace(&defender_source)]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "misfit", &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let check = verdict(&doc, "roles-fit-source");
+    assert_eq!(check["verdict"], "fail");
+    assert_eq!(
+        check["message"],
+        format!("not for a Microsoft.MachineLearningServices/workspaces source: {backup_role}")
+    );
+    // Defender's nested source: the role's type is a prefix of the source's type.
+    let (out, doc) = check_binding(&emu, "defender-cloudposture", &[]);
+    assert_eq!(out.code, 0, "{}\n{doc}", out.stderr);
+    assert_eq!(verdict(&doc, "roles-fit-source")["verdict"], "pass");
+}
+
+#[test]
+fn a_deleted_source_makes_the_binding_dangling() {
+    let gone = WORKSPACE.replace("ml-workspace", "deleted-ws");
+    let state = world(
+        json!([binding("dangling", &gone, &[ML_ROLE], 3600, 3600)]),
+        json!([workspace(WORKSPACE)]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "dangling", &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let check = verdict(&doc, "source-exists");
+    assert_eq!(check["verdict"], "fail");
+    assert!(check["message"].as_str().unwrap().contains("dangling"));
+    assert!(
+        check["hint"]
+            .as_str()
+            .unwrap()
+            .contains("same id would be trusted")
+    );
+    assert_eq!(verdict(&doc, "source-identity")["verdict"], "unknown");
+}
+
+#[test]
+fn a_source_without_a_system_assigned_identity_fails() {
+    let state = world(
+        json!([binding("ml-binding", WORKSPACE, &[ML_ROLE], 3600, 3600)]),
+        json!([{"id": WORKSPACE, "identity": {"type": "UserAssigned"}}]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "ml-binding", &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(verdict(&doc, "source-exists")["verdict"], "pass");
+    let check = verdict(&doc, "source-identity");
+    assert_eq!(check["verdict"], "fail");
+    assert_eq!(
+        check["message"],
+        "the source's identity is UserAssigned, with no system-assigned principal"
+    );
+    let no_identity = world(
+        json!([binding("ml-binding", WORKSPACE, &[ML_ROLE], 3600, 3600)]),
+        json!([{"id": WORKSPACE}]),
+    );
+    let emu = Emulator::start_with_state(&no_identity, &[]);
+    let (out, doc) = check_binding(&emu, "ml-binding", &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(
+        verdict(&doc, "source-identity")["message"],
+        "the source has no managed identity"
+    );
+}
+
+#[test]
+fn a_source_the_caller_cannot_read_is_unknown_with_the_reason() {
+    let state = world(
+        json!([binding("ml-binding", WORKSPACE, &[ML_ROLE], 3600, 3600)]),
+        json!([{"id": WORKSPACE, "identity": {"type": "SystemAssigned"}, "readable": false}]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "ml-binding", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let check = verdict(&doc, "source-exists");
+    assert_eq!(check["verdict"], "unknown");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("(AuthorizationFailed)")
+    );
+    assert_eq!(
+        check["hint"],
+        "reading the source needs 'Microsoft.MachineLearningServices/workspaces/read' on it"
+    );
+}
+
+#[test]
+fn a_cluster_at_the_eight_binding_limit_gets_a_note() {
+    let bindings: Vec<Value> = (0..8)
+        .map(|i| {
+            binding(
+                &format!("b{i}"),
+                &WORKSPACE.replace("ml-workspace", &format!("ws{i}")),
+                &[ML_ROLE],
+                3600,
+                3600,
+            )
+        })
+        .collect();
+    let emu = Emulator::start_with_state(
+        &world(
+            json!(bindings),
+            json!([workspace(&WORKSPACE.replace("ml-workspace", "ws0"))]),
+        ),
+        &[],
+    );
+    let (out, doc) = check_binding(&emu, "b0", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let check = verdict(&doc, "binding-limit");
+    assert_eq!(check["verdict"], "warn");
+    assert_eq!(
+        check["message"],
+        "cluster 'cluster1' has 8 bindings, the limit is 8: no binding can be added"
+    );
 }
 
 #[test]
@@ -381,6 +608,57 @@ fn assert_no_token(out: &Run, token: &str) {
 }
 
 #[test]
+fn a_good_token_passes_every_check_and_is_never_printed() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let (out, doc) = check_token(&emu, &token(&good_claims()), &[]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stderr, out.stdout);
+    assert_eq!(
+        verdicts(&doc),
+        pairs(&[
+            ("token-format", "pass"),
+            ("token-expiry", "pass"),
+            ("token-not-before", "pass"),
+            ("token-issued-at", "pass"),
+            ("token-audience", "pass"),
+            ("token-issuer", "pass"),
+            ("token-source", "pass"),
+            ("token-tenant", "pass"),
+            ("token-binding", "pass"),
+            ("binding-provisioned", "pass"),
+            ("binding-effective", "pass"),
+            ("roles-in-catalog", "pass"),
+            ("roles-fit-source", "pass"),
+            ("source-exists", "pass"),
+            ("source-identity", "pass"),
+        ])
+    );
+    assert!(
+        verdict(&doc, "token-format")["message"]
+            .as_str()
+            .unwrap()
+            .contains("WITHOUT verifying the signature")
+    );
+    assert_eq!(doc["signatureVerified"], false);
+    assert_eq!(doc["claims"]["tid"], TENANT);
+    assert_eq!(doc["claims"]["alg"], "RS256");
+    assert_eq!(doc["binding"]["name"], "ml-binding");
+    assert!(verdict(&doc, "token-binding")["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("binding 'ml-binding' on cluster 'cluster1' has the token's source, with roles {ML_ROLE}")));
+    let cluster = cluster_path("cluster1");
+    let lines = emu.request_lines();
+    assert_eq!(
+        lines[..3],
+        [
+            format!("GET /subscriptions/{SUB}?api-version=2022-12-01"),
+            format!("GET {cluster}/trustedAccessRoleBindings?{API}"),
+            format!("GET {cluster}?{API}"),
+        ]
+    );
+}
+
+#[test]
 fn what_is_not_a_jwt_is_refused_before_any_request() {
     let emu = Emulator::start_with_state(&healthy(), &[]);
     for bad in [
@@ -395,6 +673,62 @@ fn what_is_not_a_jwt_is_refused_before_any_request() {
         assert!(out.stderr.contains("ERROR: the token"), "{}", out.stderr);
     }
     assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn expired_not_yet_valid_and_future_tokens_fail_with_five_minutes_of_skew() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    for (claim, value, id, expected) in [
+        ("exp", now() - 3600, "token-expiry", "fail"),
+        ("exp", now() - 60, "token-expiry", "warn"),
+        ("nbf", now() + 3600, "token-not-before", "fail"),
+        ("nbf", now() + 60, "token-not-before", "pass"),
+        ("iat", now() + 3600, "token-issued-at", "fail"),
+    ] {
+        let (out, doc) = check_token(&emu, &token(&with(claim, json!(value))), &[]);
+        assert_eq!(
+            verdict(&doc, id)["verdict"],
+            expected,
+            "{claim}={value}: {doc}"
+        );
+        assert_eq!(
+            out.code,
+            if expected == "fail" { 4 } else { 0 },
+            "{}",
+            out.stderr
+        );
+    }
+    let (_, doc) = check_token(&emu, &token(&with("exp", json!(now() - 3600))), &[]);
+    assert!(
+        verdict(&doc, "token-expiry")["message"]
+            .as_str()
+            .unwrap()
+            .contains("(1h 0m ago)")
+    );
+}
+
+#[test]
+fn the_audience_must_be_trusted_access_unless_overridden() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let arm = token(&with("aud", json!("https://management.azure.com/")));
+    let (out, doc) = check_token(&emu, &arm, &[]);
+    assert_eq!(out.code, 4);
+    let check = verdict(&doc, "token-audience");
+    assert_eq!(
+        check["message"],
+        format!(
+            "the token is for audience https://management.azure.com/; the AKS gateway expects {AUDIENCE}"
+        )
+    );
+    assert!(
+        check["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("this is an ARM token")
+    );
+    let (out, doc) = check_token(&emu, &arm, &["--audience", "https://management.azure.com"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(verdict(&doc, "token-audience")["verdict"], "pass");
 }
 
 #[test]
@@ -478,4 +812,43 @@ fn unreadable_bindings_leave_the_token_check_incomplete() {
     let (out, doc) = check_token(&emu, &token(&good_claims()), &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(verdict(&doc, "token-binding")["verdict"], "unknown");
+}
+
+#[test]
+fn the_token_comes_from_stdin_a_file_or_an_argument_with_a_warning() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let jwt = token(&good_claims());
+    let file = emu.home.path().join("token.txt");
+    std::fs::write(&file, format!("Bearer {jwt}\n")).unwrap();
+    let base = [
+        "token",
+        "check",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster1",
+        "-o",
+        "json",
+    ];
+    let out = run(emu
+        .cli()
+        .args(base)
+        .args(["--token-file", file.to_str().unwrap()]));
+    assert_no_token(&out, &jwt);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("WARNING"), "{}", out.stderr);
+    let out = run(emu.cli().args(base).args(["--token", &jwt]));
+    assert_no_token(&out, &jwt);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("WARNING: a token given with --token may be saved in your shell history"),
+        "{}",
+        out.stderr
+    );
+    let out = run(emu
+        .cli()
+        .args(base)
+        .args(["--token-file", "/nonexistent/token"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
 }

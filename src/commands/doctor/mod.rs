@@ -188,11 +188,12 @@ pub fn rfc3339(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
-/// Unix seconds of an RFC 3339 time (as ARM writes them, up to 7 fractional digits).
+/// Unix seconds of an RFC 3339 time (as ARM writes them, up to 7 fractional digits), rounded
+/// up: a moment computed from it is never early.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .ok()
-        .map(|t| t.unix_timestamp())
+        .map(|t| t.unix_timestamp() + i64::from(t.nanosecond() > 0))
 }
 
 /// "4m 12s", "2h 3m", "45s".
