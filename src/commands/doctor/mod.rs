@@ -121,15 +121,14 @@ impl Report {
         }
     }
 
-    /// `{checks: [{id, verdict, message, hint}], verdict, summary, …details}`.
+    /// `{verdict, summary, checks: [{id, verdict, message, hint}], …details}`.
     pub fn to_json(&self) -> Value {
         let verdict = match self.outcome() {
             Outcome::Passed => Verdict::Pass,
             Outcome::Failed(_) => Verdict::Fail,
             Outcome::Incomplete(_) => Verdict::Unknown,
         };
-        let mut doc = self.details.clone();
-        doc.insert("checks".into(), json!(self.checks));
+        let mut doc = Map::new();
         doc.insert("verdict".into(), json!(verdict));
         doc.insert(
             "summary".into(),
@@ -140,6 +139,10 @@ impl Report {
                 "unknown": self.count(Verdict::Unknown),
             }),
         );
+        doc.insert("checks".into(), json!(self.checks));
+        for (key, value) in &self.details {
+            doc.insert(key.clone(), value.clone());
+        }
         Value::Object(doc)
     }
 
@@ -240,9 +243,10 @@ mod tests {
     #[test]
     fn times_and_spans() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(parse_rfc3339("2026-11-02T09:15:04Z"), Some(1793610904));
         assert_eq!(
             parse_rfc3339("2026-11-02T09:15:04.2170000Z"),
-            Some(1793610904)
+            Some(1793610905)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
         assert_eq!(span(59), "59s");
