@@ -1,25 +1,25 @@
-//! Runs a parsed command line: checks global flags, builds the context, dispatches the command,
-//! hands its data to the output layer, and turns Ctrl-C into a clean stop.
+//! Runs a parsed command line: resolves it into a typed request, builds the context, asks the
+//! delete prompt, dispatches the request, hands its data to the output layer, and turns Ctrl-C
+//! into a clean stop.
 
 use crate::arm::auth::cache::DiskCache;
 use crate::arm::auth::{self, AuthSettings, Credential};
 use crate::arm::client::{self, ArmClient, RetryPolicy};
 use crate::arm::cloud::Cloud;
+use crate::arm::ids::BindingId;
 use crate::arm::transport;
 use crate::azconfig::AzConfig;
-use crate::cli::{
-    Cli, Command, GlobalArgs, OutputFormat, RoleCommand, RolebindingCommand, TokenCommand,
-};
-use crate::commands::audit::{self, AuditOptions};
+use crate::cli::{Cli, Command, GlobalArgs, RolebindingCommand, TokenCommand};
+use crate::commands::audit;
 use crate::commands::{self, Outcome};
 use crate::context::Context;
+use crate::diagnostics::{Diagnostics, Verbosity};
 use crate::error::{Error, Result};
-use crate::output::diagnostics::{Diagnostics, Verbosity};
 use crate::output::query::Query;
 use crate::output::rows::RowWriter;
-use crate::output::{self, Printer};
+use crate::output::{self, Printer, terminal};
+use crate::resolve::{self, AuditOptions, Request};
 use crate::shell_integration;
-use clap::ValueEnum;
 use std::time::Duration;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -39,59 +39,31 @@ pub async fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let global = &cli.global;
-    if global.only_show_errors && (global.debug || global.verbose) {
-        return Err(Error::usage(
-            "--only-show-errors can't be used together with --debug or --verbose",
-        ));
-    }
     let config = AzConfig::load();
-    // knack's order: the flags first, then az's `[core] only_show_errors` /
-    // AZURE_CORE_ONLY_SHOW_ERRORS (which --debug and --verbose override).
-    let verbosity = if global.debug {
-        Verbosity::Debug
-    } else if global.verbose {
-        Verbosity::Verbose
-    } else if global.only_show_errors || config.get_bool("core", "only_show_errors") == Some(true) {
-        Verbosity::ErrorsOnly
-    } else {
-        Verbosity::Normal
-    };
-    let diagnostics = Diagnostics::new(verbosity)
-        .with_color(crate::output::terminal::stderr_color_allowed(&config));
+    let diagnostics = Diagnostics::new(resolve::verbosity(global, &config)?)
+        .with_color(terminal::stderr_color_allowed(&config));
     let query = global.query.as_deref().map(Query::compile).transpose()?;
-    let format = match global.output {
-        Some(format) => format,
-        None => configured_output(&config)?,
-    };
     // A doctor report is a readable list on a terminal unless a format was asked for.
     let format_chosen =
         global.output.is_some() || global.query.is_some() || config.get("core", "output").is_some();
-    let printer = Printer::new(format, query);
-
+    let printer = Printer::new(resolve::output_format(global, &config)?, query);
     let arm = arm_client(global, &config, diagnostics)?;
-    let audit_options = match &cli.command {
-        Command::Audit {
-            require_binding_for,
-            parallel,
-            discovery,
-            management_groups,
-        } => Some(AuditOptions {
-            selector: audit::Selector {
-                subscriptions: global.subscription.clone(),
-                management_groups: management_groups.clone(),
-                ..Default::default()
-            },
-            discovery: match discovery {
-                crate::cli::Discovery::Arg => audit::DiscoveryMode::Arg,
-                crate::cli::Discovery::Arm => audit::DiscoveryMode::Arm,
-                crate::cli::Discovery::Auto => audit::DiscoveryMode::Auto,
-            },
-            require_binding_for: require_binding_for.clone(),
-            parallel: usize::from(*parallel),
-        }),
-        _ => None,
-    };
-    let mut ctx = Context::new(
+    if matches!(
+        cli.command,
+        Command::Token(_) | Command::Rolebinding(RolebindingCommand::Check { .. })
+    ) {
+        // The doctor resolves its own requests (commands/doctor/request.rs) for now.
+        let ctx = Context::new(
+            arm,
+            config,
+            diagnostics,
+            global.subscription.last().cloned(),
+        );
+        let readable = !format_chosen && output::terminal::stdout_is_terminal();
+        return run_doctor(&ctx, &printer, &cli.command, readable).await;
+    }
+    let request = resolve::request(&cli.command, global, &config)?;
+    let ctx = Context::new(
         arm,
         config,
         diagnostics,
@@ -99,23 +71,63 @@ pub async fn run(cli: Cli) -> Result<()> {
         // several subscriptions).
         global.subscription.last().cloned(),
     );
-    ctx.operation_timeout = operation_timeout(&cli.command);
-    if let Some(options) = audit_options {
-        return run_audit(&ctx, &printer, options).await;
+    confirm(&ctx, &request)?;
+    tokio::select! {
+        // Biased: when Ctrl-C arrives, a command that handles it itself (audit closes its
+        // report) is polled first and gets to finish.
+        biased;
+        done = dispatch(&ctx, &printer, request) => done,
+        binding = interrupted(&ctx) => Err(Error::Interrupted {
+            check: binding.map(|b| b.show_command()),
+        }),
     }
-    if matches!(
-        cli.command,
-        Command::Token(_) | Command::Rolebinding(RolebindingCommand::Check { .. })
-    ) {
-        let readable = !format_chosen && output::terminal::stdout_is_terminal();
-        return run_doctor(&ctx, &printer, &cli.command, readable).await;
-    }
+}
 
-    let outcome = tokio::select! {
-        outcome = dispatch(&ctx, &cli.command) => outcome?,
-        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: ctx.pending_write() }),
+/// Resolves on Ctrl-C with the write it interrupted, read before the command is dropped.
+async fn interrupted(ctx: &Context) -> Option<BindingId> {
+    let _ = tokio::signal::ctrl_c().await;
+    ctx.write_in_flight()
+}
+
+/// The one place a request meets its command; the output layer prints what comes back.
+async fn dispatch(ctx: &Context, printer: &Printer, request: Request) -> Result<()> {
+    use commands::{role, rolebinding};
+    let outcome = match &request {
+        Request::RoleList(list) => role::list(ctx, list).await?,
+        Request::BindingList(cluster) => rolebinding::list(ctx, cluster).await?,
+        Request::BindingShow(binding) => rolebinding::show(ctx, binding).await?,
+        Request::BindingCreate(write) => rolebinding::create(ctx, write).await?,
+        Request::BindingUpdate(write) => rolebinding::update(ctx, write).await?,
+        Request::BindingDelete(delete) => rolebinding::delete(ctx, delete).await?,
+        Request::Audit(options) => return run_audit(ctx, printer, options).await,
     };
-    printer.print(&outcome)
+    match outcome {
+        Outcome::Data(data) => printer.print_value(&data, None),
+        Outcome::Nothing => Ok(()),
+    }
+}
+
+/// az's confirmation before a delete, asked before the command runs (commands never prompt):
+/// without `--yes` and without a terminal to ask on, nothing is deleted.
+fn confirm(ctx: &Context, request: &Request) -> Result<()> {
+    let Request::BindingDelete(delete) = request else {
+        return Ok(());
+    };
+    // az asks unless --yes or `[core] disable_confirm_prompt` / AZURE_CORE_DISABLE_CONFIRM_PROMPT.
+    let confirmed =
+        delete.confirmed || ctx.config.get_bool("core", "disable_confirm_prompt") == Some(true);
+    if confirmed || delete.dry_run {
+        return Ok(());
+    }
+    match terminal::confirm("Are you sure you want to perform this operation?")? {
+        Some(true) => Ok(()),
+        Some(false) => Err(Error::Cancelled),
+        None => {
+            ctx.diagnostics
+                .warn("Unable to prompt for confirmation as no tty available. Use --yes.");
+            Err(Error::Cancelled)
+        }
+    }
 }
 
 /// The ARM client: cloud, endpoint, retry policy, the shared HTTP client, and the sign-in that
@@ -125,7 +137,7 @@ fn arm_client(
     config: &AzConfig,
     diagnostics: Diagnostics,
 ) -> Result<ArmClient> {
-    let cloud = Cloud::resolve(global.cloud, config)?;
+    let cloud = Cloud::resolve(global.cloud, config.get("cloud", "name"))?;
     if cloud != Cloud::AzureCloud {
         diagnostics.warn(&format!(
             "Trusted Access is not offered in {} today; expect NoRegisteredProviderFound or InvalidResourceType errors",
@@ -144,11 +156,7 @@ fn arm_client(
         diagnostics,
     )?;
     let sign_in = {
-        let (method, http, az_identity) = (
-            global.auth,
-            http.clone(),
-            auth::az_identity(config.dir(), config),
-        );
+        let (method, http, az_identity) = (global.auth, http.clone(), config.account_key());
         let token_cache = if global.no_token_cache {
             None
         } else {
@@ -189,86 +197,9 @@ fn plural(n: usize, noun: &str) -> String {
     }
 }
 
-/// `--timeout` of a write command.
-fn operation_timeout(command: &Command) -> Option<Duration> {
-    match command {
-        Command::Rolebinding(
-            RolebindingCommand::Create { wait, .. }
-            | RolebindingCommand::Update { wait, .. }
-            | RolebindingCommand::Delete { wait, .. },
-        ) => wait.timeout.map(Duration::from_secs),
-        _ => None,
-    }
-}
-
-/// az's `[core] output` / `AZURE_CORE_OUTPUT`, else json.
-fn configured_output(config: &AzConfig) -> Result<OutputFormat> {
-    match config.get("core", "output") {
-        None => Ok(OutputFormat::Json),
-        Some(name) => OutputFormat::from_str(&name, true).map_err(|_| {
-            Error::usage_with_hint(
-                format!("unknown output format '{name}' in az's configuration ([core] output or AZURE_CORE_OUTPUT)"),
-                "use one of json, jsonc, yaml, yamlc, table, tsv, none",
-            )
-        }),
-    }
-}
-
-async fn dispatch(ctx: &Context, command: &Command) -> Result<Outcome> {
-    use commands::{role, rolebinding};
-    match command {
-        Command::Role(RoleCommand::List { location }) => role::list(ctx, location.as_deref()).await,
-        Command::Rolebinding(sub) => match sub {
-            RolebindingCommand::List { cluster } => rolebinding::list(ctx, cluster).await,
-            RolebindingCommand::Show { cluster, name } => {
-                rolebinding::show(ctx, cluster, name).await
-            }
-            RolebindingCommand::Create {
-                cluster,
-                name,
-                source_resource_id,
-                roles,
-                checks,
-                wait,
-            } => {
-                rolebinding::create(
-                    ctx,
-                    cluster,
-                    name,
-                    source_resource_id,
-                    roles,
-                    checks,
-                    wait.no_wait,
-                )
-                .await
-            }
-            RolebindingCommand::Update {
-                cluster,
-                name,
-                roles,
-                checks,
-                wait,
-            } => rolebinding::update(ctx, cluster, name, roles, checks, wait.no_wait).await,
-            RolebindingCommand::Delete {
-                cluster,
-                name,
-                yes,
-                dry_run,
-                wait,
-            } => rolebinding::delete(ctx, cluster, name, *yes, *dry_run, wait.no_wait).await,
-            RolebindingCommand::Check { .. } => Ok(Outcome::Nothing),
-        },
-        // Handled before a context exists (completion, man), by `run_audit` or `run_doctor`.
-        Command::Completion { .. }
-        | Command::Man { .. }
-        | Command::Audit { .. }
-        | Command::Token(_) => Ok(Outcome::Nothing),
-    }
-}
-
 /// `audit` streams its rows to the output layer as they are ready and ends with a summary on
 /// stderr; its exit code says whether every cluster passed.
-async fn run_audit(ctx: &Context, printer: &Printer, options: AuditOptions) -> Result<()> {
+async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> Result<()> {
     let progress =
         indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     if ctx.diagnostics.verbosity == Verbosity::ErrorsOnly {
@@ -289,7 +220,7 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: AuditOptions) -> R
             rows.push(row)
         };
         tokio::select! {
-            summary = audit::run(ctx, &options, &mut emit) => summary,
+            summary = audit::run(ctx, options, &mut emit) => summary,
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted { check: None }),
         }
     };

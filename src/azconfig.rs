@@ -102,6 +102,28 @@ impl AzConfig {
             .unwrap_or_default()
     }
 
+    /// The az account a token cache key follows: the config directory and the default
+    /// subscription's user and tenant, so `az login` as someone else misses the cache.
+    pub fn account_key(&self) -> String {
+        let account = self
+            .default_subscription()
+            .map(|s| {
+                format!(
+                    "{}@{}",
+                    s.user.map(|u| u.name).unwrap_or_default(),
+                    s.tenant_id.unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            "{}|{account}",
+            self.dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        )
+    }
+
     pub fn default_subscription(&self) -> Option<ProfileSubscription> {
         self.profile_subscriptions()
             .into_iter()

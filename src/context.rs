@@ -1,15 +1,14 @@
 //! What every command needs, resolved once from flags, environment and az's configuration:
-//! the ARM client, the subscription (id, or display name looked up), defaults, wait limits.
+//! the ARM client, the subscription (id, or display name looked up), and which write is in
+//! flight (so Ctrl-C can say how to check its result).
 
 use crate::arm::api;
 use crate::arm::client::ArmClient;
-use crate::arm::ids::{ResourceGroupName, SubscriptionId};
+use crate::arm::ids::{BindingId, SubscriptionId};
 use crate::azconfig::AzConfig;
+use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
-use crate::output::diagnostics::Diagnostics;
-use std::sync::Mutex;
-use std::time::Duration;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, watch};
 
 pub struct Context {
     pub client: ArmClient,
@@ -17,10 +16,17 @@ pub struct Context {
     pub diagnostics: Diagnostics,
     subscription_arg: Option<String>,
     subscription: OnceCell<SubscriptionId>,
-    /// `--timeout`: the longest wait for a long-running operation.
-    pub operation_timeout: Option<Duration>,
-    /// Set while a write may be running in Azure: the command that shows its result.
-    pending_write: Mutex<Option<String>>,
+    /// The binding whose write may be running in Azure right now (see `writing`).
+    in_flight: watch::Sender<Option<BindingId>>,
+}
+
+/// Marks a write as in flight until dropped (when the command returns, however it returns).
+pub struct WriteInFlight<'a>(&'a watch::Sender<Option<BindingId>>);
+
+impl Drop for WriteInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.send_replace(None);
+    }
 }
 
 impl Context {
@@ -36,8 +42,7 @@ impl Context {
             diagnostics,
             subscription_arg,
             subscription: OnceCell::new(),
-            operation_timeout: None,
-            pending_write: Mutex::new(None),
+            in_flight: watch::Sender::new(None),
         }
     }
 
@@ -132,27 +137,14 @@ impl Context {
         }
     }
 
-    /// `-g`, else az's `[defaults] group`.
-    pub fn resource_group(&self, arg: Option<&str>) -> Result<ResourceGroupName> {
-        match arg
-            .map(str::to_string)
-            .or_else(|| self.config.default_group())
-        {
-            Some(group) => ResourceGroupName::parse(&group),
-            None => Err(Error::usage_with_hint(
-                "the following arguments are required: --resource-group/-g",
-                "or set a default with 'az configure --defaults group=<name>'",
-            )),
-        }
+    /// From now until the guard drops, a write of `binding` may be running in Azure.
+    pub fn writing(&self, binding: &BindingId) -> WriteInFlight<'_> {
+        self.in_flight.send_replace(Some(binding.clone()));
+        WriteInFlight(&self.in_flight)
     }
 
-    pub fn set_pending_write(&self, check: Option<String>) {
-        if let Ok(mut pending) = self.pending_write.lock() {
-            *pending = check;
-        }
-    }
-
-    pub fn pending_write(&self) -> Option<String> {
-        self.pending_write.lock().ok().and_then(|p| p.clone())
+    /// The write in flight, if any: what an interruption leaves behind.
+    pub fn write_in_flight(&self) -> Option<BindingId> {
+        self.in_flight.borrow().clone()
     }
 }

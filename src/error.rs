@@ -26,9 +26,6 @@ macro_rules! exit_code_help {
 }
 pub(crate) use exit_code_help;
 
-/// The text appended to the top-level `--help`.
-pub const EXIT_CODE_HELP: &str = exit_code_help!();
-
 /// An error decoded from an ARM answer: the envelope `{"error":{…}}` or AKS's bare body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArmError {

@@ -2,8 +2,8 @@
 //! result to the exit-code table in `error.rs`.
 
 use aks_trustedaccess::azconfig::AzConfig;
+use aks_trustedaccess::diagnostics::{Level, paint, write_stderr};
 use aks_trustedaccess::error::exit;
-use aks_trustedaccess::output::diagnostics::{Level, paint, write_stderr};
 use aks_trustedaccess::output::terminal;
 use aks_trustedaccess::{app, cli::Cli, parse_errors};
 use clap::error::ErrorKind;

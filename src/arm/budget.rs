@@ -1,7 +1,7 @@
 //! ARM's per-subscription read budget: when `x-ms-ratelimit-remaining-subscription-reads` runs
 //! low, the client pauses that subscription's requests instead of running into 429s.
 
-use crate::output::diagnostics::Diagnostics;
+use crate::diagnostics::Diagnostics;
 use reqwest::header::HeaderMap;
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,6 +1,5 @@
 //! Azure clouds: each maps to its ARM endpoint, sign-in authority and token scope.
 
-use crate::azconfig::AzConfig;
 use crate::error::{Error, Result};
 use azure_core::cloud::CloudConfiguration;
 
@@ -15,12 +14,13 @@ pub enum Cloud {
 }
 
 impl Cloud {
-    /// `--cloud`, else az's active cloud (`[cloud] name`, `AZURE_CLOUD_NAME`), else AzureCloud.
-    pub fn resolve(flag: Option<Cloud>, config: &AzConfig) -> Result<Cloud> {
+    /// `--cloud`, else az's active cloud (`configured`: `[cloud] name`, `AZURE_CLOUD_NAME`, read
+    /// by the caller so this layer does not depend on az's configuration), else AzureCloud.
+    pub fn resolve(flag: Option<Cloud>, configured: Option<String>) -> Result<Cloud> {
         if let Some(cloud) = flag {
             return Ok(cloud);
         }
-        match config.get("cloud", "name") {
+        match configured {
             None => Ok(Cloud::AzureCloud),
             Some(name) => {
                 <Cloud as clap::ValueEnum>::from_str(&name, true).map_err(|_| Error::Config {

@@ -1,5 +1,5 @@
-//! Trusted Access role names (`<Namespace>/<type>[/<subtype>]/<name>`) and the `--roles`
-//! parser: comma-separated and/or repeated values, trimmed, deduplicated.
+//! Trusted Access role names (`<Namespace>/<type>[/<subtype>]/<name>`), parsed once into a typed
+//! value. The `--roles` flag's own parsing lives in the resolve step (`resolve::parse_roles`).
 
 use crate::error::{Error, Result};
 
@@ -51,61 +51,17 @@ impl RoleName {
     }
 }
 
-/// `--roles` values: comma-separated and/or repeated; trimmed; empty items refused; duplicates
-/// (compared case-insensitively, as the service does) dropped, first spelling kept.
-pub fn parse_roles(values: &[String]) -> Result<Vec<RoleName>> {
-    let mut roles: Vec<RoleName> = Vec::new();
-    for value in values {
-        for item in value.split(',') {
-            let item = item.trim();
-            if item.is_empty() {
-                return Err(Error::usage_with_hint(
-                    format!("--roles has an empty item in '{value}'"),
-                    "give roles as 'a,b' or '--roles a b'",
-                ));
-            }
-            let role = RoleName::parse(item)?;
-            if !roles
-                .iter()
-                .any(|r| r.as_str().eq_ignore_ascii_case(role.as_str()))
-            {
-                roles.push(role);
-            }
-        }
-    }
-    if roles.is_empty() {
-        return Err(Error::usage("--roles needs at least one role"));
-    }
-    Ok(roles)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn roles_are_split_trimmed_and_deduplicated() {
-        let roles = parse_roles(&[
-            "Microsoft.A/b/r1, Microsoft.A/b/r2".into(),
-            "microsoft.a/b/R1".into(),
-            "Microsoft.A/b/c/r3".into(),
-        ])
-        .unwrap();
-        let names: Vec<&str> = roles.iter().map(RoleName::as_str).collect();
-        assert_eq!(
-            names,
-            ["Microsoft.A/b/r1", "Microsoft.A/b/r2", "Microsoft.A/b/c/r3"]
-        );
-        assert_eq!(roles[2].source_type(), "Microsoft.A/b/c");
-        assert_eq!(roles[2].short_name(), "r3");
-        assert!(parse_roles(&["a,,b".into()]).is_err());
-        assert!(parse_roles(&[]).is_err());
-        let Err(Error::Usage {
-            hint: Some(hint), ..
-        }) = parse_roles(&["mlworkload".into()])
-        else {
-            panic!("a bare role must be refused with a hint");
-        };
-        assert!(hint.contains("Microsoft.MachineLearningServices/workspaces/mlworkload"));
+    fn a_role_splits_into_source_type_and_name() {
+        let role = RoleName::parse("Microsoft.A/b/c/r3").unwrap();
+        assert_eq!(role.source_type(), "Microsoft.A/b/c");
+        assert_eq!(role.short_name(), "r3");
+        assert!(RoleName::parse("Microsoft.A/b").is_err());
+        assert!(RoleName::parse("A/b/r").is_err());
+        assert!(RoleName::parse("Microsoft.A//r").is_err());
     }
 }

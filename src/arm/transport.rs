@@ -8,8 +8,8 @@ mod lazy_roots;
 mod trust_store;
 
 use crate::arm::cloud::Cloud;
+use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
-use crate::output::diagnostics::Diagnostics;
 use std::time::Duration;
 use url::Url;
 

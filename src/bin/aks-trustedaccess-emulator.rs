@@ -1,11 +1,11 @@
 //! `aks-trustedaccess-emulator`: serves the Trusted Access slice of ARM on 127.0.0.1 so the CLI,
 //! its tests and users' scripts run with no Azure account. Prints its URL on stdout.
 
+use aks_trustedaccess::diagnostics::write_stderr;
 use aks_trustedaccess::emulator::ratelimit::{Budget, Limits};
 use aks_trustedaccess::emulator::server;
 use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, Seed, World};
 use aks_trustedaccess::emulator::{EmulatorConfig, FaultKind, Faults, test_ca};
-use aks_trustedaccess::output::diagnostics::write_stderr;
 use aks_trustedaccess::output::write_stdout;
 use clap::Parser;
 use std::path::PathBuf;

@@ -1,4 +1,5 @@
-//! Command logic: what to ask ARM and what data to return. Commands never print.
+//! Command logic: what to ask ARM and what data to return. Commands take resolved requests
+//! (`resolve`), never print, never prompt and never import `cli`.
 
 pub mod audit;
 pub mod doctor;

@@ -5,47 +5,22 @@ use crate::arm::ids::Location;
 use crate::commands::Outcome;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::resolve::{LocationText, RoleList};
 use serde_json::Value;
 
-pub async fn list(ctx: &Context, location: Option<&str>) -> Result<Outcome> {
-    let raw = location
-        .map(str::to_string)
-        .or_else(|| ctx.config.default_location())
-        .ok_or_else(|| {
-            Error::usage_with_hint(
-                "the following arguments are required: --location/-l",
-                "or set a default with 'az configure --defaults location=<name>'",
-            )
-        })?;
-    check_location_text(&raw)?;
+pub async fn list(ctx: &Context, request: &RoleList) -> Result<Outcome> {
     let subscription = ctx.subscription().await?.clone();
-    let location = resolve_location(ctx, &raw).await?;
+    let location = resolve_location(ctx, &request.location).await?;
     let roles = api::list_roles(&ctx.client, &subscription, &location).await?;
     Ok(Outcome::Data(Value::Array(
         roles.iter().map(|r| r.to_az()).collect(),
     )))
 }
 
-/// Refuses text that cannot be a location before any request.
-pub fn check_location_text(raw: &str) -> Result<()> {
-    let ok = !raw.trim().is_empty()
-        && raw.len() <= 64
-        && raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '(' || c == ')');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::usage_with_hint(
-            format!("invalid location '{raw}'"),
-            "give a short name such as 'westeurope' or a display name such as \"West Europe\"",
-        ))
-    }
-}
-
 /// A short name is used as is; a display name ("West Europe") is looked up in the
 /// subscription's locations, as az does.
-pub async fn resolve_location(ctx: &Context, raw: &str) -> Result<Location> {
+pub async fn resolve_location(ctx: &Context, text: &LocationText) -> Result<Location> {
+    let raw = text.as_str();
     if let Some(location) = Location::short_name(raw) {
         return Ok(location);
     }

@@ -1,116 +1,66 @@
-//! `rolebinding list | show | create | update | delete`, with az's semantics.
+//! `rolebinding list | show | create | update | delete`, with az's semantics. Requests arrive
+//! resolved (names checked, roles parsed); the prompt of `delete` is answered before dispatch.
 
 use crate::arm::api;
-use crate::arm::ids::{BindingId, BindingName, ClusterId, ClusterName, Location, SourceResourceId};
+use crate::arm::ids::{BindingId, ClusterId, Location, SourceResourceId};
 use crate::arm::models::RoleBinding;
-use crate::arm::roles::{RoleName, parse_roles};
-use crate::cli::{ClusterArgs, WriteChecks};
+use crate::arm::roles::RoleName;
 use crate::commands::Outcome;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::output::terminal;
+use crate::resolve::{
+    BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
+};
 use serde_json::Value;
 
-/// Cluster and binding names are checked before the subscription is resolved: bad input never
-/// costs a request.
-struct Target {
-    group: crate::arm::ids::ResourceGroupName,
-    cluster: ClusterName,
-    name: Option<BindingName>,
+async fn cluster_id(ctx: &Context, cluster: &ClusterRef) -> Result<ClusterId> {
+    Ok(cluster.id(ctx.subscription().await?.clone()))
 }
 
-fn target(ctx: &Context, args: &ClusterArgs, name: Option<&str>) -> Result<Target> {
-    let group = ctx.resource_group(args.resource_group.as_deref())?;
-    let cluster = ClusterName::parse(&args.cluster_name)?;
-    let name = name.map(BindingName::parse).transpose()?;
-    Ok(Target {
-        group,
-        cluster,
-        name,
-    })
+async fn binding_id(ctx: &Context, binding: &BindingRef) -> Result<BindingId> {
+    Ok(binding.id(ctx.subscription().await?.clone()))
 }
 
-impl Target {
-    async fn cluster_id(self, ctx: &Context) -> Result<(ClusterId, Option<BindingName>)> {
-        let subscription = ctx.subscription().await?.clone();
-        Ok((
-            ClusterId {
-                subscription,
-                resource_group: self.group,
-                name: self.cluster,
-            },
-            self.name,
-        ))
-    }
-
-    async fn binding_id(self, ctx: &Context) -> Result<BindingId> {
-        let (cluster, name) = self.cluster_id(ctx).await?;
-        let name =
-            name.ok_or_else(|| Error::usage("the following arguments are required: --name/-n"))?;
-        Ok(cluster.binding(name))
-    }
-}
-
-pub async fn list(ctx: &Context, args: &ClusterArgs) -> Result<Outcome> {
-    let (cluster, _) = target(ctx, args, None)?.cluster_id(ctx).await?;
+pub async fn list(ctx: &Context, cluster: &ClusterRef) -> Result<Outcome> {
+    let cluster = cluster_id(ctx, cluster).await?;
     let bindings = api::list_bindings(&ctx.client, &cluster).await?;
     Ok(Outcome::Data(Value::Array(
         bindings.iter().map(RoleBinding::to_az).collect(),
     )))
 }
 
-pub async fn show(ctx: &Context, args: &ClusterArgs, name: &str) -> Result<Outcome> {
-    let binding = target(ctx, args, Some(name))?.binding_id(ctx).await?;
+pub async fn show(ctx: &Context, binding: &BindingRef) -> Result<Outcome> {
+    let binding = binding_id(ctx, binding).await?;
     Ok(Outcome::Data(
         api::get_binding(&ctx.client, &binding).await?.to_az(),
     ))
 }
 
-pub async fn create(
-    ctx: &Context,
-    args: &ClusterArgs,
-    name: &str,
-    source_resource_id: &str,
-    roles: &[String],
-    checks: &WriteChecks,
-    no_wait: bool,
-) -> Result<Outcome> {
-    let target = target(ctx, args, Some(name))?;
-    let source = SourceResourceId::parse(source_resource_id)?;
-    let roles = parse_roles(roles)?;
-    check_roles_match_source(&roles, source.resource_type())?;
-    let binding = target.binding_id(ctx).await?;
+/// Refuses a binding that exists (az's rule: use update), checks the roles against the
+/// location's catalog, then writes.
+pub async fn create(ctx: &Context, request: &BindingWrite) -> Result<Outcome> {
+    let source = request.source.as_ref().ok_or_else(|| {
+        Error::usage("the following arguments are required: --source-resource-id/-s")
+    })?;
+    let binding = binding_id(ctx, &request.binding).await?;
     if api::find_binding(&ctx.client, &binding).await?.is_some() {
         return Err(Error::BindingExists(binding.name.as_str().to_string()));
     }
-    if !checks.skip_validation {
-        check_roles_in_catalog(ctx, &binding.cluster, &roles, source.resource_type()).await?;
+    if request.validate {
+        check_roles_in_catalog(
+            ctx,
+            &binding.cluster,
+            &request.roles,
+            source.resource_type(),
+        )
+        .await?;
     }
-    write_binding(
-        ctx,
-        &binding,
-        source.as_str(),
-        &roles,
-        Write {
-            create: true,
-            dry_run: checks.dry_run,
-            no_wait,
-        },
-    )
-    .await
+    write_binding(ctx, &binding, source.as_str(), request).await
 }
 
-pub async fn update(
-    ctx: &Context,
-    args: &ClusterArgs,
-    name: &str,
-    roles: &[String],
-    checks: &WriteChecks,
-    no_wait: bool,
-) -> Result<Outcome> {
-    let target = target(ctx, args, Some(name))?;
-    let roles = parse_roles(roles)?;
-    let binding = target.binding_id(ctx).await?;
+/// Replaces the roles; the source is the binding's own, read first.
+pub async fn update(ctx: &Context, request: &BindingWrite) -> Result<Outcome> {
+    let binding = binding_id(ctx, &request.binding).await?;
     let existing = api::get_binding(&ctx.client, &binding).await?;
     let source =
         existing
@@ -121,31 +71,18 @@ pub async fn update(
                 detail: "the existing binding has no sourceResourceId".into(),
             })?;
     if let Ok(parsed) = SourceResourceId::parse(&source) {
-        check_roles_match_source(&roles, parsed.resource_type())?;
-        if !checks.skip_validation {
-            check_roles_in_catalog(ctx, &binding.cluster, &roles, parsed.resource_type()).await?;
+        check_roles_match_source(&request.roles, parsed.resource_type())?;
+        if request.validate {
+            check_roles_in_catalog(
+                ctx,
+                &binding.cluster,
+                &request.roles,
+                parsed.resource_type(),
+            )
+            .await?;
         }
     }
-    write_binding(
-        ctx,
-        &binding,
-        &source,
-        &roles,
-        Write {
-            create: false,
-            dry_run: checks.dry_run,
-            no_wait,
-        },
-    )
-    .await
-}
-
-/// How a binding is written.
-struct Write {
-    /// A create: the PUT must not replace a binding that exists by the time it arrives.
-    create: bool,
-    dry_run: bool,
-    no_wait: bool,
+    write_binding(ctx, &binding, &source, request).await
 }
 
 /// Every role must exist in the catalog of the cluster's location and fit the source's type
@@ -215,39 +152,31 @@ async fn write_binding(
     ctx: &Context,
     binding: &BindingId,
     source: &str,
-    roles: &[RoleName],
-    write: Write,
+    request: &BindingWrite,
 ) -> Result<Outcome> {
-    let Write {
-        create,
-        dry_run,
-        no_wait,
-    } = write;
-    let role_names: Vec<&str> = roles.iter().map(RoleName::as_str).collect();
+    let role_names: Vec<&str> = request.roles.iter().map(RoleName::as_str).collect();
     let body = api::binding_body(source, &role_names);
-    if dry_run {
+    if request.dry_run {
         return Ok(Outcome::Data(dry_run_request(
             "PUT",
             &api::binding_url(&ctx.client, binding),
             Some(body),
         )));
     }
-    let check = binding.show_command();
-    ctx.set_pending_write(Some(check.clone()));
-    let accepted = if create {
+    let _in_flight = ctx.writing(binding);
+    // A create (it has a source) must not replace a binding that exists by the time it arrives.
+    let accepted = if request.source.is_some() {
         put_new(ctx, binding, &body).await?
     } else {
         api::put_binding(&ctx.client, binding, &body).await?
     };
-    if no_wait {
-        ctx.set_pending_write(None);
+    let Wait::Done { timeout } = request.wait else {
         let returned: RoleBinding = accepted.json()?;
         return Ok(Outcome::Data(returned.to_az()));
-    }
+    };
     ctx.client
-        .wait_for_operation(&accepted, ctx.operation_timeout, &check)
+        .wait_for_operation(&accepted, timeout, &binding.show_command())
         .await?;
-    ctx.set_pending_write(None);
     Ok(Outcome::Data(
         api::get_binding(&ctx.client, binding).await?.to_az(),
     ))
@@ -317,65 +246,24 @@ fn dry_run_request(method: &str, url: &url::Url, body: Option<Value>) -> Value {
     serde_json::json!({"method": method, "url": url.as_str(), "body": body})
 }
 
-pub async fn delete(
-    ctx: &Context,
-    args: &ClusterArgs,
-    name: &str,
-    yes: bool,
-    dry_run: bool,
-    no_wait: bool,
-) -> Result<Outcome> {
-    let target = target(ctx, args, Some(name))?;
-    if dry_run {
-        let binding = target.binding_id(ctx).await?;
+/// Deletes (the caller has confirmed); prints nothing.
+pub async fn delete(ctx: &Context, request: &BindingDelete) -> Result<Outcome> {
+    let binding = binding_id(ctx, &request.binding).await?;
+    if request.dry_run {
         return Ok(Outcome::Data(dry_run_request(
             "DELETE",
             &api::binding_url(&ctx.client, &binding),
             None,
         )));
     }
-    // az asks unless --yes or `[core] disable_confirm_prompt` / AZURE_CORE_DISABLE_CONFIRM_PROMPT.
-    let confirmed = yes || ctx.config.get_bool("core", "disable_confirm_prompt") == Some(true);
-    if !confirmed {
-        match terminal::confirm("Are you sure you want to perform this operation?")? {
-            Some(true) => {}
-            Some(false) => return Err(Error::Cancelled),
-            None => {
-                ctx.diagnostics
-                    .warn("Unable to prompt for confirmation as no tty available. Use --yes.");
-                return Err(Error::Cancelled);
-            }
-        }
-    }
-    let binding = target.binding_id(ctx).await?;
-    let check = binding.show_command();
-    ctx.set_pending_write(Some(check.clone()));
+    let _in_flight = ctx.writing(&binding);
     let accepted = api::delete_binding(&ctx.client, &binding).await?;
-    if !no_wait && accepted.status == 202 {
+    if let Wait::Done { timeout } = request.wait
+        && accepted.status == 202
+    {
         ctx.client
-            .wait_for_operation(&accepted, ctx.operation_timeout, &check)
+            .wait_for_operation(&accepted, timeout, &binding.show_command())
             .await?;
     }
-    ctx.set_pending_write(None);
     Ok(Outcome::Nothing)
-}
-
-/// A role is `<source type>/<name>`: its type must be the source's (case-insensitive, as the
-/// service compares). Caught here instead of by a 400 after a round trip.
-fn check_roles_match_source(roles: &[RoleName], source_type: &str) -> Result<()> {
-    for role in roles {
-        if !role.source_type().eq_ignore_ascii_case(source_type) {
-            return Err(Error::usage_with_hint(
-                format!(
-                    "role '{}' is for sources of type {}, but the source is a {source_type}",
-                    role.as_str(),
-                    role.source_type()
-                ),
-                format!(
-                    "roles for this source start with '{source_type}/'; see 'aks-trustedaccess role list -l <location>'"
-                ),
-            ));
-        }
-    }
-    Ok(())
 }

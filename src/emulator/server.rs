@@ -184,7 +184,7 @@ impl Emulator {
             "userAgent": header("user-agent"),
         }));
         if self.config.log_requests {
-            crate::output::diagnostics::write_stderr(&format!("{} {path}\n", parts.method));
+            crate::diagnostics::write_stderr(&format!("{} {path}\n", parts.method));
         }
 
         if !self.config.latency.is_zero() {

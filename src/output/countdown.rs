@@ -1,7 +1,7 @@
 //! Waiting until a moment (a binding taking effect) with a countdown on stderr when it is a
 //! terminal, one line otherwise. Sleeps until the moment itself, never a fixed guess.
 
-use crate::output::diagnostics::{Diagnostics, Verbosity, write_stderr};
+use crate::diagnostics::{Diagnostics, Verbosity, write_stderr};
 use std::io::IsTerminal;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -2,7 +2,6 @@
 //! and ends quietly when the reader closes the pipe.
 
 pub mod countdown;
-pub mod diagnostics;
 pub mod doctor;
 pub mod json;
 pub mod pyvalue;
@@ -14,7 +13,6 @@ pub mod tsv;
 pub mod yaml;
 
 use crate::cli::OutputFormat;
-use crate::commands::Outcome;
 use crate::error::{Error, Result};
 use pyvalue::PyValue;
 use query::Query;
@@ -36,13 +34,6 @@ impl Printer {
             query,
             color,
         }
-    }
-
-    pub fn print(&self, outcome: &Outcome) -> Result<()> {
-        let Outcome::Data(data) = outcome else {
-            return Ok(());
-        };
-        self.print_value(data, None)
     }
 
     /// Prints `data`; `default_columns` orders table columns when no query does.

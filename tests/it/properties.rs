@@ -66,7 +66,7 @@ fn invalid_roles() -> impl Strategy<Value = String> {
         "[A-Za-z]{1,8}/[a-z]{1,8}/[a-z]{1,8}",
     ]
     .prop_filter("must be invalid", |s| {
-        aks_trustedaccess::arm::roles::parse_roles(std::slice::from_ref(s)).is_err()
+        aks_trustedaccess::resolve::parse_roles(std::slice::from_ref(s)).is_err()
     })
 }
 

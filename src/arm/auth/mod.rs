@@ -10,8 +10,8 @@ pub mod selection;
 pub use selection::{AuthMethod, Environment, Source, choose, process_environment};
 
 use crate::arm::cloud::Cloud;
+use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
-use crate::output::diagnostics::Diagnostics;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
 use cache::{DiskCache, Lookup};
@@ -293,25 +293,4 @@ fn sign_in_error(source: &Source, e: &azure_core::Error) -> Error {
         ),
         hint: Some(source.hint()),
     }
-}
-
-/// The az account the cache key follows: the config directory and the default subscription's
-/// user and tenant from `azureProfile.json`, so `az login` as someone else misses the cache.
-pub fn az_identity(config_dir: Option<PathBuf>, config: &crate::azconfig::AzConfig) -> String {
-    let account = config
-        .default_subscription()
-        .map(|s| {
-            format!(
-                "{}@{}",
-                s.user.map(|u| u.name).unwrap_or_default(),
-                s.tenant_id.unwrap_or_default()
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        "{}|{account}",
-        config_dir
-            .map(|d| d.display().to_string())
-            .unwrap_or_default()
-    )
 }

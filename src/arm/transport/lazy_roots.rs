@@ -4,7 +4,7 @@
 //! same answer as loading both without reading ~300 files on every run.
 
 use super::trust_store::{MAX_FILE_BYTES, Sources};
-use crate::output::diagnostics::Diagnostics;
+use crate::diagnostics::Diagnostics;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

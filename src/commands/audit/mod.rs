@@ -15,6 +15,7 @@ use crate::arm::api;
 use crate::arm::ids::{Location, SubscriptionId};
 use crate::context::Context;
 use crate::error::{Error, Result};
+pub use crate::resolve::AuditOptions;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -33,13 +34,6 @@ pub const TABLE_COLUMNS: &[&str] = &[
     "findings",
     "error",
 ];
-
-pub struct AuditOptions {
-    pub selector: Selector,
-    pub discovery: DiscoveryMode,
-    pub require_binding_for: Vec<String>,
-    pub parallel: usize,
-}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {

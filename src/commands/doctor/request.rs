@@ -24,7 +24,7 @@ impl ClusterTarget {
     /// `-g` (or az's default group) and `--cluster-name`.
     pub fn resolve(ctx: &Context, group: Option<&str>, cluster: &str) -> Result<Self> {
         Ok(ClusterTarget {
-            group: ctx.resource_group(group)?,
+            group: crate::resolve::resource_group(group, &ctx.config)?,
             cluster: ClusterName::parse(cluster)?,
         })
     }

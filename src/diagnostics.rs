@@ -1,5 +1,6 @@
 //! Everything the tool writes to stderr besides errors: warnings, `--verbose` request lines and
-//! `--debug` request/response dumps, with credentials redacted.
+//! `--debug` request/response dumps, with credentials redacted. Outside `output/` (which owns
+//! stdout) so the ARM layer can log without depending on the output layer.
 
 use std::io::Write;
 

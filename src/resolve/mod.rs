@@ -1,0 +1,142 @@
+//! The resolve step: clap's raw tree (`cli`) becomes typed, validated requests before any command
+//! runs, so commands never see raw strings and bad input is refused before any request.
+//! Everything here is pure (flags, environment already read by clap, az's configuration).
+
+mod audit;
+mod binding;
+mod role;
+
+pub use audit::{AuditOptions, DiscoveryMode, Selector};
+pub use binding::{
+    BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
+    cluster_ref, parse_roles, resource_group,
+};
+pub use role::{LocationText, RoleList};
+
+use crate::azconfig::AzConfig;
+use crate::cli::{Command, GlobalArgs, OutputFormat, RoleCommand};
+use crate::diagnostics::Verbosity;
+use crate::error::{Error, Result};
+use clap::ValueEnum;
+
+/// One command line, resolved: what to do, with every value already checked.
+#[derive(Debug)]
+pub enum Request {
+    RoleList(RoleList),
+    BindingList(ClusterRef),
+    BindingShow(BindingRef),
+    /// `rolebinding create`: `source` is always set.
+    BindingCreate(BindingWrite),
+    /// `rolebinding update`: `source` is unset (the binding keeps its own).
+    BindingUpdate(BindingWrite),
+    BindingDelete(BindingDelete),
+    Audit(AuditOptions),
+}
+
+/// Resolves the command's arguments. `Completion` and `Man` need no request: the caller handles
+/// them before anything else (they never build credentials).
+pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Result<Request> {
+    match command {
+        Command::Role(RoleCommand::List { location }) => Ok(Request::RoleList(RoleList::resolve(
+            location.as_deref(),
+            config,
+        )?)),
+        Command::Rolebinding(sub) => binding::request(sub, config),
+        Command::Audit {
+            require_binding_for,
+            parallel,
+            discovery,
+            management_groups,
+        } => Ok(Request::Audit(AuditOptions {
+            selector: Selector {
+                subscriptions: global.subscription.clone(),
+                management_groups: management_groups.clone(),
+                ..Default::default()
+            },
+            discovery: DiscoveryMode::from(*discovery),
+            require_binding_for: require_binding_for.clone(),
+            parallel: usize::from(*parallel),
+        })),
+        Command::Completion { .. } | Command::Man { .. } | Command::Token(_) => Err(Error::usage(
+            "completion, man and the doctor are answered before any request is resolved",
+        )),
+    }
+}
+
+/// `--debug`, `--verbose`, `--only-show-errors` (the flag excludes the other two, as in az).
+/// knack's order: the flags first, then az's `[core] only_show_errors` /
+/// AZURE_CORE_ONLY_SHOW_ERRORS (which --debug and --verbose override).
+pub fn verbosity(global: &GlobalArgs, config: &AzConfig) -> Result<Verbosity> {
+    if global.only_show_errors && (global.debug || global.verbose) {
+        return Err(Error::usage(
+            "--only-show-errors can't be used together with --debug or --verbose",
+        ));
+    }
+    Ok(if global.debug {
+        Verbosity::Debug
+    } else if global.verbose {
+        Verbosity::Verbose
+    } else if global.only_show_errors || config.get_bool("core", "only_show_errors") == Some(true) {
+        Verbosity::ErrorsOnly
+    } else {
+        Verbosity::Normal
+    })
+}
+
+/// `-o`, else az's `[core] output` / `AZURE_CORE_OUTPUT`, else json.
+pub fn output_format(global: &GlobalArgs, config: &AzConfig) -> Result<OutputFormat> {
+    if let Some(format) = global.output {
+        return Ok(format);
+    }
+    match config.get("core", "output") {
+        None => Ok(OutputFormat::Json),
+        Some(name) => OutputFormat::from_str(&name, true).map_err(|_| {
+            Error::usage_with_hint(
+                format!("unknown output format '{name}' in az's configuration ([core] output or AZURE_CORE_OUTPUT)"),
+                "use one of json, jsonc, yaml, yamlc, table, tsv, none",
+            )
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn resolve(args: &[&str]) -> Result<Request> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("aks-trustedaccess").chain(args.iter().copied()))
+                .expect("the test's command line parses");
+        request(&cli.command, &cli.global, &AzConfig::default())
+    }
+
+    #[test]
+    fn audit_takes_several_subscriptions() {
+        let Ok(Request::Audit(options)) =
+            resolve(&["audit", "--subscription", "a", "--subscription", "b"])
+        else {
+            panic!("audit takes several subscriptions");
+        };
+        assert_eq!(options.selector.subscriptions, ["a", "b"]);
+        assert_eq!(options.parallel, 16);
+    }
+
+    #[test]
+    fn only_show_errors_excludes_debug() {
+        let cli = Cli::try_parse_from([
+            "aks-trustedaccess",
+            "audit",
+            "--only-show-errors",
+            "--debug",
+        ])
+        .unwrap();
+        assert!(verbosity(&cli.global, &AzConfig::default()).is_err());
+        let cli = Cli::try_parse_from(["aks-trustedaccess", "audit", "--verbose"]).unwrap();
+        assert_eq!(
+            verbosity(&cli.global, &AzConfig::default()).unwrap(),
+            Verbosity::Verbose
+        );
+    }
+}
