@@ -120,7 +120,7 @@ mod tests {
             streamed.push_str(&render_array_item(item, i == 0, false));
         }
         streamed.push_str(render_array_end(true));
-        assert_eq!(streamed, render(&PyValue::List(items.to_vec()), false));
+        assert_eq!(streamed, render(&PyValue::list(items.to_vec()), false));
         assert_eq!(render_array_end(false), render(&py!([]), false));
     }
 

@@ -6,6 +6,7 @@
 use indexmap::IndexMap;
 use std::cmp::Ordering;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PyValue {
@@ -15,8 +16,10 @@ pub enum PyValue {
     Int(i64),
     Float(f64),
     Str(String),
-    List(Vec<PyValue>),
-    Dict(Dict),
+    /// Lists and dicts are shared, as Python's objects are: a value reached twice (`[roles,
+    /// roles]`, a literal in a projection) is one object, which PyYAML writes with an anchor.
+    List(Arc<Vec<PyValue>>),
+    Dict(Arc<Dict>),
 }
 
 /// A Python dict: its keys in insertion order (the SDK model's order for service objects).
@@ -55,8 +58,8 @@ impl From<&serde_json::Value> for PyValue {
                 None => PyValue::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             Value::String(s) => PyValue::Str(s.clone()),
-            Value::Array(items) => PyValue::List(items.iter().map(PyValue::from).collect()),
-            Value::Object(map) => PyValue::Dict(Dict::plain(
+            Value::Array(items) => PyValue::list(items.iter().map(PyValue::from).collect()),
+            Value::Object(map) => PyValue::dict(Dict::plain(
                 map.iter()
                     .map(|(k, v)| (k.clone(), PyValue::from(v)))
                     .collect(),
@@ -66,6 +69,14 @@ impl From<&serde_json::Value> for PyValue {
 }
 
 impl PyValue {
+    pub fn list(items: Vec<PyValue>) -> PyValue {
+        PyValue::List(Arc::new(items))
+    }
+
+    pub fn dict(dict: Dict) -> PyValue {
+        PyValue::Dict(Arc::new(dict))
+    }
+
     /// Python's `type(x).__name__`, which jmespath's error messages quote.
     pub fn python_type(&self) -> &'static str {
         match self {
@@ -180,7 +191,9 @@ pub fn python_eq(a: &PyValue, b: &PyValue) -> bool {
     match (a, b) {
         (Null, Null) => true,
         (Str(x), Str(y)) => x == y,
-        (List(x), List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| python_eq(p, q)),
+        (List(x), List(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| python_eq(p, q))
+        }
         (Dict(x), Dict(y)) => {
             if x.entries.len() != y.entries.len() {
                 return false;
@@ -355,7 +368,10 @@ mod tests {
     fn equality_follows_python() {
         use PyValue::*;
         assert!(python_eq(&Int(1), &Float(1.0)));
-        assert!(python_eq(&List(vec![Int(1)]), &List(vec![Bool(true)])));
+        assert!(python_eq(
+            &PyValue::list(vec![Int(1)]),
+            &PyValue::list(vec![Bool(true)])
+        ));
         assert!(!python_eq(&Str("1".into()), &Int(1)));
         assert!(python_eq(&Int(i64::MAX), &Int(i64::MAX)));
         assert!(!python_eq(
@@ -363,7 +379,7 @@ mod tests {
             &Float(9_007_199_254_740_992.0)
         ));
         let d = |ordered, keys: &[&str]| {
-            Dict(super::Dict {
+            PyValue::dict(super::Dict {
                 entries: keys.iter().map(|k| (k.to_string(), Null)).collect(),
                 ordered,
             })
@@ -377,7 +393,7 @@ mod tests {
         assert_eq!(str_repr("it's"), "\"it's\"");
         assert_eq!(str_repr("a'\"b\n"), "'a\\'\"b\\n'");
         assert_eq!(str_repr("é\u{7f}"), "'é\\x7f'");
-        let v = PyValue::List(vec![
+        let v = PyValue::list(vec![
             PyValue::Null,
             PyValue::Float(0.5),
             PyValue::Str("x".into()),

@@ -39,14 +39,14 @@ impl<'a> RowWriter<'a> {
             }
             OutputFormat::Yaml | OutputFormat::Yamlc => {
                 let text =
-                    yaml::render(&PyValue::List(vec![row])).map_err(crate::error::Error::Io)?;
+                    yaml::render(&PyValue::list(vec![row])).map_err(crate::error::Error::Io)?;
                 if self.printer.color {
                     yaml::colorize(&text)
                 } else {
                     text
                 }
             }
-            OutputFormat::Tsv => tsv::render(&PyValue::List(vec![row])),
+            OutputFormat::Tsv => tsv::render(&PyValue::list(vec![row])),
             OutputFormat::Table | OutputFormat::None => String::new(),
         };
         self.written += 1;

@@ -50,6 +50,7 @@ pub fn render(data: &PyValue, columns: Columns<'_>) -> String {
     if rows.is_empty() || headers.is_empty() {
         return "\n".to_string();
     }
+    let multiline = shows_a_line_break(data);
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -63,6 +64,12 @@ pub fn render(data: &PyValue, columns: Columns<'_>) -> String {
                 })
                 .collect()
         })
+        .collect();
+    // tabulate lays a table with a line break anywhere out line by line, and a row whose cells
+    // are all empty then has no lines at all.
+    let cells: Vec<Vec<String>> = cells
+        .into_iter()
+        .filter(|r| !multiline || r.iter().any(|c| !c.is_empty()))
         .collect();
     let widths: Vec<usize> = headers
         .iter()
@@ -100,6 +107,24 @@ pub fn render(data: &PyValue, columns: Columns<'_>) -> String {
     out
 }
 
+/// Whether a cell tabulate sees holds a line break (before it strips the cells).
+fn shows_a_line_break(data: &PyValue) -> bool {
+    let breaks = |v: &PyValue| matches!(v, PyValue::Str(s) if s.contains(['\n', '\r']));
+    let items: Vec<&PyValue> = match data {
+        PyValue::List(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    items.into_iter().any(|item| match item {
+        PyValue::Dict(d) => d.entries.iter().any(|(k, v)| {
+            !SKIP_KEYS.contains(&k.as_str())
+                && (breaks(v)
+                    || matches!(v, PyValue::List(l) if JOINED_LISTS.iter().any(|(key, _)| key == k) && l.iter().any(breaks)))
+        }),
+        PyValue::List(l) => l.iter().any(breaks),
+        other => breaks(other),
+    })
+}
+
 /// One table row: (header, cell) pairs in column order.
 fn row(item: &PyValue, columns: Columns<'_>) -> Vec<(String, String)> {
     match item {
@@ -128,7 +153,7 @@ fn row(item: &PyValue, columns: Columns<'_>) -> Vec<(String, String)> {
                                     _ => None,
                                 })
                                 .collect();
-                            texts?.join(separator)
+                            python_strip(&texts?.join(separator)).to_string()
                         }
                         scalar => cell_text(scalar),
                     };

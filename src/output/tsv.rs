@@ -79,10 +79,10 @@ mod tests {
         d.entries.insert("z".into(), PyValue::Int(2));
         d.entries.insert("a".into(), PyValue::Int(1));
         assert_eq!(
-            render(&PyValue::List(vec![PyValue::Dict(d.clone())])),
+            render(&PyValue::list(vec![PyValue::dict(d.clone())])),
             "2\t1\n"
         );
         d.ordered = false;
-        assert_eq!(render(&PyValue::Dict(d)), "1\t2\n");
+        assert_eq!(render(&PyValue::dict(d)), "1\t2\n");
     }
 }

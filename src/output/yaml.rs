@@ -3,11 +3,14 @@
 //! The emitter is libyaml's (through libyaml-safer), which is the C original of PyYAML's emitter:
 //! same scalar analysis, same indentless block sequences, same 80-column folding. What no YAML
 //! crate reproduces is PyYAML's YAML 1.1 *resolver*: a string that would read back as another
-//! type (`yes`, `1:20`, `2024-01-01T00:00:00+00:00`, `~`) must be quoted. That check is here.
+//! type (`yes`, `1:20`, `2024-01-01T00:00:00+00:00`, `~`) must be quoted. That check is here,
+//! and so are PyYAML's anchors: a list or dict met twice (`[roles, roles]`) is written once with
+//! `&id001` and then as `*id001`.
 
 use crate::output::pyvalue::{PyValue, float_repr};
 use libyaml_safer::{Emitter, Encoding, Event, MappingStyle, ScalarStyle, SequenceStyle};
 use regex::Regex;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 pub fn render(data: &PyValue) -> Result<String, String> {
@@ -21,7 +24,8 @@ pub fn render(data: &PyValue) -> Result<String, String> {
         let mut emit = |event: Event| emitter.emit(event).map_err(|e| format!("YAML output: {e}"));
         emit(Event::stream_start(Encoding::Utf8))?;
         emit(Event::document_start(None, &[], true))?;
-        emit_value(data, &mut emit)?;
+        let mut anchors = Anchors::of(data);
+        emit_value(data, &mut anchors, &mut emit)?;
         emit(Event::document_end(true))?;
         emit(Event::stream_end())?;
     }
@@ -36,10 +40,85 @@ pub fn render(data: &PyValue) -> Result<String, String> {
     Ok(text)
 }
 
+/// The anchors PyYAML gives a document: `id001`, `id002`… to each list or dict reached a second
+/// time, numbered in the order of those second meetings (keys sorted). knack dumps a result that
+/// holds an `OrderedDict` through a JSON round trip, which makes every object new: no anchors then.
+#[derive(Default)]
+struct Anchors {
+    names: HashMap<usize, String>,
+    emitted: HashSet<usize>,
+}
+
+impl Anchors {
+    fn of(data: &PyValue) -> Anchors {
+        let mut anchors = Anchors::default();
+        if !holds_ordered_dict(data) {
+            let mut seen = HashSet::new();
+            anchors.find(data, &mut seen);
+        }
+        anchors
+    }
+
+    fn find(&mut self, value: &PyValue, seen: &mut HashSet<usize>) {
+        let Some(id) = identity(value) else {
+            return;
+        };
+        if !seen.insert(id) {
+            if !self.names.contains_key(&id) {
+                let name = format!("id{:03}", self.names.len() + 1);
+                self.names.insert(id, name);
+            }
+            return;
+        }
+        match value {
+            PyValue::List(items) => items.iter().for_each(|i| self.find(i, seen)),
+            PyValue::Dict(d) => d.sorted().into_iter().for_each(|(_, v)| self.find(v, seen)),
+            _ => {}
+        }
+    }
+
+    /// The anchor to write with this node, or the alias to write instead of it.
+    fn meet(&mut self, value: &PyValue) -> (Option<String>, Option<String>) {
+        let Some(id) = identity(value) else {
+            return (None, None);
+        };
+        let Some(name) = self.names.get(&id) else {
+            return (None, None);
+        };
+        if self.emitted.insert(id) {
+            (Some(name.clone()), None)
+        } else {
+            (None, Some(name.clone()))
+        }
+    }
+}
+
+/// Which Python object a list or dict is (scalars are never aliased by PyYAML).
+fn identity(value: &PyValue) -> Option<usize> {
+    match value {
+        PyValue::List(l) => Some(std::sync::Arc::as_ptr(l) as usize),
+        PyValue::Dict(d) => Some(std::sync::Arc::as_ptr(d) as usize),
+        _ => None,
+    }
+}
+
+fn holds_ordered_dict(value: &PyValue) -> bool {
+    match value {
+        PyValue::List(items) => items.iter().any(holds_ordered_dict),
+        PyValue::Dict(d) => d.ordered || d.entries.values().any(holds_ordered_dict),
+        _ => false,
+    }
+}
+
 fn emit_value(
     value: &PyValue,
+    anchors: &mut Anchors,
     emit: &mut impl FnMut(Event) -> Result<(), String>,
 ) -> Result<(), String> {
+    let (anchor, alias) = anchors.meet(value);
+    if let Some(alias) = alias {
+        return emit(Event::alias(&alias));
+    }
     match value {
         PyValue::Null => emit(plain("null")),
         PyValue::Bool(b) => emit(plain(if *b { "true" } else { "false" })),
@@ -48,23 +127,28 @@ fn emit_value(
         PyValue::Str(s) => emit_str(s, emit),
         PyValue::List(items) => {
             emit(Event::sequence_start(
-                None,
+                anchor.as_deref(),
                 None,
                 true,
                 SequenceStyle::Block,
             ))?;
-            for item in items {
-                emit_value(item, emit)?;
+            for item in items.iter() {
+                emit_value(item, anchors, emit)?;
             }
             emit(Event::sequence_end())
         }
         PyValue::Dict(d) => {
             // PyYAML's sort_keys=True (an OrderedDict goes through json and back in knack, so
             // its keys are sorted too).
-            emit(Event::mapping_start(None, None, true, MappingStyle::Block))?;
+            emit(Event::mapping_start(
+                anchor.as_deref(),
+                None,
+                true,
+                MappingStyle::Block,
+            ))?;
             for (key, item) in d.sorted() {
                 emit_str(key, emit)?;
-                emit_value(item, emit)?;
+                emit_value(item, anchors, emit)?;
             }
             emit(Event::mapping_end())
         }

@@ -12,6 +12,7 @@ mod hostile;
 mod output;
 mod properties;
 mod query;
+mod query_differential;
 mod races;
 mod reliability;
 mod role;

@@ -8,6 +8,7 @@ use super::parser::Node;
 use crate::output::pyvalue::{Dict, PyValue, float_repr, python_eq};
 use std::cmp::Ordering;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 pub enum Arg<'a> {
     Value(PyValue),
@@ -122,20 +123,23 @@ fn expref_misused() -> RuntimeError {
 }
 
 /// `merge`: a new plain dict, updated with each argument in turn (a repeated key keeps its first
-/// position and takes the last value, as `dict.update` does).
+/// position and takes the last value, as `dict.update` does). jmespath.py type-checks only the
+/// first argument; Python's `update` then takes any sequence of key/value pairs.
 fn merge(values: Vec<PyValue>) -> Result<PyValue, RuntimeError> {
     let mut merged = Dict::default();
     for value in values {
         match value {
-            PyValue::Dict(d) => merged.entries.extend(d.entries),
-            // Only the first argument is type-checked by jmespath.py; Python's update then
-            // accepts an empty sequence and refuses anything else that is not a mapping.
-            PyValue::Str(s) if s.is_empty() => {}
-            PyValue::List(l) if l.is_empty() => {}
-            PyValue::Str(_) | PyValue::List(_) => {
-                return Err(RuntimeError::Python(
-                    "dictionary update sequence element #0 has length 1; 2 is required".into(),
-                ));
+            PyValue::Dict(d) => merged
+                .entries
+                .extend(d.entries.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            // Each character is a sequence of one.
+            PyValue::Str(s) if !s.is_empty() => return Err(pair_length(0, 1)),
+            PyValue::Str(_) => {}
+            PyValue::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let (key, value) = update_pair(i, item)?;
+                    merged.entries.insert(key, value);
+                }
             }
             other => {
                 return Err(RuntimeError::Python(format!(
@@ -145,7 +149,38 @@ fn merge(values: Vec<PyValue>) -> Result<PyValue, RuntimeError> {
             }
         }
     }
-    Ok(PyValue::Dict(merged))
+    Ok(PyValue::dict(merged))
+}
+
+/// One element of a sequence given to `dict.update`: a pair whose key is a string.
+fn update_pair(i: usize, item: &PyValue) -> Result<(String, PyValue), RuntimeError> {
+    let parts: Vec<PyValue> = match item {
+        PyValue::Str(s) => s.chars().map(|c| PyValue::Str(c.to_string())).collect(),
+        PyValue::List(l) => l.to_vec(),
+        PyValue::Dict(d) => d.entries.keys().cloned().map(PyValue::Str).collect(),
+        _ => {
+            return Err(RuntimeError::Python(format!(
+                "cannot convert dictionary update sequence element #{i} to a sequence"
+            )));
+        }
+    };
+    match <[PyValue; 2]>::try_from(parts) {
+        Ok([PyValue::Str(key), value]) => Ok((key, value)),
+        Ok([key, _]) => Err(RuntimeError::Python(match key {
+            PyValue::List(_) | PyValue::Dict(_) => {
+                format!("unhashable type: '{}'", key.python_type())
+            }
+            // A non-string key has no JSON form here (Python's output would turn it into one).
+            _ => format!("a merge() key must be a string, not {}", key.python_type()),
+        })),
+        Err(parts) => Err(pair_length(i, parts.len())),
+    }
+}
+
+fn pair_length(i: usize, length: usize) -> RuntimeError {
+    RuntimeError::Python(format!(
+        "dictionary update sequence element #{i} has length {length}; 2 is required"
+    ))
 }
 
 /// The functions of plain values.
@@ -189,19 +224,21 @@ fn one_value(name: &str, arg: PyValue, second: Option<PyValue>) -> Result<PyValu
                 .join(&separator)),
             _ => Null,
         },
-        ("keys", Dict(d)) => List(d.entries.into_keys().map(Str).collect()),
-        ("values", Dict(d)) => List(d.entries.into_values().collect()),
+        ("keys", Dict(d)) => PyValue::list(d.entries.keys().cloned().map(Str).collect()),
+        ("values", Dict(d)) => PyValue::list(d.entries.values().cloned().collect()),
         ("length", Str(s)) => Int(s.chars().count() as i64),
         ("length", List(l)) => Int(l.len() as i64),
         ("length", Dict(d)) => Int(d.entries.len() as i64),
-        ("max", List(items)) => extreme(items, Ordering::Greater)?,
-        ("min", List(items)) => extreme(items, Ordering::Less)?,
+        ("max", List(items)) => extreme(&items, Ordering::Greater)?,
+        ("min", List(items)) => extreme(&items, Ordering::Less)?,
         ("reverse", Str(s)) => Str(s.chars().rev().collect()),
-        ("reverse", List(mut l)) => {
+        ("reverse", List(l)) => {
+            let mut l = Arc::unwrap_or_clone(l);
             l.reverse();
-            List(l)
+            PyValue::list(l)
         }
-        ("sort", List(mut items)) => {
+        ("sort", List(items)) => {
+            let mut items = Arc::unwrap_or_clone(items);
             let mut failure = None;
             items.sort_by(|a, b| match python_order("<", a, b) {
                 Ok(o) => o.unwrap_or(Ordering::Equal),
@@ -213,11 +250,11 @@ fn one_value(name: &str, arg: PyValue, second: Option<PyValue>) -> Result<PyValu
             if let Some(e) = failure {
                 return Err(e);
             }
-            List(items)
+            PyValue::list(items)
         }
         ("sum", List(items)) => sum(&items),
         ("to_array", List(l)) => List(l),
-        ("to_array", other) => List(vec![other]),
+        ("to_array", other) => PyValue::list(vec![other]),
         ("to_string", Str(s)) => Str(s),
         ("to_string", other) => Str(compact_json(&other)),
         ("to_number", Str(s)) => to_number(&s),
@@ -291,36 +328,42 @@ fn sum(items: &[PyValue]) -> PyValue {
 }
 
 /// `max()`/`min()`: the first element no other beats.
-fn extreme(items: Vec<PyValue>, wanted: Ordering) -> Result<PyValue, RuntimeError> {
+fn extreme(items: &[PyValue], wanted: Ordering) -> Result<PyValue, RuntimeError> {
     let symbol = if wanted == Ordering::Greater {
         ">"
     } else {
         "<"
     };
-    let mut items = items.into_iter();
+    let mut items = items.iter();
     let Some(mut best) = items.next() else {
         return Ok(PyValue::Null);
     };
     for item in items {
-        if python_order(symbol, &item, &best)? == Some(wanted) {
+        if python_order(symbol, item, best)? == Some(wanted) {
             best = item;
         }
     }
-    Ok(best)
+    Ok(best.clone())
 }
 
 /// `map`, `sort_by`, `min_by`, `max_by`: an expression applied to each element.
-fn by_expression(name: &str, items: &[PyValue], expr: &Node) -> Result<PyValue, RuntimeError> {
+fn by_expression(
+    name: &str,
+    list: &Arc<Vec<PyValue>>,
+    expr: &Node,
+) -> Result<PyValue, RuntimeError> {
+    let items: &[PyValue] = list;
     if name == "map" {
         return items
             .iter()
             .map(|i| visit(expr, i))
             .collect::<Result<_, _>>()
-            .map(PyValue::List);
+            .map(PyValue::list);
     }
     if name == "sort_by" {
         let Some(first) = items.first() else {
-            return Ok(PyValue::List(Vec::new()));
+            // Python hands back the very list it was given.
+            return Ok(PyValue::List(Arc::clone(list)));
         };
         let required = visit(expr, first)?.jmespath_type();
         if required != "number" && required != "string" {
@@ -337,7 +380,7 @@ fn by_expression(name: &str, items: &[PyValue], expr: &Node) -> Result<PyValue, 
                 .flatten()
                 .unwrap_or(Ordering::Equal)
         });
-        return Ok(PyValue::List(
+        return Ok(PyValue::list(
             order.into_iter().map(|i| items[i].clone()).collect(),
         ));
     }
@@ -412,7 +455,7 @@ fn type_check(name: &str, arg: &Arg<'_>, types: &[&str]) -> Result<(), RuntimeEr
             },
         },
     };
-    for item in items {
+    for item in items.iter() {
         if item.jmespath_type() != allowed {
             return Err(type_error(name, item, item.python_type(), types));
         }

@@ -21,7 +21,7 @@ pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
             _ => PyValue::Null,
         }),
         Ast::Slice(parts) => Ok(match value {
-            PyValue::List(items) => PyValue::List(slice(items, parts)),
+            PyValue::List(items) => PyValue::list(slice(items, parts)),
             _ => PyValue::Null,
         }),
         Ast::Subexpression(children) | Ast::IndexExpression(children) => {
@@ -37,7 +37,7 @@ pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
             _ => Ok(PyValue::Null),
         },
         Ast::ValueProjection(left, right) => match visit(left, value)? {
-            PyValue::Dict(d) => project(&d.entries.into_values().collect::<Vec<_>>(), right),
+            PyValue::Dict(d) => project(&d.entries.values().cloned().collect::<Vec<_>>(), right),
             _ => Ok(PyValue::Null),
         },
         Ast::FilterProjection {
@@ -49,7 +49,7 @@ pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
                 return Ok(PyValue::Null);
             };
             let mut collected = Vec::new();
-            for item in &items {
+            for item in items.iter() {
                 if !visit(condition, item)?.is_false() {
                     let current = visit(right, item)?;
                     if current != PyValue::Null {
@@ -57,18 +57,18 @@ pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
                     }
                 }
             }
-            Ok(PyValue::List(collected))
+            Ok(PyValue::list(collected))
         }
         Ast::Flatten(inner) => match visit(inner, value)? {
             PyValue::List(items) => {
                 let mut merged = Vec::with_capacity(items.len());
-                for item in items {
+                for item in items.iter() {
                     match item {
-                        PyValue::List(inner) => merged.extend(inner),
-                        other => merged.push(other),
+                        PyValue::List(inner) => merged.extend(inner.iter().cloned()),
+                        other => merged.push(other.clone()),
                     }
                 }
-                Ok(PyValue::List(merged))
+                Ok(PyValue::list(merged))
             }
             _ => Ok(PyValue::Null),
         },
@@ -100,7 +100,7 @@ pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
                 .iter()
                 .map(|c| visit(c, value))
                 .collect::<Result<_, _>>()?;
-            Ok(PyValue::List(items))
+            Ok(PyValue::list(items))
         }
         Ast::MultiSelectDict(pairs) => {
             if *value == PyValue::Null {
@@ -113,7 +113,7 @@ pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
             for (key, child) in pairs {
                 dict.entries.insert(key.clone(), visit(child, value)?);
             }
-            Ok(PyValue::Dict(dict))
+            Ok(PyValue::dict(dict))
         }
         Ast::Function { name, args } => {
             let mut resolved = Vec::with_capacity(args.len());
@@ -181,7 +181,7 @@ fn project(items: &[PyValue], right: &Node) -> Result<PyValue, RuntimeError> {
             collected.push(current);
         }
     }
-    Ok(PyValue::List(collected))
+    Ok(PyValue::list(collected))
 }
 
 /// `not x` in Python, except that jmespath makes `!0` false.

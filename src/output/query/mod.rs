@@ -43,7 +43,7 @@ pub enum RuntimeError {
     Python(String),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Query {
     tree: parser::Node,
 }
