@@ -64,6 +64,20 @@ fn last_change(binding: &RoleBinding) -> Option<(i64, bool)> {
     }
 }
 
+/// Whether the last change's time (`createdAt` when `created`) has a fraction of a second.
+fn has_fraction(binding: &RoleBinding, created: bool) -> bool {
+    let system_data = binding.system_data.as_ref();
+    let text = if created {
+        system_data.and_then(|s| s.created_at.as_deref())
+    } else {
+        system_data.and_then(|s| s.last_modified_at.as_deref())
+    };
+    text.and_then(|t| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    })
+    .is_some_and(|t| t.nanosecond() > 0)
+}
+
 /// Effective 5 minutes after the last change. Returns the check and, when not yet, the unix
 /// time it should be effective at.
 pub fn effective(binding: &RoleBinding, now: i64) -> (Check, Option<i64>) {
@@ -78,7 +92,8 @@ pub fn effective(binding: &RoleBinding, now: i64) -> (Check, Option<i64>) {
             None,
         );
     };
-    let at = changed + EFFECTIVE_AFTER_SECONDS;
+    // A fraction of a second counts as a whole one: the effective time is never early.
+    let at = changed + i64::from(has_fraction(binding, created)) + EFFECTIVE_AFTER_SECONDS;
     let what = if created { "created" } else { "changed" };
     if at <= now {
         let message = format!(
@@ -255,6 +270,14 @@ mod tests {
         assert!(check.message.contains("in 1s"), "{}", check.message);
         let (check, at) = effective(&b, 300);
         assert_eq!((check.verdict, at), (Verdict::Pass, None));
+        let fraction = binding(
+            "Succeeded",
+            "1970-01-01T00:00:00.5Z",
+            "1970-01-01T00:00:00.5Z",
+            &[],
+            "",
+        );
+        assert_eq!(effective(&fraction, 300).1, Some(301), "never early");
         let changed = binding(
             "Succeeded",
             "1970-01-01T00:00:00Z",

@@ -191,12 +191,11 @@ pub fn rfc3339(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
-/// Unix seconds of an RFC 3339 time (as ARM writes them, up to 7 fractional digits), rounded
-/// up: a moment computed from it is never early.
+/// Unix seconds of an RFC 3339 time (as ARM writes them, up to 7 fractional digits).
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .ok()
-        .map(|t| t.unix_timestamp() + i64::from(t.nanosecond() > 0))
+        .map(|t| t.unix_timestamp())
 }
 
 /// "4m 12s", "2h 3m", "45s".
@@ -246,7 +245,7 @@ mod tests {
         assert_eq!(parse_rfc3339("2026-11-02T09:15:04Z"), Some(1793610904));
         assert_eq!(
             parse_rfc3339("2026-11-02T09:15:04.2170000Z"),
-            Some(1793610905)
+            Some(1793610904)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
         assert_eq!(span(59), "59s");
