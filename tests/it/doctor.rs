@@ -852,3 +852,86 @@ fn the_token_comes_from_stdin_a_file_or_an_argument_with_a_warning() {
         .args(["--token-file", "/nonexistent/token"]));
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
+
+/// On a terminal (a pseudo-terminal here): the readable list, the countdown, and no token read
+/// from a terminal's stdin.
+#[cfg(unix)]
+mod on_a_terminal {
+    use super::*;
+    use rexpect::process::WaitStatus;
+    use rexpect::session::spawn_command;
+
+    fn exit_code(session: &rexpect::session::PtySession) -> i32 {
+        match session.process().wait() {
+            Ok(WaitStatus::Exited(_, code)) => code,
+            other => panic!("the CLI did not exit normally: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wait_effective_counts_down_then_prints_the_readable_list() {
+        let state = world(
+            json!([binding("almost", WORKSPACE, &[ML_ROLE], 290, 290)]),
+            json!([workspace(WORKSPACE)]),
+        );
+        let emu = Emulator::start_with_state(&state, &[]);
+        let mut cmd = emu.std_cli();
+        cmd.env("NO_COLOR", "1").args([
+            "rolebinding",
+            "check",
+            "-g",
+            "rg1",
+            "--cluster-name",
+            "cluster1",
+            "-n",
+            "almost",
+            "--wait-effective",
+        ]);
+        let mut session = spawn_command(cmd, Some(60_000)).unwrap();
+        session
+            .exp_string("Waiting for the binding to take effect: ")
+            .unwrap();
+        let rest = session.exp_eof().unwrap();
+        assert!(rest.contains("PASS     binding-effective"), "{rest}");
+        assert!(
+            rest.contains("8 passed, 0 failed, 0 warnings, 0 not checked"),
+            "{rest}"
+        );
+        assert!(
+            !rest.contains("\"checks\""),
+            "not JSON on a terminal: {rest}"
+        );
+        assert_eq!(exit_code(&session), 0);
+    }
+
+    #[test]
+    fn token_check_shows_the_claims_and_refuses_a_terminal_as_stdin() {
+        let emu = Emulator::start_with_state(&healthy(), &[]);
+        let jwt = token(&with("aud", json!("https://management.azure.com/")));
+        let file = emu.home.path().join("token.txt");
+        std::fs::write(&file, &jwt).unwrap();
+        let base = ["token", "check", "-g", "rg1", "--cluster-name", "cluster1"];
+        let mut cmd = emu.std_cli();
+        cmd.env("NO_COLOR", "1")
+            .args(base)
+            .args(["--token-file", file.to_str().unwrap()]);
+        let mut session = spawn_command(cmd, Some(30_000)).unwrap();
+        let all = session.exp_eof().unwrap();
+        assert!(
+            all.contains("Token claims (decoded; the signature was NOT verified):"),
+            "{all}"
+        );
+        assert!(all.contains("FAIL     token-audience"), "{all}");
+        assert!(
+            !all.contains(SIGNATURE) && !all.contains(&jwt),
+            "the token leaked"
+        );
+        assert_eq!(exit_code(&session), 4);
+        let mut cmd = emu.std_cli();
+        cmd.args(base);
+        let mut session = spawn_command(cmd, Some(30_000)).unwrap();
+        let all = session.exp_eof().unwrap();
+        assert!(all.contains("no token: give it on stdin"), "{all}");
+        assert_eq!(exit_code(&session), 2);
+    }
+}
