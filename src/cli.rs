@@ -5,10 +5,11 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// Examples and the exit-code table, after the top-level help.
 const TOP_LEVEL_HELP: &str = concat!(
     "Examples:
-  The roles a Machine Learning workspace or a Backup vault can be granted in West Europe:
+  The roles a Machine Learning workspace or a Backup vault can be granted:
     aks-trustedaccess role list -l westeurope -o table
   The bindings of a cluster, as a table with their roles:
-    aks-trustedaccess rolebinding list -g myResourceGroup --cluster-name myCluster -o table
+    aks-trustedaccess rolebinding list -g myResourceGroup \\
+      --cluster-name myCluster -o table
   Every cluster of every subscription, checked:
     aks-trustedaccess audit -o table
   Try it offline, with no Azure account:
@@ -50,8 +51,9 @@ pub struct Cli {
     pub global: GlobalArgs,
 }
 
-/// Flags accepted by every command, as in az.
+/// Flags accepted by every command, as in az: listed under their own heading in every help.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Global Arguments")]
 pub struct GlobalArgs {
     /// Subscription id or display name. Default: AZURE_SUBSCRIPTION_ID, then az's default
     /// subscription. `audit` takes several.
@@ -206,17 +208,20 @@ pub enum Command {
     Token(TokenCommand),
     /// Audit Trusted Access across subscriptions: each cluster's bindings, identity and roles.
     #[command(
-        after_help = "Verdicts: pass; fail (no binding, identity not system-assigned, a role gone from the
-location's catalog, a binding not Succeeded, a required service not bound); error (could not read);
-skipped (subscription not Enabled). Exit 0 when every cluster passes, 4 on findings, 1 on errors.
+        after_help = "Verdicts: pass; fail (no binding, identity not system-assigned, a role gone
+from the location's catalog, a binding not Succeeded, a required service not
+bound); error (could not read); skipped (subscription not Enabled). Exit 0 when
+every cluster passes, 4 on findings, 1 on errors.
 
 Examples:
   Every enabled subscription you can see, as a table:
     aks-trustedaccess audit -o table
   Two subscriptions; every cluster must let its Backup vault in:
-    aks-trustedaccess audit --subscription Prod --subscription Staging --require-binding-for Microsoft.DataProtection/backupVaults
+    aks-trustedaccess audit --subscription Prod --subscription Staging \\
+      --require-binding-for Microsoft.DataProtection/backupVaults
   Only the failing clusters and why:
-    aks-trustedaccess audit --query \"[?verdict!='pass'].{cluster:cluster, findings:findings}\"
+    aks-trustedaccess audit \\
+      --query \"[?verdict!='pass'].{cluster:cluster, findings:findings}\"
   Try it on a generated fleet:
     aks-trustedaccess-emulator --fleet 20x50x2 --latency-ms 20"
     )]
@@ -238,10 +243,16 @@ Examples:
     },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
-  bash:        aks-trustedaccess completion bash > ~/.local/share/bash-completion/completions/aks-trustedaccess
-  zsh:         aks-trustedaccess completion zsh > \"${fpath[1]}/_aks-trustedaccess\"
-  fish:        aks-trustedaccess completion fish > ~/.config/fish/completions/aks-trustedaccess.fish
-  PowerShell:  aks-trustedaccess completion powershell | Out-String | Invoke-Expression")]
+  bash:
+    aks-trustedaccess completion bash \\
+      > ~/.local/share/bash-completion/completions/aks-trustedaccess
+  zsh:
+    aks-trustedaccess completion zsh > \"${fpath[1]}/_aks-trustedaccess\"
+  fish:
+    aks-trustedaccess completion fish \\
+      > ~/.config/fish/completions/aks-trustedaccess.fish
+  PowerShell:
+    aks-trustedaccess completion powershell | Out-String | Invoke-Expression")]
     Completion {
         /// The shell to complete for.
         shell: clap_complete::Shell,
@@ -270,8 +281,10 @@ pub enum RoleCommand {
     aks-trustedaccess role list -l westeurope
   Display names work too:
     aks-trustedaccess role list -l \"West Europe\"
-  Only the role names for Backup vaults:
-    aks-trustedaccess role list -l westeurope --query \"[?sourceResourceType=='Microsoft.DataProtection/backupVaults'].name\"")]
+  The roles for Backup vaults (type names vary in case: compare without it):
+    aks-trustedaccess role list -l westeurope -o tsv \\
+      --query \"[].[sourceResourceType, name]\" \\
+      | grep -i '^Microsoft.DataProtection/backupVaults'")]
     List {
         /// Location, short name or display name. Default: az's `[defaults] location`.
         #[arg(short = 'l', long, value_name = "LOCATION")]
@@ -296,9 +309,11 @@ pub enum RolebindingCommand {
     /// List the Trusted Access role bindings of a cluster.
     #[command(after_help = "Examples:
   List the role bindings of a cluster:
-    aks-trustedaccess rolebinding list -g myResourceGroup --cluster-name myCluster
+    aks-trustedaccess rolebinding list -g myResourceGroup \\
+      --cluster-name myCluster
   Names and roles only:
-    aks-trustedaccess rolebinding list -g myResourceGroup --cluster-name myCluster --query \"[].{name:name, roles:roles}\"")]
+    aks-trustedaccess rolebinding list -g myResourceGroup \\
+      --cluster-name myCluster --query \"[].{name:name, roles:roles}\"")]
     List {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -307,7 +322,8 @@ pub enum RolebindingCommand {
     /// Show one Trusted Access role binding.
     #[command(after_help = "Examples:
   Show a role binding:
-    aks-trustedaccess rolebinding show -g myResourceGroup --cluster-name myCluster -n myBinding")]
+    aks-trustedaccess rolebinding show -g myResourceGroup \\
+      --cluster-name myCluster -n myBinding")]
     Show {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -318,12 +334,18 @@ pub enum RolebindingCommand {
 
     /// Create a Trusted Access role binding; refuses one that exists (use update).
     #[command(after_help = "Examples:
-  Bind an Azure Machine Learning workspace:
-    aks-trustedaccess rolebinding create -g myResourceGroup --cluster-name myCluster -n myBinding \\
-      --source-resource-id /subscriptions/0000/resourceGroups/myResourceGroup/providers/Microsoft.MachineLearningServices/workspaces/myWorkspace \\
+  Bind a Machine Learning workspace (its id from 'az ml workspace show'):
+    sub=00000000-0000-0000-0000-000000000000
+    ws=/subscriptions/$sub/resourceGroups/myResourceGroup/providers
+    ws=$ws/Microsoft.MachineLearningServices/workspaces/myWorkspace
+    aks-trustedaccess rolebinding create -g myResourceGroup \\
+      --cluster-name myCluster -n mlBinding --source-resource-id \"$ws\" \\
       --roles Microsoft.MachineLearningServices/workspaces/mlworkload
-  Several roles, return as soon as ARM has accepted the request:
-    aks-trustedaccess rolebinding create -g rg --cluster-name c -n b -s <id> --roles <role1> <role2> --no-wait")]
+  Several roles; return as soon as ARM has accepted the request:
+    aks-trustedaccess rolebinding create -g myResourceGroup \\
+      --cluster-name myCluster -n mlBinding2 -s \"$ws\" --no-wait \\
+      --roles Microsoft.MachineLearningServices/workspaces/mlworkload \\
+      Microsoft.MachineLearningServices/workspaces/inference-v1")]
     Create {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -350,8 +372,10 @@ pub enum RolebindingCommand {
     /// Replace the roles of a Trusted Access role binding (the source cannot change).
     #[command(after_help = "Examples:
   Replace the roles of a binding:
-    aks-trustedaccess rolebinding update -g myResourceGroup --cluster-name myCluster -n myBinding \\
-      --roles Microsoft.MachineLearningServices/workspaces/mlworkload,Microsoft.MachineLearningServices/workspaces/inference-v1")]
+    aks-trustedaccess rolebinding update -g myResourceGroup \\
+      --cluster-name myCluster -n myBinding \\
+      --roles Microsoft.MachineLearningServices/workspaces/mlworkload \\
+      Microsoft.MachineLearningServices/workspaces/inference-v1")]
     Update {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -369,17 +393,19 @@ pub enum RolebindingCommand {
 
     /// Check why a binding may not work, read only: state, effective yet, roles, source, limit.
     #[command(
-        after_help = "Checks: binding-exists, binding-provisioned (with a failed operation's error from the
-activity log), binding-effective (5 minutes after its last change), roles-in-catalog (the
-cluster's location), roles-fit-source, source-exists, source-identity (system-assigned),
-binding-limit (8 per cluster). Exit 0 when nothing fails, 4 when a check fails, 1 when some
-could not be checked.
+        after_help = "Checks: binding-exists, binding-provisioned (with a failed operation's error
+from the activity log), binding-effective (5 minutes after its last change),
+roles-in-catalog (the cluster's location), roles-fit-source, source-exists,
+source-identity (system-assigned), binding-limit (8 per cluster). Exit 0 when
+nothing fails, 4 when a check fails, 1 when some could not be checked.
 
 Examples:
   Check a binding:
-    aks-trustedaccess rolebinding check -g myResourceGroup --cluster-name myCluster -n myBinding
+    aks-trustedaccess rolebinding check -g myResourceGroup \\
+      --cluster-name myCluster -n myBinding
   After creating one, wait until it takes effect instead of 'sleep 300':
-    aks-trustedaccess rolebinding check -g rg --cluster-name c -n b --wait-effective"
+    aks-trustedaccess rolebinding check -g myResourceGroup \\
+      --cluster-name myCluster -n myBinding --wait-effective"
     )]
     Check {
         #[command(flatten)]
@@ -395,7 +421,8 @@ Examples:
     /// Delete a Trusted Access role binding. Prints nothing.
     #[command(after_help = "Examples:
   Delete a binding without a prompt:
-    aks-trustedaccess rolebinding delete -g myResourceGroup --cluster-name myCluster -n myBinding --yes")]
+    aks-trustedaccess rolebinding delete -g myResourceGroup \\
+      --cluster-name myCluster -n myBinding --yes")]
     Delete {
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -418,18 +445,21 @@ pub enum TokenCommand {
     /// Check a partner service's token, read only: its claims (decoded, the signature NOT
     /// verified), then the cluster's tenant and a binding for its source. Never prints the token.
     #[command(
-        after_help = "Checks: token-format, token-expiry, token-not-before, token-issued-at (5 minutes of
-clock skew), token-audience, token-issuer, token-source (xms_mirid, system-assigned), then
-token-tenant (the cluster's), token-binding (a binding has the token's source) and that binding's
-binding-provisioned, binding-effective, roles-in-catalog, roles-fit-source, source-exists,
-source-identity. Exit 0 when nothing fails, 4 when a check fails, 1 when some could not be
-checked, 2 for bad input (e.g. not a JWT).
+        after_help = "Checks: token-format, token-expiry, token-not-before, token-issued-at (5
+minutes of clock skew), token-audience, token-issuer, token-source (xms_mirid,
+system-assigned), then token-tenant (the cluster's), token-binding (a binding
+has the token's source) and that binding's binding-provisioned,
+binding-effective, roles-in-catalog, roles-fit-source, source-exists,
+source-identity. Exit 0 when nothing fails, 4 when a check fails, 1 when some
+could not be checked, 2 for bad input (e.g. not a JWT).
 
 Examples:
   The token on stdin (the default; nothing lands in shell history):
-    aks-trustedaccess token check -g myResourceGroup --cluster-name myCluster < token.txt
+    aks-trustedaccess token check -g myResourceGroup \\
+      --cluster-name myCluster < token.txt
   From a file, as JSON for a script:
-    aks-trustedaccess token check -g rg --cluster-name c --token-file token.txt -o json"
+    aks-trustedaccess token check -g myResourceGroup \\
+      --cluster-name myCluster --token-file token.txt -o json"
     )]
     Check {
         #[command(flatten)]
@@ -450,6 +480,42 @@ Examples:
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    /// Every command, depth first, with its path.
+    fn every_command(
+        cmd: &clap::Command,
+        path: Vec<String>,
+        out: &mut Vec<(Vec<String>, clap::Command)>,
+    ) {
+        out.push((path.clone(), cmd.clone()));
+        for sub in cmd.get_subcommands() {
+            let mut p = path.clone();
+            p.push(sub.get_name().to_string());
+            every_command(sub, p, out);
+        }
+    }
+
+    /// Help text after the options (examples, verdicts) is never wrapped by clap on an
+    /// 80-column terminal: an example printed is an example that runs when pasted.
+    #[test]
+    fn help_text_fits_80_columns_so_examples_are_never_wrapped() {
+        let mut all = Vec::new();
+        every_command(&Cli::command(), Vec::new(), &mut all);
+        for (path, cmd) in all {
+            for text in [cmd.get_after_help(), cmd.get_after_long_help()]
+                .into_iter()
+                .flatten()
+            {
+                for line in text.to_string().lines() {
+                    assert!(
+                        line.chars().count() < 80,
+                        "{path:?}: a help line of {} columns wraps on an 80-column terminal: {line}",
+                        line.chars().count()
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_clap_tree_is_consistent() {

@@ -8,6 +8,7 @@ mod conventions;
 mod doctor;
 mod emulator;
 mod harness;
+mod help;
 mod hostile;
 mod output;
 mod properties;
