@@ -2,6 +2,7 @@
 //! its tests and users' scripts run with no Azure account. Prints its URL on stdout.
 
 use aks_trustedaccess::diagnostics::write_stderr;
+use aks_trustedaccess::emulator::graph::GraphConfig;
 use aks_trustedaccess::emulator::ratelimit::{Budget, Limits};
 use aks_trustedaccess::emulator::server;
 use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, Seed, World};
@@ -100,6 +101,18 @@ struct Args {
     /// Serve HTTPS with this PEM certificate (chain); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
+
+    /// Resource Graph queries allowed per user per quota window (0 = unlimited)...
+    #[arg(long, default_value_t = 15)]
+    graph_quota: u32,
+
+    /// ...and the window's length in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    graph_window_seconds: f64,
+
+    /// Make Resource Graph refuse every query: forbidden (403) or unregistered (409).
+    #[arg(long, value_name = "HOW", value_parser = ["forbidden", "unregistered"])]
+    graph_refuse: Option<String>,
 
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
@@ -217,6 +230,14 @@ fn run(args: Args) -> Result<(), String> {
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         http2: !args.http1_only,
         log_requests: args.log_requests,
+        graph: GraphConfig {
+            quota: args.graph_quota,
+            window: Duration::from_secs_f64(args.graph_window_seconds.max(0.0)),
+            refusal: args.graph_refuse.as_deref().map(|how| match how {
+                "forbidden" => 403,
+                _ => 409,
+            }),
+        },
     };
     // Kept until the emulator stops: the test CA's files live in it.
     let (config, test_ca, _dir) = with_test_ca(config, &args)?;

@@ -4,7 +4,9 @@
 pub mod activity;
 pub mod control;
 pub mod faults;
+pub mod graph;
 pub mod identity;
+pub mod kql;
 pub mod operations;
 pub mod ratelimit;
 pub mod resources;
@@ -46,6 +48,8 @@ pub struct EmulatorConfig {
     pub log_requests: bool,
     /// ARM's per-subscription request budget.
     pub limits: ratelimit::Limits,
+    /// Resource Graph's quota and refusals.
+    pub graph: graph::GraphConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -64,6 +68,7 @@ impl Default for EmulatorConfig {
             http2: true,
             log_requests: false,
             limits: ratelimit::Limits::default(),
+            graph: graph::GraphConfig::default(),
         }
     }
 }

@@ -101,6 +101,9 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> R
     let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
     let method = req.method;
 
+    if lower == ["providers", "microsoft.resourcegraph", "resources"] {
+        return crate::emulator::graph::handle(world, config, req);
+    }
     if lower == ["subscriptions"] {
         return only_get(method).unwrap_or_else(|| list_subscriptions(world, config, req));
     }

@@ -29,6 +29,16 @@ pub struct Seed {
     /// dangling: a GET of its id answers 404.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceSeed>,
+    /// Management groups (Resource Graph scopes): a name and the subscriptions under it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub management_groups: Vec<ManagementGroupSeed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementGroupSeed {
+    pub name: String,
+    pub subscriptions: Vec<String>,
 }
 
 /// Any ARM resource, read with a generic `GET {id}?api-version=…`.
@@ -221,6 +231,7 @@ impl Seed {
                 tags: HashMap::new(),
                 readable: true,
             }],
+            management_groups: vec![],
         }
     }
 
@@ -231,6 +242,7 @@ impl Seed {
     /// disabled one and one the identity cannot read. So an audit has every kind of verdict.
     /// Clusters are tagged `env` (prod when n % 3 == 0, else dev) and `team` (team-(s % 4)).
     /// Binding sources follow `fleet_source` (some dangling, identity-less or unreadable).
+    /// Management groups: `mg-fleet` (every generated subscription), `mg-fleet-even`.
     pub fn fleet(subscriptions: usize, clusters: usize, bindings: usize) -> Self {
         let mut roles_by_location = HashMap::new();
         if let Ok(catalog) = serde_json::from_str::<Vec<Value>>(CATALOG_JSON) {
@@ -247,6 +259,7 @@ impl Seed {
             roles: None,
             roles_by_location,
             resources: vec![],
+            management_groups: vec![],
         };
         for s in 0..subscriptions {
             let sub = fleet_subscription_id(s);
@@ -308,6 +321,17 @@ impl Seed {
                 });
             }
         }
+        let all: Vec<String> = (0..subscriptions).map(fleet_subscription_id).collect();
+        seed.management_groups = vec![
+            ManagementGroupSeed {
+                name: "mg-fleet".into(),
+                subscriptions: all.clone(),
+            },
+            ManagementGroupSeed {
+                name: "mg-fleet-even".into(),
+                subscriptions: all.iter().step_by(2).cloned().collect(),
+            },
+        ];
         for (i, (name, state, readable)) in [
             ("Fleet Disabled", "Disabled", true),
             ("Fleet Unreadable", "Enabled", false),

@@ -10,7 +10,7 @@ use crate::emulator::resources::Resource;
 use crate::emulator::seed::CATALOG_JSON;
 pub use crate::emulator::seed::{
     BindingSeed, ClusterSeed, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, IdentitySeed, LOCATIONS,
-    ResourceGroupSeed, ResourceSeed, Seed, SubscriptionSeed,
+    ManagementGroupSeed, ResourceGroupSeed, ResourceSeed, Seed, SubscriptionSeed,
 };
 const BINDING_TYPE: &str = "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings";
 
@@ -127,6 +127,9 @@ pub struct World {
     pub running: Vec<String>,
     /// Other resources (binding sources), by lower-cased id.
     pub resources: BTreeMap<String, Resource>,
+    pub management_groups: Vec<ManagementGroupSeed>,
+    /// Resource Graph's per-user quota window.
+    pub graph_quota: crate::emulator::graph::GraphQuota,
 }
 
 impl World {
@@ -196,6 +199,8 @@ impl World {
             operations: HashMap::new(),
             running: Vec::new(),
             resources: BTreeMap::new(),
+            management_groups: seed.management_groups,
+            graph_quota: Default::default(),
         };
         for r in seed.resources {
             world.insert_resource(r)?;
@@ -262,6 +267,7 @@ impl World {
             roles: Some(self.catalog.clone()),
             roles_by_location: self.catalogs_by_location.clone(),
             resources: self.resources.values().map(Resource::to_seed).collect(),
+            management_groups: self.management_groups.clone(),
         }
     }
 

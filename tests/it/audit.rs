@@ -23,7 +23,7 @@ fn audit_rows(out: &Run) -> Vec<Value> {
 fn every_cluster_of_a_generated_fleet_gets_the_right_verdict() {
     let (subs, clusters, bindings) = (4, 15, 2);
     let emu = Emulator::start_with(&["--fleet", "4x15x2"]);
-    let out = run(emu.cli().arg("audit"));
+    let out = run(emu.cli().args(["audit", "--discovery", "arm"]));
     assert_eq!(
         out.code, 1,
         "unreadable clusters make it exit 1: {}",
@@ -51,13 +51,20 @@ fn every_cluster_of_a_generated_fleet_gets_the_right_verdict() {
 
     let cluster_rows: Vec<&Value> = rows.iter().filter(|r| r["cluster"].is_string()).collect();
     assert_eq!(cluster_rows.len(), subs * clusters);
-    for (n, row) in cluster_rows.iter().enumerate() {
-        let (s, c) = (n / clusters, n % clusters);
-        assert_eq!(
-            row["cluster"],
-            format!("aks-{s}-{c}"),
-            "rows come in a stable order"
-        );
+    let ids: Vec<String> = cluster_rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(
+        ids, sorted,
+        "rows come in a stable order: by subscription, then cluster id"
+    );
+    for row in &cluster_rows {
+        let name = row["cluster"].as_str().unwrap();
+        let numbers: Vec<usize> = name[4..].split('-').map(|n| n.parse().unwrap()).collect();
+        let n = numbers[0] * clusters + numbers[1];
         assert_eq!(
             row["verdict"],
             expected_verdict(n, bindings),
@@ -316,7 +323,7 @@ fn the_read_budget_is_honoured_without_failing() {
 #[test]
 fn tsv_rows_all_have_the_same_columns() {
     let emu = Emulator::start_with(&["--fleet", "2x10x2"]);
-    let out = run(emu.cli().args(["audit", "-o", "tsv"]));
+    let out = run(emu.cli().args(["audit", "-o", "tsv", "--discovery", "arm"]));
     let widths: std::collections::BTreeSet<usize> =
         out.stdout.lines().map(|l| l.split('\t').count()).collect();
     assert_eq!(widths.len(), 1, "{}", out.stdout);

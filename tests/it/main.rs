@@ -7,6 +7,7 @@ mod auth;
 mod conventions;
 mod doctor;
 mod emulator;
+mod graph;
 mod harness;
 mod help;
 mod hostile;

@@ -3,6 +3,7 @@
 //! Reusable: `audit` streams what it finds; `clusters` collects it for other commands.
 
 use crate::arm::api;
+use crate::arm::graph::{self, Graph, GraphScope};
 use crate::arm::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
 use crate::arm::models::{ManagedCluster, Subscription};
 use crate::commands::audit::slots::Slots;
@@ -18,6 +19,8 @@ pub use crate::resolve::{DiscoveryMode, Selector};
 pub struct Target {
     pub id: SubscriptionId,
     pub name: Option<String>,
+    /// Whether the subscription listing shows it (a subscription named by id may not be).
+    pub listed: bool,
 }
 
 impl Target {
@@ -60,16 +63,10 @@ pub async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<(Vec<Targ
     let visible = api::list_subscriptions(&ctx.client).await?;
     let mut targets = Vec::new();
     let mut skipped = Vec::new();
-    let mut consider = |s: &Subscription, named: bool| {
-        let Some(target) = target_of(s) else { return };
-        match s.state.as_deref() {
-            Some(state) if state.eq_ignore_ascii_case("Enabled") => targets.push(target),
-            state => skipped.push(Found::Skipped {
-                subscription: target,
-                state: state.unwrap_or("in an unknown state").to_string(),
-                named,
-            }),
-        }
+    let mut consider = |s: &Subscription, named: bool| match classify(s, named) {
+        Some(Ok(target)) => targets.push(target),
+        Some(Err(skip)) => skipped.push(skip),
+        None => {}
     };
     if wanted.is_empty() {
         visible.iter().for_each(|s| consider(s, false));
@@ -90,7 +87,7 @@ pub async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<(Vec<Targ
             (None, Some(id)) => consider(
                 &Subscription {
                     subscription_id: Some(id.to_string()),
-                    state: Some("Enabled".into()),
+                    state: None,
                     ..Default::default()
                 },
                 true,
@@ -109,6 +106,24 @@ pub async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<(Vec<Targ
     Ok((targets, skipped))
 }
 
+/// A listed subscription to search (Enabled), or a skip; a subscription named by id that the
+/// listing did not show (no state) is searched, marked unlisted.
+fn classify(s: &Subscription, named: bool) -> Option<std::result::Result<Target, Found>> {
+    let mut target = target_of(s)?;
+    Some(match s.state.as_deref() {
+        None if named && s.id.is_none() => {
+            target.listed = false;
+            Ok(target)
+        }
+        Some(state) if state.eq_ignore_ascii_case("Enabled") => Ok(target),
+        state => Err(Found::Skipped {
+            subscription: target,
+            state: state.unwrap_or("in an unknown state").to_string(),
+            named,
+        }),
+    })
+}
+
 fn target_of(s: &Subscription) -> Option<Target> {
     let id = s
         .subscription_id
@@ -117,6 +132,7 @@ fn target_of(s: &Subscription) -> Option<Target> {
     Some(Target {
         id,
         name: s.display_name.clone(),
+        listed: true,
     })
 }
 
@@ -127,7 +143,7 @@ pub async fn arm_walk(
     selector: &Selector,
     targets: Vec<Target>,
     slots: &Slots,
-    found: &mut dyn FnMut(Found),
+    found: &mut (dyn FnMut(Found) + Send),
 ) {
     let mut listed = stream::iter(targets)
         .map(|sub| async move {
@@ -138,12 +154,14 @@ pub async fn arm_walk(
     while let Some((sub, clusters)) = listed.next().await {
         match clusters {
             Ok(clusters) => {
-                for c in clusters {
-                    if let Some(cluster) = from_arm(&sub, c)
-                        && selector.keeps(cluster.id.resource_group.as_str(), &cluster.tags)
-                    {
-                        found(Found::Cluster(Box::new(cluster)));
-                    }
+                let mut kept: Vec<FoundCluster> = clusters
+                    .into_iter()
+                    .filter_map(|c| from_arm(&sub, c))
+                    .filter(|c| selector.keeps(c.id.resource_group.as_str(), &c.tags))
+                    .collect();
+                kept.sort_by_key(|c| c.id.path().to_ascii_lowercase());
+                for cluster in kept {
+                    found(Found::Cluster(Box::new(cluster)));
                 }
             }
             Err(error) => found(Found::Unreadable {
@@ -184,18 +202,218 @@ pub async fn clusters(
     Ok(all)
 }
 
-/// Finds clusters by the chosen mode, handing each to `found` in a stable order. Returns how
-/// many subscriptions were searched.
+/// Finds clusters by the chosen mode, handing each to `found` in a stable order (subscription
+/// id, then cluster id, case-insensitively, whichever the mode). Returns how many subscriptions
+/// were searched.
 pub async fn discover(
     ctx: &Context,
     selector: &Selector,
-    _mode: DiscoveryMode,
+    mode: DiscoveryMode,
     slots: &Slots,
-    found: &mut dyn FnMut(Found),
+    found: &mut (dyn FnMut(Found) + Send),
 ) -> Result<usize> {
-    let (targets, skipped) = subscriptions(ctx, &selector.subscriptions).await?;
+    if mode == DiscoveryMode::Arm && !selector.management_groups.is_empty() {
+        return Err(Error::usage_with_hint(
+            "--management-group needs Resource Graph",
+            "use --discovery arg or auto, or name subscriptions with --subscription",
+        ));
+    }
+    let (mut targets, skipped) = if selector.management_groups.is_empty() {
+        subscriptions(ctx, &selector.subscriptions).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    targets.sort_by_key(|t| t.id.as_str().to_ascii_lowercase());
     skipped.into_iter().for_each(&mut *found);
     let searched = targets.len();
+    if mode != DiscoveryMode::Arm {
+        // Resource Graph silently leaves out what the caller cannot read: a named subscription
+        // the listing does not show is an error row, not an empty result.
+        let (listed, unlisted): (Vec<Target>, Vec<Target>) =
+            targets.iter().cloned().partition(|t| t.listed);
+        for t in unlisted {
+            found(Found::Unreadable {
+                error: Error::Config {
+                    message: format!(
+                        "subscription {} is not among the subscriptions this identity can see",
+                        t.id
+                    ),
+                    hint: None,
+                },
+                subscription: t,
+            });
+        }
+        match graph_walk(ctx, selector, &listed).await {
+            Ok((mut clusters, searched_by_graph)) => {
+                if !selector.subscriptions.is_empty() {
+                    confirm_empty(ctx, selector, &listed, slots, &mut clusters).await;
+                }
+                clusters.into_iter().for_each(&mut *found);
+                return Ok(searched_by_graph.unwrap_or(searched));
+            }
+            Err(e)
+                if mode == DiscoveryMode::Auto
+                    && selector.management_groups.is_empty()
+                    && graph::is_refusal(&e) =>
+            {
+                ctx.diagnostics.warn(&format!(
+                    "Resource Graph refused the query ({}); finding clusters through ARM instead (one listing per subscription)",
+                    verdict_line(&e)
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     arm_walk(ctx, selector, targets, slots, found).await;
     Ok(searched)
+}
+
+/// Resource Graph shows nothing of a subscription the caller cannot read. A subscription the
+/// user named that it returned no cluster for is listed through ARM, so an unreadable one becomes
+/// an error row rather than a silent absence. Keeps the subscription order.
+async fn confirm_empty(
+    ctx: &Context,
+    selector: &Selector,
+    named: &[Target],
+    slots: &Slots,
+    found: &mut Vec<Found>,
+) {
+    let seen: std::collections::HashSet<String> = found
+        .iter()
+        .filter_map(|f| match f {
+            Found::Cluster(c) => Some(c.id.subscription.as_str().to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    let empty: Vec<Target> = named
+        .iter()
+        .filter(|t| !seen.contains(&t.id.as_str().to_ascii_lowercase()))
+        .cloned()
+        .collect();
+    if empty.is_empty() {
+        return;
+    }
+    arm_walk(ctx, selector, empty, slots, &mut |f| found.push(f)).await;
+    found.sort_by_key(|f| match f {
+        Found::Cluster(c) => c.id.subscription.as_str().to_ascii_lowercase(),
+        Found::Skipped { subscription, .. } | Found::Unreadable { subscription, .. } => {
+            subscription.id.as_str().to_ascii_lowercase()
+        }
+    });
+}
+
+fn verdict_line(e: &Error) -> String {
+    e.render()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("ERROR: ")
+        .to_string()
+}
+
+/// Quotes a KQL string literal.
+pub fn kql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The Resource Graph query that finds the selector's clusters.
+pub fn clusters_query(selector: &Selector) -> String {
+    let mut q =
+        String::from("resources | where type =~ 'microsoft.containerservice/managedclusters'");
+    if !selector.resource_groups.is_empty() {
+        let groups: Vec<String> = selector
+            .resource_groups
+            .iter()
+            .map(|g| kql_string(g))
+            .collect();
+        q.push_str(&format!(
+            " | where resourceGroup in~ ({})",
+            groups.join(", ")
+        ));
+    }
+    q.push_str(
+        " | extend identityType = tostring(identity.type) \
+         | project id, name, resourceGroup, subscriptionId, location, tags, identityType \
+         | order by tolower(id) asc",
+    );
+    q
+}
+
+/// Discovery by Resource Graph: one paged query per group of subscriptions (or over the
+/// management groups). Returns the clusters, and the number of subscriptions seen when the scope
+/// was management groups.
+async fn graph_walk(
+    ctx: &Context,
+    selector: &Selector,
+    targets: &[Target],
+) -> Result<(Vec<Found>, Option<usize>)> {
+    let graph = Graph::new(&ctx.client, ctx.diagnostics);
+    let scope = if selector.management_groups.is_empty() {
+        GraphScope::Subscriptions(targets.iter().map(|t| t.id.to_string()).collect())
+    } else {
+        GraphScope::ManagementGroups(selector.management_groups.clone())
+    };
+    let mut out = Vec::new();
+    if matches!(&scope, GraphScope::Subscriptions(s) if s.is_empty()) {
+        return Ok((out, None));
+    }
+    let names: std::collections::HashMap<String, Option<String>> = targets
+        .iter()
+        .map(|t| (t.id.as_str().to_ascii_lowercase(), t.name.clone()))
+        .collect();
+    let mut subscriptions_seen = std::collections::BTreeSet::new();
+    graph
+        .query(&scope, &clusters_query(selector), &mut |rows| {
+            for row in rows {
+                if let Some(cluster) = from_graph(&row, &names)
+                    && selector.keeps(cluster.id.resource_group.as_str(), &cluster.tags)
+                {
+                    subscriptions_seen
+                        .insert(cluster.id.subscription.as_str().to_ascii_lowercase());
+                    out.push(Found::Cluster(Box::new(cluster)));
+                }
+            }
+        })
+        .await?;
+    let seen = (!selector.management_groups.is_empty()).then_some(subscriptions_seen.len());
+    Ok((out, seen))
+}
+
+/// A cluster from a Resource Graph row; `None` when the row is not a managed cluster.
+fn from_graph(
+    row: &serde_json::Value,
+    names: &std::collections::HashMap<String, Option<String>>,
+) -> Option<FoundCluster> {
+    let id = row["id"].as_str()?;
+    let subscription = SubscriptionId::parse(row["subscriptionId"].as_str()?)?;
+    let group = crate::arm::ids::resource_group_of(id)?;
+    let tags = row["tags"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(FoundCluster {
+        id: ClusterId {
+            subscription: subscription.clone(),
+            resource_group: ResourceGroupName::parse(group).ok()?,
+            name: ClusterName::parse(row["name"].as_str()?).ok()?,
+        },
+        subscription: Target {
+            listed: true,
+            name: names
+                .get(&subscription.as_str().to_ascii_lowercase())
+                .cloned()
+                .flatten(),
+            id: subscription,
+        },
+        location: row["location"].as_str().unwrap_or_default().to_string(),
+        tags,
+        identity_type: row["identityType"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+    })
 }

@@ -1,0 +1,176 @@
+//! Azure Resource Graph through the one ARM request path: `POST /providers/Microsoft.ResourceGraph/
+//! resources` (api-version 2024-04-01), 1,000-row pages followed with `$skipToken`, subscriptions
+//! sent in groups as Microsoft recommends, and the per-user quota read from
+//! `x-ms-user-quota-remaining` / `-resets-after`: when it runs out, the next query waits for the
+//! reset instead of failing.
+
+use crate::arm::client::ArmClient;
+use crate::error::{Error, Result};
+use crate::diagnostics::Diagnostics;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+pub const GRAPH_API_VERSION: &str = "2024-04-01";
+pub const GRAPH_PATH: &str = "/providers/Microsoft.ResourceGraph/resources";
+/// Rows per page: Resource Graph's maximum.
+pub const PAGE_ROWS: u64 = 1000;
+/// Subscriptions per query: "a few hundred", well under the 1,000 a request may name.
+pub const SUBSCRIPTION_GROUP: usize = 300;
+/// 429s answered in a row before giving up.
+const MAX_THROTTLED: u32 = 5;
+
+/// Where a query looks.
+#[derive(Debug, Clone)]
+pub enum GraphScope {
+    Subscriptions(Vec<String>),
+    ManagementGroups(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+struct Page {
+    #[serde(default)]
+    data: Vec<Value>,
+    #[serde(rename = "$skipToken")]
+    skip_token: Option<String>,
+}
+
+pub struct Graph<'a> {
+    client: &'a ArmClient,
+    diagnostics: Diagnostics,
+    /// No query before this instant (the quota ran out).
+    not_before: Mutex<Option<Instant>>,
+}
+
+impl<'a> Graph<'a> {
+    pub fn new(client: &'a ArmClient, diagnostics: Diagnostics) -> Self {
+        Graph {
+            client,
+            diagnostics,
+            not_before: Mutex::new(None),
+        }
+    }
+
+    /// Runs `query` over the scope, handing each page's rows to `rows` in order. Subscriptions
+    /// are sent in groups of `SUBSCRIPTION_GROUP`.
+    pub async fn query(
+        &self,
+        scope: &GraphScope,
+        query: &str,
+        rows: &mut (dyn FnMut(Vec<Value>) + Send),
+    ) -> Result<()> {
+        match scope {
+            GraphScope::Subscriptions(subs) => {
+                for group in subs.chunks(SUBSCRIPTION_GROUP) {
+                    self.pages(json!({"subscriptions": group}), query, rows)
+                        .await?;
+                }
+                Ok(())
+            }
+            GraphScope::ManagementGroups(groups) => {
+                self.pages(json!({"managementGroups": groups}), query, rows)
+                    .await
+            }
+        }
+    }
+
+    async fn pages(
+        &self,
+        mut body: Value,
+        query: &str,
+        rows: &mut (dyn FnMut(Vec<Value>) + Send),
+    ) -> Result<()> {
+        body["query"] = json!(query);
+        body["options"] = json!({"$top": PAGE_ROWS, "resultFormat": "objectArray"});
+        loop {
+            let page: Page = self.send(&body).await?.json()?;
+            rows(page.data);
+            match page.skip_token {
+                Some(token) if !token.is_empty() => body["options"]["$skipToken"] = json!(token),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// One request, after any quota wait; a 429 waits for the reset it names and tries again.
+    async fn send(&self, body: &Value) -> Result<crate::arm::client::ArmResponse> {
+        let mut throttled = 0;
+        loop {
+            self.wait_for_quota().await;
+            let url = self.client.url(GRAPH_PATH, GRAPH_API_VERSION);
+            let resp = self.client.execute(Method::POST, url, Some(body)).await?;
+            let (remaining, resets) = quota(&resp.headers);
+            if remaining == Some(0) || resp.status == 429 {
+                let wait = resets.unwrap_or(Duration::from_secs(5));
+                *self.not_before.lock().await = Some(Instant::now() + wait);
+            }
+            match resp.status {
+                200..=299 => return Ok(resp),
+                429 if throttled < MAX_THROTTLED => throttled += 1,
+                _ => return Err(self.client.error_of(&resp)),
+            }
+        }
+    }
+
+    async fn wait_for_quota(&self) {
+        let until = self.not_before.lock().await.take();
+        if let Some(until) = until {
+            let wait = until.saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                self.diagnostics.verbose(&format!(
+                    "Resource Graph quota used up: waiting {} ms for it to reset",
+                    wait.as_millis()
+                ));
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after` (`hh:mm:ss`).
+fn quota(headers: &reqwest::header::HeaderMap) -> (Option<u64>, Option<Duration>) {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let remaining = text("x-ms-user-quota-remaining").and_then(|v| v.trim().parse().ok());
+    let resets = text("x-ms-user-quota-resets-after").and_then(parse_hms);
+    (remaining, resets)
+}
+
+/// `hh:mm:ss` (seconds may have a fraction), capped at five minutes.
+pub fn parse_hms(text: &str) -> Option<Duration> {
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    let [h, m, s] = parts[..] else { return None };
+    let seconds =
+        h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(300.0)))
+}
+
+/// Whether an error means Resource Graph refuses this caller (no access, not registered), so an
+/// `auto` discovery falls back to ARM.
+pub fn is_refusal(e: &Error) -> bool {
+    match e {
+        Error::Arm(e) => {
+            matches!(e.status, 401 | 403)
+                || e.code
+                    .eq_ignore_ascii_case("MissingSubscriptionRegistration")
+                || e.code.eq_ignore_ascii_case("NoRegisteredProviderFound")
+                || e.code.eq_ignore_ascii_case("InvalidResourceType")
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_resets_are_read_as_durations() {
+        assert_eq!(parse_hms("00:00:03"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_hms("00:01:00.5"), Some(Duration::from_millis(60_500)));
+        assert_eq!(parse_hms("02:00:00"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_hms("3"), None);
+        assert_eq!(parse_hms("a:b:c"), None);
+    }
+}

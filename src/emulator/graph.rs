@@ -1,0 +1,340 @@
+//! The emulator's Azure Resource Graph: `POST /providers/Microsoft.ResourceGraph/resources`,
+//! evaluating the query with the small KQL evaluator over the world's clusters and resources, in
+//! the subscriptions or management groups asked for (those the caller can read), with `$top` /
+//! `$skip` / `$skipToken` paging, a per-user quota (`x-ms-user-quota-remaining`,
+//! `x-ms-user-quota-resets-after`, 429 over it) and ARG's error shape.
+
+use crate::emulator::EmulatorConfig;
+use crate::emulator::kql;
+use crate::emulator::routes::{ArmRequest, Reply};
+use crate::emulator::state::World;
+use serde_json::{Map, Value, json};
+use std::time::{Duration, Instant};
+
+pub const GRAPH_API_VERSIONS: &[&str] = &["2024-04-01", "2022-10-01", "2021-03-01"];
+const MAX_TOP: u64 = 1000;
+const DEFAULT_TOP: u64 = 100;
+
+/// How Resource Graph behaves (`--graph-*` flags).
+#[derive(Debug, Clone, Copy)]
+pub struct GraphConfig {
+    /// Queries per window per user (0 = unlimited).
+    pub quota: u32,
+    pub window: Duration,
+    /// Refuse every query: 403 (no access) or 409 (provider not registered).
+    pub refusal: Option<u16>,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            quota: 15,
+            window: Duration::from_secs(5),
+            refusal: None,
+        }
+    }
+}
+
+/// The current quota window: when it started and how many queries it has seen.
+#[derive(Debug, Default)]
+pub struct GraphQuota {
+    window: Option<(Instant, u32)>,
+}
+
+impl GraphQuota {
+    /// Charges one query: `(allowed, remaining, resets_after)`.
+    fn charge(&mut self, config: &GraphConfig) -> (bool, u32, Duration) {
+        let now = Instant::now();
+        let (start, used) = match self.window {
+            Some((start, used)) if now.duration_since(start) < config.window => (start, used),
+            _ => (now, 0),
+        };
+        let resets = config.window.saturating_sub(now.duration_since(start));
+        if config.quota == 0 {
+            return (true, u32::MAX, resets);
+        }
+        if used >= config.quota {
+            self.window = Some((start, used));
+            return (false, 0, resets);
+        }
+        self.window = Some((start, used + 1));
+        (true, config.quota - used - 1, resets)
+    }
+}
+
+/// `hh:mm:ss`, as ARG writes `x-ms-user-quota-resets-after`.
+fn hms(d: Duration) -> String {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn graph_error(status: u16, code: &str, message: &str, details: Value) -> Reply {
+    Reply::json(
+        status,
+        json!({"error": {"code": code, "message": message, "details": details}}),
+    )
+}
+
+pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> Reply {
+    if req.method != "POST" {
+        return Reply::arm_error(
+            405,
+            "MethodNotAllowed",
+            format!(
+                "The requested resource does not support http method '{}'.",
+                req.method
+            ),
+        );
+    }
+    let version = req.query.get("api-version").cloned().unwrap_or_default();
+    if !GRAPH_API_VERSIONS.contains(&version.as_str()) {
+        return Reply::arm_error(
+            400,
+            "NoRegisteredProviderFound",
+            format!(
+                "No registered resource provider found for location 'global' and API version '{version}' for type 'resources'. \
+                 The supported api-versions are '{}'.",
+                GRAPH_API_VERSIONS.join(", ")
+            ),
+        );
+    }
+    match config.graph.refusal {
+        Some(403) => {
+            return Reply::arm_error(
+                403,
+                "AuthorizationFailed",
+                "The client 'user@example.com' does not have authorization to perform action 'Microsoft.ResourceGraph/resources/read'.",
+            );
+        }
+        Some(_) => {
+            return Reply::arm_error(
+                409,
+                "MissingSubscriptionRegistration",
+                "The subscription is not registered to use namespace 'Microsoft.ResourceGraph'.",
+            );
+        }
+        None => {}
+    }
+    let (allowed, remaining, resets) = world.graph_quota.charge(&config.graph);
+    let reply = if allowed {
+        answer(world, req)
+    } else {
+        graph_error(
+            429,
+            "RateLimiting",
+            "Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed. \
+             Please see https://aka.ms/resourcegraph-throttling for help.",
+            json!([{"code": "RateLimiting", "message": "Please retry after the quota resets."}]),
+        )
+    };
+    reply
+        .header("x-ms-user-quota-remaining", remaining.to_string())
+        .header("x-ms-user-quota-resets-after", hms(resets))
+}
+
+fn invalid_query(message: String) -> Reply {
+    graph_error(
+        400,
+        "BadRequest",
+        "Please provide below info when asking for support: the query is invalid.",
+        json!([
+            {"code": "InvalidQuery", "message": "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying."},
+            {"code": "ParserFailure", "message": message}
+        ]),
+    )
+}
+
+fn answer(world: &World, req: &ArmRequest) -> Reply {
+    let body: Value = match serde_json::from_slice(req.body) {
+        Ok(v) => v,
+        Err(e) => return invalid_query(format!("the request body is not JSON: {e}")),
+    };
+    let Some(text) = body["query"].as_str() else {
+        return invalid_query("the request has no 'query'".into());
+    };
+    let query = match kql::parse(text) {
+        Ok(q) => q,
+        Err(e) => {
+            return invalid_query(format!(
+                "the emulator does not understand {} (at character {} of the query)",
+                e.message, e.position
+            ));
+        }
+    };
+    if !query.table.eq_ignore_ascii_case("resources") {
+        return invalid_query(format!(
+            "the table '{}' (this emulator serves 'resources')",
+            query.table
+        ));
+    }
+    let options = &body["options"];
+    if let Some(format) = options["resultFormat"].as_str()
+        && !format.eq_ignore_ascii_case("objectArray")
+    {
+        return invalid_query(format!(
+            "the resultFormat '{format}' (this emulator serves objectArray)"
+        ));
+    }
+    let scope = match scope(world, &body) {
+        Ok(s) => s,
+        Err(reply) => return reply,
+    };
+    let top = options["$top"].as_u64().unwrap_or(DEFAULT_TOP);
+    if !(1..=MAX_TOP).contains(&top) {
+        return graph_error(
+            400,
+            "BadRequest",
+            "$top must be between 1 and 1000.",
+            json!([]),
+        );
+    }
+    let fingerprint = crate::emulator::resources::stable_uuid(&format!("{text}|{scope:?}"));
+    let skip = match options["$skipToken"].as_str() {
+        Some(token) => match token
+            .strip_suffix(&format!(":{fingerprint}"))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) => n,
+            None => {
+                return graph_error(
+                    400,
+                    "BadRequest",
+                    "The $skipToken is invalid for this query.",
+                    json!([{"code": "InvalidSkipToken", "message": "Resend the query and scopes that produced the token."}]),
+                );
+            }
+        },
+        None => options["$skip"].as_u64().unwrap_or(0) as usize,
+    };
+    let rows = kql::run(&query, table(world, &scope));
+    let total = rows.len();
+    let end = (skip + top as usize).min(total);
+    let data: Vec<Value> = rows
+        .into_iter()
+        .skip(skip)
+        .take(end.saturating_sub(skip))
+        .map(Value::Object)
+        .collect();
+    let mut out = json!({
+        "totalRecords": total,
+        "count": data.len(),
+        "resultTruncated": "false",
+        "facets": [],
+        "data": data,
+    });
+    if end < total {
+        out["$skipToken"] = json!(format!("{end}:{fingerprint}"));
+    }
+    Reply::json(200, out)
+}
+
+/// The lower-cased subscription ids the query covers (readable ones only, as ARG shows only
+/// what the caller may read).
+fn scope(world: &World, body: &Value) -> Result<Vec<String>, Reply> {
+    let list = |key: &str| -> Vec<String> {
+        body[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut wanted = list("subscriptions");
+    for group in list("managementGroups") {
+        let Some(mg) = world
+            .management_groups
+            .iter()
+            .find(|m| m.name.eq_ignore_ascii_case(&group))
+        else {
+            return Err(graph_error(
+                400,
+                "BadRequest",
+                &format!(
+                    "The management group '{group}' was not found or the caller cannot read it."
+                ),
+                json!([{"code": "ManagementGroupNotFound", "message": group}]),
+            ));
+        };
+        wanted.extend(mg.subscriptions.iter().map(|s| s.to_ascii_lowercase()));
+    }
+    let tenant = wanted.is_empty();
+    Ok(world
+        .subscriptions
+        .iter()
+        .filter(|s| s.readable)
+        .map(|s| s.subscription_id.to_ascii_lowercase())
+        .filter(|s| tenant || wanted.contains(s))
+        .collect())
+}
+
+/// Table `resources`: clusters and other resources of the subscriptions in scope.
+fn table<'a>(
+    world: &'a World,
+    scope: &'a [String],
+) -> impl Iterator<Item = Map<String, Value>> + 'a {
+    let in_scope = move |sub: &str| scope.iter().any(|s| s.eq_ignore_ascii_case(sub));
+    let tenant = |sub: &str| {
+        world
+            .subscription(sub)
+            .map(|s| s.tenant_id.clone())
+            .unwrap_or_default()
+    };
+    let clusters = world
+        .clusters
+        .iter()
+        .filter(move |c| in_scope(&c.subscription_id))
+        .map(move |c| {
+            let v = c.to_json();
+            row(
+                &v,
+                &c.subscription_id,
+                &c.resource_group,
+                &tenant(&c.subscription_id),
+            )
+        });
+    let resources = world
+        .resources
+        .values()
+        .filter(move |r| in_scope(r.subscription_id()))
+        .map(move |r| {
+            let v = r.to_json();
+            let sub = r.subscription_id();
+            row(
+                &v,
+                sub,
+                r.resource_group().unwrap_or_default(),
+                &tenant(sub),
+            )
+        });
+    clusters.chain(resources)
+}
+
+/// A row of `resources`: ARG's columns, `type` and `resourceGroup` lower-cased as ARG has them.
+fn row(v: &Value, subscription: &str, group: &str, tenant: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), v["id"].clone());
+    m.insert("name".into(), v["name"].clone());
+    m.insert(
+        "type".into(),
+        json!(v["type"].as_str().unwrap_or_default().to_ascii_lowercase()),
+    );
+    m.insert("tenantId".into(), json!(tenant));
+    m.insert("kind".into(), json!(""));
+    m.insert("location".into(), v["location"].clone());
+    m.insert("resourceGroup".into(), json!(group.to_ascii_lowercase()));
+    m.insert("subscriptionId".into(), json!(subscription));
+    m.insert("managedBy".into(), json!(""));
+    m.insert("sku".into(), Value::Null);
+    m.insert("plan".into(), Value::Null);
+    m.insert("properties".into(), v["properties"].clone());
+    m.insert("tags".into(), v.get("tags").cloned().unwrap_or(json!({})));
+    m.insert(
+        "identity".into(),
+        v.get("identity").cloned().unwrap_or(Value::Null),
+    );
+    m.insert("zones".into(), Value::Null);
+    m
+}
