@@ -5,8 +5,8 @@
 //! reset instead of failing.
 
 use crate::arm::client::ArmClient;
-use crate::error::{Error, Result};
 use crate::diagnostics::Diagnostics;
+use crate::error::{Error, Result};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
