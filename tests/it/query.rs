@@ -136,3 +136,21 @@ fn the_binary_applies_queries_and_rejects_bad_ones_with_the_position() {
     );
     assert_eq!(emu.requests().len(), before, "refused before any request");
 }
+
+#[test]
+fn a_query_nested_twenty_thousand_deep_is_refused_before_any_request() {
+    let emu = Emulator::start();
+    for (open, close) in [("(", ")"), ("[", "]"), ("{a:", "}"), ("!", "")] {
+        let deep = format!("{}name{}", open.repeat(20_000), close.repeat(20_000));
+        let before = emu.requests().len();
+        let out = run(emu
+            .cli()
+            .args(["role", "list", "-l", "westeurope", "--query", &deep]));
+        assert_eq!(out.code, 2, "{open}: {}", &out.stderr[..200.min(out.stderr.len())]);
+        assert!(
+            out.stderr.contains("the expression nests deeper than 600 levels"),
+            "{open}"
+        );
+        assert_eq!(emu.requests().len(), before, "refused before any request");
+    }
+}
