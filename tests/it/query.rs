@@ -146,9 +146,15 @@ fn a_query_nested_twenty_thousand_deep_is_refused_before_any_request() {
         let out = run(emu
             .cli()
             .args(["role", "list", "-l", "westeurope", "--query", &deep]));
-        assert_eq!(out.code, 2, "{open}: {}", &out.stderr[..200.min(out.stderr.len())]);
+        assert_eq!(
+            out.code,
+            2,
+            "{open}: {}",
+            &out.stderr[..200.min(out.stderr.len())]
+        );
         assert!(
-            out.stderr.contains("the expression nests deeper than 600 levels"),
+            out.stderr
+                .contains("the expression nests deeper than 600 levels"),
             "{open}"
         );
         assert_eq!(emu.requests().len(), before, "refused before any request");

@@ -3,8 +3,8 @@
 //! projections drop nulls, equality is Python's, ordering compares numbers or strings only.
 
 use super::RuntimeError;
+use super::ast::{Ast, Comparator, Node};
 use super::functions::{self, Arg};
-use super::parser::{Ast, Comparator, Node};
 use crate::output::pyvalue::{Dict, PyValue, numeric_cmp, python_eq};
 use std::cmp::Ordering;
 

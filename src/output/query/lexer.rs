@@ -38,6 +38,43 @@ pub enum Kind {
     Eof,
 }
 
+/// jmespath.py's token type names, for error messages.
+impl Kind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Dot => "dot",
+            Kind::Star => "star",
+            Kind::Rbracket => "rbracket",
+            Kind::Comma => "comma",
+            Kind::Colon => "colon",
+            Kind::Current => "current",
+            Kind::Lparen => "lparen",
+            Kind::Rparen => "rparen",
+            Kind::Lbrace => "lbrace",
+            Kind::Rbrace => "rbrace",
+            Kind::UnquotedIdentifier(_) => "unquoted_identifier",
+            Kind::QuotedIdentifier(_) => "quoted_identifier",
+            Kind::Flatten => "flatten",
+            Kind::Filter => "filter",
+            Kind::Lbracket => "lbracket",
+            Kind::Literal(_) => "literal",
+            Kind::Pipe => "pipe",
+            Kind::Or => "or",
+            Kind::And => "and",
+            Kind::Expref => "expref",
+            Kind::Number(_) => "number",
+            Kind::Lt => "lt",
+            Kind::Lte => "lte",
+            Kind::Gt => "gt",
+            Kind::Gte => "gte",
+            Kind::Eq => "eq",
+            Kind::Ne => "ne",
+            Kind::Not => "not",
+            Kind::Eof => "eof",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Token {
     pub kind: Kind,

@@ -6,16 +6,19 @@
 //! specification, and az's scripts were written against Python's behaviour where the two part
 //! (parse precedence, ints against floats, key order, legacy literals). See the README.
 
+mod ast;
+mod conversions;
 mod functions;
 mod interpreter;
 mod lexer;
 mod parser;
+mod signatures;
 
 use crate::error::{Error, Result};
 use crate::output::pyvalue::PyValue;
 
-pub use functions::json_float;
-pub use parser::MAX_DEPTH;
+pub use ast::MAX_DEPTH;
+pub use conversions::json_float;
 
 /// A refused expression: where, and why.
 #[derive(Debug)]
@@ -45,7 +48,7 @@ pub enum RuntimeError {
 
 #[derive(Debug, Clone)]
 pub struct Query {
-    tree: parser::Node,
+    tree: ast::Node,
 }
 
 impl Query {
@@ -110,7 +113,7 @@ fn on_engine_stack<T: Send>(work: impl FnOnce() -> T + Send) -> T {
 
 /// `to_string()`'s JSON, for tests and other writers that need Python's compact form.
 pub fn python_compact_json(value: &PyValue) -> String {
-    functions::compact_json(value)
+    conversions::compact_json(value)
 }
 
 #[cfg(test)]

@@ -4,75 +4,9 @@
 //! bounded, so a hostile expression is refused instead of overflowing the stack.
 
 use super::SyntaxError;
-use super::functions;
+use super::ast::{Ast, Comparator, MAX_DEPTH, Node, checked, too_deep};
 use super::lexer::{Kind, Token};
-use crate::output::pyvalue::PyValue;
-
-/// Deeper than Python's recursion limit lets jmespath.py go (about 250 to 500 levels,
-/// depending on the construct), so every expression az accepts is accepted here.
-pub const MAX_DEPTH: usize = 600;
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Comparator {
-    Eq,
-    Ne,
-    Lt,
-    Lte,
-    Gt,
-    Gte,
-}
-
-#[derive(Debug, Clone)]
-pub enum Ast {
-    Identity,
-    Field(String),
-    Literal(PyValue),
-    Index(i64),
-    Slice([Option<i64>; 3]),
-    /// Children applied in turn (`a.b.c`, `a[0][1]`).
-    Subexpression(Vec<Node>),
-    IndexExpression(Vec<Node>),
-    Projection(Box<Node>, Box<Node>),
-    ValueProjection(Box<Node>, Box<Node>),
-    FilterProjection {
-        left: Box<Node>,
-        right: Box<Node>,
-        condition: Box<Node>,
-    },
-    Flatten(Box<Node>),
-    Comparator(Comparator, Box<Node>, Box<Node>),
-    Or(Box<Node>, Box<Node>),
-    And(Box<Node>, Box<Node>),
-    Not(Box<Node>),
-    Pipe(Box<Node>, Box<Node>),
-    MultiSelectList(Vec<Node>),
-    MultiSelectDict(Vec<(String, Node)>),
-    Function {
-        name: String,
-        args: Vec<Node>,
-    },
-    Expref(Box<Node>),
-}
-
-/// A tree node with its height, kept as the tree is built so depth is checked without recursion.
-#[derive(Debug, Clone)]
-pub struct Node {
-    pub ast: Ast,
-    depth: usize,
-}
-
-impl Node {
-    fn leaf(ast: Ast) -> Node {
-        Node { ast, depth: 1 }
-    }
-}
-
-fn too_deep() -> SyntaxError {
-    SyntaxError::new(
-        0,
-        format!("the expression nests deeper than {MAX_DEPTH} levels"),
-    )
-}
+use super::signatures;
 
 fn binding_power(kind: &Kind) -> u8 {
     match kind {
@@ -106,7 +40,7 @@ pub fn parse(tokens: Vec<Token>) -> Result<Node, SyntaxError> {
         let token = parser.token(0);
         return Err(SyntaxError::new(
             token.start,
-            format!("Unexpected token: {}", type_name(&token.kind)),
+            format!("Unexpected token: {}", token.kind.type_name()),
         ));
     }
     Ok(node)
@@ -203,7 +137,7 @@ impl Parser {
             Kind::Eof => Err(SyntaxError::new(token.start, "Incomplete expression")),
             other => Err(SyntaxError::new(
                 token.start,
-                format!("invalid token {}", type_name(&other)),
+                format!("invalid token {}", other.type_name()),
             )),
         }
     }
@@ -255,7 +189,7 @@ impl Parser {
             Kind::Lbracket => self.led_lbracket(left),
             other => Err(SyntaxError::new(
                 token.start,
-                format!("invalid token {}", type_name(&other)),
+                format!("invalid token {}", other.type_name()),
             )),
         }
     }
@@ -300,7 +234,7 @@ impl Parser {
             args.push(expression);
         }
         self.expect(&Kind::Rparen)?;
-        functions::check_call(&name, args.len()).map_err(|m| SyntaxError::new(name_start, m))?;
+        signatures::check_call(&name, args.len()).map_err(|m| SyntaxError::new(name_start, m))?;
         let depth = 1 + args.iter().map(|a| a.depth).max().unwrap_or(0);
         checked(Ast::Function { name, args }, depth)
     }
@@ -474,7 +408,7 @@ impl Parser {
             self.advance();
             Ok(())
         } else {
-            Err(self.unexpected(type_name(kind)))
+            Err(self.unexpected(kind.type_name()))
         }
     }
 
@@ -485,16 +419,9 @@ impl Parser {
         }
         SyntaxError::new(
             token.start,
-            format!("Expecting: {expected}, got: {}", type_name(&token.kind)),
+            format!("Expecting: {expected}, got: {}", token.kind.type_name()),
         )
     }
-}
-
-fn checked(ast: Ast, depth: usize) -> Result<Node, SyntaxError> {
-    if depth > MAX_DEPTH {
-        return Err(too_deep());
-    }
-    Ok(Node { ast, depth })
 }
 
 fn binary(
@@ -525,39 +452,4 @@ fn project_if_slice(parser: &mut Parser, left: Node, right: Node) -> Result<Node
     }
     let rhs = parser.projection_rhs(binding_power(&Kind::Star))?;
     projection(index, rhs)
-}
-
-/// jmespath.py's token type names, for error messages.
-fn type_name(kind: &Kind) -> &'static str {
-    match kind {
-        Kind::Dot => "dot",
-        Kind::Star => "star",
-        Kind::Rbracket => "rbracket",
-        Kind::Comma => "comma",
-        Kind::Colon => "colon",
-        Kind::Current => "current",
-        Kind::Lparen => "lparen",
-        Kind::Rparen => "rparen",
-        Kind::Lbrace => "lbrace",
-        Kind::Rbrace => "rbrace",
-        Kind::UnquotedIdentifier(_) => "unquoted_identifier",
-        Kind::QuotedIdentifier(_) => "quoted_identifier",
-        Kind::Flatten => "flatten",
-        Kind::Filter => "filter",
-        Kind::Lbracket => "lbracket",
-        Kind::Literal(_) => "literal",
-        Kind::Pipe => "pipe",
-        Kind::Or => "or",
-        Kind::And => "and",
-        Kind::Expref => "expref",
-        Kind::Number(_) => "number",
-        Kind::Lt => "lt",
-        Kind::Lte => "lte",
-        Kind::Gt => "gt",
-        Kind::Gte => "gte",
-        Kind::Eq => "eq",
-        Kind::Ne => "ne",
-        Kind::Not => "not",
-        Kind::Eof => "eof",
-    }
 }
