@@ -9,7 +9,7 @@ use crate::arm::cloud::Cloud;
 use crate::arm::ids::BindingId;
 use crate::arm::transport;
 use crate::azconfig::AzConfig;
-use crate::cli::{Cli, Command, GlobalArgs, RolebindingCommand, TokenCommand};
+use crate::cli::{Cli, Command, GlobalArgs, TokenCommand};
 use crate::commands::audit;
 use crate::commands::{self, Outcome};
 use crate::context::Context;
@@ -48,21 +48,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         global.output.is_some() || global.query.is_some() || config.get("core", "output").is_some();
     let printer = Printer::new(resolve::output_format(global, &config)?, query);
     let arm = arm_client(global, &config, diagnostics)?;
-    if matches!(
-        cli.command,
-        Command::Token(_) | Command::Rolebinding(RolebindingCommand::Check { .. })
-    ) {
-        // The doctor resolves its own requests (commands/doctor/request.rs) for now.
-        let ctx = Context::new(
-            arm,
-            config,
-            diagnostics,
-            global.subscription.last().cloned(),
+    if let Command::Token(TokenCommand::Check { token: Some(_), .. }) = &cli.command {
+        diagnostics.warn(
+            "a token given with --token may be saved in your shell history; prefer stdin or --token-file",
         );
-        let readable = !format_chosen && output::terminal::stdout_is_terminal();
-        return run_doctor(&ctx, &printer, &cli.command, readable).await;
     }
     let request = resolve::request(&cli.command, global, &config)?;
+    let readable = !format_chosen && output::terminal::stdout_is_terminal();
     let ctx = Context::new(
         arm,
         config,
@@ -76,7 +68,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         // Biased: when Ctrl-C arrives, a command that handles it itself (audit closes its
         // report) is polled first and gets to finish.
         biased;
-        done = dispatch(&ctx, &printer, request) => done,
+        done = dispatch(&ctx, &printer, request, readable) => done,
         binding = interrupted(&ctx) => Err(Error::Interrupted {
             check: binding.map(|b| b.show_command()),
         }),
@@ -90,7 +82,13 @@ async fn interrupted(ctx: &Context) -> Option<BindingId> {
 }
 
 /// The one place a request meets its command; the output layer prints what comes back.
-async fn dispatch(ctx: &Context, printer: &Printer, request: Request) -> Result<()> {
+/// `readable`: a doctor report is a readable list (a terminal, and no format chosen).
+async fn dispatch(
+    ctx: &Context,
+    printer: &Printer,
+    request: Request,
+    readable: bool,
+) -> Result<()> {
     use commands::{role, rolebinding};
     let outcome = match &request {
         Request::RoleList(list) => role::list(ctx, list).await?,
@@ -100,6 +98,14 @@ async fn dispatch(ctx: &Context, printer: &Printer, request: Request) -> Result<
         Request::BindingUpdate(write) => rolebinding::update(ctx, write).await?,
         Request::BindingDelete(delete) => rolebinding::delete(ctx, delete).await?,
         Request::Audit(options) => return run_audit(ctx, printer, options).await,
+        Request::BindingCheck(check) => {
+            let report = check_until_effective(ctx, check).await?;
+            return print_doctor(ctx, printer, &report, readable);
+        }
+        Request::TokenCheck(check) => {
+            let report = commands::doctor::token::check(ctx, check).await?;
+            return print_doctor(ctx, printer, &report, readable);
+        }
     };
     match outcome {
         Outcome::Data(data) => printer.print_value(&data, None),
@@ -255,75 +261,23 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
     }
 }
 
-/// `rolebinding check` and `token check`: resolve the typed request (bad input exits 2 before
-/// any request), run the checks (waiting for the binding to take effect when asked), print the
-/// report, and exit 0 (nothing failed), 4 (a check failed) or 1 (some could not be checked).
-async fn run_doctor(
+/// Prints a doctor report (`rolebinding check`, `token check`) and turns it into the exit code:
+/// 0 nothing failed, 4 a check failed, 1 some could not be checked.
+fn print_doctor(
     ctx: &Context,
     printer: &Printer,
-    command: &Command,
+    report: &commands::doctor::Report,
     readable: bool,
 ) -> Result<()> {
-    use crate::commands::doctor::{self, request};
-    let checks = async {
-        match command {
-            Command::Rolebinding(RolebindingCommand::Check {
-                cluster,
-                name,
-                wait_effective,
-            }) => {
-                let request = request::BindingCheckRequest {
-                    target: request::ClusterTarget::resolve(
-                        ctx,
-                        cluster.resource_group.as_deref(),
-                        &cluster.cluster_name,
-                    )?,
-                    name: crate::arm::ids::BindingName::parse(name)?,
-                    wait_effective: *wait_effective,
-                };
-                check_until_effective(ctx, &request).await
-            }
-            Command::Token(TokenCommand::Check {
-                cluster,
-                token_file,
-                token,
-                audience,
-            }) => {
-                let target = request::ClusterTarget::resolve(
-                    ctx,
-                    cluster.resource_group.as_deref(),
-                    &cluster.cluster_name,
-                )?;
-                let input = match (token_file, token) {
-                    (Some(path), _) if path.as_os_str() == "-" => request::TokenInput::Stdin,
-                    (Some(path), _) => request::TokenInput::File(path.clone()),
-                    (None, Some(token)) => {
-                        ctx.diagnostics.warn(
-                            "a token given with --token may be saved in your shell history; \
-                             prefer stdin or --token-file",
-                        );
-                        request::TokenInput::Argument(token.clone())
-                    }
-                    (None, None) => request::TokenInput::Stdin,
-                };
-                let request = request::TokenCheckRequest::resolve(target, input, audience)?;
-                doctor::token::check(ctx, &request).await
-            }
-            _ => Ok(doctor::Report::default()),
-        }
-    };
-    let report = tokio::select! {
-        report = checks => report?,
-        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: None }),
-    };
+    use commands::doctor::Outcome;
     output::doctor::print(printer, &report.to_json(), readable)?;
     if !readable {
         ctx.diagnostics.summary(&report.summary_line());
     }
     match report.outcome() {
-        doctor::Outcome::Passed => Ok(()),
-        doctor::Outcome::Failed(n) => Err(Error::ChecksFailed(n)),
-        doctor::Outcome::Incomplete(n) => Err(Error::ChecksIncomplete(n)),
+        Outcome::Passed => Ok(()),
+        Outcome::Failed(n) => Err(Error::ChecksFailed(n)),
+        Outcome::Incomplete(n) => Err(Error::ChecksIncomplete(n)),
     }
 }
 
@@ -332,8 +286,8 @@ async fn run_doctor(
 /// Waiting makes sense only when nothing else fails.
 async fn check_until_effective(
     ctx: &Context,
-    request: &crate::commands::doctor::request::BindingCheckRequest,
-) -> Result<crate::commands::doctor::Report> {
+    request: &resolve::BindingCheck,
+) -> Result<commands::doctor::Report> {
     use crate::commands::doctor::{Verdict, binding};
     let mut report = binding::check(ctx, request).await?;
     for _ in 0..3 {

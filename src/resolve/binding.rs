@@ -106,11 +106,16 @@ pub(super) fn request(command: &RolebindingCommand, config: &AzConfig) -> Result
             let roles = parse_roles(roles)?;
             Request::BindingUpdate(write(binding, None, roles, checks, wait))
         }
-        RolebindingCommand::Check { .. } => {
-            return Err(Error::usage(
-                "rolebinding check resolves its own request (commands/doctor/request.rs)",
-            ));
-        }
+        RolebindingCommand::Check {
+            cluster,
+            name,
+            wait_effective,
+        } => Request::BindingCheck(super::doctor::binding_check(
+            cluster,
+            name,
+            *wait_effective,
+            config,
+        )?),
         RolebindingCommand::Delete {
             cluster,
             name,
@@ -172,7 +177,7 @@ pub fn resource_group(arg: Option<&str>, config: &AzConfig) -> Result<ResourceGr
     }
 }
 
-fn binding_ref(args: &ClusterArgs, name: &str, config: &AzConfig) -> Result<BindingRef> {
+pub(super) fn binding_ref(args: &ClusterArgs, name: &str, config: &AzConfig) -> Result<BindingRef> {
     Ok(BindingRef {
         cluster: cluster_ref(args, config)?,
         name: BindingName::parse(name)?,

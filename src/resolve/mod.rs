@@ -4,6 +4,8 @@
 
 mod audit;
 mod binding;
+mod doctor;
+pub mod jwt;
 mod role;
 
 pub use audit::{AuditOptions, DiscoveryMode, Selector};
@@ -11,6 +13,7 @@ pub use binding::{
     BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
     cluster_ref, parse_roles, resource_group,
 };
+pub use doctor::{BindingCheck, TRUSTED_ACCESS_AUDIENCE, TokenCheck};
 pub use role::{LocationText, RoleList};
 
 use crate::azconfig::AzConfig;
@@ -31,6 +34,10 @@ pub enum Request {
     BindingUpdate(BindingWrite),
     BindingDelete(BindingDelete),
     Audit(AuditOptions),
+    /// `rolebinding check`.
+    BindingCheck(BindingCheck),
+    /// `token check`: the token already read and decoded.
+    TokenCheck(TokenCheck),
 }
 
 /// Resolves the command's arguments. `Completion` and `Man` need no request: the caller handles
@@ -57,8 +64,9 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             require_binding_for: require_binding_for.clone(),
             parallel: usize::from(*parallel),
         })),
-        Command::Completion { .. } | Command::Man { .. } | Command::Token(_) => Err(Error::usage(
-            "completion, man and the doctor are answered before any request is resolved",
+        Command::Token(token) => Ok(Request::TokenCheck(doctor::token_check(token, config)?)),
+        Command::Completion { .. } | Command::Man { .. } => Err(Error::usage(
+            "completion and man are answered before any request is resolved",
         )),
     }
 }

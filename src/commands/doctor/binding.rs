@@ -5,17 +5,17 @@ use crate::arm::api;
 use crate::arm::auth::claims::unix_now;
 use crate::arm::ids::{ClusterId, Location};
 use crate::arm::models::RoleBinding;
-use crate::commands::doctor::request::BindingCheckRequest;
 use crate::commands::doctor::{BINDING_LIMIT, Check, Report, binding_rules, reason, source};
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::resolve::BindingCheck;
 use serde_json::json;
 
 const EXISTS: &str = "binding-exists";
 
-pub async fn check(ctx: &Context, request: &BindingCheckRequest) -> Result<Report> {
-    let cluster = request.target.id(ctx).await?;
-    let binding_id = cluster.binding(request.name.clone());
+pub async fn check(ctx: &Context, request: &BindingCheck) -> Result<Report> {
+    let binding_id = request.binding.id(ctx.subscription().await?.clone());
+    let cluster = binding_id.cluster.clone();
     let mut report = Report::default();
     let location = match api::get_cluster(&ctx.client, &cluster).await {
         Ok(c) => c.location.map(|l| l.to_ascii_lowercase()),

@@ -3,8 +3,6 @@
 
 pub mod binding;
 mod binding_rules;
-pub mod jwt;
-pub mod request;
 mod source;
 pub mod token;
 

@@ -7,11 +7,11 @@ use crate::arm::auth::claims::unix_now;
 use crate::arm::ids::{ClusterId, SourceResourceId, is_uuid};
 use crate::commands::doctor::binding::binding_checks;
 use crate::commands::doctor::binding_rules::same_resource;
-use crate::commands::doctor::jwt::Jwt;
-use crate::commands::doctor::request::TokenCheckRequest;
 use crate::commands::doctor::{Check, Report, reason, rfc3339, span};
 use crate::context::Context;
 use crate::error::Result;
+use crate::resolve::TokenCheck;
+use crate::resolve::jwt::Jwt;
 use serde_json::{Map, Value, json};
 
 /// The clock skew allowed on `exp`, `nbf` and `iat` (Microsoft.IdentityModel's default).
@@ -19,7 +19,7 @@ pub const CLOCK_SKEW_SECONDS: i64 = 5 * 60;
 
 const USER_ASSIGNED: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
-pub async fn check(ctx: &Context, request: &TokenCheckRequest) -> Result<Report> {
+pub async fn check(ctx: &Context, request: &TokenCheck) -> Result<Report> {
     let token = &request.token;
     let mut report = Report {
         checks: offline_checks(token, &request.audience, unix_now()),
@@ -29,7 +29,7 @@ pub async fn check(ctx: &Context, request: &TokenCheckRequest) -> Result<Report>
     report
         .details
         .insert("signatureVerified".into(), json!(false));
-    let cluster = request.target.id(ctx).await?;
+    let cluster = request.cluster.id(ctx.subscription().await?.clone());
     report.push(tenant_check(ctx, &cluster, token).await);
     let Some(source) = token
         .str_claim("xms_mirid")
