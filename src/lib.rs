@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod diagnostics;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
 pub mod output;
