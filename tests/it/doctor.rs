@@ -935,3 +935,23 @@ mod on_a_terminal {
         assert_eq!(exit_code(&session), 2);
     }
 }
+
+#[test]
+fn an_unreadable_catalog_leaves_roles_unknown_but_still_checks_their_fit() {
+    let mut state = healthy();
+    state["clusters"][0]["location"] = json!("marsnorth");
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "ml-binding", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let check = verdict(&doc, "roles-in-catalog");
+    assert_eq!(check["verdict"], "unknown");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot read the role catalog of marsnorth: (NoRegisteredProviderFound)"),
+        "{check}"
+    );
+    assert_eq!(verdict(&doc, "roles-fit-source")["verdict"], "pass");
+    assert_eq!(doc["verdict"], "unknown");
+}

@@ -18,7 +18,10 @@ pub async fn check(ctx: &Context, request: &BindingCheck) -> Result<Report> {
     let cluster = binding_id.cluster.clone();
     let mut report = Report::default();
     let location = match api::get_cluster(&ctx.client, &cluster).await {
-        Ok(c) => c.location.map(|l| l.to_ascii_lowercase()),
+        Ok(c) => c
+            .location
+            .map(|l| l.to_ascii_lowercase())
+            .ok_or_else(|| "the cluster has no location: cannot choose a role catalog".to_string()),
         Err(e) => {
             report.push(cluster_unreadable(&cluster, &e));
             return Ok(report);
@@ -60,7 +63,14 @@ pub async fn check(ctx: &Context, request: &BindingCheck) -> Result<Report> {
         ),
     ));
     report.details.insert("binding".into(), binding.to_az());
-    binding_checks(ctx, &cluster, &binding, location.as_deref(), &mut report).await;
+    binding_checks(
+        ctx,
+        &cluster,
+        &binding,
+        location.as_deref().map_err(String::as_str),
+        &mut report,
+    )
+    .await;
     report.push(binding_limit(ctx, &cluster).await);
     Ok(report)
 }
@@ -92,7 +102,7 @@ pub(super) async fn binding_checks(
     ctx: &Context,
     cluster: &ClusterId,
     binding: &RoleBinding,
-    location: Option<&str>,
+    location: std::result::Result<&str, &str>,
     report: &mut Report,
 ) {
     let failed = binding
@@ -118,34 +128,26 @@ pub(super) async fn binding_checks(
         );
     }
     report.push(effective);
-    match location {
-        Some(location) => {
-            match api::list_roles(
-                &ctx.client,
-                &cluster.subscription,
-                &Location::from_service(location),
-            )
-            .await
-            {
-                Ok(catalog) => report
-                    .checks
-                    .extend(binding_rules::roles(binding, &catalog, location)),
-                Err(e) => {
-                    for id in ["roles-in-catalog", "roles-fit-source"] {
-                        report.push(Check::unknown(
-                            id,
-                            format!("cannot read the role catalog of {location}: {}", reason(&e)),
-                            None,
-                        ));
-                    }
-                }
-            }
+    let catalog = match location {
+        Ok(location) => api::list_roles(
+            &ctx.client,
+            &cluster.subscription,
+            &Location::from_service(location),
+        )
+        .await
+        .map(|catalog| (location, catalog))
+        .map_err(|e| format!("cannot read the role catalog of {location}: {}", reason(&e))),
+        Err(why) => Err(why.to_string()),
+    };
+    match catalog {
+        Ok((location, catalog)) => report
+            .checks
+            .extend(binding_rules::roles(binding, &catalog, location)),
+        // The fit to the source needs no catalog: it is still checked.
+        Err(why) => {
+            report.push(Check::unknown("roles-in-catalog", why, None));
+            report.push(binding_rules::fit_check(binding));
         }
-        None => report.push(Check::unknown(
-            "roles-in-catalog",
-            "the cluster has no location: cannot choose a role catalog",
-            None,
-        )),
     }
     let source = binding
         .properties

@@ -182,11 +182,13 @@ pub fn roles(binding: &RoleBinding, catalog: &[Role], location: &str) -> Vec<Che
             ),
         )
     };
-    vec![catalog_check, fit_check(&roles, binding)]
+    vec![catalog_check, fit_check(binding)]
 }
 
-fn fit_check(roles: &[String], binding: &RoleBinding) -> Check {
+/// Every role's type fits the binding's source (needs no catalog).
+pub fn fit_check(binding: &RoleBinding) -> Check {
     const ID: &str = "roles-fit-source";
+    let roles = binding.properties.roles.clone().unwrap_or_default();
     let source = binding
         .properties
         .source_resource_id

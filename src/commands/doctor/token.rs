@@ -78,10 +78,20 @@ pub async fn check(ctx: &Context, request: &TokenCheck) -> Result<Report> {
     ));
     report.details.insert("binding".into(), binding.to_az());
     let location = match api::get_cluster(&ctx.client, &cluster).await {
-        Ok(c) => c.location.map(|l| l.to_ascii_lowercase()),
-        Err(_) => None,
+        Ok(c) => c
+            .location
+            .map(|l| l.to_ascii_lowercase())
+            .ok_or_else(|| "the cluster has no location: cannot choose a role catalog".to_string()),
+        Err(e) => Err(format!("cannot read the cluster: {}", reason(&e))),
     };
-    binding_checks(ctx, &cluster, binding, location.as_deref(), &mut report).await;
+    binding_checks(
+        ctx,
+        &cluster,
+        binding,
+        location.as_deref().map_err(String::as_str),
+        &mut report,
+    )
+    .await;
     Ok(report)
 }
 
