@@ -206,6 +206,12 @@ fn plural(n: usize, noun: &str) -> String {
 /// `audit` streams its rows to the output layer as they are ready and ends with a summary on
 /// stderr; its exit code says whether every cluster passed.
 async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> Result<()> {
+    if options.list_rules {
+        return printer.print_value(
+            &audit::rules::list(),
+            Some(&["id", "name", "level", "origin"]),
+        );
+    }
     let progress =
         indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     if ctx.diagnostics.verbosity == Verbosity::ErrorsOnly {
@@ -254,8 +260,8 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
     ));
     if summary.errors > 0 {
         Err(Error::AuditErrors(summary.errors))
-    } else if summary.failing > 0 {
-        Err(Error::AuditFindings(summary.failing))
+    } else if summary.new_findings > 0 {
+        Err(Error::AuditFindings(summary.new_findings))
     } else {
         Ok(())
     }

@@ -240,6 +240,8 @@ Examples:
         /// Audit the subscriptions under this management group (Resource Graph; repeatable).
         #[arg(long = "management-group", value_name = "NAME")]
         management_groups: Vec<String>,
+        #[command(flatten)]
+        checks: AuditChecks,
     },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
@@ -263,6 +265,32 @@ Examples:
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
     },
+}
+
+/// `audit`'s rules, thresholds and reports.
+#[derive(Debug, Args, Clone)]
+pub struct AuditChecks {
+    /// Print the rules (id, level, where each comes from) and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Do not check this rule (an id such as TA001 or a name; repeatable).
+    #[arg(long = "skip-rule", value_name = "ID")]
+    pub skip_rules: Vec<String>,
+    /// Bindings whose roles are riskier than this are error-level findings (default: a note).
+    #[arg(long, value_name = "RISK", value_parser = ["low", "medium", "high"])]
+    pub max_risk: Option<String>,
+    /// Findings at or above this level make the exit code 4.
+    #[arg(long, value_name = "LEVEL", default_value = "error", value_parser = ["error", "warning", "note"])]
+    pub fail_level: String,
+    /// Also write a report: sarif, junit or markdown, e.g. sarif=audit.sarif (repeatable).
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    pub reports: Vec<String>,
+    /// A previous `audit -o json`: findings already in it are known and do not fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<std::path::PathBuf>,
+    /// No GitHub Actions annotations, even under GITHUB_ACTIONS=true.
+    #[arg(long)]
+    pub no_annotations: bool,
 }
 
 /// `audit --discovery`.

@@ -298,7 +298,7 @@ fn table<'a>(
     let resources = world
         .resources
         .values()
-        .filter(move |r| in_scope(r.subscription_id()))
+        .filter(move |r| r.readable && in_scope(r.subscription_id()))
         .map(move |r| {
             let v = r.to_json();
             let sub = r.subscription_id();

@@ -1,7 +1,8 @@
 //! `audit` arguments resolved: which clusters (a selector over subscriptions, management groups,
 //! resource groups and tags), how to find them, what every cluster must bind, how wide to run.
 
-use crate::cli::Discovery;
+use crate::cli::{AuditChecks, Discovery};
+use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
 /// `audit`'s options.
@@ -11,6 +12,20 @@ pub struct AuditOptions {
     pub discovery: DiscoveryMode,
     pub require_binding_for: Vec<String>,
     pub parallel: usize,
+    /// Rule ids (TA001…) not to check.
+    pub skip_rules: Vec<&'static str>,
+    /// A binding whose risk is above this is an error-level finding.
+    pub max_risk: Option<Risk>,
+    /// Findings at or above this level (and not in the baseline) make the exit code 4.
+    pub fail_level: Level,
+    /// (rule id, resource) of the findings of a previous run (`--baseline`).
+    pub baseline: Vec<(String, String)>,
+    /// `--report FORMAT=PATH`.
+    pub reports: Vec<(ReportFormat, std::path::PathBuf)>,
+    /// Print the rules and stop.
+    pub list_rules: bool,
+    /// GitHub Actions annotations (under GITHUB_ACTIONS=true, unless --no-annotations).
+    pub annotations: bool,
 }
 
 /// Where clusters come from.
@@ -63,4 +78,149 @@ impl From<Discovery> for DiscoveryMode {
             Discovery::Auto => DiscoveryMode::Auto,
         }
     }
+}
+
+/// How serious a finding is (SARIF's levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.to_ascii_lowercase().as_str() {
+            "note" => Some(Level::Note),
+            "warning" => Some(Level::Warning),
+            "error" => Some(Level::Error),
+            _ => None,
+        }
+    }
+}
+
+/// What a role lets its holder do in the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+}
+
+impl Risk {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.to_ascii_lowercase().as_str() {
+            "low" => Some(Risk::Low),
+            "medium" => Some(Risk::Medium),
+            "high" => Some(Risk::High),
+            _ => None,
+        }
+    }
+}
+
+/// `--report FORMAT=PATH` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Sarif,
+    Junit,
+    Markdown,
+}
+
+impl ReportFormat {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.to_ascii_lowercase().as_str() {
+            "sarif" => Some(ReportFormat::Sarif),
+            "junit" => Some(ReportFormat::Junit),
+            "markdown" | "md" => Some(ReportFormat::Markdown),
+            _ => None,
+        }
+    }
+}
+
+/// `audit`'s rule, threshold and report flags, checked before any request; the other fields
+/// are defaults the caller fills in.
+pub fn checks(flags: &AuditChecks) -> Result<AuditOptions> {
+    let skip_rules = flags
+        .skip_rules
+        .iter()
+        .map(|id| {
+            crate::commands::audit::rules::rule(id)
+                .map(|r| r.id)
+                .ok_or_else(|| {
+                    Error::usage_with_hint(
+                        format!("--skip-rule: no rule '{id}'"),
+                        "see the rules with 'aks-trustedaccess audit --list-rules'",
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let reports = flags
+        .reports
+        .iter()
+        .map(|raw| {
+            let (format, path) = raw.split_once('=').unwrap_or((raw, ""));
+            match (ReportFormat::parse(format), path.is_empty()) {
+                (Some(f), false) => Ok((f, std::path::PathBuf::from(path))),
+                _ => Err(Error::usage_with_hint(
+                    format!("--report '{raw}': expected FORMAT=PATH"),
+                    "formats: sarif, junit, markdown; e.g. --report sarif=audit.sarif",
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let baseline = match &flags.baseline {
+        Some(path) => read_baseline(path)?,
+        None => Vec::new(),
+    };
+    Ok(AuditOptions {
+        selector: Selector::default(),
+        discovery: DiscoveryMode::default(),
+        require_binding_for: Vec::new(),
+        parallel: 16,
+        skip_rules,
+        max_risk: flags.max_risk.as_deref().and_then(Risk::parse),
+        fail_level: Level::parse(&flags.fail_level).unwrap_or(Level::Error),
+        baseline,
+        reports,
+        list_rules: flags.list_rules,
+        annotations: !flags.no_annotations
+            && std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+    })
+}
+
+/// The (rule id, resource) pairs of a previous `audit -o json`.
+fn read_baseline(path: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let bad = |why: String| {
+        Error::usage_with_hint(
+            format!("--baseline {}: {why}", path.display()),
+            "give the output of a previous 'aks-trustedaccess audit -o json'",
+        )
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not an audit report ({e})")))?;
+    Ok(rows
+        .iter()
+        .flat_map(|row| row["results"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| {
+            Some((
+                f["ruleId"].as_str()?.to_string(),
+                f["resource"].as_str()?.to_string(),
+            ))
+        })
+        .collect())
 }

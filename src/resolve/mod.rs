@@ -8,7 +8,7 @@ mod doctor;
 pub mod jwt;
 mod role;
 
-pub use audit::{AuditOptions, DiscoveryMode, Selector};
+pub use audit::{AuditOptions, DiscoveryMode, Level, ReportFormat, Risk, Selector};
 pub use binding::{
     BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
     cluster_ref, parse_roles, resource_group,
@@ -54,6 +54,7 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             parallel,
             discovery,
             management_groups,
+            checks,
         } => Ok(Request::Audit(AuditOptions {
             selector: Selector {
                 subscriptions: global.subscription.clone(),
@@ -63,6 +64,7 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             discovery: DiscoveryMode::from(*discovery),
             require_binding_for: require_binding_for.clone(),
             parallel: usize::from(*parallel),
+            ..audit::checks(checks)?
         })),
         Command::Token(token) => Ok(Request::TokenCheck(doctor::token_check(token, config)?)),
         Command::Completion { .. } | Command::Man { .. } => Err(Error::usage(

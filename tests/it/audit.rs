@@ -4,11 +4,18 @@
 use crate::harness::*;
 use serde_json::{Value, json};
 
-/// What the fleet generator promises for cluster number `n` (see `Seed::fleet`).
+/// What the fleet generator promises for cluster number `n` (see `Seed::fleet` and
+/// `fleet_source`): binding k = n * bindings + b has a dangling source when k % 17 == 5 and an
+/// identity-less one when k % 19 == 7 (an unreadable source, k % 23 == 11, is only a note).
 fn expected_verdict(n: usize, bindings: usize) -> &'static str {
+    let bound = if n % 10 == 9 { 0 } else { bindings };
+    let broken_source = (0..bound).any(|b| {
+        let k = n * bound + b;
+        k % 17 == 5 || k % 19 == 7
+    });
     if n % 13 == 12 {
         "error"
-    } else if n % 10 == 9 || n % 7 == 6 || (n % 11 == 10 && bindings > 0) {
+    } else if n % 10 == 9 || n % 7 == 6 || (n % 11 == 10 && bound > 0) || broken_source {
         "fail"
     } else {
         "pass"
@@ -150,6 +157,10 @@ fn the_result_does_not_depend_on_parallelism() {
 
 fn small_world() -> Value {
     json!({
+        "resources": [
+            {"id": format!("/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.DataProtection/BackupVaults/v1"), "identity": {"type": "SystemAssigned"}},
+            {"id": ML_SOURCE, "identity": {"type": "SystemAssigned"}}
+        ],
         "subscriptions": [
             {"subscriptionId": SUB, "displayName": "Prod"},
             {"subscriptionId": "22222222-0000-0000-0000-000000000000", "displayName": "Old", "state": "Disabled"}
@@ -349,4 +360,79 @@ fn a_named_subscription_that_is_disabled_or_unreadable_is_a_row_and_exit_1() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
     assert!(out.stdout.contains("AuthorizationFailed"), "{}", out.stdout);
+}
+
+#[test]
+fn rules_are_listed_skipped_thresholded_and_baselined() {
+    let emu = start_small();
+    let listed = run(emu.cli().args(["audit", "--list-rules"]));
+    assert_eq!(listed.code, 0);
+    let rules = json(&listed.stdout);
+    assert_eq!(rules.as_array().unwrap().len(), 10);
+    assert_eq!(rules[0]["id"], "TA001");
+    assert!(
+        rules[1]["origin"]
+            .as_str()
+            .unwrap()
+            .starts_with("Conformity procedure")
+    );
+    assert!(emu.requests().is_empty(), "--list-rules sends nothing");
+    let bad = run(emu.cli().args(["audit", "--skip-rule", "TA999"]));
+    assert_eq!(bad.code, 2);
+
+    // sp-cluster fails on TA002 (identity) and TA006 (Failed); skipping both leaves notes only.
+    let skipped = run(emu.cli().args([
+        "audit",
+        "--skip-rule",
+        "TA002",
+        "--skip-rule",
+        "binding-not-succeeded",
+    ]));
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    // Privilege is a note, and an error above --max-risk.
+    let strict = run(emu.cli().args([
+        "audit",
+        "--skip-rule",
+        "TA002",
+        "--skip-rule",
+        "TA006",
+        "--max-risk",
+        "low",
+    ]));
+    assert_eq!(strict.code, 4, "{}", strict.stderr);
+    let rows = audit_rows(&strict);
+    let privilege: Vec<&Value> = rows
+        .iter()
+        .flat_map(|r| r["results"].as_array().unwrap())
+        .filter(|f| f["ruleId"] == "TA008")
+        .collect();
+    assert_eq!(privilege.len(), 2);
+    assert!(privilege.iter().all(|f| f["level"] == "error"));
+    // --fail-level note: notes fail the run too.
+    let notes = run(emu.cli().args([
+        "audit",
+        "--skip-rule",
+        "TA002",
+        "--skip-rule",
+        "TA006",
+        "--fail-level",
+        "note",
+    ]));
+    assert_eq!(notes.code, 4);
+
+    // A baseline of the last run: its findings are known and no longer fail the run.
+    let first = run(emu.cli().arg("audit"));
+    assert_eq!(first.code, 4);
+    let baseline = emu.home.path().join("baseline.json");
+    std::fs::write(&baseline, &first.stdout).unwrap();
+    let again = run(emu
+        .cli()
+        .args(["audit", "--baseline", baseline.to_str().unwrap()]));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let known: Vec<bool> = audit_rows(&again)
+        .iter()
+        .flat_map(|r| r["results"].as_array().unwrap().clone())
+        .map(|f| f["known"].as_bool().unwrap())
+        .collect();
+    assert!(!known.is_empty() && known.iter().all(|k| *k));
 }

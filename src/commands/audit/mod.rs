@@ -4,21 +4,28 @@
 //! flat with the fleet's size. An unreadable subscription or cluster becomes an error row.
 
 pub mod discovery;
+pub mod rules;
 pub mod slots;
+pub mod sources;
 mod verdict;
 
 pub use discovery::{DiscoveryMode, Found, FoundCluster, Selector};
+use rules::{Finding, Level, Risk};
 use slots::Slots;
-use verdict::{Catalog, Requirement, describe, error_row, qualified_role};
+use sources::SourceChecker;
+use verdict::{Catalog, Requirement, describe, error_row};
 
 use crate::arm::api;
 use crate::arm::ids::{Location, SubscriptionId};
+use crate::arm::models::RoleBinding;
+use crate::arm::resources::SourceState;
 use crate::context::Context;
 use crate::error::{Error, Result};
 pub use crate::resolve::AuditOptions;
+use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
@@ -41,9 +48,17 @@ pub struct Summary {
     pub skipped: usize,
     pub clusters: usize,
     pub passing: usize,
+    pub warning: usize,
     pub failing: usize,
     pub errors: usize,
+    /// Findings at or above `--fail-level` that are not in the baseline.
+    pub new_findings: usize,
+    /// Findings the baseline already had.
+    pub known_findings: usize,
 }
+
+/// Clusters whose bindings are read before their sources are checked together.
+const CHUNK: usize = 500;
 
 /// A location's role catalog, fetched once (or the reason it could not be read).
 type CatalogCell = OnceCell<std::result::Result<Arc<Catalog>, String>>;
@@ -51,11 +66,15 @@ type CatalogCell = OnceCell<std::result::Result<Arc<Catalog>, String>>;
 /// Shared by every task of one audit.
 struct Audit<'a> {
     ctx: &'a Context,
+    options: &'a AuditOptions,
     requirements: Vec<Requirement>,
     /// Bounds requests in flight across all stages.
     slots: Slots,
     /// One catalog fetch per (subscription, location), shared by the clusters that need it.
     catalogs: Mutex<HashMap<(String, String), Arc<CatalogCell>>>,
+    sources: SourceChecker<'a>,
+    /// (rule id, lower-cased resource) of the baseline's findings.
+    baseline: HashSet<(String, String)>,
 }
 
 /// Runs the audit, handing each row to `emit` as soon as it is ready, in a stable order.
@@ -71,17 +90,25 @@ pub async fn run(
         .collect::<Result<Vec<_>>>()?;
     let audit = Audit {
         ctx,
+        options,
         requirements,
         slots: Slots::new(options.parallel),
         catalogs: Mutex::new(HashMap::new()),
+        sources: SourceChecker::new(ctx, options.discovery != DiscoveryMode::Arm),
+        baseline: options
+            .baseline
+            .iter()
+            .map(|(rule, resource)| (rule.clone(), resource.to_ascii_lowercase()))
+            .collect(),
     };
     let mut summary = Summary::default();
-    let parallel = audit.slots.width();
 
     // Discovery and the per-cluster audit run side by side in one task (join), so discovery is
     // never starved while the audit is busy; the channel between them holds only cluster
-    // metadata not yet audited. Both keep discovery's order, and the slots bound the requests
-    // in flight across both.
+    // metadata not yet audited. Clusters go in chunks: their bindings are read, then their
+    // sources checked together (one Resource Graph query per thousand), then the rows made;
+    // two chunks overlap. Rows keep discovery's order, and the slots bound the requests in
+    // flight across all stages.
     let (work_tx, mut work_rx) = tokio::sync::mpsc::unbounded_channel::<Found>();
     let find_all = async {
         // The receiver lives until every row is out; a send cannot fail before then.
@@ -99,47 +126,16 @@ pub async fn run(
         drop(work_tx);
         outcome
     };
-    // Twice the parallelism in the ordered window, so a slow head does not idle the slots.
-    let mut rows = stream::poll_fn(|cx| work_rx.poll_recv(cx))
-        .map(|found| {
-            let audit = &audit;
-            async move {
-                match found {
-                    Found::Cluster(cluster) => audit.cluster(*cluster).await,
-                    Found::Unreadable {
-                        subscription,
-                        error,
-                    } => verdict::subscription_error_row(
-                        &subscription.display(),
-                        subscription.id.as_str(),
-                        &format!("cannot list the clusters: {}", describe(&error)),
-                    ),
-                    Found::Skipped {
-                        subscription,
-                        state,
-                        named,
-                    } => verdict::skipped_row(
-                        &subscription.display(),
-                        subscription.id.as_str(),
-                        &state,
-                        named,
-                    ),
-                }
-            }
-        })
-        .buffered(parallel * 2);
+    let mut chunks = stream::poll_fn(|cx| work_rx.poll_recv(cx))
+        .ready_chunks(CHUNK)
+        .map(|chunk| audit.chunk(chunk))
+        .buffered(2);
     let emit_rows = async {
-        while let Some(row) = rows.next().await {
-            match row["verdict"].as_str() {
-                Some("pass") => summary.passing += 1,
-                Some("fail") => summary.failing += 1,
-                Some("skipped") => summary.skipped += 1,
-                _ => summary.errors += 1,
+        while let Some(rows) = chunks.next().await {
+            for row in rows {
+                summary.count(&row, options.fail_level);
+                emit(row)?;
             }
-            if row["cluster"].is_string() {
-                summary.clusters += 1;
-            }
-            emit(row)?;
         }
         Ok::<(), Error>(())
     };
@@ -149,19 +145,87 @@ pub async fn run(
     Ok(summary)
 }
 
+impl Summary {
+    fn count(&mut self, row: &Value, fail_level: Level) {
+        match row["verdict"].as_str() {
+            Some("pass") => self.passing += 1,
+            Some("warn") => self.warning += 1,
+            Some("fail") => self.failing += 1,
+            Some("skipped") => self.skipped += 1,
+            _ => self.errors += 1,
+        }
+        if row["cluster"].is_string() {
+            self.clusters += 1;
+        }
+        for f in row["results"].as_array().into_iter().flatten() {
+            if f["known"] == true {
+                self.known_findings += 1;
+            } else if Level::parse(f["level"].as_str().unwrap_or_default())
+                .is_some_and(|l| l >= fail_level)
+            {
+                self.new_findings += 1;
+            }
+        }
+    }
+}
+
 impl Audit<'_> {
-    async fn cluster(&self, cluster: FoundCluster) -> Value {
+    /// One chunk of discovery's output, as rows in the same order.
+    async fn chunk(&self, chunk: Vec<Found>) -> Vec<Value> {
+        let listed = join_all(chunk.into_iter().map(|found| async move {
+            match found {
+                Found::Cluster(cluster) => {
+                    let bindings = self
+                        .slots
+                        .run(api::list_bindings(&self.ctx.client, &cluster.id))
+                        .await;
+                    Ok((*cluster, bindings))
+                }
+                other => Err(other),
+            }
+        }))
+        .await;
+        let ids: Vec<String> = listed
+            .iter()
+            .filter_map(|item| item.as_ref().ok()?.1.as_ref().ok())
+            .flatten()
+            .filter_map(|b| b.properties.source_resource_id.as_deref())
+            .map(|s| s.trim_end_matches('/').to_ascii_lowercase())
+            .collect();
+        let sources = match self.sources.states(&ids, &self.slots).await {
+            Ok(s) => s,
+            Err(e) => {
+                let why = describe(&e);
+                ids.iter()
+                    .map(|id| (id.clone(), SourceState::Unreadable(why.clone())))
+                    .collect()
+            }
+        };
+        join_all(listed.into_iter().map(|item| {
+            let sources = &sources;
+            async move {
+                match item {
+                    Ok((cluster, bindings)) => self.cluster(cluster, bindings, sources).await,
+                    Err(other) => other_row(other),
+                }
+            }
+        }))
+        .await
+    }
+
+    async fn cluster(
+        &self,
+        cluster: FoundCluster,
+        bindings: Result<Vec<RoleBinding>>,
+        sources: &HashMap<String, SourceState>,
+    ) -> Value {
         let identity = cluster
             .identity_type
             .clone()
             .unwrap_or_else(|| "None".into());
         let location = cluster.location.clone();
         let mut row = verdict::cluster_row(&cluster, &identity);
-        let bindings = match self
-            .slots
-            .run(api::list_bindings(&self.ctx.client, &cluster.id))
-            .await
-        {
+        let bindings = match bindings {
             Ok(b) => b,
             Err(e) => return error_row(row, &describe(&e)),
         };
@@ -178,29 +242,63 @@ impl Audit<'_> {
                 }
             }
         };
-        let findings = verdict::findings(
-            &identity,
-            &bindings,
-            catalog.as_deref(),
-            &location,
-            &self.requirements,
-        );
+        let cluster_id = cluster.id.path();
+        let mut findings = verdict::findings(&verdict::Facts {
+            cluster_id: &cluster_id,
+            identity: &identity,
+            bindings: &bindings,
+            catalog: catalog.as_deref(),
+            location: &location,
+            requirements: &self.requirements,
+            sources,
+            max_risk: self.options.max_risk,
+        });
+        findings.retain(|f| !self.options.skip_rules.contains(&f.rule));
+        for f in &mut findings {
+            f.known = self
+                .baseline
+                .contains(&(f.rule.to_string(), f.resource.to_ascii_lowercase()));
+        }
         row["bindingCount"] = json!(bindings.len());
         row["bindings"] = Value::Array(
             bindings
                 .iter()
                 .map(|b| {
+                    let risk = catalog.as_deref().and_then(|c| {
+                        b.properties
+                            .roles
+                            .iter()
+                            .flatten()
+                            .filter_map(|r| c.get(&r.to_ascii_lowercase()).map(|e| e.0))
+                            .max()
+                    });
                     json!({
                         "name": b.name,
                         "sourceResourceId": b.properties.source_resource_id,
                         "roles": b.properties.roles,
                         "provisioningState": b.properties.provisioning_state,
+                        "risk": risk.map(Risk::as_str),
+                        "madeBy": verdict::made_by(b),
                     })
                 })
                 .collect(),
         );
-        row["verdict"] = json!(if findings.is_empty() { "pass" } else { "fail" });
-        row["findings"] = json!(findings);
+        let worst = findings.iter().map(|f| f.level).max();
+        row["verdict"] = json!(match worst {
+            Some(Level::Error) => "fail",
+            Some(Level::Warning) => "warn",
+            _ => "pass",
+        });
+        // `findings`: the messages of warnings and errors (what the table shows); notes such
+        // as privilege are in `results` with every finding's rule, level and hint.
+        row["findings"] = json!(
+            findings
+                .iter()
+                .filter(|f| f.level > Level::Note)
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+        );
+        row["results"] = Value::Array(findings.iter().map(Finding::to_json).collect());
         row
     }
 
@@ -221,10 +319,35 @@ impl Audit<'_> {
             self.slots
                 .run(api::list_roles(&self.ctx.client, sub, &location))
                 .await
-                .map(|roles| Arc::new(roles.iter().filter_map(qualified_role).collect()))
+                .map(|roles| Arc::new(roles.iter().filter_map(verdict::catalog_entry).collect()))
                 .map_err(|e| describe(&e))
         })
         .await
         .clone()
+    }
+}
+
+/// The row of a subscription that was skipped or could not be read.
+fn other_row(found: Found) -> Value {
+    match found {
+        Found::Cluster(_) => Value::Null,
+        Found::Unreadable {
+            subscription,
+            error,
+        } => verdict::subscription_error_row(
+            &subscription.display(),
+            subscription.id.as_str(),
+            &format!("cannot list the clusters: {}", describe(&error)),
+        ),
+        Found::Skipped {
+            subscription,
+            state,
+            named,
+        } => verdict::skipped_row(
+            &subscription.display(),
+            subscription.id.as_str(),
+            &state,
+            named,
+        ),
     }
 }

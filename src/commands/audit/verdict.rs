@@ -3,10 +3,13 @@
 
 use crate::arm::ids::SourceResourceId;
 use crate::arm::models::{Role, RoleBinding};
+use crate::arm::resources::SourceState;
 use crate::commands::audit::discovery::FoundCluster;
+use crate::commands::audit::rules::*;
 use crate::error::{Error, Result};
 use serde_json::{Value, json};
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A service that must be bound: an exact source id, or any source of a type.
 #[derive(Debug, Clone)]
@@ -54,80 +57,179 @@ impl Requirement {
     }
 }
 
-/// A catalog reduced to what the audit compares: lower-cased `<type>/<name>` of each role
-/// (a few hundred bytes, where the parsed catalog with its rules is tens of kilobytes).
-pub type Catalog = HashSet<String>;
+/// A catalog reduced to what the audit compares: lower-cased `<type>/<name>` of each role and
+/// its risk with the reasons (a few kilobytes, where the parsed catalog is tens).
+pub type Catalog = HashMap<String, RoleRisk>;
 
-/// Everything wrong with one cluster, in words; empty when it passes. `catalog` is `None` when the
-/// cluster has no binding (nothing to compare).
-pub fn findings(
-    identity: &str,
-    bindings: &[RoleBinding],
-    catalog: Option<&Catalog>,
-    location: &str,
-    requirements: &[Requirement],
-) -> Vec<String> {
-    let mut findings: Vec<String> = Vec::new();
-    if bindings.is_empty() {
-        findings.push("no role binding: Trusted Access is not used".into());
-    }
-    if !identity.eq_ignore_ascii_case("SystemAssigned") {
-        findings.push(format!(
-            "identity is {identity}: Trusted Access needs the cluster to use a system-assigned managed identity"
+/// A role's risk and the reasons for it.
+pub type RoleRisk = (Risk, Arc<Vec<String>>);
+
+/// What one cluster's verdict depends on.
+pub struct Facts<'a> {
+    pub cluster_id: &'a str,
+    pub identity: &'a str,
+    pub bindings: &'a [RoleBinding],
+    pub catalog: Option<&'a Catalog>,
+    pub location: &'a str,
+    pub requirements: &'a [Requirement],
+    /// Each source's state, by lower-cased id.
+    pub sources: &'a HashMap<String, SourceState>,
+    /// Risk above this is an error-level finding.
+    pub max_risk: Option<Risk>,
+}
+
+/// Everything wrong with one cluster; empty when it passes.
+pub fn findings(f: &Facts) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    let cluster = f.cluster_id;
+    if f.bindings.is_empty() {
+        out.push(Finding::new(
+            NO_BINDING,
+            cluster,
+            "no role binding: Trusted Access is not used".into(),
         ));
     }
-    if let Some(catalog) = catalog {
-        findings.extend(stale_roles(bindings, catalog, location));
+    if !f.identity.eq_ignore_ascii_case("SystemAssigned") {
+        out.push(Finding::new(CLUSTER_IDENTITY, cluster, format!(
+            "identity is {}: Trusted Access needs the cluster to use a system-assigned managed identity",
+            f.identity
+        )));
     }
-    for b in bindings {
-        let state = b
-            .properties
-            .provisioning_state
-            .as_deref()
-            .unwrap_or("Succeeded");
-        if !state.eq_ignore_ascii_case("Succeeded") {
-            findings.push(format!(
-                "binding {} is {state}",
-                b.name.as_deref().unwrap_or("?")
+    if f.bindings.len() >= 8 {
+        out.push(Finding::new(
+            BINDING_LIMIT,
+            cluster,
+            format!(
+                "{} role bindings: the cluster is at the limit of 8",
+                f.bindings.len()
+            ),
+        ));
+    }
+    for b in f.bindings {
+        out.extend(binding_findings(f, b));
+    }
+    for required in f.requirements {
+        if !f.bindings.iter().any(|b| required.satisfied_by(b)) {
+            out.push(Finding::new(
+                REQUIRED_BINDING,
+                cluster,
+                format!("no binding for {}", required.describe()),
             ));
         }
     }
-    for required in requirements {
-        if !bindings.iter().any(|b| required.satisfied_by(b)) {
-            findings.push(format!("no binding for {}", required.describe()));
-        }
+    out
+}
+
+fn binding_findings(f: &Facts, b: &RoleBinding) -> Vec<Finding> {
+    let name = b.name.as_deref().unwrap_or("?");
+    let id =
+        b.id.clone()
+            .unwrap_or_else(|| format!("{}/trustedAccessRoleBindings/{name}", f.cluster_id));
+    let mut out = Vec::new();
+    let state = b
+        .properties
+        .provisioning_state
+        .as_deref()
+        .unwrap_or("Succeeded");
+    if !state.eq_ignore_ascii_case("Succeeded") {
+        out.push(Finding::new(
+            NOT_SUCCEEDED,
+            &id,
+            format!("binding {name} is {state}"),
+        ));
     }
-    findings
-}
-
-/// `<sourceResourceType>/<name>`, lower-cased: the service compares roles case-insensitively.
-pub fn qualified_role(role: &Role) -> Option<String> {
-    Some(
-        format!(
-            "{}/{}",
-            role.source_resource_type.as_deref()?,
-            role.name.as_deref()?
-        )
-        .to_ascii_lowercase(),
-    )
-}
-
-/// Roles a binding holds that the location's catalog no longer has (or that do not fit the
-/// binding's source type).
-fn stale_roles(bindings: &[RoleBinding], catalog: &Catalog, location: &str) -> Vec<String> {
-    let mut findings = Vec::new();
-    for binding in bindings {
-        let name = binding.name.as_deref().unwrap_or("?");
-        for role in binding.properties.roles.iter().flatten() {
-            let exists = catalog.contains(&role.to_ascii_lowercase());
-            if !exists {
-                findings.push(format!(
-                    "binding {name}: role {role} no longer exists in {location}"
-                ));
+    if let Some(source) = b.properties.source_resource_id.as_deref() {
+        match f.sources.get(&source.trim_end_matches('/').to_ascii_lowercase()) {
+            Some(SourceState::Absent) => out.push(Finding::new(DANGLING_SOURCE, &id, format!(
+                "binding {name}: its source {source} no longer exists; a resource created later under that id would be trusted"
+            ))),
+            Some(state @ SourceState::Present { .. }) if state.has_system_identity() == Some(false) => {
+                out.push(Finding::new(SOURCE_IDENTITY, &id, format!(
+                    "binding {name}: its source {source} has no system-assigned managed identity, so the binding cannot work"
+                )));
             }
+            Some(SourceState::Unreadable(why)) => out.push(Finding::new(SOURCE_UNKNOWN, &id, format!(
+                "binding {name}: its source {source} could not be read ({why})"
+            ))),
+            _ => {}
         }
     }
-    findings
+    let Some(catalog) = f.catalog else { return out };
+    let mut worst: Option<(Risk, &str, &Arc<Vec<String>>)> = None;
+    for role in b.properties.roles.iter().flatten() {
+        match catalog.get(&role.to_ascii_lowercase()) {
+            None => out.push(Finding::new(
+                ROLE_GONE,
+                &id,
+                format!(
+                    "binding {name}: role {role} no longer exists in {}",
+                    f.location
+                ),
+            )),
+            Some((risk, reasons)) if worst.is_none_or(|w| *risk > w.0) => {
+                worst = Some((*risk, role, reasons))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some((risk, role, reasons)) = worst
+        && risk > Risk::Low
+    {
+        let mut finding = Finding::new(
+            PRIVILEGE,
+            &id,
+            format!(
+                "binding {name}: {} risk from role {role}: {}",
+                risk.as_str(),
+                reasons.join("; ")
+            ),
+        );
+        if f.max_risk.is_some_and(|max| risk > max) {
+            finding.level = Level::Error;
+        }
+        out.push(finding);
+    }
+    out
+}
+
+/// A catalog entry: `<sourceResourceType>/<name>` lower-cased (the service compares roles
+/// case-insensitively) and the role's risk.
+pub fn catalog_entry(role: &Role) -> Option<(String, RoleRisk)> {
+    let key = format!(
+        "{}/{}",
+        role.source_resource_type.as_deref()?,
+        role.name.as_deref()?
+    )
+    .to_ascii_lowercase();
+    let (risk, reasons) = role_risk(role.rules.as_deref().unwrap_or_default());
+    Some((key, (risk, Arc::new(reasons))))
+}
+
+/// Who made a binding: Defender for Cloud, Azure Backup, or what `systemData` says.
+pub fn made_by(b: &RoleBinding) -> Option<&'static str> {
+    let name = b.name.as_deref().unwrap_or_default();
+    let source = b
+        .properties
+        .source_resource_id
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if name.to_ascii_lowercase().starts_with("defender-")
+        || source.contains("/providers/microsoft.security/")
+    {
+        return Some("Microsoft Defender for Cloud");
+    }
+    if crate::arm::ids::is_uuid(name)
+        && source.contains("/providers/microsoft.dataprotection/backupvaults/")
+    {
+        return Some("Azure Backup");
+    }
+    match b.system_data.as_ref()?.created_by_type.as_deref()? {
+        t if t.eq_ignore_ascii_case("User") => Some("user"),
+        t if t.eq_ignore_ascii_case("Application") => Some("application"),
+        t if t.eq_ignore_ascii_case("ManagedIdentity") => Some("managed identity"),
+        _ => Some("other"),
+    }
 }
 
 pub fn describe(e: &Error) -> String {
@@ -154,6 +256,7 @@ fn blank_row(subscription: &str, subscription_id: &str) -> Value {
         "bindings": null,
         "verdict": null,
         "findings": [],
+        "results": [],
         "error": null,
     })
 }
@@ -209,23 +312,27 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn roles_missing_from_the_catalog_are_findings() {
-        let roles: Vec<Role> = serde_json::from_value(json!([{"name": "mlworkload", "sourceResourceType": "Microsoft.MachineLearningServices/workspaces"}])).unwrap();
-        let catalog: Catalog = roles.iter().filter_map(qualified_role).collect();
-        let b = binding(
-            &[
-                "microsoft.machinelearningservices/WORKSPACES/mlworkload",
-                "Microsoft.MachineLearningServices/workspaces/gone",
-            ],
-            "/x",
-        );
-        assert_eq!(
-            stale_roles(std::slice::from_ref(&b), &catalog, "eastus"),
-            [
-                "binding b: role Microsoft.MachineLearningServices/workspaces/gone no longer exists in eastus"
-            ]
-        );
+    fn facts<'a>(
+        identity: &'a str,
+        bindings: &'a [RoleBinding],
+        catalog: Option<&'a Catalog>,
+        sources: &'a HashMap<String, SourceState>,
+        requirements: &'a [Requirement],
+    ) -> Facts<'a> {
+        Facts {
+            cluster_id: "/c",
+            identity,
+            bindings,
+            catalog,
+            location: "eastus",
+            requirements,
+            sources,
+            max_risk: None,
+        }
+    }
+
+    fn rule_ids(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.rule).collect()
     }
 
     #[test]
@@ -251,43 +358,110 @@ mod tests {
     }
 
     #[test]
-    fn each_problem_is_a_finding_and_a_clean_cluster_has_none() {
-        let catalog: Catalog =
-            ["microsoft.machinelearningservices/workspaces/mlworkload".to_string()].into();
-        let good = binding(
-            &["Microsoft.MachineLearningServices/workspaces/mlworkload"],
-            "/x",
-        );
+    fn each_problem_is_a_finding_with_its_rule_and_a_clean_cluster_has_none() {
+        let role = "Microsoft.MachineLearningServices/workspaces/mlworkload";
+        let catalog: Catalog = [(role.to_ascii_lowercase(), (Risk::Low, Arc::new(vec![])))].into();
+        let present = SourceState::Present {
+            identity_type: Some("SystemAssigned".into()),
+            principal_id: None,
+            tenant_id: None,
+        };
+        let sources: HashMap<String, SourceState> = [
+            ("/ok".to_string(), present),
+            ("/gone".to_string(), SourceState::Absent),
+            (
+                "/noid".to_string(),
+                SourceState::Present {
+                    identity_type: None,
+                    principal_id: None,
+                    tenant_id: None,
+                },
+            ),
+            ("/hidden".to_string(), SourceState::Unreadable("403".into())),
+        ]
+        .into();
+        let good = binding(&[role], "/ok");
         assert!(
-            findings(
+            findings(&facts(
                 "SystemAssigned",
                 std::slice::from_ref(&good),
                 Some(&catalog),
-                "eastus",
+                &sources,
                 &[]
-            )
+            ))
             .is_empty()
         );
         assert_eq!(
-            findings("systemassigned", &[], None, "eastus", &[]),
-            ["no role binding: Trusted Access is not used"]
+            rule_ids(&findings(&facts(
+                "systemassigned",
+                &[],
+                None,
+                &sources,
+                &[]
+            ))),
+            [NO_BINDING]
         );
         let mut failed = good.clone();
         failed.properties.provisioning_state = Some("Failed".into());
         let required = Requirement::parse("Microsoft.DataProtection/backupVaults").unwrap();
+        let bad = [
+            failed,
+            binding(&[role, "A/b/gone"], "/gone"),
+            binding(&[role], "/noid"),
+            binding(&[role], "/hidden"),
+        ];
+        let all = findings(&facts(
+            "UserAssigned",
+            &bad,
+            Some(&catalog),
+            &sources,
+            std::slice::from_ref(&required),
+        ));
         assert_eq!(
-            findings(
-                "UserAssigned",
-                &[failed],
-                Some(&catalog),
-                "eastus",
-                &[required]
-            ),
+            rule_ids(&all),
             [
-                "identity is UserAssigned: Trusted Access needs the cluster to use a system-assigned managed identity",
-                "binding b is Failed",
-                "no binding for Microsoft.DataProtection/backupVaults",
+                CLUSTER_IDENTITY,
+                NOT_SUCCEEDED,
+                DANGLING_SOURCE,
+                ROLE_GONE,
+                SOURCE_IDENTITY,
+                SOURCE_UNKNOWN,
+                REQUIRED_BINDING
             ]
         );
+        assert_eq!(all[1].message, "binding b is Failed");
+        assert_eq!(all[5].level, Level::Note);
+        let eight: Vec<RoleBinding> = (0..8).map(|_| good.clone()).collect();
+        assert_eq!(
+            rule_ids(&findings(&facts(
+                "SystemAssigned",
+                &eight,
+                Some(&catalog),
+                &sources,
+                &[]
+            ))),
+            [BINDING_LIMIT]
+        );
+    }
+
+    #[test]
+    fn privilege_is_a_note_unless_above_the_maximum() {
+        let role = "A/b/admin";
+        let catalog: Catalog = [(
+            role.to_ascii_lowercase(),
+            (Risk::High, Arc::new(vec!["reads secrets".to_string()])),
+        )]
+        .into();
+        let sources = HashMap::new();
+        let b = [binding(&[role], "/x")];
+        let mut f = facts("SystemAssigned", &b, Some(&catalog), &sources, &[]);
+        let note = findings(&f);
+        assert_eq!((note[0].rule, note[0].level), (PRIVILEGE, Level::Note));
+        assert_eq!(
+            note[0].message,
+            "binding b: high risk from role A/b/admin: reads secrets"
+        );
+        f.max_risk = Some(Risk::Medium);
+        assert_eq!(findings(&f)[0].level, Level::Error);
     }
 }
