@@ -82,6 +82,9 @@ impl Bound {
     pub async fn serve(self) -> std::io::Result<()> {
         loop {
             let (stream, _) = self.listener.accept().await?;
+            // As ARM's front ends do: without it, a response written in several TLS records
+            // waits for the client's delayed ACK (40 ms on Linux) under Nagle's algorithm.
+            let _ = stream.set_nodelay(true);
             let emulator = self.emulator.clone();
             emulator
                 .connections

@@ -9,8 +9,12 @@
 //! through SSL_CERT_FILE pointing at the system's CA bundle with the test CA appended, so the
 //! trust store it loads is as large as a real one (a company CA added to the system store).
 //!
-//! Knobs (environment): AKS_BENCH_RUNS (default 21 per endpoint), AKS_BENCH_PROBE_RUNS (default 7),
-//! AKS_BENCH_FLEET (default "20x50x2"), AKS_BENCH_PARALLEL (default 16), AKS_BENCH_AUDIT_RUNS (5).
+//! Then the overhead of a long-running create over the server's own delay, and the token cache
+//! with a slow `az`.
+//!
+//! Knobs (environment): AKS_BENCH_RUNS (default 21 per transport), AKS_BENCH_PROBE_RUNS (7),
+//! AKS_BENCH_FLEET (default "20x50x2"), AKS_BENCH_PARALLEL (default 16), AKS_BENCH_AUDIT_RUNS (5),
+//! AKS_BENCH_FAKE_AZ_SECONDS (0.6).
 
 #![expect(
     clippy::print_stdout,
@@ -86,6 +90,9 @@ fn main() {
     commands_side_by_side(&trust, runs);
     before_first_request(&trust, probe_runs);
     audit_fleet(&trust);
+    lro_overhead(&trust);
+    #[cfg(unix)]
+    azure_cli_token_cache(&trust);
 }
 
 /// The headline table: each command over TLS and over plain http, alternating.
@@ -103,7 +110,9 @@ fn commands_side_by_side(trust: &measure::TrustFile, runs: usize) {
             let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
             for which in order {
                 let emulator = [&tls, &plain][which];
-                results[which].push(emulator.run(&command_args(name, i)));
+                let run = emulator.run(&command_args(name, i));
+                assert_eq!(run.code, 0, "{name} exited {}", run.code);
+                results[which].push(run);
             }
         }
         let [t, p] = results.map(|r| Stats::of(&r));
@@ -184,8 +193,11 @@ fn audit_fleet(trust: &measure::TrustFile) {
             emulator_args.extend_from_slice(extra);
             let emulator = Emulator::start(*transport, &emulator_args, trust);
             let run = emulator.run(&args);
+            // The generated fleet has clusters the caller may not read (1) and findings (4).
+            assert!([0, 1, 4].contains(&run.code), "audit exited {}", run.code);
             all[m].1 = emulator.stat("requests");
-            all[m].2 = emulator.stat("connections");
+            // Less the connection of the stats request itself.
+            all[m].2 = emulator.stat("connections").saturating_sub(1);
             all[m].0.push(run);
         }
     }
@@ -215,4 +227,106 @@ fn cli_env(cmd: &mut Command, url: &str, trust: &std::path::Path) {
         )
         .env("SSL_CERT_FILE", trust)
         .env_remove("SSL_CERT_DIR");
+}
+
+/// A create whose operation takes the server 2 s, over TLS: how much longer than 2 s the command
+/// takes, with the server naming a wait (Retry-After: 1) and without (the client's own backoff).
+fn lro_overhead(trust: &measure::TrustFile) {
+    println!(
+        "\n| long-running create over TLS (server takes 2.0 s) | median wall | overhead over the server's 2.0 s |"
+    );
+    println!("| --- | --- | --- |");
+    for (label, retry_after) in [
+        ("server sends Retry-After: 1", "1"),
+        ("server sends no Retry-After", "none"),
+    ] {
+        let args = [
+            "--operation-polls",
+            "1000000",
+            "--operation-seconds",
+            "2",
+            "--retry-after",
+            retry_after,
+        ];
+        let emulator = Emulator::start(Transport::Tls, &args, trust);
+        let runs: Vec<Run> = (0..5)
+            .map(|i| {
+                let mut args = command_args("rolebinding create", i);
+                args.push("--skip-validation".into());
+                let run = emulator.run(&args);
+                assert_eq!(run.code, 0, "create exited {}", run.code);
+                run
+            })
+            .collect();
+        let s = Stats::of(&runs);
+        println!(
+            "| {label} | {} | {} (az: ≥ 30 000 ms without Retry-After) |",
+            ms(s.wall.median),
+            ms(s.wall.median - 2000.0)
+        );
+    }
+}
+
+/// Ten consecutive `rolebinding list` calls over TLS signed in with a fake `az` on PATH, token
+/// cache on and off; the fake sleeps AKS_BENCH_FAKE_AZ_SECONDS (default 0.6, az's start-up).
+#[cfg(unix)]
+fn azure_cli_token_cache(trust: &measure::TrustFile) {
+    use std::os::unix::fs::PermissionsExt;
+    let delay = std::env::var("AKS_BENCH_FAKE_AZ_SECONDS").unwrap_or_else(|_| "0.6".into());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("temp dir");
+    let b64 = |v: &serde_json::Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        + 3600;
+    let claims = serde_json::json!({"aud": "https://management.azure.com/", "tid": "11111111-1111-1111-1111-111111111111", "exp": exp});
+    let token = format!(
+        "{}.{}.sig",
+        b64(&serde_json::json!({"alg": "none"})),
+        b64(&claims)
+    );
+    let script = format!(
+        "#!/bin/sh\nsleep {delay}\necho '{{\"accessToken\": \"{token}\", \"expires_on\": {exp}, \"tokenType\": \"Bearer\"}}'\n"
+    );
+    let az = bin.join("az");
+    std::fs::write(&az, script).expect("fake az");
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let emulator = Emulator::start(Transport::Tls, &[], trust);
+    println!(
+        "\n| 10 × `rolebinding list` over TLS, az credential (fake az, {delay} s per call) | total wall |"
+    );
+    println!("| --- | --- |");
+    for (label, no_cache) in [
+        ("token cache on (default)", false),
+        ("token cache off (--no-token-cache)", true),
+    ] {
+        let cache = dir.path().join(format!("cache-{no_cache}"));
+        let started = std::time::Instant::now();
+        for _ in 0..10 {
+            let mut cmd = Command::new(measure::CLI);
+            cli_env(&mut cmd, &emulator.url, &emulator.trust);
+            cmd.env_remove("AKS_TRUSTEDACCESS_ACCESS_TOKEN")
+                .env("PATH", format!("{}:/bin:/usr/bin", bin.display()))
+                .env("XDG_CACHE_HOME", &cache)
+                .env("HOME", dir.path())
+                .args(command_args("rolebinding list", 0))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            if no_cache {
+                cmd.arg("--no-token-cache");
+            }
+            let status = cmd.status().expect("the CLI runs");
+            assert!(status.success(), "{label}: {status}");
+        }
+        println!(
+            "| {label} | {} |",
+            ms(started.elapsed().as_secs_f64() * 1000.0)
+        );
+    }
 }
