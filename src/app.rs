@@ -38,10 +38,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
-    let global = &cli.global;
     let config = AzConfig::load();
-    let diagnostics = Diagnostics::new(resolve::verbosity(global, &config)?)
+    let diagnostics = Diagnostics::new(resolve::verbosity(&cli.global, &config)?)
         .with_color(terminal::stderr_color_allowed(&config));
+    let global = &without_empty_subscriptions(&cli.global, diagnostics);
     let query = global.query.as_deref().map(Query::compile).transpose()?;
     // A doctor report is a readable list on a terminal unless a format was asked for.
     let format_chosen =
@@ -55,7 +55,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let request = resolve::request(&cli.command, global, &config)?;
     let readable = !format_chosen && output::terminal::stdout_is_terminal();
-    let ctx = Context::new(
+    let mut ctx = Context::new(
         arm,
         config,
         diagnostics,
@@ -63,6 +63,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         // several subscriptions).
         global.subscription.last().cloned(),
     );
+    ctx.az_profile_applies = signs_in_with_az(global);
     confirm(&ctx, &request)?;
     tokio::select! {
         // Biased: when Ctrl-C arrives, a command that handles it itself (audit closes its
@@ -73,6 +74,26 @@ pub async fn run(cli: Cli) -> Result<()> {
             check: binding.map(|b| b.show_command()),
         }),
     }
+}
+
+/// `--subscription ""` (an unset variable in a script): az warns `Subscription '' not
+/// recognized.` and uses the default subscription, so the empty value is dropped here.
+fn without_empty_subscriptions(global: &GlobalArgs, diagnostics: Diagnostics) -> GlobalArgs {
+    let mut global = global.clone();
+    global.subscription.retain(|s| {
+        let empty = s.trim().is_empty();
+        if empty {
+            diagnostics.warn(&format!("Subscription '{s}' not recognized."));
+        }
+        !empty
+    });
+    global
+}
+
+/// Whether sign-in will go through az (then az's profile decides which subscriptions exist).
+fn signs_in_with_az(global: &GlobalArgs) -> bool {
+    auth::choose(&auth::process_environment(), global.auth)
+        .is_ok_and(|source| source == auth::Source::AzureCli)
 }
 
 /// Resolves on Ctrl-C with the write it interrupted, read before the command is dropped.
@@ -143,8 +164,16 @@ fn arm_client(
     config: &AzConfig,
     diagnostics: Diagnostics,
 ) -> Result<ArmClient> {
-    let cloud = Cloud::resolve(global.cloud, config.get("cloud", "name"))?;
-    if cloud != Cloud::AzureCloud {
+    let (cloud, unknown_active_cloud) = Cloud::resolve(
+        global.cloud,
+        config.get("cloud", "name"),
+        config.clouds_config().as_ref(),
+    )?;
+    if let Some(warning) = unknown_active_cloud {
+        diagnostics.warn(&warning);
+    }
+    // A registered cloud (Azure Stack Hub, a private cloud) may offer it; nobody can tell here.
+    if matches!(cloud, Cloud::AzureUsGovernment | Cloud::AzureChinaCloud) {
         diagnostics.warn(&format!(
             "Trusted Access is not offered in {} today; expect NoRegisteredProviderFound or InvalidResourceType errors",
             cloud.name()

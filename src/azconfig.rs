@@ -75,6 +75,12 @@ impl AzConfig {
         }
     }
 
+    /// `clouds.config`: the clouds registered with `az cloud register`.
+    pub fn clouds_config(&self) -> Option<ini::Ini> {
+        let text = std::fs::read_to_string(self.dir.as_ref()?.join("clouds.config")).ok()?;
+        ini::Ini::load_from_str(&text).ok()
+    }
+
     /// The directory az keeps its configuration in.
     pub fn dir(&self) -> Option<PathBuf> {
         self.dir.clone()

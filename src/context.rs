@@ -2,12 +2,12 @@
 //! the ARM client, the subscription (id, or display name looked up), and which write is in
 //! flight (so Ctrl-C can say how to check its result).
 
-use crate::arm::api;
 use crate::arm::client::ArmClient;
 use crate::arm::ids::{BindingId, SubscriptionId};
 use crate::azconfig::AzConfig;
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
+use crate::subscription;
 use tokio::sync::{OnceCell, watch};
 
 pub struct Context {
@@ -16,6 +16,9 @@ pub struct Context {
     pub diagnostics: Diagnostics,
     subscription_arg: Option<String>,
     subscription: OnceCell<SubscriptionId>,
+    /// Sign-in goes through az, so az's profile (`azureProfile.json`) says which subscriptions
+    /// exist: one it does not list is refused before any request, as az does.
+    pub az_profile_applies: bool,
     /// The binding whose write may be running in Azure right now (see `writing`).
     in_flight: watch::Sender<Option<BindingId>>,
 }
@@ -42,6 +45,7 @@ impl Context {
             diagnostics,
             subscription_arg,
             subscription: OnceCell::new(),
+            az_profile_applies: false,
             in_flight: watch::Sender::new(None),
         }
     }
@@ -77,64 +81,14 @@ impl Context {
                 };
             }
         };
-        if raw.is_empty() {
-            return Err(Error::usage("--subscription is empty"));
-        }
-        if let Some(id) = SubscriptionId::parse(&raw) {
-            return Ok(id);
-        }
-        self.subscription_by_name(&raw).await
-    }
-
-    /// A display name, matched case-insensitively against the subscriptions the identity can see.
-    async fn subscription_by_name(&self, name: &str) -> Result<SubscriptionId> {
-        let all = api::list_subscriptions(&self.client).await?;
-        let matches: Vec<_> = all
-            .iter()
-            .filter(|s| {
-                s.display_name
-                    .as_deref()
-                    .is_some_and(|d| d.eq_ignore_ascii_case(name))
-            })
-            .collect();
-        let describe = |s: &crate::arm::models::Subscription| {
-            format!(
-                "{} ({})",
-                s.display_name.as_deref().unwrap_or("?"),
-                s.subscription_id.as_deref().unwrap_or("?")
-            )
+        let profile = if self.az_profile_applies {
+            self.config.profile_subscriptions()
+        } else {
+            Vec::new()
         };
-        match matches.as_slice() {
-            [one] => one
-                .subscription_id
-                .as_deref()
-                .and_then(SubscriptionId::parse)
-                .ok_or_else(|| Error::UnexpectedResponse {
-                    request: "GET /subscriptions".into(),
-                    detail: format!("subscription '{name}' has no valid subscriptionId"),
-                }),
-            [] => Err(Error::Config {
-                message: format!("subscription '{name}' not found"),
-                hint: Some(if all.is_empty() {
-                    "the signed-in identity can see no subscriptions".to_string()
-                } else {
-                    format!(
-                        "subscriptions this identity can see: {}",
-                        all.iter().map(describe).collect::<Vec<_>>().join(", ")
-                    )
-                }),
-            }),
-            many => Err(Error::Config {
-                message: format!("subscription name '{name}' is ambiguous"),
-                hint: Some(format!(
-                    "pass the id of one of: {}",
-                    many.iter()
-                        .map(|s| describe(s))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            }),
-        }
+        Ok(subscription::resolve(&self.client, &profile, &raw)
+            .await?
+            .id)
     }
 
     /// From now until the guard drops, a write of `binding` may be running in Azure.

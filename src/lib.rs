@@ -15,3 +15,4 @@ pub mod output;
 pub mod parse_errors;
 pub mod resolve;
 pub mod shell_integration;
+pub mod subscription;

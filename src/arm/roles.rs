@@ -51,9 +51,61 @@ impl RoleName {
     }
 }
 
+impl RoleName {
+    /// A role taken as given (`--skip-validation`): no format rule, the service judges it.
+    pub fn unchecked(raw: &str) -> Self {
+        RoleName {
+            raw: raw.to_string(),
+            split: raw.rfind('/').unwrap_or_default(),
+        }
+    }
+}
+
+/// The service's rule: a role fits a source when the role's type is a prefix, by whole segments
+/// and case-insensitively, of the source's type. Defender's sources are nested
+/// (`Microsoft.Security/pricings/securityOperators`) and its roles are
+/// `Microsoft.Security/pricings/<role>`, so equal types would refuse valid bindings.
+pub fn role_type_fits_source(role_type: &str, source_type: &str) -> bool {
+    let role: Vec<&str> = role_type.split('/').collect();
+    let source: Vec<&str> = source_type.split('/').collect();
+    role.len() >= 2
+        && role.len() <= source.len()
+        && role
+            .iter()
+            .zip(&source)
+            .all(|(r, s)| r.eq_ignore_ascii_case(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_role_fits_a_source_whose_type_it_prefixes_by_whole_segments() {
+        let defender = "Microsoft.Security/pricings/securityOperators";
+        assert!(role_type_fits_source(
+            "Microsoft.Security/pricings",
+            defender
+        ));
+        assert!(role_type_fits_source(
+            "microsoft.security/PRICINGS",
+            defender
+        ));
+        assert!(role_type_fits_source(defender, defender));
+        assert!(!role_type_fits_source(
+            "Microsoft.Security/pricing",
+            defender
+        ));
+        assert!(!role_type_fits_source("Microsoft.Security", defender));
+        assert!(!role_type_fits_source(
+            "Microsoft.Security/pricings/securityOperators/x",
+            defender
+        ));
+        assert!(!role_type_fits_source(
+            "Microsoft.MachineLearningServices/workspaces",
+            "Microsoft.MachineLearningServices/workspacesX"
+        ));
+    }
 
     #[test]
     fn a_role_splits_into_source_type_and_name() {

@@ -188,6 +188,11 @@ fn run(args: Args) -> Result<(), String> {
         (None, None) => Seed::default_world(),
     };
     let world = World::from_seed(seed)?;
+    // The banner exports a subscription this world holds (a fleet has no default one).
+    let banner_subscription = world.subscriptions.first().map_or_else(
+        || DEFAULT_SUBSCRIPTION.to_string(),
+        |s| s.subscription_id.clone(),
+    );
     let kinds = args
         .faults
         .iter()
@@ -260,7 +265,7 @@ fn run(args: Args) -> Result<(), String> {
              Point the CLI at it:\n  \
              export AKS_TRUSTEDACCESS_ARM_ENDPOINT={url}\n  \
              export AKS_TRUSTEDACCESS_ACCESS_TOKEN=emulator\n  \
-             export AZURE_SUBSCRIPTION_ID={DEFAULT_SUBSCRIPTION}\n{trust}"
+             export AZURE_SUBSCRIPTION_ID={banner_subscription}\n{trust}"
         ));
         tokio::select! {
             served = bound.serve() => served.map_err(|e| e.to_string()),

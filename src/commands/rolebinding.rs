@@ -70,17 +70,16 @@ pub async fn update(ctx: &Context, request: &BindingWrite) -> Result<Outcome> {
                 request: format!("GET {}", binding.path()),
                 detail: "the existing binding has no sourceResourceId".into(),
             })?;
-    if let Ok(parsed) = SourceResourceId::parse(&source) {
+    // --skip-validation skips every client-side role check, the type rule included.
+    if let (true, Ok(parsed)) = (request.validate, SourceResourceId::parse(&source)) {
         check_roles_match_source(&request.roles, parsed.resource_type())?;
-        if request.validate {
-            check_roles_in_catalog(
-                ctx,
-                &binding.cluster,
-                &request.roles,
-                parsed.resource_type(),
-            )
-            .await?;
-        }
+        check_roles_in_catalog(
+            ctx,
+            &binding.cluster,
+            &request.roles,
+            parsed.resource_type(),
+        )
+        .await?;
     }
     write_binding(ctx, &binding, &source, request).await
 }
@@ -108,7 +107,7 @@ async fn check_roles_in_catalog(
         .filter(|r| {
             r.source_resource_type
                 .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case(source_type))
+                .is_some_and(|t| crate::arm::roles::role_type_fits_source(t, source_type))
         })
         .filter_map(|r| {
             Some(format!(

@@ -93,7 +93,13 @@ pub(super) fn put_binding(
                 ),
             );
         }
-        if !role_type.eq_ignore_ascii_case(parsed_source.resource_type()) {
+        // The service's rule: the role's type is the source's type or a parent of it
+        // (Defender: role Microsoft.Security/pricings/x, source .../pricings/securityOperators).
+        let (role_lower, source_lower) = (
+            role_type.to_ascii_lowercase(),
+            parsed_source.resource_type().to_ascii_lowercase(),
+        );
+        if source_lower != role_lower && !source_lower.starts_with(&format!("{role_lower}/")) {
             return Reply::aks_error(
                 400,
                 "BadRequest",

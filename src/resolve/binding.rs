@@ -6,7 +6,7 @@ use crate::arm::ids::{
     BindingId, BindingName, ClusterId, ClusterName, ResourceGroupName, SourceResourceId,
     SubscriptionId,
 };
-use crate::arm::roles::RoleName;
+use crate::arm::roles::{RoleName, role_type_fits_source};
 use crate::azconfig::AzConfig;
 use crate::cli::{ClusterArgs, RolebindingCommand, WaitArgs, WriteChecks};
 use crate::error::{Error, Result};
@@ -91,8 +91,11 @@ pub(super) fn request(command: &RolebindingCommand, config: &AzConfig) -> Result
         } => {
             let binding = binding_ref(cluster, name, config)?;
             let source = SourceResourceId::parse(source_resource_id)?;
-            let roles = parse_roles(roles)?;
-            check_roles_match_source(&roles, source.resource_type())?;
+            // --skip-validation skips every client-side role check (format, type, catalog).
+            let roles = roles_of(roles, checks)?;
+            if !checks.skip_validation {
+                check_roles_match_source(&roles, source.resource_type())?;
+            }
             Request::BindingCreate(write(binding, Some(source), roles, checks, wait))
         }
         RolebindingCommand::Update {
@@ -103,7 +106,7 @@ pub(super) fn request(command: &RolebindingCommand, config: &AzConfig) -> Result
             wait,
         } => {
             let binding = binding_ref(cluster, name, config)?;
-            let roles = parse_roles(roles)?;
+            let roles = roles_of(roles, checks)?;
             Request::BindingUpdate(write(binding, None, roles, checks, wait))
         }
         RolebindingCommand::Check {
@@ -184,9 +187,25 @@ pub(super) fn binding_ref(args: &ClusterArgs, name: &str, config: &AzConfig) -> 
     })
 }
 
+/// `--roles`, with the role format checked unless `--skip-validation`.
+fn roles_of(values: &[String], checks: &WriteChecks) -> Result<Vec<RoleName>> {
+    if checks.skip_validation {
+        split_roles(values, |item| Ok(RoleName::unchecked(item)))
+    } else {
+        parse_roles(values)
+    }
+}
+
 /// `--roles` values: comma-separated and/or repeated; trimmed; empty items refused; duplicates
 /// (compared case-insensitively, as the service does) dropped, first spelling kept.
 pub fn parse_roles(values: &[String]) -> Result<Vec<RoleName>> {
+    split_roles(values, RoleName::parse)
+}
+
+fn split_roles(
+    values: &[String],
+    parse: impl Fn(&str) -> Result<RoleName>,
+) -> Result<Vec<RoleName>> {
     let mut roles: Vec<RoleName> = Vec::new();
     for value in values {
         for item in value.split(',') {
@@ -197,7 +216,7 @@ pub fn parse_roles(values: &[String]) -> Result<Vec<RoleName>> {
                     "give roles as 'a,b' or '--roles a b'",
                 ));
             }
-            let role = RoleName::parse(item)?;
+            let role = parse(item)?;
             if !roles
                 .iter()
                 .any(|r| r.as_str().eq_ignore_ascii_case(role.as_str()))
@@ -212,12 +231,13 @@ pub fn parse_roles(values: &[String]) -> Result<Vec<RoleName>> {
     Ok(roles)
 }
 
-/// A role is `<source type>/<name>`: its type must be the source's (case-insensitive, as the
-/// service compares). Caught here instead of by a 400 after a round trip; `update` applies it
-/// again once it has read the binding's source.
+/// A role is `<type>/<name>`: its type must be the source's type or a prefix of it by whole
+/// segments (case-insensitive, as the service compares; Defender's sources are nested). Caught
+/// here instead of by a 400 after a round trip; `update` applies it again once it has read the
+/// binding's source.
 pub fn check_roles_match_source(roles: &[RoleName], source_type: &str) -> Result<()> {
     for role in roles {
-        if !role.source_type().eq_ignore_ascii_case(source_type) {
+        if !role_type_fits_source(role.source_type(), source_type) {
             return Err(Error::usage_with_hint(
                 format!(
                     "role '{}' is for sources of type {}, but the source is a {source_type}",
@@ -225,7 +245,7 @@ pub fn check_roles_match_source(roles: &[RoleName], source_type: &str) -> Result
                     role.source_type()
                 ),
                 format!(
-                    "roles for this source start with '{source_type}/'; see 'aks-trustedaccess role list -l <location>'"
+                    "a role's type is its source's type or a parent of it ('{source_type}' or a prefix of it, by whole segments); see 'aks-trustedaccess role list -l <location>'"
                 ),
             ));
         }

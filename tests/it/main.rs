@@ -12,6 +12,7 @@ mod harness;
 mod help;
 mod hostile;
 mod output;
+mod prechecks;
 mod properties;
 mod query;
 mod query_differential;
@@ -20,6 +21,7 @@ mod reliability;
 mod role;
 mod rolebinding;
 mod session;
+mod settings;
 mod sources;
 #[cfg(unix)]
 mod terminal;

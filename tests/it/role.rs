@@ -120,15 +120,15 @@ fn role_list_refuses_a_malformed_location_without_a_request() {
 }
 
 #[test]
-fn role_list_of_an_unknown_location_reports_the_service_error() {
+fn role_list_of_an_unknown_location_says_so_after_the_service_refuses_it() {
+    // Issue 10: not the service's api-version error with exit 3, but "unknown location" (exit 2),
+    // with no suggestion when no known name is near.
     let emu = Emulator::start();
     let out = run(emu.cli().args(["role", "list", "-l", "marsnorth"]));
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .starts_with("ERROR: (NoRegisteredProviderFound) "),
-        "{}",
-        out.stderr
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "ERROR: unknown location 'marsnorth'\nhint: see 'az account list-locations -o table' for the names\n"
     );
     assert_eq!(out.stdout, "");
 }

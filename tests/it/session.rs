@@ -40,7 +40,9 @@ fn an_unknown_subscription_name_lists_the_candidates() {
         .args(["--subscription", "Nope"]));
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("subscription 'Nope' not found"),
+        out.stderr.starts_with(
+            "ERROR: Subscription 'Nope' not found. Check the spelling and casing and try again.\n"
+        ),
         "{}",
         out.stderr
     );
