@@ -435,6 +435,14 @@ impl Failure {
                 request,
                 detail: self.detail,
             },
+            TransportFailure::NotTls => Error::Transport {
+                request,
+                detail: format!(
+                    "{}; the server answered in plain HTTP, not TLS: use an http:// URL for it \
+                     (allowed for loopback hosts only) or its TLS port",
+                    self.detail
+                ),
+            },
             _ => Error::Transport {
                 request,
                 detail: self.detail,
@@ -503,6 +511,13 @@ fn failure_of(e: &reqwest::Error) -> Failure {
             }) {
                 kind = TransportFailure::Certificate;
             }
+            if io.get_ref().is_some_and(|inner| {
+                inner
+                    .downcast_ref::<rustls::Error>()
+                    .is_some_and(is_plain_http_answer)
+            }) {
+                kind = TransportFailure::NotTls;
+            }
         }
         // rustls' error can reach us boxed in types of the connector's own; its words are stable.
         if cause
@@ -511,6 +526,13 @@ fn failure_of(e: &reqwest::Error) -> Failure {
             || cause.to_string().starts_with("invalid peer certificate")
         {
             kind = TransportFailure::Certificate;
+        }
+        if cause
+            .downcast_ref::<rustls::Error>()
+            .is_some_and(is_plain_http_answer)
+            || cause.to_string() == "received corrupt message of type InvalidContentType"
+        {
+            kind = TransportFailure::NotTls;
         }
         if cause
             .downcast_ref::<hyper::Error>()
@@ -524,6 +546,14 @@ fn failure_of(e: &reqwest::Error) -> Failure {
         kind,
         detail: transport_detail(e),
     }
+}
+
+/// What rustls says when the server's first bytes are not a TLS record (an HTTP answer).
+fn is_plain_http_answer(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+    )
 }
 
 fn is_certificate_error(e: &rustls::Error) -> bool {

@@ -43,6 +43,8 @@ pub enum TransportFailure {
     Certificate,
     /// The answer was larger than the client accepts: the same request gets the same answer.
     TooLarge,
+    /// An https:// endpoint answered in plain HTTP: the same port gives the same answer.
+    NotTls,
     /// Timed out, reset, dropped: worth another try.
     Transient,
 }

@@ -74,6 +74,11 @@ struct Args {
     #[arg(long, value_name = "RATIO", default_value_t = 0.0)]
     fault_ratio: f64,
 
+    /// Seed of the random faults of --fault-ratio (default: a random one, printed on stderr), so
+    /// a run can be replayed.
+    #[arg(long, value_name = "N")]
+    fault_seed: Option<u64>,
+
     /// Retry-After seconds on an injected 429.
     #[arg(long, default_value_t = 1)]
     throttle_retry_after: u64,
@@ -220,7 +225,8 @@ fn run(args: Args) -> Result<(), String> {
             args.fault_ratio,
             kinds,
             args.throttle_retry_after,
-        ),
+        )
+        .with_seed(args.fault_seed.unwrap_or_else(|| fastrand::u64(..))),
         token_lifetime: args.token_lifetime,
         limits: Limits {
             reads: Budget {
@@ -246,6 +252,8 @@ fn run(args: Args) -> Result<(), String> {
     };
     // Kept until the emulator stops: the test CA's files live in it.
     let (config, test_ca, _dir) = with_test_ca(config, &args)?;
+    let fault_seed =
+        (config.faults.ratio > 0.0 && config.faults.every.is_none()).then_some(config.faults.seed);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -267,6 +275,11 @@ fn run(args: Args) -> Result<(), String> {
              export AKS_TRUSTEDACCESS_ACCESS_TOKEN=emulator\n  \
              export AZURE_SUBSCRIPTION_ID={banner_subscription}\n{trust}"
         ));
+        if let Some(seed) = fault_seed {
+            write_stderr(&format!(
+                "Random faults from seed {seed} (--fault-seed {seed} replays them)\n"
+            ));
+        }
         tokio::select! {
             served = bound.serve() => served.map_err(|e| e.to_string()),
             _ = tokio::signal::ctrl_c() => Ok(()),

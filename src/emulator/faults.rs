@@ -2,6 +2,7 @@
 //! a server error, a proxy's page, a dropped connection, or is carried out and loses its answer,
 //! so retry behaviour is tested for real.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,12 @@ pub struct Faults {
     pub kinds: Vec<FaultKind>,
     /// `Retry-After` seconds on an injected 429.
     pub throttle_retry_after: u64,
+    /// The seed of the random fault stream (`--fault-seed`): the same seed and the same requests
+    /// in the same order give the same faults, so a failure can be replayed.
+    pub seed: u64,
+    /// One generator for every request, drawn once per ARM request in arrival order (not a
+    /// thread-local generator per worker thread, whose draws depend on scheduling).
+    rng: Mutex<fastrand::Rng>,
     seen: AtomicU64,
     injected: AtomicU64,
 }
@@ -56,6 +63,8 @@ impl Clone for Faults {
             ratio: self.ratio,
             kinds: self.kinds.clone(),
             throttle_retry_after: self.throttle_retry_after,
+            seed: self.seed,
+            rng: Mutex::new(self.rng.lock().unwrap_or_else(|p| p.into_inner()).clone()),
             seen: AtomicU64::new(self.seen.load(Ordering::Relaxed)),
             injected: AtomicU64::new(self.injected.load(Ordering::Relaxed)),
         }
@@ -74,8 +83,20 @@ impl Faults {
             ratio: ratio.clamp(0.0, 1.0),
             kinds,
             throttle_retry_after,
+            seed: 0,
+            rng: Mutex::new(fastrand::Rng::with_seed(0)),
             seen: AtomicU64::new(0),
             injected: AtomicU64::new(0),
+        }
+        .with_seed(fastrand::u64(..))
+    }
+
+    /// The random stream starts from `seed`.
+    pub fn with_seed(self, seed: u64) -> Self {
+        Faults {
+            seed,
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+            ..self
         }
     }
 
@@ -87,7 +108,10 @@ impl Faults {
         let n = self.seen.fetch_add(1, Ordering::Relaxed) + 1;
         let hit = match self.every {
             Some(every) => n.is_multiple_of(every),
-            None => self.ratio > 0.0 && fastrand::f64() < self.ratio,
+            None => {
+                self.ratio > 0.0
+                    && self.rng.lock().unwrap_or_else(|p| p.into_inner()).f64() < self.ratio
+            }
         };
         if !hit {
             return None;
@@ -128,6 +152,18 @@ mod tests {
             ]
         );
         assert_eq!(f.counts(), (9, 3));
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_fault_stream() {
+        let stream = |seed| {
+            let f = Faults::new(None, 0.33, vec![FaultKind::InternalError], 0).with_seed(seed);
+            (0..200).map(|_| f.next().is_some()).collect::<Vec<bool>>()
+        };
+        assert_eq!(stream(7), stream(7));
+        assert_ne!(stream(7), stream(8));
+        let hits = stream(7).iter().filter(|h| **h).count();
+        assert!((30..110).contains(&hits), "{hits} of 200 at a third");
     }
 
     #[test]

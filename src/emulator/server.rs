@@ -32,6 +32,9 @@ pub struct Emulator {
     pub(super) script: Mutex<VecDeque<Canned>>,
     /// Requests answered from the script so far (`{n}` in scripted answers).
     pub(super) script_serial: std::sync::atomic::AtomicU64,
+    /// When the emulator started: requests are stamped with milliseconds since then
+    /// (`receivedMs`), so tests measure waits on the server's clock, not the test's.
+    pub(super) started: std::time::Instant,
     /// Connections accepted (for the benchmarks: HTTP/2 keeps this at one per client).
     pub(super) connections: std::sync::atomic::AtomicU64,
 }
@@ -66,6 +69,7 @@ pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::R
         listener,
         tls,
         emulator: Arc::new(Emulator {
+            started: std::time::Instant::now(),
             world: Mutex::new(world),
             config,
             requests: Mutex::new(Vec::new()),
@@ -174,7 +178,8 @@ impl Emulator {
         let query: HashMap<String, String> = url::form_urlencoded::parse(raw_query.as_bytes())
             .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
             .collect();
-        self.record(json!({
+        let recorded = self.record(json!({
+            "receivedMs": self.started.elapsed().as_millis() as u64,
             "method": parts.method.as_str(),
             "path": path,
             "query": raw_query,
@@ -219,6 +224,10 @@ impl Emulator {
             return canned_answer(canned, n).await;
         }
         let fault = self.config.faults.next();
+        if let Some(kind) = fault {
+            // The request log says which answers were injected, to read a failing test by.
+            self.annotate(recorded, "fault", json!(format!("{kind:?}")));
+        }
         let reply = match fault {
             Some(FaultKind::Drop) => {
                 return Err(std::io::Error::new(
@@ -372,11 +381,23 @@ impl Emulator {
             .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
     }
 
-    pub(super) fn record(&self, entry: Value) {
-        self.requests
+    /// Appends a request to the log; returns its index.
+    pub(super) fn record(&self, entry: Value) -> usize {
+        let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        requests.push(entry);
+        requests.len() - 1
+    }
+
+    /// Adds a field to a logged request.
+    pub(super) fn annotate(&self, index: usize, key: &str, value: Value) {
+        if let Some(entry) = self
+            .requests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(entry);
+            .get_mut(index)
+        {
+            entry[key] = value;
+        }
     }
 }
 

@@ -6,7 +6,6 @@
 use crate::harness::*;
 use base64::Engine;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 
 const TENANT: &str = "11111111-1111-1111-1111-111111111111";
 const LIST: [&str; 6] = [
@@ -221,7 +220,6 @@ mod fake_tools {
             1,
             "ERROR: Please run az login to setup account.",
         );
-        let started = Instant::now();
         let out = run(without_token(&emu)
             .args(LIST)
             .env("PATH", format!("{}:/bin:/usr/bin", bin.display())));
@@ -243,7 +241,9 @@ mod fake_tools {
             "{}",
             out.stderr
         );
-        assert!(started.elapsed() < Duration::from_secs(10));
+        // Failing fast means asking az once, not retrying it (no wall clock: a slow machine
+        // must not fail this).
+        assert_eq!(calls(&emu, "az").len(), 1);
         assert!(emu.requests().is_empty());
     }
 
@@ -398,7 +398,6 @@ fn a_service_principal_signs_in_against_the_token_endpoint_over_tls() {
 #[test]
 fn a_rejected_secret_fails_fast_with_the_reason() {
     let emu = Emulator::start_tls(&[]);
-    let started = Instant::now();
     let out = run(against_token_endpoint(&emu)
         .args(LIST)
         .env("AZURE_TENANT_ID", TENANT)
@@ -419,11 +418,9 @@ fn a_rejected_secret_fails_fast_with_the_reason() {
         out.stderr
     );
     assert!(!out.stderr.contains("wrong-secret"));
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        started.elapsed()
-    );
+    // Fast: the refused secret is not retried (one sign-in request, nothing sent to ARM).
+    assert_eq!(sign_in_requests(&emu).len(), 1);
+    assert!(emu.requests().iter().all(|r| r.get("signIn").is_some()));
 }
 
 #[test]
@@ -458,14 +455,10 @@ fn workload_identity_sends_the_federated_token_as_an_assertion() {
 #[test]
 fn with_no_way_to_sign_in_the_error_is_instant_and_names_each_way() {
     let emu = Emulator::start();
-    let started = Instant::now();
     let out = run(without_token(&emu).args(LIST));
     assert_eq!(out.code, 1);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    // "Instant": nothing is probed (no request anywhere; IMDS only when asked for), checked
+    // without a wall-clock bound that a slow machine could break.
     for expected in [
         "no way to sign in was found",
         "access token:",

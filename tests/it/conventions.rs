@@ -406,3 +406,23 @@ fn bash_completion_completes_every_level_and_flag_values_in_real_bash() {
     }
     assert!(emu.requests().is_empty());
 }
+
+#[test]
+fn an_https_endpoint_that_speaks_http_is_named_and_not_retried() {
+    let emu = Emulator::start();
+    let https = emu.url.replacen("http://", "https://", 1);
+    let out = run(emu
+        .cli()
+        .args(["role", "list", "-l", "westeurope", "--verbose"])
+        .env("AKS_TRUSTEDACCESS_ARM_ENDPOINT", &https));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(
+            "the server answered in plain HTTP, not TLS: use an http:// URL for it (allowed for loopback hosts only) or its TLS port"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("retrying"), "{}", out.stderr);
+    assert!(emu.requests().is_empty(), "no HTTP request was understood");
+}

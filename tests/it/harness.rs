@@ -287,3 +287,24 @@ pub fn scrub_times(mut value: Value) -> Value {
     }
     value
 }
+
+/// The seed of a test's randomness: `AKS_TEST_SEED`, else `default` (so CI runs the same cases
+/// every time). Printed, so a failing test's captured output says how to replay it.
+#[expect(
+    clippy::print_stderr,
+    reason = "shown by the test harness only when the test fails"
+)]
+pub fn test_seed(default: u64) -> u64 {
+    let seed = std::env::var("AKS_TEST_SEED")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default);
+    eprintln!("random seed {seed} (AKS_TEST_SEED={seed} replays this test)");
+    seed
+}
+
+/// Milliseconds between two requests on the emulator's clock (`receivedMs`).
+pub fn gap_ms(earlier: &Value, later: &Value) -> u64 {
+    later["receivedMs"].as_u64().expect("receivedMs")
+        - earlier["receivedMs"].as_u64().expect("receivedMs")
+}

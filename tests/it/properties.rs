@@ -8,11 +8,16 @@ use serde_json::{Value, json};
 const CASES: u32 = 64;
 
 /// A fixed seed, so CI runs the same cases every time (set PROPTEST_RNG_SEED to explore others).
+#[expect(
+    clippy::print_stderr,
+    reason = "shown by the test harness only when a case fails"
+)]
 fn config() -> ProptestConfig {
     let seed = std::env::var("PROPTEST_RNG_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_261_122);
+    eprintln!("proptest seed {seed} (PROPTEST_RNG_SEED={seed} replays these cases)");
     ProptestConfig {
         cases: CASES,
         rng_seed: proptest::test_runner::RngSeed::Fixed(seed),

@@ -697,15 +697,22 @@ fn an_operation_that_fails_or_is_canceled_exits_1_with_its_error() {
 #[test]
 fn polls_wait_what_retry_after_says() {
     let emu = Emulator::start_with(&["--retry-after", "1", "--operation-polls", "1"]);
-    let started = std::time::Instant::now();
     let out = run(emu.cli().args(create_args("b8", &[ML_ROLE])));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    // Two polls, each after Retry-After: 1 s.
-    assert!(
-        started.elapsed() >= std::time::Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    // Two polls, each Retry-After (1 s) after the answer before it, on the emulator's clock.
+    let requests = emu.requests();
+    let put = requests.iter().position(|r| r["method"] == "PUT").unwrap();
+    let polls: Vec<usize> = (put + 1..requests.len())
+        .filter(|i| {
+            requests[*i]["path"]
+                .as_str()
+                .unwrap()
+                .contains("/operations/")
+        })
+        .collect();
+    assert_eq!(polls.len(), 2, "{requests:?}");
+    assert!(gap_ms(&requests[put], &requests[polls[0]]) >= 1000);
+    assert!(gap_ms(&requests[polls[0]], &requests[polls[1]]) >= 1000);
 }
 
 #[test]
