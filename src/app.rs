@@ -253,10 +253,31 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
     progress.enable_steady_tick(Duration::from_millis(120));
     let mut rows = RowWriter::new(printer, audit::TABLE_COLUMNS);
     let started = std::time::Instant::now();
+    let mut report = crate::output::report::Report {
+        rules: audit_report_rules(),
+        subjects: Vec::new(),
+    };
     let outcome = {
         let mut emit = |row: serde_json::Value| {
             if row["cluster"].is_string() {
                 progress.inc(1);
+            }
+            let subject = audit_subject(&row);
+            if options.annotations {
+                // The runner reads workflow commands on stderr too, so stdout stays data.
+                for f in subject
+                    .findings
+                    .iter()
+                    .filter(|f| !f.known && f.level != "note")
+                {
+                    let name = audit::rules::rule(&f.rule).map_or("", |r| r.name);
+                    crate::diagnostics::write_stderr(&crate::output::report::annotation(f, name));
+                }
+            }
+            if !options.reports.is_empty()
+                && (row["cluster"].is_string() || row["error"].is_string())
+            {
+                report.subjects.push(subject);
             }
             rows.push(row)
         };
@@ -270,6 +291,9 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
     let closed = rows.finish();
     let summary = outcome?;
     closed?;
+    for (format, path) in &options.reports {
+        report.write(*format, path)?;
+    }
     ctx.diagnostics.summary(&format!(
         "Audited {} in {} in {:.1} s: {} passing, {} failing, {}{}.",
         plural(summary.clusters, "cluster"),
@@ -340,4 +364,51 @@ async fn check_until_effective(
         report = binding::check(ctx, request).await?;
     }
     Ok(report)
+}
+
+fn audit_report_rules() -> Vec<crate::output::report::ReportRule> {
+    audit::rules::RULES
+        .iter()
+        .map(|r| crate::output::report::ReportRule {
+            id: r.id.into(),
+            name: r.name.into(),
+            level: r.level.as_str().into(),
+            description: r.description.into(),
+            help: r.help.into(),
+        })
+        .collect()
+}
+
+/// One audit row as a report subject: the cluster (or subscription) and its findings.
+fn audit_subject(row: &serde_json::Value) -> crate::output::report::Subject {
+    let text = |k: &str| row[k].as_str().unwrap_or_default().to_string();
+    let name = match row["cluster"].as_str() {
+        Some(cluster) => format!(
+            "{}/{}/{cluster}",
+            text("subscription"),
+            text("resourceGroup")
+        ),
+        None => text("subscription"),
+    };
+    let resource = row["id"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("/subscriptions/{}", text("subscriptionId")));
+    crate::output::report::Subject {
+        name,
+        resource,
+        findings: row["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| crate::output::report::ReportFinding {
+                rule: f["ruleId"].as_str().unwrap_or_default().into(),
+                level: f["level"].as_str().unwrap_or_default().into(),
+                resource: f["resource"].as_str().unwrap_or_default().into(),
+                message: f["message"].as_str().unwrap_or_default().into(),
+                known: f["known"] == true,
+            })
+            .collect(),
+        error: row["error"].as_str().map(str::to_string),
+    }
 }

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod json;
 pub mod pyvalue;
 pub mod query;
+pub mod report;
 pub mod rows;
 pub mod table;
 pub mod terminal;

@@ -18,6 +18,7 @@ mod query;
 mod query_differential;
 mod races;
 mod reliability;
+mod reports;
 mod role;
 mod rolebinding;
 mod session;
