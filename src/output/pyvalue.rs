@@ -12,8 +12,8 @@ use std::sync::Arc;
 pub enum PyValue {
     Null,
     Bool(bool),
-    /// Python's int, within 64 bits (wider integers become floats: a documented difference).
-    Int(i64),
+    /// Python's int, within 128 bits (wider integers become floats: a documented difference).
+    Int(i128),
     Float(f64),
     Str(String),
     /// Lists and dicts are shared, as Python's objects are: a value reached twice (`[roles,
@@ -53,9 +53,10 @@ impl From<&serde_json::Value> for PyValue {
         match value {
             Value::Null => PyValue::Null,
             Value::Bool(b) => PyValue::Bool(*b),
-            Value::Number(n) => match n.as_i64() {
-                Some(i) => PyValue::Int(i),
-                None => PyValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => PyValue::Int(i.into()),
+                (None, Some(u)) => PyValue::Int(u.into()),
+                _ => PyValue::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             Value::String(s) => PyValue::Str(s.clone()),
             Value::Array(items) => PyValue::list(items.iter().map(PyValue::from).collect()),
@@ -218,7 +219,7 @@ pub fn python_eq(a: &PyValue, b: &PyValue) -> bool {
 pub fn numeric_cmp(a: &PyValue, b: &PyValue) -> Option<Ordering> {
     let as_int = |v: &PyValue| match v {
         PyValue::Int(i) => Some(*i),
-        PyValue::Bool(b) => Some(i64::from(*b)),
+        PyValue::Bool(b) => Some(i128::from(*b)),
         _ => None,
     };
     match (a, b) {
@@ -231,20 +232,20 @@ pub fn numeric_cmp(a: &PyValue, b: &PyValue) -> Option<Ordering> {
     }
 }
 
-fn int_float_cmp(i: i64, f: f64) -> Option<Ordering> {
+fn int_float_cmp(i: i128, f: f64) -> Option<Ordering> {
     if f.is_nan() {
         return None;
     }
-    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-    if f >= TWO_63 {
+    const TWO_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+    if f >= TWO_127 {
         return Some(Ordering::Less);
     }
-    if f < -TWO_63 {
+    if f < -TWO_127 {
         return Some(Ordering::Greater);
     }
     let whole = f.trunc();
     // In range, so the cast is exact.
-    match i.cmp(&(whole as i64)) {
+    match i.cmp(&(whole as i128)) {
         Ordering::Equal => 0.0f64.partial_cmp(&(f - whole)),
         other => Some(other),
     }
@@ -373,7 +374,8 @@ mod tests {
             &PyValue::list(vec![Bool(true)])
         ));
         assert!(!python_eq(&Str("1".into()), &Int(1)));
-        assert!(python_eq(&Int(i64::MAX), &Int(i64::MAX)));
+        assert!(python_eq(&Int(i128::MAX), &Int(i128::MAX)));
+        assert!(python_eq(&Int(10i128.pow(22)), &Float(1e22)));
         assert!(!python_eq(
             &Int(9_007_199_254_740_993),
             &Float(9_007_199_254_740_992.0)

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 pub fn to_number(text: &str) -> PyValue {
     let trimmed = text.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c));
     if let Some(digits) = python_digits(trimmed, false) {
-        if let Ok(i) = digits.parse::<i64>() {
+        if let Ok(i) = digits.parse::<i128>() {
             return PyValue::Int(i);
         }
         if let Ok(f) = digits.parse::<f64>() {

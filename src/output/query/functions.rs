@@ -164,9 +164,9 @@ fn one_value(name: &str, arg: PyValue, second: Option<PyValue>) -> Result<PyValu
         },
         ("keys", Dict(d)) => PyValue::list(d.entries.keys().cloned().map(Str).collect()),
         ("values", Dict(d)) => PyValue::list(d.entries.values().cloned().collect()),
-        ("length", Str(s)) => Int(s.chars().count() as i64),
-        ("length", List(l)) => Int(l.len() as i64),
-        ("length", Dict(d)) => Int(d.entries.len() as i64),
+        ("length", Str(s)) => Int(s.chars().count() as i128),
+        ("length", List(l)) => Int(l.len() as i128),
+        ("length", Dict(d)) => Int(d.entries.len() as i128),
         ("max", List(items)) => extreme(&items, Ordering::Greater)?,
         ("min", List(items)) => extreme(&items, Ordering::Less)?,
         ("reverse", Str(s)) => Str(s.chars().rev().collect()),
@@ -214,9 +214,9 @@ fn round(value: PyValue, f: fn(f64) -> f64) -> Result<PyValue, RuntimeError> {
         )),
         PyValue::Float(x) => {
             let r = f(x);
-            // Within 64 bits the cast is exact; beyond, Python's int has no equal here.
-            Ok(if r.abs() < 9.2e18 {
-                PyValue::Int(r as i64)
+            // Within 128 bits the cast is exact; beyond, Python's int has no equal here.
+            Ok(if r.abs() < 1.7e38 {
+                PyValue::Int(r as i128)
             } else {
                 PyValue::Float(r)
             })
@@ -228,7 +228,7 @@ fn round(value: PyValue, f: fn(f64) -> f64) -> Result<PyValue, RuntimeError> {
 /// Python's `sum()` (3.12 and later, as az ships): ints exactly, then floats with Neumaier's
 /// compensated summation once the first float is met.
 fn sum(items: &[PyValue]) -> PyValue {
-    let mut total: i64 = 0;
+    let mut total: i128 = 0;
     let mut rest = items.iter();
     let first_float = loop {
         match rest.next() {
