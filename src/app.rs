@@ -13,6 +13,7 @@ use crate::cli::{Cli, Command, GlobalArgs, TokenCommand};
 use crate::commands::audit;
 use crate::commands::{self, Outcome};
 use crate::context::Context;
+use crate::desired_app;
 use crate::diagnostics::{Diagnostics, Verbosity};
 use crate::error::{Error, Result};
 use crate::output::query::Query;
@@ -127,6 +128,9 @@ async fn dispatch(
             let report = commands::doctor::token::check(ctx, check).await?;
             return print_doctor(ctx, printer, &report, readable);
         }
+        Request::Plan(plan) => return desired_app::run_plan(ctx, printer, plan).await,
+        Request::Apply(apply) => return desired_app::run_apply(ctx, printer, apply).await,
+        Request::Export(export) => return desired_app::run_export(ctx, printer, export).await,
     };
     match outcome {
         Outcome::Data(data) => printer.print_value(&data, None),

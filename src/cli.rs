@@ -243,6 +243,64 @@ Examples:
         #[command(flatten)]
         checks: AuditChecks,
     },
+    /// Show what `apply` would change so the clusters match a manifest (exit 4 when anything would).
+    #[command(
+        after_help = "Actions: + create, ~ update (roles, in place), -/+ replace (the source
+changes: delete then create, access is lost in between), - delete (only with
+--prune), = adopt (the source is already bound under another name: left as is).
+Exit 0 no changes, 4 changes pending, 1 error, 2 invalid manifest or a plan the
+service would refuse.
+
+Examples:
+  What would change (a diff; -o json for a list of actions):
+    aks-trustedaccess plan -f bindings.yaml
+  Also delete bindings the manifest does not describe:
+    aks-trustedaccess plan -f bindings.yaml --prune"
+    )]
+    Plan {
+        #[command(flatten)]
+        desired: DesiredArgs,
+    },
+    /// Make the clusters match a manifest: create, update, replace and (with --prune) delete bindings.
+    #[command(
+        after_help = "Deletes and replacements remove access: they are confirmed on a terminal
+and need --yes otherwise. Re-running is safe: apply reads the clusters again
+and does only what is missing. Exit 0 when every write succeeded, 1 when any
+failed (the summary says which and why), 2 invalid manifest or a plan the
+service would refuse (nothing written).
+
+Examples:
+  Apply, 32 clusters at a time, deletes allowed:
+    aks-trustedaccess apply -f bindings.yaml --prune --yes --parallel 32
+  Only show what would change:
+    aks-trustedaccess apply -f bindings.yaml --dry-run"
+    )]
+    Apply {
+        #[command(flatten)]
+        desired: DesiredArgs,
+        /// Do not ask before deleting or replacing bindings.
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Only plan: print what would change, write nothing (exit 0 or 4, as plan).
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Print a manifest of the bindings that exist (identical bindings grouped), for plan and apply.
+    #[command(after_help = "Examples:
+  Every cluster of two subscriptions, as YAML:
+    aks-trustedaccess export --subscription Prod --subscription Dev > f.yaml
+  One resource group, as JSON:
+    aks-trustedaccess export --subscription Prod -g rg-aks -o json")]
+    Export {
+        /// Only the clusters of this resource group.
+        #[arg(short = 'g', long = "resource-group", value_name = "NAME")]
+        resource_group: Option<String>,
+        /// ARM requests in flight at once.
+        #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+        parallel: u16,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   bash:
@@ -299,6 +357,24 @@ pub enum Discovery {
     Arg,
     Arm,
     Auto,
+}
+
+/// The manifest and scope of `plan` and `apply`.
+#[derive(Debug, Args, Clone)]
+pub struct DesiredArgs {
+    /// The manifest (YAML or JSON; '-' reads stdin).
+    #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
+    pub file: std::path::PathBuf,
+    /// Also delete the bindings of the selected clusters that no entry describes (never those
+    /// made by platforms such as Defender or Backup, unless named with --prune-platform).
+    #[arg(long)]
+    pub prune: bool,
+    /// A platform binding --prune may delete too, by name (repeatable).
+    #[arg(long, value_name = "NAME", action = ArgAction::Append, requires = "prune")]
+    pub prune_platform: Vec<String>,
+    /// Clusters read and written at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,7 +20,8 @@ macro_rules! exit_code_help {
   1    error (ARM error, sign-in failure, failed or cancelled operation)
   2    usage error or invalid input (refused before any request)
   3    not found (any HTTP 404; show/update of a missing binding)
-  4    audit findings; a failed check (rolebinding check, token check)
+  4    audit findings; a failed check (rolebinding check, token check);
+       changes pending (plan)
   130  interrupted (Ctrl-C)"
     };
 }
@@ -101,6 +102,12 @@ pub enum Error {
     /// An audit found problems: the report says which; exit 4.
     #[error("the audit found {0} failing clusters")]
     AuditFindings(usize),
+    /// `plan` found changes to make: the plan says which; exit 4.
+    #[error("{0} changes pending")]
+    ChangesPending(usize),
+    /// Part of a fleet operation failed (clusters unreadable, writes failed); the rest was done.
+    #[error("{0}")]
+    PartialFailure(String),
     /// An audit could not read some subscriptions or clusters; exit 1.
     #[error(
         "the audit could not read some subscriptions or clusters ({0} rows with verdict 'error')"
@@ -137,7 +144,9 @@ impl Error {
             Error::Arm(e) if e.status == 404 => exit::NOT_FOUND,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::OutputClosed => exit::OK,
-            Error::AuditFindings(_) | Error::ChecksFailed(_) => exit::FINDINGS,
+            Error::AuditFindings(_) | Error::ChecksFailed(_) | Error::ChangesPending(_) => {
+                exit::FINDINGS
+            }
             _ => exit::ERROR,
         }
     }
@@ -214,6 +223,7 @@ impl Error {
             Error::OutputClosed
             | Error::AuditFindings(_)
             | Error::ChecksFailed(_)
+            | Error::ChangesPending(_)
             | Error::ChecksIncomplete(_) => {}
             _ => {
                 let _ = writeln!(out, "ERROR: {self}");

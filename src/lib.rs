@@ -7,10 +7,12 @@ pub mod azconfig;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod desired_app;
 pub mod diagnostics;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
+pub mod manifest;
 pub mod output;
 pub mod parse_errors;
 pub mod resolve;

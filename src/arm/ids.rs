@@ -139,6 +139,51 @@ pub struct ClusterId {
 }
 
 impl ClusterId {
+    /// A managed cluster's full ARM id,
+    /// `/subscriptions/<uuid>/resourceGroups/<group>/providers/Microsoft.ContainerService/managedClusters/<name>`
+    /// (segment names compared case-insensitively, the caller's casing kept).
+    pub fn parse_id(raw: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::usage_with_hint(
+                format!("invalid cluster id '{raw}': {why}"),
+                "expected /subscriptions/<uuid>/resourceGroups/<group>/providers/Microsoft.ContainerService/managedClusters/<name>",
+            )
+        };
+        let segments: Vec<&str> = raw.trim().trim_matches('/').split('/').collect();
+        let [
+            subs,
+            sub,
+            groups,
+            group,
+            providers,
+            provider,
+            clusters,
+            name,
+        ] = segments[..]
+        else {
+            return Err(bad("it does not have the segments of a managed cluster id"));
+        };
+        let keywords_ok = subs.eq_ignore_ascii_case("subscriptions")
+            && groups.eq_ignore_ascii_case("resourceGroups")
+            && providers.eq_ignore_ascii_case("providers")
+            && provider.eq_ignore_ascii_case(PROVIDER)
+            && clusters.eq_ignore_ascii_case("managedClusters");
+        if !keywords_ok {
+            return Err(bad(
+                "it is not a Microsoft.ContainerService/managedClusters id",
+            ));
+        }
+        Ok(ClusterId {
+            subscription: SubscriptionId::parse(sub)
+                .ok_or_else(|| bad("the subscription must be a UUID"))?,
+            resource_group: ResourceGroupName::parse(group)?,
+            name: ClusterName::parse(name)?,
+        })
+    }
+    /// The id lower-cased: ARM compares ids case-insensitively, so maps are keyed by this.
+    pub fn key(&self) -> String {
+        self.path().to_ascii_lowercase()
+    }
     pub fn path(&self) -> String {
         format!(
             "/subscriptions/{}/resourceGroups/{}/providers/{PROVIDER}/managedClusters/{}",

@@ -164,11 +164,12 @@ async fn write_binding(
     }
     let _in_flight = ctx.writing(binding);
     // A create (it has a source) must not replace a binding that exists by the time it arrives.
-    let accepted = if request.source.is_some() {
-        put_new(ctx, binding, &body).await?
+    let kind = if request.source.is_some() {
+        WriteKind::Create
     } else {
-        api::put_binding(&ctx.client, binding, &body).await?
+        WriteKind::Update
     };
+    let accepted = send_put(ctx, binding, &body, kind).await?;
     let Wait::Done { timeout } = request.wait else {
         let returned: RoleBinding = accepted.json()?;
         return Ok(Outcome::Data(returned.to_az()));
@@ -179,6 +180,41 @@ async fn write_binding(
     Ok(Outcome::Data(
         api::get_binding(&ctx.client, binding).await?.to_az(),
     ))
+}
+
+/// A new binding, or new roles for an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    Create,
+    Update,
+}
+
+/// The one PUT of a binding, shared by `rolebinding create | update` and `apply`: a create is
+/// conditional (`put_new`) whichever command makes it.
+pub async fn send_put(
+    ctx: &Context,
+    binding: &BindingId,
+    body: &Value,
+    kind: WriteKind,
+) -> Result<crate::arm::client::ArmResponse> {
+    match kind {
+        WriteKind::Create => put_new(ctx, binding, body).await,
+        WriteKind::Update => api::put_binding(&ctx.client, binding, body).await,
+    }
+}
+
+/// The one DELETE of a binding, shared by `rolebinding delete` and `apply`: follows the
+/// operation unless `--no-wait` (a 204 means there was nothing to delete).
+pub async fn send_delete(ctx: &Context, binding: &BindingId, wait: Wait) -> Result<()> {
+    let accepted = api::delete_binding(&ctx.client, binding).await?;
+    if let Wait::Done { timeout } = wait
+        && accepted.status == 202
+    {
+        ctx.client
+            .wait_for_operation(&accepted, timeout, &binding.show_command())
+            .await?;
+    }
+    Ok(())
 }
 
 /// The PUT of a create, conditional (`If-None-Match: *`): a binding created by someone else
@@ -256,13 +292,6 @@ pub async fn delete(ctx: &Context, request: &BindingDelete) -> Result<Outcome> {
         )));
     }
     let _in_flight = ctx.writing(&binding);
-    let accepted = api::delete_binding(&ctx.client, &binding).await?;
-    if let Wait::Done { timeout } = request.wait
-        && accepted.status == 202
-    {
-        ctx.client
-            .wait_for_operation(&accepted, timeout, &binding.show_command())
-            .await?;
-    }
+    send_delete(ctx, &binding, request.wait).await?;
     Ok(Outcome::Nothing)
 }

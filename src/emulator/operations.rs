@@ -8,6 +8,9 @@ use crate::emulator::state::{Binding, Operation, OperationKind, World};
 use serde_json::{Value, json};
 use std::time::Instant;
 
+/// The service's limit of role bindings on one cluster.
+const MAX_BINDINGS: usize = 8;
+
 pub(super) fn put_binding(
     world: &mut World,
     config: &EmulatorConfig,
@@ -144,6 +147,17 @@ pub(super) fn put_binding(
                 system_data["lastModifiedAt"] = json!(now);
             }
             200
+        }
+        None if cluster.bindings.len() >= MAX_BINDINGS => {
+            return Reply::aks_error(
+                400,
+                "BadRequest",
+                "TrustedAccessRoleBindingLimitExceeded",
+                format!(
+                    "The managed cluster '{}' already has {MAX_BINDINGS} trusted access role bindings, the maximum.",
+                    cluster.name
+                ),
+            );
         }
         None => {
             cluster.bindings.push(Binding {

@@ -2,6 +2,7 @@
 //! and ends quietly when the reader closes the pipe.
 
 pub mod countdown;
+pub mod desired;
 pub mod doctor;
 pub mod json;
 pub mod pyvalue;

@@ -7,6 +7,10 @@ pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
 /// Colour only on a terminal, and never when `NO_COLOR` is set (to anything non-empty).
 pub fn color_allowed() -> bool {
     color_decision(

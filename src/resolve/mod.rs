@@ -4,6 +4,7 @@
 
 mod audit;
 mod binding;
+mod desired;
 mod doctor;
 pub mod jwt;
 mod role;
@@ -13,6 +14,7 @@ pub use binding::{
     BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
     cluster_ref, parse_roles, resource_group,
 };
+pub use desired::{ApplyRequest, ExportRequest, PlanRequest, PruneOptions};
 pub use doctor::{BindingCheck, TRUSTED_ACCESS_AUDIENCE, TokenCheck};
 pub use role::{LocationText, RoleList};
 
@@ -38,6 +40,9 @@ pub enum Request {
     BindingCheck(BindingCheck),
     /// `token check`: the token already read and decoded.
     TokenCheck(TokenCheck),
+    Plan(PlanRequest),
+    Apply(ApplyRequest),
+    Export(ExportRequest),
 }
 
 /// Resolves the command's arguments. `Completion` and `Man` need no request: the caller handles
@@ -67,6 +72,23 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             ..audit::checks(checks)?
         })),
         Command::Token(token) => Ok(Request::TokenCheck(doctor::token_check(token, config)?)),
+        Command::Plan { desired } => Ok(Request::Plan(desired::plan(desired, global)?)),
+        Command::Apply {
+            desired,
+            yes,
+            dry_run,
+            wait,
+        } => Ok(Request::Apply(desired::apply(
+            desired, global, *yes, *dry_run, wait,
+        )?)),
+        Command::Export {
+            resource_group,
+            parallel,
+        } => Ok(Request::Export(desired::export(
+            resource_group.as_deref(),
+            *parallel,
+            global,
+        )?)),
         Command::Completion { .. } | Command::Man { .. } => Err(Error::usage(
             "completion and man are answered before any request is resolved",
         )),

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod conventions;
+mod desired;
 mod doctor;
 mod emulator;
 mod graph;

@@ -1,0 +1,187 @@
+//! `apply`: carries out a plan. Clusters are written side by side (`--parallel`), the writes on
+//! one cluster in order (deletes first, so the 8-binding limit holds at every step); a failure
+//! stops the rest of that cluster only. Every write goes through `rolebinding`'s one write path.
+
+use super::Plan;
+use super::diff::{Action, ActionKind, BindingState};
+use crate::arm::api;
+use crate::arm::ids::{BindingId, BindingName, ClusterId};
+use crate::commands::rolebinding::{WriteKind, send_delete, send_put};
+use crate::context::Context;
+use crate::error::Result;
+use crate::resolve::Wait;
+use futures_util::stream::{self, StreamExt};
+use serde_json::{Value, json};
+
+/// What became of one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Nothing to write (noop, adopt).
+    Unchanged,
+    Failed(String),
+    /// Not tried: an earlier write on the same cluster failed.
+    Skipped,
+}
+
+impl Outcome {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Failed(_) => "failed",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// One action and its outcome (or a cluster that could not be read).
+#[derive(Debug)]
+pub struct Applied {
+    pub cluster: ClusterId,
+    pub action: Option<Action>,
+    pub outcome: Outcome,
+}
+
+impl Applied {
+    pub fn to_json(&self) -> Value {
+        let mut value = match &self.action {
+            Some(a) => a.to_json(),
+            None => super::error_json(&self.cluster, ""),
+        };
+        value["result"] = json!(self.outcome.as_str());
+        value["error"] = match &self.outcome {
+            Outcome::Failed(why) => json!(why),
+            Outcome::Skipped => json!("not tried: an earlier write on this cluster failed"),
+            _ => Value::Null,
+        };
+        if self.action.is_none() {
+            value["reason"] = value["error"].clone();
+        }
+        value
+    }
+}
+
+/// Carries out every write of `plan`; `progress` hears of each write as it ends.
+pub async fn apply(
+    ctx: &Context,
+    plan: &Plan,
+    wait: Wait,
+    parallel: usize,
+    progress: &dyn Fn(&Action, &Outcome),
+) -> Vec<Applied> {
+    let per_cluster: Vec<Vec<Applied>> = stream::iter(&plan.clusters)
+        .map(|c| async move {
+            match &c.actions {
+                Ok(actions) => apply_cluster(ctx, actions, wait, progress).await,
+                Err(why) => vec![Applied {
+                    cluster: c.cluster.clone(),
+                    action: None,
+                    outcome: Outcome::Failed(why.clone()),
+                }],
+            }
+        })
+        .buffered(parallel.max(1))
+        .collect()
+        .await;
+    per_cluster.into_iter().flatten().collect()
+}
+
+async fn apply_cluster(
+    ctx: &Context,
+    actions: &[Action],
+    wait: Wait,
+    progress: &dyn Fn(&Action, &Outcome),
+) -> Vec<Applied> {
+    let mut results = Vec::with_capacity(actions.len());
+    let mut failed = false;
+    for action in actions {
+        let outcome = if !action.kind.writes() {
+            Outcome::Unchanged
+        } else if failed {
+            Outcome::Skipped
+        } else {
+            let outcome = match write(ctx, action, wait).await {
+                Ok(()) => Outcome::Done,
+                Err(e) => {
+                    failed = true;
+                    Outcome::Failed(super::describe(&e))
+                }
+            };
+            progress(action, &outcome);
+            outcome
+        };
+        results.push(Applied {
+            cluster: action.cluster.clone(),
+            action: Some(action.clone()),
+            outcome,
+        });
+    }
+    results
+}
+
+async fn write(ctx: &Context, action: &Action, wait: Wait) -> Result<()> {
+    let binding = BindingId {
+        cluster: action.cluster.clone(),
+        name: BindingName::parse(&action.name)?,
+    };
+    match action.kind {
+        ActionKind::Delete => send_delete(ctx, &binding, wait).await,
+        ActionKind::Replace => {
+            // The create must not start before the delete has ended, --no-wait or not.
+            let delete_wait = match wait {
+                Wait::Accepted => Wait::Done { timeout: None },
+                done => done,
+            };
+            send_delete(ctx, &binding, delete_wait).await?;
+            put(
+                ctx,
+                &binding,
+                action.after.as_ref(),
+                WriteKind::Create,
+                wait,
+            )
+            .await
+        }
+        ActionKind::Update => {
+            put(
+                ctx,
+                &binding,
+                action.after.as_ref(),
+                WriteKind::Update,
+                wait,
+            )
+            .await
+        }
+        ActionKind::Create => {
+            put(
+                ctx,
+                &binding,
+                action.after.as_ref(),
+                WriteKind::Create,
+                wait,
+            )
+            .await
+        }
+        ActionKind::Adopt | ActionKind::Noop => Ok(()),
+    }
+}
+
+async fn put(
+    ctx: &Context,
+    binding: &BindingId,
+    after: Option<&BindingState>,
+    kind: WriteKind,
+    wait: Wait,
+) -> Result<()> {
+    let Some(after) = after else { return Ok(()) };
+    let roles: Vec<&str> = after.roles.iter().map(String::as_str).collect();
+    let body = api::binding_body(&after.source, &roles);
+    let accepted = send_put(ctx, binding, &body, kind).await?;
+    if let Wait::Done { timeout } = wait {
+        ctx.client
+            .wait_for_operation(&accepted, timeout, &binding.show_command())
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! The pure heart of `plan`: given what the manifest wants on one cluster and the bindings the
+//! cluster has (one read), the actions that make it so, in the order `apply` carries them out.
+
+use crate::arm::ids::{ClusterId, is_uuid};
+use crate::arm::models::RoleBinding;
+use crate::manifest::Entry;
+use serde_json::{Value, json};
+
+/// At most this many bindings on one cluster (the service's limit).
+pub const MAX_BINDINGS_PER_CLUSTER: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ActionKind {
+    /// A binding no manifest entry describes, with `--prune`.
+    Delete,
+    /// The source changes under the same name: delete, then create (access is lost in between).
+    Replace,
+    /// The roles change, in place.
+    Update,
+    Create,
+    /// The same source is bound under another name: left as it is, no duplicate.
+    Adopt,
+    Noop,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Create => "create",
+            ActionKind::Update => "update",
+            ActionKind::Replace => "replace",
+            ActionKind::Delete => "delete",
+            ActionKind::Adopt => "adopt",
+            ActionKind::Noop => "noop",
+        }
+    }
+    /// Whether `apply` writes anything for it.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Create | ActionKind::Update | ActionKind::Replace | ActionKind::Delete
+        )
+    }
+    /// Whether access is removed (needs confirmation).
+    pub fn destructive(self) -> bool {
+        matches!(self, ActionKind::Replace | ActionKind::Delete)
+    }
+}
+
+/// A binding's source and roles, before or after an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingState {
+    pub source: String,
+    pub roles: Vec<String>,
+}
+
+impl BindingState {
+    fn of(binding: &RoleBinding) -> Self {
+        BindingState {
+            source: binding
+                .properties
+                .source_resource_id
+                .clone()
+                .unwrap_or_default(),
+            roles: binding.properties.roles.clone().unwrap_or_default(),
+        }
+    }
+    fn of_entry(entry: &Entry) -> Self {
+        BindingState {
+            source: entry.source.as_str().to_string(),
+            roles: entry.roles.iter().map(|r| r.as_str().to_string()).collect(),
+        }
+    }
+    pub fn to_json(&self) -> Value {
+        json!({"sourceResourceId": self.source, "roles": self.roles})
+    }
+    fn same_roles(&self, other: &BindingState) -> bool {
+        let norm = |roles: &[String]| {
+            let mut r: Vec<String> = roles.iter().map(|s| s.to_ascii_lowercase()).collect();
+            r.sort();
+            r.dedup();
+            r
+        };
+        norm(&self.roles) == norm(&other.roles)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub cluster: ClusterId,
+    pub name: String,
+    pub kind: ActionKind,
+    pub before: Option<BindingState>,
+    pub after: Option<BindingState>,
+    pub reason: String,
+}
+
+impl Action {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "cluster": self.cluster.path(),
+            "name": self.name,
+            "action": self.kind.as_str(),
+            "before": self.before.as_ref().map(BindingState::to_json),
+            "after": self.after.as_ref().map(BindingState::to_json),
+            "reason": self.reason,
+        })
+    }
+}
+
+pub use crate::resolve::PruneOptions;
+
+/// Why a binding counts as made by a platform (never pruned unless named), or `None`.
+pub fn platform_reason(binding: &RoleBinding) -> Option<&'static str> {
+    let name = binding.name.as_deref().unwrap_or_default();
+    let source = binding
+        .properties
+        .source_resource_id
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if name.to_ascii_lowercase().starts_with("defender-")
+        || source.contains("/providers/microsoft.security/")
+    {
+        return Some("made by Microsoft Defender for Cloud");
+    }
+    if is_uuid(name) {
+        return Some("named by a GUID, as Azure Backup names its bindings");
+    }
+    let by_identity = binding
+        .system_data
+        .as_ref()
+        .and_then(|s| s.created_by_type.as_deref())
+        .is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity"));
+    by_identity.then_some("created by a managed identity (systemData.createdByType)")
+}
+
+/// The actions for one cluster: `wanted` are the entries that apply to it (already checked not
+/// to conflict), `existing` its bindings as read.
+pub fn cluster_actions(
+    cluster: &ClusterId,
+    wanted: &[&Entry],
+    existing: &[RoleBinding],
+    prune: &PruneOptions,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let mut claimed = vec![false; existing.len()];
+    let name_of = |b: &RoleBinding| b.name.clone().unwrap_or_default();
+    let action = |name: String, kind, before, after, reason: String| Action {
+        cluster: cluster.clone(),
+        name,
+        kind,
+        before,
+        after,
+        reason,
+    };
+    for entry in wanted {
+        let after = BindingState::of_entry(entry);
+        let same_name = existing
+            .iter()
+            .position(|b| name_of(b).eq_ignore_ascii_case(entry.name.as_str()));
+        if let Some(i) = same_name {
+            claimed[i] = true;
+            let before = BindingState::of(&existing[i]);
+            let state = existing[i].properties.provisioning_state.as_deref();
+            let (kind, reason) = if !before.source.eq_ignore_ascii_case(&after.source) {
+                (
+                    ActionKind::Replace,
+                    "the source changes, which the service cannot do in place: delete, then create (access is lost in between)".to_string(),
+                )
+            } else if !before.same_roles(&after) {
+                (ActionKind::Update, "the roles change".to_string())
+            } else if state.is_some_and(|s| {
+                s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled")
+            }) {
+                (
+                    ActionKind::Update,
+                    format!(
+                        "provisioningState is {}; written again",
+                        state.unwrap_or("")
+                    ),
+                )
+            } else {
+                (ActionKind::Noop, "as desired".to_string())
+            };
+            actions.push(action(
+                name_of(&existing[i]),
+                kind,
+                Some(before),
+                Some(after),
+                reason,
+            ));
+            continue;
+        }
+        let same_source = existing.iter().enumerate().position(|(i, b)| {
+            !claimed[i]
+                && b.properties
+                    .source_resource_id
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(&after.source))
+                && !wanted
+                    .iter()
+                    .any(|w| w.name.as_str().eq_ignore_ascii_case(&name_of(b)))
+        });
+        if let Some(i) = same_source {
+            claimed[i] = true;
+            let before = BindingState::of(&existing[i]);
+            let roles = if before.same_roles(&after) {
+                "with the same roles"
+            } else {
+                "with other roles, left as they are"
+            };
+            actions.push(action(
+                entry.name.as_str().to_string(),
+                ActionKind::Adopt,
+                Some(before),
+                Some(after),
+                format!(
+                    "the source is already bound as '{}' {roles}; no duplicate is created",
+                    name_of(&existing[i])
+                ),
+            ));
+            continue;
+        }
+        actions.push(action(
+            entry.name.as_str().to_string(),
+            ActionKind::Create,
+            None,
+            Some(after),
+            "not on the cluster".to_string(),
+        ));
+    }
+    for (i, binding) in existing.iter().enumerate() {
+        if claimed[i] {
+            continue;
+        }
+        let name = name_of(binding);
+        let before = Some(BindingState::of(binding));
+        let named = prune.platform.iter().any(|p| p.eq_ignore_ascii_case(&name));
+        let (kind, reason) = match (prune.prune, platform_reason(binding)) {
+            (false, _) => (
+                ActionKind::Noop,
+                "no entry describes it; kept (--prune deletes it)".to_string(),
+            ),
+            (true, Some(why)) if !named => (
+                ActionKind::Noop,
+                format!("{why}; kept (--prune-platform {name} deletes it)"),
+            ),
+            (true, _) => (
+                ActionKind::Delete,
+                "no entry describes it (--prune)".to_string(),
+            ),
+        };
+        actions.push(action(name, kind, before, None, reason));
+    }
+    actions.sort_by_key(|a| a.kind);
+    actions
+}
+
+/// How many bindings the cluster has once the actions are carried out.
+pub fn bindings_after(existing: usize, actions: &[Action]) -> usize {
+    let created = actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Create)
+        .count();
+    let deleted = actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Delete)
+        .count();
+    existing + created - deleted.min(existing + created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest;
+
+    const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+    fn binding(name: &str, source: &str, roles: &[&str]) -> RoleBinding {
+        serde_json::from_value(json!({
+            "name": name,
+            "properties": {"sourceResourceId": source, "roles": roles, "provisioningState": "Succeeded"}
+        }))
+        .unwrap()
+    }
+
+    fn source(name: &str) -> String {
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        )
+    }
+
+    const ROLE: &str = "Microsoft.MachineLearningServices/workspaces/mlworkload";
+    const ROLE2: &str = "Microsoft.MachineLearningServices/workspaces/inference-v1";
+
+    fn entries(items: &[(&str, &str, &str)]) -> Vec<Entry> {
+        let mut text = String::from("apiVersion: aks-trustedaccess/v1\nbindings:\n");
+        for (name, src, role) in items {
+            text.push_str(&format!(
+                "  - name: {name}\n    sourceResourceId: {}\n    roles: [{role}]\n    clusters: [/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c]\n",
+                source(src)
+            ));
+        }
+        manifest::parse(&text, "m").unwrap().entries
+    }
+
+    fn kinds(actions: &[Action]) -> Vec<(String, &'static str)> {
+        actions
+            .iter()
+            .map(|a| (a.name.clone(), a.kind.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn each_action_is_chosen_by_name_then_source() {
+        let wanted = entries(&[
+            ("same", "a", ROLE),
+            ("roles", "b", ROLE2),
+            ("moved", "c2", ROLE),
+            ("new", "d", ROLE),
+            ("adopted", "e", ROLE),
+        ]);
+        let existing = [
+            binding("same", &source("a"), &[ROLE]),
+            binding("roles", &source("b"), &[ROLE]),
+            binding("moved", &source("c"), &[ROLE]),
+            binding("old-name", &source("e"), &[ROLE]),
+            binding("extra", &source("f"), &[ROLE]),
+            binding("defender-containers", &source("g"), &[ROLE]),
+        ];
+        let cluster = ClusterId::parse_id(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c")).unwrap();
+        let refs: Vec<&Entry> = wanted.iter().collect();
+        let plain = cluster_actions(&cluster, &refs, &existing, &PruneOptions::default());
+        assert_eq!(
+            kinds(&plain),
+            [
+                ("moved".to_string(), "replace"),
+                ("roles".to_string(), "update"),
+                ("new".to_string(), "create"),
+                ("adopted".to_string(), "adopt"),
+                ("same".to_string(), "noop"),
+                ("extra".to_string(), "noop"),
+                ("defender-containers".to_string(), "noop"),
+            ]
+        );
+        let pruned = cluster_actions(
+            &cluster,
+            &refs,
+            &existing,
+            &PruneOptions {
+                prune: true,
+                platform: vec![],
+            },
+        );
+        assert_eq!(kinds(&pruned)[0], ("extra".to_string(), "delete"));
+        assert!(pruned[6].reason.contains("Defender"), "{:?}", pruned[6]);
+        let platform = cluster_actions(
+            &cluster,
+            &refs,
+            &existing,
+            &PruneOptions {
+                prune: true,
+                platform: vec!["DEFENDER-containers".into()],
+            },
+        );
+        assert_eq!(
+            platform
+                .iter()
+                .filter(|a| a.kind == ActionKind::Delete)
+                .count(),
+            2
+        );
+        assert_eq!(bindings_after(existing.len(), &platform), 5);
+    }
+}

@@ -1,0 +1,134 @@
+//! `export`: a manifest of the bindings that exist, identical bindings across clusters grouped
+//! into one entry, so `plan` of it right after finds nothing to do.
+
+use super::describe;
+use super::discover::{self, FoundCluster};
+use crate::arm::api;
+use crate::arm::ids::SubscriptionId;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::manifest::MANIFEST_API_VERSION;
+use crate::resolve::ExportRequest;
+use futures_util::stream::{self, StreamExt};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// The manifest, and the clusters or subscriptions it could not read (left out of it).
+pub struct Export {
+    pub manifest: Value,
+    pub unreadable: Vec<String>,
+}
+
+pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
+    let group = options.resource_group.as_ref();
+    let subs = subscriptions(ctx, &options.subscriptions).await?;
+    let mut unreadable = Vec::new();
+    let mut clusters: Vec<FoundCluster> = Vec::new();
+    for (sub, listed) in discover::list_many(ctx, subs, options.parallel).await {
+        match listed {
+            Ok(found) => clusters.extend(found.into_iter().filter(|c| {
+                group.as_ref().is_none_or(|g| {
+                    g.as_str()
+                        .eq_ignore_ascii_case(c.id.resource_group.as_str())
+                })
+            })),
+            Err(e) => unreadable.push(format!("subscription {sub}: {}", describe(&e))),
+        }
+    }
+    clusters.sort_by_key(|c| c.id.key());
+    let read: Vec<_> = stream::iter(&clusters)
+        .map(|c| async move { (c, api::list_bindings(&ctx.client, &c.id).await) })
+        .buffered(options.parallel.max(1))
+        .collect()
+        .await;
+    // Group identical bindings: same name, source and roles (compared as ARM does, ignoring case).
+    let mut entries: Vec<Value> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (cluster, bindings) in read {
+        let bindings = match bindings {
+            Ok(b) => b,
+            Err(e) => {
+                unreadable.push(format!("cluster {}: {}", cluster.id.path(), describe(&e)));
+                continue;
+            }
+        };
+        for b in bindings {
+            let name = b.name.unwrap_or_default();
+            let source = b.properties.source_resource_id.unwrap_or_default();
+            let roles = b.properties.roles.unwrap_or_default();
+            let mut sorted: Vec<String> = roles.iter().map(|r| r.to_ascii_lowercase()).collect();
+            sorted.sort();
+            let key = format!(
+                "{}\n{}\n{}",
+                name.to_ascii_lowercase(),
+                source.to_ascii_lowercase(),
+                sorted.join(",")
+            );
+            let i = *index.entry(key).or_insert_with(|| {
+                entries.push(json!({
+                    "name": name,
+                    "sourceResourceId": source,
+                    "roles": roles,
+                    "clusters": [],
+                }));
+                entries.len() - 1
+            });
+            if let Some(list) = entries[i]["clusters"].as_array_mut() {
+                list.push(json!(cluster.id.path()));
+            }
+        }
+    }
+    Ok(Export {
+        manifest: json!({"apiVersion": MANIFEST_API_VERSION, "bindings": entries}),
+        unreadable,
+    })
+}
+
+/// The subscriptions named (ids used as given, names looked up), else every Enabled one.
+async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<Vec<SubscriptionId>> {
+    if !wanted.is_empty() && wanted.iter().all(|w| SubscriptionId::parse(w).is_some()) {
+        return Ok(wanted
+            .iter()
+            .filter_map(|w| SubscriptionId::parse(w))
+            .collect());
+    }
+    let visible = api::list_subscriptions(&ctx.client).await?;
+    let id_of = |s: &crate::arm::models::Subscription| {
+        s.subscription_id.as_deref().and_then(SubscriptionId::parse)
+    };
+    if wanted.is_empty() {
+        return Ok(visible
+            .iter()
+            .filter(|s| {
+                s.state
+                    .as_deref()
+                    .is_some_and(|st| st.eq_ignore_ascii_case("Enabled"))
+            })
+            .filter_map(id_of)
+            .collect());
+    }
+    wanted
+        .iter()
+        .map(|w| {
+            if let Some(id) = SubscriptionId::parse(w) {
+                return Ok(id);
+            }
+            let found: Vec<SubscriptionId> = visible
+                .iter()
+                .filter(|s| s.display_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(w)))
+                .filter_map(id_of)
+                .collect();
+            match found.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => Err(Error::Config {
+                    message: format!("subscription '{w}' not found"),
+                    hint: Some("see the subscriptions this identity can see with 'az account list -o table'".into()),
+                }),
+                _ => Err(Error::Config {
+                    message: format!("subscription name '{w}' is ambiguous"),
+                    hint: Some("use the subscription's id".into()),
+                }),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,319 @@
+//! Desired state: `plan` (what would change), `apply` (make it so) and `export` (a manifest of
+//! what exists). The clusters are the state: each plan starts from one read of every selected
+//! cluster's bindings, and refuses before any write what the service would refuse.
+
+pub mod apply;
+pub mod diff;
+pub mod discover;
+pub mod export;
+
+use crate::arm::api;
+use crate::arm::ids::{ClusterId, Location, SubscriptionId};
+use crate::arm::roles::RoleName;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::manifest::{Entry, Manifest};
+use diff::{Action, ActionKind, MAX_BINDINGS_PER_CLUSTER, PruneOptions};
+use discover::Target;
+use futures_util::stream::{self, StreamExt};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+
+/// What `plan` computed for one cluster.
+#[derive(Debug)]
+pub struct ClusterPlan {
+    pub cluster: ClusterId,
+    /// The actions in the order `apply` carries them out, or why the cluster could not be read.
+    pub actions: std::result::Result<Vec<Action>, String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub clusters: Vec<ClusterPlan>,
+    /// What the service would refuse (nothing may be written while there is one).
+    pub refusals: Vec<String>,
+    /// Selectors that matched nothing.
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    pub fn actions(&self) -> impl Iterator<Item = &Action> {
+        self.clusters
+            .iter()
+            .filter_map(|c| c.actions.as_ref().ok())
+            .flatten()
+    }
+    pub fn changes(&self) -> usize {
+        self.actions().filter(|a| a.kind.writes()).count()
+    }
+    pub fn errors(&self) -> usize {
+        self.clusters.iter().filter(|c| c.actions.is_err()).count()
+    }
+    /// The list `-o json` prints: one object per action, and one per unreadable cluster.
+    pub fn to_json(&self) -> Value {
+        let mut out = Vec::new();
+        for c in &self.clusters {
+            match &c.actions {
+                Ok(actions) => out.extend(actions.iter().map(Action::to_json)),
+                Err(why) => out.push(error_json(&c.cluster, why)),
+            }
+        }
+        Value::Array(out)
+    }
+}
+
+/// An error in one line (the `ERROR:` line of its rendering), for per-cluster reasons.
+pub fn describe(e: &Error) -> String {
+    e.render()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("ERROR: ")
+        .to_string()
+}
+
+pub fn error_json(cluster: &ClusterId, why: &str) -> Value {
+    json!({"cluster": cluster.path(), "name": null, "action": "error", "before": null, "after": null, "reason": why})
+}
+
+/// A location's catalog as lower-cased `<type>/<name>`, read once per (subscription, location).
+type CatalogCell = OnceCell<std::result::Result<Arc<HashSet<String>>, String>>;
+
+struct Planner<'a> {
+    ctx: &'a Context,
+    manifest: &'a Manifest,
+    prune: &'a PruneOptions,
+    catalogs: Mutex<HashMap<(String, String), Arc<CatalogCell>>>,
+}
+
+/// Reads every selected cluster (in parallel, `parallel` at a time) and computes its actions.
+pub async fn plan(
+    ctx: &Context,
+    manifest: &Manifest,
+    prune: &PruneOptions,
+    parallel: usize,
+) -> Result<Plan> {
+    let resolution = discover::resolve(ctx, manifest, parallel).await?;
+    check_conflicts(manifest, &resolution.targets)?;
+    let planner = Planner {
+        ctx,
+        manifest,
+        prune,
+        catalogs: Mutex::new(HashMap::new()),
+    };
+    let planned: Vec<(ClusterPlan, Vec<String>)> = stream::iter(&resolution.targets)
+        .map(|t| planner.cluster(t))
+        .buffered(parallel.max(1))
+        .collect()
+        .await;
+    let mut plan = Plan {
+        warnings: resolution.empty_selectors,
+        ..Plan::default()
+    };
+    for (cluster, why) in resolution.unreachable {
+        plan.clusters.push(ClusterPlan {
+            cluster,
+            actions: Err(why),
+        });
+    }
+    for (cluster_plan, refusals) in planned {
+        plan.refusals.extend(refusals);
+        plan.clusters.push(cluster_plan);
+    }
+    plan.clusters
+        .sort_by_key(|c| (c.cluster.key(), c.actions.is_ok()));
+    Ok(plan)
+}
+
+/// Two entries that want different things on one cluster: the same name with another source or
+/// roles, or the same source under two names. Refused (exit 2) with both lines.
+fn check_conflicts(manifest: &Manifest, targets: &[Target]) -> Result<()> {
+    for target in targets {
+        let entries: Vec<&Entry> = target
+            .entries
+            .iter()
+            .map(|i| &manifest.entries[*i])
+            .collect();
+        for (i, a) in entries.iter().enumerate() {
+            for b in &entries[i + 1..] {
+                let same_name = a.name.as_str().eq_ignore_ascii_case(b.name.as_str());
+                let same_source = a.source.as_str().eq_ignore_ascii_case(b.source.as_str());
+                let same_roles = a.roles.len() == b.roles.len()
+                    && a.roles.iter().all(|r| {
+                        b.roles
+                            .iter()
+                            .any(|s| s.as_str().eq_ignore_ascii_case(r.as_str()))
+                    });
+                let what = match (same_name, same_source) {
+                    (true, true) if same_roles => continue,
+                    (true, _) => format!("two different bindings named '{}'", a.name.as_str()),
+                    (false, true) => format!(
+                        "the same source under two names ('{}' and '{}')",
+                        a.name.as_str(),
+                        b.name.as_str()
+                    ),
+                    (false, false) => continue,
+                };
+                return Err(Error::usage_with_hint(
+                    format!(
+                        "{file}:{}: and {file}:{}: ask for {what} on cluster {}",
+                        a.line,
+                        b.line,
+                        target.cluster.id.path(),
+                        file = manifest.file
+                    ),
+                    "each cluster can hold one binding per name and per source; merge or narrow the entries",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Planner<'_> {
+    /// One read of the cluster's bindings, its actions, and what the service would refuse.
+    async fn cluster(&self, target: &Target) -> (ClusterPlan, Vec<String>) {
+        let id = target.cluster.id.clone();
+        let existing = match api::list_bindings(&self.ctx.client, &id).await {
+            Ok(b) => b,
+            Err(e) => {
+                return (
+                    ClusterPlan {
+                        cluster: id,
+                        actions: Err(format!("cannot read the bindings: {}", describe(&e))),
+                    },
+                    vec![],
+                );
+            }
+        };
+        let wanted: Vec<&Entry> = target
+            .entries
+            .iter()
+            .map(|i| &self.manifest.entries[*i])
+            .collect();
+        let actions = diff::cluster_actions(&id, &wanted, &existing, self.prune);
+        let mut refusals = Vec::new();
+        let after = diff::bindings_after(existing.len(), &actions);
+        if after > MAX_BINDINGS_PER_CLUSTER {
+            refusals.push(format!(
+                "cluster {}: would hold {after} bindings, more than the service's limit of {MAX_BINDINGS_PER_CLUSTER} (it has {})",
+                id.path(),
+                existing.len()
+            ));
+        }
+        let writes_roles = actions.iter().any(|a| {
+            matches!(
+                a.kind,
+                ActionKind::Create | ActionKind::Update | ActionKind::Replace
+            )
+        });
+        if writes_roles {
+            match self
+                .catalog(&id.subscription, &target.cluster.location)
+                .await
+            {
+                Ok(catalog) => refusals.extend(self.roles_refused(
+                    &target.cluster,
+                    &actions,
+                    &wanted,
+                    &catalog,
+                )),
+                Err(e) => {
+                    return (
+                        ClusterPlan {
+                            cluster: id,
+                            actions: Err(format!(
+                                "cannot read the role catalog of {}: {e}",
+                                target.cluster.location
+                            )),
+                        },
+                        refusals,
+                    );
+                }
+            }
+        }
+        (
+            ClusterPlan {
+                cluster: id,
+                actions: Ok(actions),
+            },
+            refusals,
+        )
+    }
+
+    /// Roles the writes would grant that the location's catalog does not offer.
+    fn roles_refused(
+        &self,
+        cluster: &discover::FoundCluster,
+        actions: &[Action],
+        wanted: &[&Entry],
+        catalog: &HashSet<String>,
+    ) -> Vec<String> {
+        let mut refusals = Vec::new();
+        for action in actions.iter().filter(|a| {
+            matches!(
+                a.kind,
+                ActionKind::Create | ActionKind::Update | ActionKind::Replace
+            )
+        }) {
+            let entry = wanted
+                .iter()
+                .find(|e| e.name.as_str().eq_ignore_ascii_case(&action.name));
+            let roles: &[RoleName] = entry.map_or(&[], |e| &e.roles);
+            for role in roles {
+                if !catalog.contains(&role.as_str().to_ascii_lowercase()) {
+                    refusals.push(format!(
+                        "{}:{}: role '{}' is not offered in {} (cluster {})",
+                        self.manifest.file,
+                        entry.map_or(0, |e| e.line),
+                        role.as_str(),
+                        cluster.location,
+                        cluster.id.path()
+                    ));
+                }
+            }
+        }
+        refusals
+    }
+
+    async fn catalog(
+        &self,
+        sub: &SubscriptionId,
+        location: &str,
+    ) -> std::result::Result<Arc<HashSet<String>>, String> {
+        let cell = {
+            let mut catalogs = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
+            catalogs
+                .entry((sub.as_str().to_ascii_lowercase(), location.to_string()))
+                .or_insert_with(|| Arc::new(OnceCell::new()))
+                .clone()
+        };
+        cell.get_or_init(|| async {
+            let location = Location::from_service(location);
+            api::list_roles(&self.ctx.client, sub, &location)
+                .await
+                .map(|roles| {
+                    Arc::new(
+                        roles
+                            .iter()
+                            .filter_map(|r| {
+                                Some(
+                                    format!(
+                                        "{}/{}",
+                                        r.source_resource_type.as_deref()?,
+                                        r.name.as_deref()?
+                                    )
+                                    .to_ascii_lowercase(),
+                                )
+                            })
+                            .collect(),
+                    )
+                })
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .clone()
+    }
+}

@@ -1,0 +1,212 @@
+//! Runs `plan`, `apply` and `export` (the desired-state part of `app`): loads the manifest,
+//! asks the commands for data, hands it to the output layer, shows progress and the summary on
+//! stderr, and turns the outcome into the exit code.
+
+use crate::cli::OutputFormat;
+use crate::commands::desired::apply::{Applied, Outcome};
+use crate::commands::desired::diff::ActionKind;
+use crate::commands::desired::{self, Plan};
+use crate::context::Context;
+use crate::diagnostics::{Verbosity, write_stderr};
+use crate::error::{Error, Result};
+use crate::output::{self, Printer, desired as render, terminal};
+use crate::resolve::{ApplyRequest, ExportRequest, PlanRequest};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// `plan`: the diff (or `-o` format) on stdout, a summary on stderr; exit 0, 4, 1 or 2.
+pub async fn run_plan(ctx: &Context, printer: &Printer, request: &PlanRequest) -> Result<()> {
+    let plan = compute(ctx, request).await?;
+    print_plan(printer, request.structured, &plan)?;
+    plan_exit(ctx, &plan)
+}
+
+async fn compute(ctx: &Context, request: &PlanRequest) -> Result<Plan> {
+    let plan = tokio::select! {
+        plan = desired::plan(ctx, &request.manifest, &request.prune, request.parallel) => plan?,
+        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: None }),
+    };
+    for warning in &plan.warnings {
+        ctx.diagnostics.warn(warning);
+    }
+    if !plan.refusals.is_empty() {
+        let mut message = format!(
+            "the service would refuse this plan ({} problems); nothing was written:",
+            plan.refusals.len()
+        );
+        for refusal in &plan.refusals {
+            message.push_str("\n  ");
+            message.push_str(refusal);
+        }
+        return Err(Error::usage_with_hint(
+            message,
+            "see the roles a location offers with 'aks-trustedaccess role list -l <location>'; a cluster holds at most 8 bindings",
+        ));
+    }
+    Ok(plan)
+}
+
+fn print_plan(printer: &Printer, structured: bool, plan: &Plan) -> Result<()> {
+    let actions = plan.to_json();
+    match structured {
+        true => printer.print_value(&actions, None),
+        false => output::write_stdout(&render::render_plan(
+            actions.as_array().map_or(&[], Vec::as_slice),
+            terminal::color_allowed(),
+        )),
+    }
+}
+
+fn count(plan: &Plan, kind: ActionKind) -> usize {
+    plan.actions().filter(|a| a.kind == kind).count()
+}
+
+/// The summary line and the exit code of a plan.
+fn plan_exit(ctx: &Context, plan: &Plan) -> Result<()> {
+    ctx.diagnostics.summary(&format!(
+        "Plan: {} to create, {} to update, {} to replace, {} to delete, {} adopted, {} unchanged, on {} clusters{}.",
+        count(plan, ActionKind::Create),
+        count(plan, ActionKind::Update),
+        count(plan, ActionKind::Replace),
+        count(plan, ActionKind::Delete),
+        count(plan, ActionKind::Adopt),
+        count(plan, ActionKind::Noop),
+        plan.clusters.len(),
+        match plan.errors() {
+            0 => String::new(),
+            n => format!(", {n} could not be read"),
+        }
+    ));
+    if plan.errors() > 0 {
+        Err(Error::PartialFailure(format!(
+            "{} clusters could not be read; the plan is incomplete",
+            plan.errors()
+        )))
+    } else if plan.changes() > 0 {
+        Err(Error::ChangesPending(plan.changes()))
+    } else {
+        Ok(())
+    }
+}
+
+/// `apply`: plan, confirm what removes access, write, report; exit 0, 1 or 2.
+pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest) -> Result<()> {
+    let plan = compute(ctx, &request.plan).await?;
+    if request.dry_run {
+        print_plan(printer, request.plan.structured, &plan)?;
+        return plan_exit(ctx, &plan);
+    }
+    confirm(ctx, &plan, request.confirmed)?;
+    let progress = progress_bar(ctx, plan.changes());
+    let started = Instant::now();
+    let on_write = |_: &desired::diff::Action, _: &Outcome| progress.inc(1);
+    let applied = tokio::select! {
+        applied = desired::apply::apply(ctx, &plan, request.wait, request.plan.parallel, &on_write) => applied,
+        _ = tokio::signal::ctrl_c() => {
+            progress.finish_and_clear();
+            return Err(Error::Interrupted {
+                check: Some(format!("aks-trustedaccess plan -f {} (apply again to finish)", request.plan.file.display())),
+            });
+        }
+    };
+    progress.finish_and_clear();
+    let results: Vec<Value> = applied.iter().map(Applied::to_json).collect();
+    if request.plan.structured {
+        printer.print_value(&Value::Array(results), None)?;
+    } else {
+        output::write_stdout(&render::render_applied(&results, terminal::color_allowed()))?;
+    }
+    apply_exit(ctx, &applied, plan.clusters.len(), started.elapsed())
+}
+
+/// Deletes and replacements remove access: asked on a terminal, `--yes` otherwise.
+fn confirm(ctx: &Context, plan: &Plan, yes: bool) -> Result<()> {
+    let destructive: Vec<Value> = plan
+        .actions()
+        .filter(|a| a.kind.destructive())
+        .map(desired::diff::Action::to_json)
+        .collect();
+    // As for `rolebinding delete`: --yes, or az's `[core] disable_confirm_prompt`.
+    let yes = yes || ctx.config.get_bool("core", "disable_confirm_prompt") == Some(true);
+    if destructive.is_empty() || yes {
+        return Ok(());
+    }
+    if terminal::stdin_is_terminal() {
+        write_stderr(&render::render_plan(&destructive, false));
+    }
+    let question = format!(
+        "apply deletes or replaces {} bindings (access is lost). Continue?",
+        destructive.len()
+    );
+    match terminal::confirm(&question)? {
+        Some(true) => Ok(()),
+        Some(false) => Err(Error::Cancelled),
+        None => Err(Error::usage_with_hint(
+            format!(
+                "apply would delete or replace {} bindings, which needs --yes when there is no terminal to confirm on; nothing was written",
+                destructive.len()
+            ),
+            "review them with 'aks-trustedaccess plan -f <file>', then run apply with --yes",
+        )),
+    }
+}
+
+fn progress_bar(ctx: &Context, writes: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(writes as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if ctx.diagnostics.verbosity == Verbosity::ErrorsOnly {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} writes in {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn apply_exit(ctx: &Context, applied: &[Applied], clusters: usize, took: Duration) -> Result<()> {
+    let n = |f: fn(&Outcome) -> bool| applied.iter().filter(|a| f(&a.outcome)).count();
+    let done = n(|o| *o == Outcome::Done);
+    let failed = n(|o| matches!(o, Outcome::Failed(_)));
+    let skipped = n(|o| *o == Outcome::Skipped);
+    ctx.diagnostics.summary(&format!(
+        "Apply: {done} done, {failed} failed, {skipped} skipped, {} unchanged, on {clusters} clusters in {:.1} s.",
+        n(|o| *o == Outcome::Unchanged),
+        took.as_secs_f64()
+    ));
+    if failed > 0 {
+        return Err(Error::PartialFailure(format!(
+            "{failed} writes or cluster reads failed (see above); run apply again to finish what is missing"
+        )));
+    }
+    Ok(())
+}
+
+/// `export`: the manifest on stdout (YAML unless `-o`); clusters it could not read are named on
+/// stderr, left out, and make it exit 1.
+pub async fn run_export(ctx: &Context, printer: &Printer, options: &ExportRequest) -> Result<()> {
+    let export = tokio::select! {
+        e = desired::export::export(ctx, options) => e?,
+        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: None }),
+    };
+    if options.structured {
+        printer.print_value(&export.manifest, None)?;
+    } else {
+        Printer::new(OutputFormat::Yaml, None).print_value(&export.manifest, None)?;
+    }
+    for why in &export.unreadable {
+        ctx.diagnostics
+            .warn(&format!("left out of the manifest: {why}"));
+    }
+    if export.unreadable.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::PartialFailure(format!(
+            "{} clusters or subscriptions could not be read and are not in the manifest",
+            export.unreadable.len()
+        )))
+    }
+}
