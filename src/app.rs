@@ -71,8 +71,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         // report) is polled first and gets to finish.
         biased;
         done = dispatch(&ctx, &printer, request, readable) => done,
-        binding = interrupted(&ctx) => Err(Error::Interrupted {
+        (signal, binding) = interrupted(&ctx) => Err(Error::Interrupted {
             check: binding.map(|b| b.show_command()),
+            signal,
         }),
     }
 }
@@ -97,10 +98,11 @@ fn signs_in_with_az(global: &GlobalArgs) -> bool {
         .is_ok_and(|source| source == auth::Source::AzureCli)
 }
 
-/// Resolves on Ctrl-C with the write it interrupted, read before the command is dropped.
-async fn interrupted(ctx: &Context) -> Option<BindingId> {
-    let _ = tokio::signal::ctrl_c().await;
-    ctx.write_in_flight()
+/// Resolves on Ctrl-C, TERM or HUP with the signal and the write it interrupted, read before
+/// the command is dropped.
+async fn interrupted(ctx: &Context) -> (i32, Option<BindingId>) {
+    let signal = crate::signals::stop().await;
+    (signal, ctx.write_in_flight())
 }
 
 /// The one place a request meets its command; the output layer prints what comes back.
@@ -112,6 +114,7 @@ async fn dispatch(
     readable: bool,
 ) -> Result<()> {
     use commands::{role, rolebinding};
+    let wrote = writes(&request);
     let outcome = match &request {
         Request::RoleList(list) => role::list(ctx, list).await?,
         Request::BindingList(cluster) => rolebinding::list(ctx, cluster).await?,
@@ -133,9 +136,35 @@ async fn dispatch(
         Request::Export(export) => return desired_app::run_export(ctx, printer, export).await,
     };
     match outcome {
-        Outcome::Data(data) => printer.print_value(&data, None),
+        Outcome::Data(data) => printer
+            .print_value(&data, None)
+            .map_err(|e| after_write(e, wrote)),
         Outcome::Nothing => Ok(()),
     }
+}
+
+/// Whether the request sends a write (create, update, delete without --dry-run).
+fn writes(request: &Request) -> bool {
+    match request {
+        Request::BindingCreate(write) | Request::BindingUpdate(write) => !write.dry_run,
+        Request::BindingDelete(delete) => !delete.dry_run,
+        _ => false,
+    }
+}
+
+/// An output failure after a write must not read as "nothing happened": the error says the
+/// write was carried out, and is never a usage error (exit 2 means nothing was sent).
+fn after_write(e: Error, wrote: bool) -> Error {
+    if !wrote || matches!(e, Error::OutputClosed) {
+        return e;
+    }
+    let what = match &e {
+        Error::QueryFailed { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    Error::Io(format!(
+        "{what}\nThe write was carried out; only printing its result failed."
+    ))
 }
 
 /// az's confirmation before a delete, asked before the command runs (commands never prompt):
@@ -184,6 +213,14 @@ fn arm_client(
         ));
     }
     let endpoint = client::endpoint_from_env(cloud)?;
+    if std::env::var_os(client::ENDPOINT_ENV).is_some_and(|v| v.to_string_lossy().trim().is_empty())
+    {
+        // As az treats an empty setting: unset. Said, so a script's blank variable is visible.
+        diagnostics.verbose(&format!(
+            "{} is set but empty: treated as unset; using {endpoint}",
+            client::ENDPOINT_ENV
+        ));
+    }
     let retry = RetryPolicy {
         max_retries: global.max_retries,
         budget: Duration::from_secs(global.retry_budget),
@@ -194,6 +231,8 @@ fn arm_client(
         Duration::from_secs(global.request_timeout),
         diagnostics,
     )?;
+    let direct_http =
+        transport::direct_http_client(Duration::from_secs(global.request_timeout), diagnostics)?;
     let sign_in = {
         let (method, http, az_identity) = (global.auth, http.clone(), config.account_key());
         let token_cache = if global.no_token_cache {
@@ -211,6 +250,7 @@ fn arm_client(
                     cloud,
                     token_cache: token_cache.clone(),
                     http: http.clone(),
+                    direct_http: direct_http.clone(),
                     diagnostics,
                     az_identity: az_identity.clone(),
                 },
@@ -261,6 +301,9 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
         rules: audit_report_rules(),
         subjects: Vec::new(),
     };
+    // When the reader goes away (`| head -1`), the audit goes on without printing, so the exit
+    // code still reports findings and errors in the clusters not shown.
+    let mut reader_gone = false;
     let outcome = {
         let mut emit = |row: serde_json::Value| {
             if row["cluster"].is_string() {
@@ -283,16 +326,30 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
             {
                 report.subjects.push(subject);
             }
-            rows.push(row)
+            if reader_gone {
+                return Ok(());
+            }
+            match rows.push(row) {
+                Err(Error::OutputClosed) => {
+                    reader_gone = true;
+                    Ok(())
+                }
+                other => other,
+            }
         };
         tokio::select! {
             summary = audit::run(ctx, options, &mut emit) => summary,
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted { check: None }),
+            signal = crate::signals::stop() => Err(Error::Interrupted { check: None, signal }),
         }
     };
     progress.finish_and_clear();
-    // Close the report even when interrupted, so what was printed stays valid JSON.
-    let closed = rows.finish();
+    // Close the report even when interrupted, so what was printed stays valid JSON; but an audit
+    // that failed before its first row prints nothing, never `[]` (an empty, clean fleet).
+    let closed = if reader_gone || (outcome.is_err() && rows.written() == 0) {
+        Ok(())
+    } else {
+        rows.finish()
+    };
     let summary = outcome?;
     closed?;
     for (format, path) in &options.reports {

@@ -2,6 +2,7 @@
 //! `--debug` request/response dumps, with credentials redacted. Outside `output/` (which owns
 //! stdout) so the ARM layer can log without depending on the output layer.
 
+use crate::output::terminal::sanitize;
 use std::io::Write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -60,6 +61,7 @@ impl Diagnostics {
     }
 
     pub fn warn(&self, message: &str) {
+        let message = &*sanitize(message);
         if self.verbosity >= Verbosity::Normal {
             write_stderr(&paint(
                 Level::Warning,
@@ -71,6 +73,7 @@ impl Diagnostics {
 
     /// A closing summary (audit); hidden by --only-show-errors.
     pub fn summary(&self, message: &str) {
+        let message = &*sanitize(message);
         if self.verbosity >= Verbosity::Normal {
             write_stderr(&format!("{message}\n"));
         }
@@ -78,13 +81,13 @@ impl Diagnostics {
 
     pub fn verbose(&self, message: &str) {
         if self.verbosity >= Verbosity::Verbose {
-            write_stderr(&format!("INFO: {message}\n"));
+            write_stderr(&format!("INFO: {}\n", sanitize(message)));
         }
     }
 
     pub fn debug(&self, message: &str) {
         if self.verbosity >= Verbosity::Debug {
-            write_stderr(&format!("DEBUG: {}\n", redact(message)));
+            write_stderr(&format!("DEBUG: {}\n", sanitize(&redact(message))));
         }
     }
 

@@ -85,8 +85,9 @@ pub enum Error {
     /// `--timeout` expired while the operation was still running in Azure.
     #[error("gave up waiting after {seconds} s; the operation is still running in Azure")]
     Timeout { seconds: u64, check: Option<String> },
+    /// INT, TERM or HUP (`signal` is its number): exit 128 + signal.
     #[error("interrupted")]
-    Interrupted { check: Option<String> },
+    Interrupted { check: Option<String>, signal: i32 },
     #[error("{0}")]
     Io(String),
     /// `--query` failed while evaluating (a type error in a function): az's exit 1, its message
@@ -142,7 +143,9 @@ impl Error {
         match self {
             Error::Usage { .. } => exit::USAGE,
             Error::Arm(e) if e.status == 404 => exit::NOT_FOUND,
-            Error::Interrupted { .. } => exit::INTERRUPTED,
+            Error::Interrupted { signal, .. } => {
+                u8::try_from(128 + signal).unwrap_or(exit::INTERRUPTED)
+            }
             Error::OutputClosed => exit::OK,
             Error::AuditFindings(_) | Error::ChecksFailed(_) | Error::ChangesPending(_) => {
                 exit::FINDINGS
@@ -158,7 +161,10 @@ impl Error {
             Error::Arm(e) => {
                 let _ = writeln!(out, "ERROR: ({}) {}", e.code, e.message);
                 let _ = writeln!(out, "Code: {}", e.code);
-                let _ = writeln!(out, "Message: {}", e.message);
+                // A cut (huge) message is shown once, in the ERROR line.
+                if !e.message.ends_with(crate::arm::error::TRUNCATED_MARK) {
+                    let _ = writeln!(out, "Message: {}", e.message);
+                }
                 if let Some(id) = &e.request_id {
                     let _ = writeln!(out, "Request ID: {id}");
                 }
@@ -192,7 +198,7 @@ impl Error {
                     let _ = writeln!(out, "hint: check it with: {check}");
                 }
             }
-            Error::Interrupted { check } => match check {
+            Error::Interrupted { check, .. } => match check {
                 Some(check) => {
                     let _ = writeln!(
                         out,
@@ -286,7 +292,11 @@ mod tests {
         assert_eq!(arm(400).exit_code(), exit::ERROR);
         assert_eq!(Error::usage("x").exit_code(), exit::USAGE);
         assert_eq!(
-            Error::Interrupted { check: None }.exit_code(),
+            Error::Interrupted {
+                check: None,
+                signal: 2
+            }
+            .exit_code(),
             exit::INTERRUPTED
         );
     }

@@ -18,3 +18,4 @@ pub mod parse_errors;
 pub mod resolve;
 pub mod shell_integration;
 pub mod subscription;
+pub mod signals;

@@ -36,7 +36,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
             let colour = terminal::stderr_color_allowed(&AzConfig::load());
-            write_stderr(&paint(Level::Error, &e.render(), colour));
+            // Errors carry server text: neutralise escape sequences before colouring.
+            let text = aks_trustedaccess::output::terminal::sanitize(&e.render()).into_owned();
+            write_stderr(&paint(Level::Error, &text, colour));
             ExitCode::from(e.exit_code())
         }
     }

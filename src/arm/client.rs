@@ -68,6 +68,9 @@ pub struct ArmClient {
     diagnostics: Diagnostics,
     retry: RetryPolicy,
     read_budget: ReadBudget,
+    /// At most this many requests on the wire at once (audit's `--parallel`): held for one
+    /// attempt, never while waiting to retry, so a throttled request does not hold up others.
+    in_flight: std::sync::OnceLock<tokio::sync::Semaphore>,
 }
 
 impl ArmClient {
@@ -85,11 +88,19 @@ impl ArmClient {
             sign_in,
             credential: tokio::sync::OnceCell::new(),
             read_budget: ReadBudget::default(),
+            in_flight: std::sync::OnceLock::new(),
             cloud,
             token: Mutex::new(None),
             diagnostics,
             retry,
         }
+    }
+
+    /// Bounds the requests on the wire at once (set once; later calls change nothing).
+    pub fn limit_in_flight(&self, requests: usize) {
+        let _ = self
+            .in_flight
+            .set(tokio::sync::Semaphore::new(requests.max(1)));
     }
 
     pub fn diagnostics(&self) -> &Diagnostics {
@@ -193,6 +204,10 @@ impl ArmClient {
                     .body(bytes.clone());
             }
             self.log_request(&method, &url, &client_request_id, body_bytes.as_deref());
+            let permit = match self.in_flight.get() {
+                Some(limit) => limit.acquire().await.ok(),
+                None => None,
+            };
             let attempt_started = Instant::now();
             let outcome = match builder.send().await {
                 Ok(resp) => read_answer(resp, &request).await.map(|mut answer| {
@@ -201,6 +216,7 @@ impl ArmClient {
                 }),
                 Err(e) => Err(failure_of(&e)),
             };
+            drop(permit);
             let elapsed = attempt_started.elapsed();
             let attempt = match &outcome {
                 Ok(resp) => {

@@ -53,13 +53,34 @@ pub fn decode_error(
     });
     ArmError {
         status,
-        code,
-        message,
+        code: cap(code, 200),
+        message: cap(message, MAX_MESSAGE_CHARS),
         request_id,
         correlation_id,
         request,
         hint: None,
     }
+}
+
+/// An error message longer than this is cut (a real ARM message is a sentence or two); the cut
+/// says how much was left out.
+pub const MAX_MESSAGE_CHARS: usize = 4096;
+
+/// Marks a cut message, so it is shown once rather than twice.
+pub const TRUNCATED_MARK: &str = " characters more, not shown)";
+
+/// A server's message, cut to [`MAX_MESSAGE_CHARS`].
+pub fn cap_message(text: String) -> String {
+    cap(text, MAX_MESSAGE_CHARS)
+}
+
+fn cap(text: String, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text;
+    }
+    let kept: String = text.chars().take(max).collect();
+    format!("{kept}… ({}{TRUNCATED_MARK}", total - max)
 }
 
 fn http_reason(status: u16) -> &'static str {

@@ -122,8 +122,12 @@ impl Location {
         (!raw.is_empty() && raw.bytes().all(|b| b.is_ascii_alphanumeric()))
             .then(|| Location(raw.to_ascii_lowercase()))
     }
-    pub fn from_service(name: &str) -> Self {
-        Location(name.to_string())
+    /// A location the service named (a cluster's, a listing's), held to the same rule as user
+    /// input: it becomes part of a request path, so `../x?y#z` must never pass.
+    pub fn from_service(name: &str) -> Option<Self> {
+        let lower = name.to_ascii_lowercase();
+        (!lower.is_empty() && lower.len() <= 64 && lower.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then_some(Location(lower))
     }
     pub fn as_str(&self) -> &str {
         &self.0

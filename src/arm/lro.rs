@@ -96,9 +96,11 @@ pub fn interpret_status(body: &[u8]) -> Result<OperationState, String> {
                     .code
                     .filter(|c| !c.is_empty())
                     .unwrap_or_else(|| status.clone()),
-                message: error
-                    .message
-                    .unwrap_or_else(|| format!("The operation ended with status {status}.")),
+                message: crate::arm::error::cap_message(
+                    error
+                        .message
+                        .unwrap_or_else(|| format!("The operation ended with status {status}.")),
+                ),
                 status,
             }
         }

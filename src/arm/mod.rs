@@ -6,6 +6,7 @@ pub mod budget;
 pub mod client;
 pub mod cloud;
 pub mod error;
+pub mod files;
 pub mod graph;
 pub mod ids;
 pub mod lro;

@@ -23,6 +23,23 @@ pub fn http_client(
     request_timeout: Duration,
     diagnostics: Diagnostics,
 ) -> Result<reqwest::Client> {
+    build_client(never_proxied(endpoint), request_timeout, diagnostics)
+}
+
+/// A client that never uses a proxy, for loopback and link-local identity endpoints (App
+/// Service's IDENTITY_ENDPOINT, IMDS): their secrets must not travel through a proxy in clear.
+pub fn direct_http_client(
+    request_timeout: Duration,
+    diagnostics: Diagnostics,
+) -> Result<reqwest::Client> {
+    build_client(true, request_timeout, diagnostics)
+}
+
+fn build_client(
+    direct: bool,
+    request_timeout: Duration,
+    diagnostics: Diagnostics,
+) -> Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10).min(request_timeout))
@@ -30,7 +47,7 @@ pub fn http_client(
         .redirect(reqwest::redirect::Policy::none())
         // HTTP/1.1 headers are bounded by hyper (about 400 KB); bound HTTP/2's too.
         .http2_max_header_list_size(64 * 1024);
-    if is_loopback(endpoint) {
+    if direct {
         builder = builder.no_proxy();
     }
     let sources = trust_store::Sources::from_env();
@@ -131,6 +148,16 @@ pub fn parse_endpoint(raw: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Hosts never reached through a proxy: loopback, and link-local (IMDS at 169.254.169.254).
+pub fn never_proxied(url: &Url) -> bool {
+    is_loopback(url)
+        || match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
+            Some(url::Host::Ipv6(ip)) => ip.is_unicast_link_local(),
+            _ => false,
+        }
+}
+
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -143,6 +170,22 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_and_link_local_hosts_are_never_proxied() {
+        for direct in [
+            "http://127.0.0.1:4000/msi/token",
+            "http://localhost:42356/msi/token",
+            "http://169.254.169.254/metadata/identity/oauth2/token",
+            "http://[fe80::1]/x",
+            "http://[::1]:8080",
+        ] {
+            assert!(never_proxied(&Url::parse(direct).unwrap()), "{direct}");
+        }
+        for proxied in ["https://login.microsoftonline.com", "http://10.0.0.1"] {
+            assert!(!never_proxied(&Url::parse(proxied).unwrap()), "{proxied}");
+        }
+    }
 
     #[test]
     fn http_is_only_allowed_on_loopback() {

@@ -39,7 +39,7 @@ pub async fn resolve_location(ctx: &Context, text: &LocationText) -> Result<Loca
                 .any(|n| n.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(wanted)))
         })
         .and_then(|l| l.name.as_deref())
-        .map(Location::from_service)
+        .and_then(Location::from_service)
         .ok_or_else(|| unknown_location(wanted, &locations))
 }
 

@@ -100,7 +100,13 @@ async fn check_roles_in_catalog(
             request: format!("GET {}", cluster.path()),
             detail: "the cluster has no location".into(),
         })?;
-    let location = Location::from_service(&location.to_ascii_lowercase());
+    let location = Location::from_service(&location).ok_or_else(|| Error::UnexpectedResponse {
+        request: format!("GET {}", cluster.path()),
+        detail: format!(
+            "the cluster's location '{}' is not a location name; refusing to put it in a request",
+            crate::output::terminal::sanitize(&location)
+        ),
+    })?;
     let catalog = api::list_roles(&ctx.client, &cluster.subscription, &location).await?;
     let valid: Vec<String> = catalog
         .iter()

@@ -43,6 +43,9 @@ pub struct Canned {
     /// Serve only requests whose path contains this text.
     #[serde(default)]
     pub path_contains: Option<String>,
+    /// Serve only requests to exactly this path.
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 impl Canned {
@@ -54,6 +57,7 @@ impl Canned {
                 .path_contains
                 .as_deref()
                 .is_none_or(|p| path.contains(p))
+            && self.path.as_deref().is_none_or(|p| p == path)
     }
 }
 

@@ -53,6 +53,11 @@ impl<'a> RowWriter<'a> {
         try_write_stdout(&text)
     }
 
+    /// How many rows were written to stdout so far (collected rows are not).
+    pub fn written(&self) -> usize {
+        self.written
+    }
+
     /// Ends the report: closes the JSON array, or prints what was collected.
     pub fn finish(self) -> Result<()> {
         if let Some(rows) = self.collected {

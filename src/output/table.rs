@@ -171,12 +171,14 @@ fn row(item: &PyValue, columns: Columns<'_>) -> Vec<(String, String)> {
 }
 
 /// A cell as tabulate shows it: Python's `str()`, stripped of surrounding whitespace.
+/// Control characters become U+FFFD: a server string must not drive the terminal.
 fn cell_text(value: &PyValue) -> String {
-    match value {
+    let text = match value {
         PyValue::Str(s) => python_strip(s).to_string(),
         PyValue::Null => String::new(),
         other => python_strip(&other.python_str()).to_string(),
-    }
+    };
+    crate::output::terminal::sanitize(&text).into_owned()
 }
 
 /// Columns on a terminal: wide characters (CJK, emoji) count two, as tabulate counts them when

@@ -1,7 +1,23 @@
-//! The terminal: whether stdout/stdin are terminals, colour choice, and the delete prompt.
+//! The terminal: whether stdout/stdin are terminals, colour choice, the delete prompt, and
+//! making server text safe to show (no escape sequences that retitle or rewrite the terminal).
 
 use crate::error::Result;
 use std::io::{BufRead, IsTerminal, Write};
+
+/// Server text made safe for a terminal or a log: control characters other than newline and
+/// tab (ESC starting ANSI/OSC sequences, BEL, carriage return, backspace, DEL, the C1 range)
+/// become U+FFFD, so a hostile string can neither hide text nor retitle or rewrite the terminal.
+pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
+            .collect(),
+    )
+}
 
 pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
@@ -64,6 +80,15 @@ pub fn confirm(question: &str) -> Result<Option<bool>> {
 mod tests {
     use super::*;
     use std::ffi::OsStr;
+
+    #[test]
+    fn escape_sequences_and_controls_are_neutralised() {
+        assert_eq!(sanitize("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            sanitize("a\x1b]0;pwned\x07b\x1b[2Jc\rd\u{9b}e\x7f"),
+            "a\u{fffd}]0;pwned\u{fffd}b\u{fffd}[2Jc\u{fffd}d\u{fffd}e\u{fffd}"
+        );
+    }
 
     #[test]
     fn no_color_always_wins_and_pipes_never_get_colour() {

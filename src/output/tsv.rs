@@ -36,7 +36,7 @@ fn push_fields(out: &mut String, values: Vec<&PyValue>) {
         if i > 0 {
             out.push('\t');
         }
-        out.push_str(&field(value));
+        out.push_str(&crate::output::terminal::sanitize(&field(value)));
     }
 }
 

@@ -67,6 +67,7 @@ mod fake_tools {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
     use std::path::PathBuf;
+    use std::time::{Duration, Instant};
 
     /// Writes an executable `name` into `<home>/bin` that logs its arguments to `<home>/<name>.log`
     /// and prints `stdout` (or fails with `stderr`).
@@ -329,6 +330,158 @@ mod fake_tools {
             calls(&emu, "az")[1].contains("--scope https://management.chinacloudapi.cn/.default"),
             "az's active cloud is the default"
         );
+    }
+
+    /// A fake `az` that waits `seconds` before answering (so concurrent runs overlap), logging
+    /// each call with the tenant it was started for.
+    fn slow_az(emu: &Emulator, seconds: &str, stdout: &str) -> PathBuf {
+        let bin = emu.home.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let log = emu.home.path().join("az.log");
+        let script = format!(
+            "#!/bin/sh\necho \"$AZURE_TENANT_ID\" >> '{}'\nsleep {seconds}\ncat <<'EOF'\n{stdout}\nEOF\n",
+            log.display()
+        );
+        let path = bin.join("az");
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    }
+
+    #[test]
+    fn twenty_concurrent_runs_spawn_az_once_per_key_and_lose_no_entry() {
+        let emu = Emulator::start();
+        let bin = slow_az(&emu, "0.3", &az_output(&good_token()));
+        let children: Vec<_> = (0..20)
+            .map(|i| {
+                let mut cmd = emu.std_cli();
+                cmd.env_remove("AKS_TRUSTEDACCESS_ACCESS_TOKEN")
+                    .env("PATH", format!("{}:/bin:/usr/bin", bin.display()))
+                    .env(
+                        "AZURE_TENANT_ID",
+                        if i % 2 == 0 { "tenant-a" } else { "tenant-b" },
+                    )
+                    .args(LIST)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped());
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let mut tenants = calls(&emu, "az");
+        tenants.sort();
+        assert_eq!(tenants, ["tenant-a", "tenant-b"], "az once per key");
+        let file: Value = serde_json::from_str(
+            &std::fs::read_to_string(cache_dir(&emu).join("tokens.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            file["entries"].as_object().unwrap().len(),
+            2,
+            "both keys' entries kept: {file}"
+        );
+    }
+
+    #[test]
+    fn a_linked_or_open_cache_directory_is_not_used() {
+        let emu = Emulator::start();
+        let output = az_output(&good_token());
+        let dir = cache_dir(&emu);
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        let elsewhere = emu.home.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+        for _ in 0..2 {
+            let out = run(with_az(&emu, &output).args(LIST).arg("--verbose"));
+            assert_eq!(out.code, 0, "{}", out.stderr);
+            assert!(out.stderr.contains("is a link"), "{}", out.stderr);
+        }
+        assert_eq!(calls(&emu, "az").len(), 2, "no cache through a link");
+        assert!(!elsewhere.join("tokens.json").exists());
+
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let out = run(with_az(&emu, &output).args(LIST).arg("--verbose"));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stderr.contains("writable by others"), "{}", out.stderr);
+        assert!(!dir.join("tokens.json").exists());
+    }
+
+    #[test]
+    fn a_fifo_in_place_of_the_cache_file_does_not_hang() {
+        let emu = Emulator::start();
+        let dir = cache_dir(&emu);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg("-m")
+            .arg("600")
+            .arg(dir.join("tokens.json"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = run(with_az(&emu, &az_output(&good_token()))
+            .args(LIST)
+            .arg("--verbose")
+            .timeout(Duration::from_secs(20)));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+    }
+
+    #[test]
+    fn an_interrupted_sign_in_kills_azs_whole_process_tree() {
+        let emu = Emulator::start();
+        let bin = emu.home.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let pids = emu.home.path().join("pids");
+        // Like az: a shell script that starts another process and waits for it.
+        let script = format!(
+            "#!/bin/sh\nsleep 600 &\necho $! > '{0}.tmp'\nmv '{0}.tmp' '{0}'\nwait\n",
+            pids.display()
+        );
+        std::fs::write(bin.join("az"), script).unwrap();
+        std::fs::set_permissions(bin.join("az"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut child = emu
+            .std_cli()
+            .env_remove("AKS_TRUSTEDACCESS_ACCESS_TOKEN")
+            .env("PATH", format!("{}:/bin:/usr/bin", bin.display()))
+            .args(LIST)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !pids.exists() {
+            assert!(Instant::now() < deadline, "az never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let grandchild = std::fs::read_to_string(&pids).unwrap().trim().to_string();
+        let kill = |signal: &str, pid: &str| {
+            std::process::Command::new("kill")
+                .args([signal, pid])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap()
+                .success()
+        };
+        assert!(kill("-TERM", &child.id().to_string()));
+        assert_eq!(child.wait().unwrap().code(), Some(143));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while kill("-0", &grandchild) {
+            if Instant::now() > deadline {
+                kill("-KILL", &grandchild);
+                panic!("az's child {grandchild} outlived the tool");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

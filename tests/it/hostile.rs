@@ -291,3 +291,131 @@ fn a_timeout_too_large_for_the_clock_does_not_panic() {
     let out = create(&emu, "forever", &["--timeout", "18446744073709551615"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+#[test]
+fn escape_sequences_from_the_server_never_reach_the_terminal() {
+    let emu = Emulator::start();
+    let evil = "ok\u{1b}]0;pwned\u{7}\u{1b}[2Jhidden\r";
+    let page = json!({"value": [{"name": evil, "sourceResourceType": evil, "rules": []}]});
+    for format in ["table", "tsv"] {
+        script(&emu, json!([{"body": page.to_string()}]));
+        let out = role_list(&emu, &["-o", format]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stdout.contains("ok\u{fffd}]0;pwned"),
+            "{format}: {:?}",
+            out.stdout
+        );
+        assert!(
+            !out.stdout.contains(['\u{1b}', '\u{7}', '\r']),
+            "{format}: {:?}",
+            out.stdout
+        );
+    }
+    script(
+        &emu,
+        json!([{"status": 400, "body": json!({"error": {"code": "Bad\u{1b}[31m", "message": evil}}).to_string()}]),
+    );
+    let out = role_list(&emu, &["--verbose"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("ok\u{fffd}]0;pwned"),
+        "{:?}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains(['\u{1b}', '\u{7}', '\r']),
+        "{:?}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_huge_error_message_is_cut_and_shown_once() {
+    let emu = Emulator::start();
+    let message = "x".repeat(3 << 20);
+    script(
+        &emu,
+        json!([{"status": 400, "body": json!({"error": {"code": "Huge", "message": message}}).to_string()}]),
+    );
+    let out = role_list(&emu, &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.len() < 6000,
+        "{} bytes on stderr",
+        out.stderr.len()
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "… ({} characters more, not shown)",
+            (3 << 20) - 4096
+        )),
+        "{}",
+        &out.stderr[out.stderr.len().saturating_sub(300)..]
+    );
+    assert!(!out.stderr.contains("\nMessage: "), "shown once");
+}
+
+#[test]
+fn a_cluster_location_that_is_not_a_location_never_becomes_a_path() {
+    let emu = Emulator::start();
+    script(
+        &emu,
+        json!([{"method": "GET", "path": cluster_path("cluster2"),
+                "body": json!({"name": "cluster2", "location": "../../_evil/steal?x=1#f"}).to_string()}]),
+    );
+    let out = create(&emu, "evil", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the cluster's location '../../_evil/steal?x=1#f' is not a location name"),
+        "{}",
+        out.stderr
+    );
+    let lines = emu.request_lines();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("_evil") || l.starts_with("PUT")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn an_empty_endpoint_variable_is_unset_and_said_under_verbose() {
+    let emu = Emulator::start();
+    // An invalid name stops the run before any request: nothing goes to the public cloud.
+    let out = run(emu.cli().env("AKS_TRUSTEDACCESS_ARM_ENDPOINT", "").args([
+        "rolebinding",
+        "show",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "c",
+        "-n",
+        "bad_name!",
+        "--verbose",
+    ]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "INFO: AKS_TRUSTEDACCESS_ARM_ENDPOINT is set but empty: treated as unset; using https://management.azure.com/"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_query_that_fails_after_a_write_says_the_write_happened() {
+    let emu = Emulator::start();
+    let out = create(&emu, "queried", &["--query", "abs(name)"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("The write was carried out; only printing its result failed."),
+        "{}",
+        out.stderr
+    );
+    assert!(emu.request_lines().iter().any(|l| l.starts_with("PUT ")));
+}

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod certificate;
 pub mod claims;
+pub mod process;
 pub mod selection;
 
 pub use selection::{AuthMethod, Environment, Source, choose, process_environment};
@@ -43,6 +44,8 @@ pub struct AuthSettings {
     pub cloud: Cloud,
     pub token_cache: Option<DiskCache>,
     pub http: reqwest::Client,
+    /// The same without any proxy: for identity endpoints on loopback or link-local addresses.
+    pub direct_http: reqwest::Client,
     pub diagnostics: Diagnostics,
     /// az's configuration directory and signed-in account, so a cached token follows `az login`.
     pub az_identity: String,
@@ -74,9 +77,19 @@ const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Credential {
     pub fn new(source: Source, env: &Environment, settings: AuthSettings) -> Result<Self> {
+        // A credential whose endpoints are all loopback or link-local (managed identity, or a
+        // local token endpoint) never goes through a proxy: its secret would cross it in clear.
+        let direct = credential_endpoints(&source, env, settings.cloud)
+            .iter()
+            .all(|e| url::Url::parse(e).is_ok_and(|u| crate::arm::transport::never_proxied(&u)));
+        let http = if direct {
+            settings.direct_http.clone()
+        } else {
+            settings.http.clone()
+        };
         let options = || {
             let mut options = ClientOptions {
-                transport: Some(Transport::new(Arc::new(settings.http.clone()))),
+                transport: Some(Transport::new(Arc::new(http.clone()))),
                 retry: RetryOptions::exponential(ExponentialRetryOptions {
                     initial_delay: azure_core::time::Duration::milliseconds(200),
                     max_retries: 2,
@@ -180,11 +193,23 @@ impl Credential {
                 ))
                 .map_err(failed)?,
             ),
-            Source::AzureCli => {
-                Provider::Sdk(azure_identity::AzureCliCredential::new(None).map_err(failed)?)
-            }
+            Source::AzureCli => Provider::Sdk(
+                azure_identity::AzureCliCredential::new(Some(
+                    azure_identity::AzureCliCredentialOptions {
+                        executor: Some(Arc::new(process::GroupExecutor)),
+                        ..Default::default()
+                    },
+                ))
+                .map_err(failed)?,
+            ),
             Source::AzureDeveloperCli => Provider::Sdk(
-                azure_identity::AzureDeveloperCliCredential::new(None).map_err(failed)?,
+                azure_identity::AzureDeveloperCliCredential::new(Some(
+                    azure_identity::AzureDeveloperCliCredentialOptions {
+                        executor: Some(Arc::new(process::GroupExecutor)),
+                        ..Default::default()
+                    },
+                ))
+                .map_err(failed)?,
             ),
         };
         let cache = match (&settings.token_cache, source.spawns_a_process()) {
@@ -231,6 +256,19 @@ impl Credential {
             Provider::Sdk(credential) => credential,
         };
         let now = claims::unix_now();
+        // Look up, fetch and store under the cache's lock: concurrent runs wait for the one
+        // asking az, then find its token, and no run's entry overwrites another's.
+        let _lock = match &self.cache {
+            Some((cache, _)) => match cache.lock().await {
+                Ok(lock) => Some(lock),
+                Err(why) => {
+                    self.diagnostics
+                        .verbose(&format!("token cache not locked: {why}"));
+                    None
+                }
+            },
+            None => None,
+        };
         if let Some((cache, key)) = &self.cache {
             if refresh {
                 let _ = cache.remove(key);
@@ -240,7 +278,7 @@ impl Credential {
                         self.diagnostics.verbose(&format!(
                             "using a cached token from {} (expires in {} min)",
                             self.source.describe(),
-                            (expires_on - now) / 60
+                            expires_on.saturating_sub(now) / 60
                         ));
                         return Ok(Token(token));
                     }
@@ -272,6 +310,30 @@ impl Credential {
                 .verbose(&format!("token cache not written: {why}"));
         }
         Ok(Token(token))
+    }
+}
+
+/// The URLs a credential sends its secret to (for the proxy decision); empty for the ones that
+/// spawn a process or hold a static token.
+fn credential_endpoints(source: &Source, env: &Environment, cloud: Cloud) -> Vec<String> {
+    let authority = || {
+        env.get("AZURE_AUTHORITY_HOST")
+            .unwrap_or_else(|| cloud.authority().to_string())
+    };
+    match source {
+        Source::ManagedIdentity { .. } => vec![
+            env.get("IDENTITY_ENDPOINT")
+                .or_else(|| env.get("MSI_ENDPOINT"))
+                .unwrap_or_else(|| "http://169.254.169.254/metadata/identity/oauth2/token".into()),
+        ],
+        Source::ServicePrincipal { .. } | Source::WorkloadIdentity => vec![authority()],
+        Source::Pipelines => vec![
+            authority(),
+            env.get("SYSTEM_OIDCREQUESTURI").unwrap_or_default(),
+        ],
+        Source::AccessToken | Source::AzureCli | Source::AzureDeveloperCli => {
+            vec!["https://unused.invalid".into()]
+        }
     }
 }
 

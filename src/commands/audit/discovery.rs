@@ -197,6 +197,7 @@ pub async fn clusters(
     parallel: usize,
 ) -> Result<Vec<Found>> {
     let slots = Slots::new(parallel);
+    slots.bind(&ctx.client);
     let mut all = Vec::new();
     discover(ctx, selector, mode, &slots, &mut |f| all.push(f)).await?;
     Ok(all)

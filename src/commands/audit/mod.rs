@@ -101,6 +101,7 @@ pub async fn run(
             .map(|(rule, resource)| (rule.clone(), resource.to_ascii_lowercase()))
             .collect(),
     };
+    audit.slots.bind(&ctx.client);
     let mut summary = Summary::default();
 
     // Discovery and the per-cluster audit run side by side in one task (join), so discovery is
@@ -315,7 +316,11 @@ impl Audit<'_> {
                 .clone()
         };
         cell.get_or_init(|| async {
-            let location = Location::from_service(&location.to_ascii_lowercase());
+            let Some(location) = Location::from_service(location) else {
+                return Err(format!(
+                    "the cluster's location '{location}' is not a location name"
+                ));
+            };
             self.slots
                 .run(api::list_roles(&self.ctx.client, sub, &location))
                 .await

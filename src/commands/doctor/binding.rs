@@ -129,14 +129,16 @@ pub(super) async fn binding_checks(
     }
     report.push(effective);
     let catalog = match location {
-        Ok(location) => api::list_roles(
-            &ctx.client,
-            &cluster.subscription,
-            &Location::from_service(location),
-        )
-        .await
-        .map(|catalog| (location, catalog))
-        .map_err(|e| format!("cannot read the role catalog of {location}: {}", reason(&e))),
+        // A location the server sent is checked like user input before it goes into a path.
+        Ok(location) => match Location::from_service(location) {
+            Some(short) => api::list_roles(&ctx.client, &cluster.subscription, &short)
+                .await
+                .map(|catalog| (location, catalog))
+                .map_err(|e| format!("cannot read the role catalog of {location}: {}", reason(&e))),
+            None => Err(format!(
+                "the cluster's location '{location}' is not a location name"
+            )),
+        },
         Err(why) => Err(why.to_string()),
     };
     match catalog {
