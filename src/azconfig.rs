@@ -4,6 +4,10 @@
 
 use std::path::PathBuf;
 
+/// The largest az file read (`config`, `azureProfile.json`): az's own are kilobytes; a profile
+/// with thousands of subscriptions is a few megabytes.
+const MAX_AZ_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 #[derive(Debug, Default, Clone)]
 pub struct AzConfig {
     dir: Option<PathBuf>,
@@ -46,7 +50,11 @@ impl AzConfig {
             .or_else(|| dirs::home_dir().map(|h| h.join(".azure")));
         let ini = dir
             .as_ref()
-            .and_then(|d| std::fs::read_to_string(d.join("config")).ok())
+            // Bounded, regular files only: a FIFO or /dev/zero in its place must not hang or fill memory.
+            .and_then(|d| {
+                crate::arm::files::read_bounded(&d.join("config"), MAX_AZ_FILE_BYTES).ok()
+            })
+            .and_then(|bytes| String::from_utf8(bytes).ok())
             .and_then(|text| ini::Ini::load_from_str(&text).ok());
         AzConfig { dir, ini }
     }
@@ -99,7 +107,9 @@ impl AzConfig {
         let Some(dir) = &self.dir else {
             return Vec::new();
         };
-        let Ok(bytes) = std::fs::read(dir.join("azureProfile.json")) else {
+        let Ok(bytes) =
+            crate::arm::files::read_bounded(&dir.join("azureProfile.json"), MAX_AZ_FILE_BYTES)
+        else {
             return Vec::new();
         };
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);

@@ -419,3 +419,21 @@ fn a_query_that_fails_after_a_write_says_the_write_happened() {
     );
     assert!(emu.request_lines().iter().any(|l| l.starts_with("PUT ")));
 }
+
+#[cfg(unix)]
+#[test]
+fn fifos_in_place_of_az_files_do_not_hang() {
+    let emu = Emulator::start();
+    for name in ["config", "azureProfile.json"] {
+        let status = std::process::Command::new("mkfifo")
+            .arg(emu.home.path().join(name))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let out = run(emu
+        .cli()
+        .args(["role", "list", "-l", "westeurope"])
+        .timeout(std::time::Duration::from_secs(20)));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

@@ -43,7 +43,9 @@ impl CertificateAssertion {
             ),
         }
         };
-        let bytes = std::fs::read(path).map_err(|e| refuse(e.to_string()))?;
+        // A certificate and its key are a few kilobytes; a FIFO or a device is refused at once.
+        let bytes = crate::arm::files::read_bounded(path, 1024 * 1024)
+            .map_err(|e| refuse(e.to_string()))?;
         if !bytes.starts_with(b"-----") && !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
             return Err(refuse(
                 "it is not PEM (a PFX/PKCS#12 file is not supported)".into(),
