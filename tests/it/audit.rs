@@ -436,3 +436,47 @@ fn rules_are_listed_skipped_thresholded_and_baselined() {
         .collect();
     assert!(!known.is_empty() && known.iter().all(|k| *k));
 }
+
+#[test]
+fn a_cluster_waiting_out_a_retry_holds_up_no_other_cluster() {
+    let emu = Emulator::start_with(&["--fleet", "1x40x1"]);
+    let slow = "/managedClusters/aks-0-0/trustedAccessRoleBindings";
+    let resp = emu
+        .control_client()
+        .post(format!("{}/_emulator/script", emu.url))
+        .body(
+            json!([{"status": 429, "headers": {"Retry-After": "3"}, "pathContains": slow,
+                    "body": "{\"error\":{\"code\":\"TooManyRequests\",\"message\":\"wait\"}}"}])
+            .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let out = run(emu
+        .cli()
+        .args(["audit", "--discovery", "arm", "--parallel", "2"]));
+    let clusters = audit_rows(&out)
+        .iter()
+        .filter(|r| r["cluster"].is_string())
+        .count();
+    assert_eq!(clusters, 40, "{}", out.stderr);
+    let lines = emu.request_lines();
+    let bindings: Vec<(usize, &String)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("/trustedAccessRoleBindings"))
+        .collect();
+    let slow_attempts: Vec<usize> = bindings
+        .iter()
+        .filter(|(_, l)| l.contains(slow))
+        .map(|(i, _)| *i)
+        .collect();
+    assert_eq!(slow_attempts.len(), 2, "a throttled try and its retry");
+    // While the first cluster waited 3 s to retry, every other cluster was asked for (with two
+    // requests at a time): the wait held no slot and the ordered output held no one back.
+    let others_after_retry = bindings
+        .iter()
+        .filter(|(i, l)| !l.contains(slow) && *i > slow_attempts[1])
+        .count();
+    assert_eq!(others_after_retry, 0, "{lines:#?}");
+}

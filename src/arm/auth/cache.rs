@@ -322,6 +322,17 @@ mod tests {
     }
 
     #[test]
+    fn extreme_expiry_times_never_wrap_into_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache::at(dir.path().join("c").join("tokens.json"));
+        cache.put("old", "tok", i64::MIN, i64::MIN).unwrap();
+        assert_eq!(cache.get("old", 0), Lookup::Miss);
+        assert_eq!(cache.get("old", i64::MIN), Lookup::Miss);
+        cache.put("far", "tok", i64::MAX, 0).unwrap();
+        assert!(matches!(cache.get("far", i64::MAX - 1), Lookup::Miss));
+    }
+
+    #[test]
     fn a_corrupt_file_is_ignored_and_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens.json");
