@@ -24,7 +24,7 @@ pub async fn run_plan(ctx: &Context, printer: &Printer, request: &PlanRequest) -
 async fn compute(ctx: &Context, request: &PlanRequest) -> Result<Plan> {
     let plan = tokio::select! {
         plan = desired::plan(ctx, &request.manifest, &request.prune, request.parallel) => plan?,
-        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: None }),
+        signal = crate::signals::stop() => return Err(Error::Interrupted { check: None, signal }),
     };
     for warning in &plan.warnings {
         ctx.diagnostics.warn(warning);
@@ -102,9 +102,10 @@ pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest)
     let on_write = |_: &desired::diff::Action, _: &Outcome| progress.inc(1);
     let applied = tokio::select! {
         applied = desired::apply::apply(ctx, &plan, request.wait, request.plan.parallel, &on_write) => applied,
-        _ = tokio::signal::ctrl_c() => {
+        signal = crate::signals::stop() => {
             progress.finish_and_clear();
             return Err(Error::Interrupted {
+                signal,
                 check: Some(format!("aks-trustedaccess plan -f {} (apply again to finish)", request.plan.file.display())),
             });
         }
@@ -190,7 +191,7 @@ fn apply_exit(ctx: &Context, applied: &[Applied], clusters: usize, took: Duratio
 pub async fn run_export(ctx: &Context, printer: &Printer, options: &ExportRequest) -> Result<()> {
     let export = tokio::select! {
         e = desired::export::export(ctx, options) => e?,
-        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { check: None }),
+        signal = crate::signals::stop() => return Err(Error::Interrupted { check: None, signal }),
     };
     if options.structured {
         printer.print_value(&export.manifest, None)?;

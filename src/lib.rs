@@ -17,5 +17,5 @@ pub mod output;
 pub mod parse_errors;
 pub mod resolve;
 pub mod shell_integration;
-pub mod subscription;
 pub mod signals;
+pub mod subscription;

@@ -291,7 +291,11 @@ impl Planner<'_> {
                 .clone()
         };
         cell.get_or_init(|| async {
-            let location = Location::from_service(location);
+            let Some(location) = Location::from_service(location) else {
+                return Err(format!(
+                    "the service gave the cluster an invalid location '{location}'"
+                ));
+            };
             api::list_roles(&self.ctx.client, sub, &location)
                 .await
                 .map(|roles| {
