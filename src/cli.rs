@@ -575,7 +575,7 @@ Examples:
         #[arg(long, value_name = "JWT")]
         token: Option<String>,
         /// The audience the AKS gateway expects in `aud`.
-        #[arg(long, value_name = "AUDIENCE", default_value = crate::resolve::TRUSTED_ACCESS_AUDIENCE)]
+        #[arg(long, value_name = "AUDIENCE", default_value = crate::arm::auth::claims::TRUSTED_ACCESS_AUDIENCE)]
         audience: String,
     },
 }

@@ -2,7 +2,6 @@
 //! `--debug` request/response dumps, with credentials redacted. Outside `output/` (which owns
 //! stdout) so the ARM layer can log without depending on the output layer.
 
-use crate::output::terminal::sanitize;
 use std::io::Write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -140,4 +139,19 @@ mod tests {
         assert!(!red.contains("abc"));
         assert!(red.contains("<redacted>"));
     }
+}
+
+/// Server text made safe for a terminal or a log: control characters other than newline and
+/// tab (ESC starting ANSI/OSC sequences, BEL, carriage return, backspace, DEL, the C1 range)
+/// become U+FFFD, so a hostile string can neither hide text nor retitle or rewrite the terminal.
+pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
+            .collect(),
+    )
 }

@@ -1,5 +1,8 @@
 //! The one error type of the CLI, how each error is shown on stderr, and the one exit-code table.
 
+/// How a cut ARM error message ends (so it is not cut or repeated twice).
+pub const TRUNCATED_MARK: &str = " characters more, not shown)";
+
 use std::fmt::Write as _;
 
 /// Exit codes, the contract with scripts (documented in the README and in `--help`).
@@ -162,7 +165,7 @@ impl Error {
                 let _ = writeln!(out, "ERROR: ({}) {}", e.code, e.message);
                 let _ = writeln!(out, "Code: {}", e.code);
                 // A cut (huge) message is shown once, in the ERROR line.
-                if !e.message.ends_with(crate::arm::error::TRUNCATED_MARK) {
+                if !e.message.ends_with(TRUNCATED_MARK) {
                     let _ = writeln!(out, "Message: {}", e.message);
                 }
                 if let Some(id) = &e.request_id {

@@ -2,6 +2,9 @@
 //! public clouds are built in; others (Azure Stack Hub, private clouds) come from az's
 //! `clouds.config`, written by `az cloud register`.
 
+/// The variable that points the tool at another ARM endpoint (the emulator, a private cloud).
+pub const ENDPOINT_ENV: &str = "AKS_TRUSTEDACCESS_ARM_ENDPOINT";
+
 use crate::error::{Error, Result};
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 
@@ -81,15 +84,14 @@ impl Cloud {
         {
             return Ok((Cloud::Registered(Box::leak(Box::new(registered))), None));
         }
-        let endpoint_set =
-            std::env::var(crate::arm::transport::ENDPOINT_ENV).is_ok_and(|v| !v.trim().is_empty());
+        let endpoint_set = std::env::var(ENDPOINT_ENV).is_ok_and(|v| !v.trim().is_empty());
         if endpoint_set {
             return Ok((
                 Cloud::AzureCloud,
                 Some(format!(
                     "az's active cloud '{name}' is neither built in nor in clouds.config; \
                      using {} and AzureCloud's sign-in settings",
-                    crate::arm::transport::ENDPOINT_ENV
+                    ENDPOINT_ENV
                 )),
             ));
         }

@@ -104,7 +104,7 @@ async fn check_roles_in_catalog(
         request: format!("GET {}", cluster.path()),
         detail: format!(
             "the cluster's location '{}' is not a location name; refusing to put it in a request",
-            crate::output::terminal::sanitize(&location)
+            crate::diagnostics::sanitize(&location)
         ),
     })?;
     let catalog = api::list_roles(&ctx.client, &cluster.subscription, &location).await?;

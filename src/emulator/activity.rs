@@ -2,8 +2,8 @@
 //! far as the emulator knows them: one event per finished role-binding operation, so a client
 //! can read why a binding's write failed. Filtered by `resourceUri eq '…'`, newest first.
 
+use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::operations::outcome_error;
-use crate::emulator::routes::{ArmRequest, Reply};
 use crate::emulator::state::{OperationKind, World};
 use serde_json::{Value, json};
 

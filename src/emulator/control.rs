@@ -2,72 +2,18 @@
 //! state file, fault statistics, scripted answers for the next requests) and the sign-in
 //! endpoints (Entra token endpoint, managed identity, Azure Pipelines OIDC).
 
+use crate::emulator::http::Answer;
+use crate::emulator::http::Reply;
 use crate::emulator::identity;
-use crate::emulator::routes::Reply;
-use crate::emulator::server::{Answer, Emulator};
+use crate::emulator::instance::Emulator;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::Response;
 use hyper::body::Frame;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// One scripted answer: any status, headers and raw body, or a dropped connection; also the
-/// hostile ones a malicious server sends (an endless body, no answer at all, the same answer for
-/// ever with a new `nextLink` each time).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Canned {
-    #[serde(default = "ok")]
-    pub status: u16,
-    #[serde(default)]
-    pub headers: HashMap<String, String>,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub drop: bool,
-    /// How many requests this answer serves (default 1). `{n}` in the body and header values
-    /// becomes the request's number (1, 2, …), so each answer can carry a new `nextLink`.
-    #[serde(default = "once")]
-    pub times: u64,
-    /// After `body`, stream this many more bytes (spaces), chunked, with no length announced.
-    #[serde(default)]
-    pub extra_body_bytes: u64,
-    /// Never answer: hold the connection open until the client gives up.
-    #[serde(default)]
-    pub hang: bool,
-    /// Serve only requests with this method (others pass it by and are answered normally).
-    #[serde(default)]
-    pub method: Option<String>,
-    /// Serve only requests whose path contains this text.
-    #[serde(default)]
-    pub path_contains: Option<String>,
-    /// Serve only requests to exactly this path.
-    #[serde(default)]
-    pub path: Option<String>,
-}
-
-impl Canned {
-    pub(super) fn serves(&self, method: &str, path: &str) -> bool {
-        self.method
-            .as_deref()
-            .is_none_or(|m| m.eq_ignore_ascii_case(method))
-            && self
-                .path_contains
-                .as_deref()
-                .is_none_or(|p| path.contains(p))
-            && self.path.as_deref().is_none_or(|p| p == path)
-    }
-}
-
-fn once() -> u64 {
-    1
-}
-
-fn ok() -> u16 {
-    200
-}
+pub use crate::emulator::instance::Canned;
 
 impl Emulator {
     /// The token endpoint and the managed-identity endpoint; `None` for any other path.

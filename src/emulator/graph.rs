@@ -5,8 +5,8 @@
 //! `x-ms-user-quota-resets-after`, 429 over it) and ARG's error shape.
 
 use crate::emulator::EmulatorConfig;
+use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::kql;
-use crate::emulator::routes::{ArmRequest, Reply};
 use crate::emulator::state::World;
 use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
@@ -35,11 +35,7 @@ impl Default for GraphConfig {
     }
 }
 
-/// The current quota window: when it started and how many queries it has seen.
-#[derive(Debug, Default)]
-pub struct GraphQuota {
-    window: Option<(Instant, u32)>,
-}
+pub use crate::emulator::state::GraphQuota;
 
 impl GraphQuota {
     /// Charges one query: `(allowed, remaining, resets_after)`.
@@ -188,7 +184,7 @@ fn answer(world: &World, req: &ArmRequest) -> Reply {
             json!([]),
         );
     }
-    let fingerprint = crate::emulator::resources::stable_uuid(&format!("{text}|{scope:?}"));
+    let fingerprint = crate::emulator::seed::stable_uuid(&format!("{text}|{scope:?}"));
     let skip = match options["$skipToken"].as_str() {
         Some(token) => match token
             .strip_suffix(&format!(":{fingerprint}"))

@@ -4,7 +4,7 @@
 //! JWT bearer token (expiry, audience, tenant). Tokens it issues are unsigned JWTs.
 
 use crate::arm::auth::claims;
-use crate::emulator::routes::{ArmRequest, Reply};
+use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::state::World;
 use base64::Engine;
 use serde_json::{Value, json};

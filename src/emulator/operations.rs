@@ -1,9 +1,9 @@
 //! The emulator's writes: PUT and DELETE of a binding with the service's checks, and the
 //! long-running operations they start (status polls, `Location` polls, completion).
 
-use crate::arm::ids::{SourceResourceId, binding_name_is_valid};
 use crate::emulator::EmulatorConfig;
-use crate::emulator::routes::{ArmRequest, Reply};
+use crate::emulator::http::{ArmRequest, Reply};
+use crate::emulator::rules::{binding_name_ok, role_fits_source, source_type};
 use crate::emulator::state::{Binding, Operation, OperationKind, World};
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -18,7 +18,7 @@ pub(super) fn put_binding(
     index: usize,
     name: &str,
 ) -> Reply {
-    if !binding_name_is_valid(name) {
+    if !binding_name_ok(name) {
         return Reply::aks_error(
             400,
             "InvalidParameter",
@@ -67,7 +67,7 @@ pub(super) fn put_binding(
             "Each role must be a string.",
         );
     };
-    let Ok(parsed_source) = SourceResourceId::parse(source) else {
+    let Some(source_type) = source_type(source) else {
         return Reply::aks_error(
             400,
             "InvalidParameter",
@@ -96,21 +96,14 @@ pub(super) fn put_binding(
                 ),
             );
         }
-        // The service's rule: the role's type is the source's type or a parent of it
-        // (Defender: role Microsoft.Security/pricings/x, source .../pricings/securityOperators).
-        let (role_lower, source_lower) = (
-            role_type.to_ascii_lowercase(),
-            parsed_source.resource_type().to_ascii_lowercase(),
-        );
-        if source_lower != role_lower && !source_lower.starts_with(&format!("{role_lower}/")) {
+        // The service's rule (emulator/rules.rs): the role's type is the source's type or a
+        // parent of it by whole segments (Defender's nested sources).
+        if !role_fits_source(role_type, &source_type) {
             return Reply::aks_error(
                 400,
                 "BadRequest",
                 "TrustedAccessRoleSourceTypeMismatch",
-                format!(
-                    "Role '{role}' cannot be used with source resource type '{}'.",
-                    parsed_source.resource_type()
-                ),
+                format!("Role '{role}' cannot be used with source resource type '{source_type}'."),
             );
         }
     }

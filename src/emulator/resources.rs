@@ -2,11 +2,12 @@
 //! `GET|PUT|DELETE {resourceId}?api-version=…`, the provider endpoint that lists the api-versions
 //! each type accepts, and the resources' JSON with their managed identity.
 
-use crate::emulator::routes::{ArmRequest, Reply};
+use crate::emulator::http::{ArmRequest, Reply};
+pub use crate::emulator::seed::stable_uuid;
 use crate::emulator::seed::{IdentitySeed, ResourceSeed};
 use crate::emulator::state::World;
+pub use crate::emulator::state::{Resource, resource_type_of};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 /// The api-versions every resource type outside Microsoft.ContainerService accepts (what
 /// `GET /subscriptions/{s}/providers/{namespace}` lists); any other version answers 400
@@ -19,132 +20,6 @@ pub const RESOURCE_API_VERSIONS: &[&str] = &[
     "2022-09-01",
     "2021-04-01",
 ];
-
-/// A resource as stored.
-#[derive(Debug, Clone)]
-pub struct Resource {
-    pub id: String,
-    /// `Namespace/type[/childType]`, as the id spells it.
-    pub resource_type: String,
-    pub location: String,
-    pub identity: Option<IdentitySeed>,
-    pub tags: HashMap<String, String>,
-    pub readable: bool,
-}
-
-impl Resource {
-    /// A stored resource from its seed: the type comes from the id, a system-assigned identity
-    /// gets a stable principal id and the subscription's tenant.
-    pub fn from_seed(seed: ResourceSeed, tenant: &str) -> Result<Self, String> {
-        let resource_type = resource_type_of(&seed.id)
-            .ok_or_else(|| format!("resource id '{}' is not an ARM resource id", seed.id))?;
-        let identity = seed.identity.map(|mut i| {
-            if i.identity_type.contains("SystemAssigned") {
-                i.principal_id.get_or_insert_with(|| stable_uuid(&seed.id));
-                i.tenant_id.get_or_insert_with(|| tenant.to_string());
-            }
-            i
-        });
-        Ok(Resource {
-            id: seed.id.trim_end_matches('/').to_string(),
-            resource_type,
-            location: seed.location.to_ascii_lowercase(),
-            identity,
-            tags: seed.tags,
-            readable: seed.readable,
-        })
-    }
-
-    pub fn to_seed(&self) -> ResourceSeed {
-        ResourceSeed {
-            id: self.id.clone(),
-            location: self.location.clone(),
-            identity: self.identity.clone(),
-            tags: self.tags.clone(),
-            readable: self.readable,
-        }
-    }
-
-    pub fn name(&self) -> &str {
-        self.id.rsplit('/').next().unwrap_or_default()
-    }
-
-    /// The resource group named in the id, if any.
-    pub fn resource_group(&self) -> Option<&str> {
-        let segments: Vec<&str> = self.id.split('/').collect();
-        segments
-            .iter()
-            .position(|s| s.eq_ignore_ascii_case("resourcegroups"))
-            .and_then(|i| segments.get(i + 1).copied())
-    }
-
-    pub fn subscription_id(&self) -> &str {
-        self.id.split('/').nth(2).unwrap_or_default()
-    }
-
-    pub fn to_json(&self) -> Value {
-        let mut value = json!({
-            "id": self.id,
-            "name": self.name(),
-            "type": self.resource_type,
-            "location": self.location,
-            "tags": self.tags,
-            "properties": {"provisioningState": "Succeeded"},
-        });
-        if let Some(identity) = &self.identity {
-            let mut i = json!({"type": identity.identity_type});
-            if let Some(p) = &identity.principal_id {
-                i["principalId"] = json!(p);
-            }
-            if let Some(t) = &identity.tenant_id {
-                i["tenantId"] = json!(t);
-            }
-            value["identity"] = i;
-        }
-        value
-    }
-}
-
-/// `Namespace/type[/childType…]` of a resource id: the segments after the last `providers`,
-/// namespace then (type, name) pairs. The emulator's own reading, not the client's parser.
-pub fn resource_type_of(id: &str) -> Option<String> {
-    let segments: Vec<&str> = id.trim_matches('/').split('/').collect();
-    if segments.len() < 2 || !segments[0].eq_ignore_ascii_case("subscriptions") {
-        return None;
-    }
-    let at = segments
-        .iter()
-        .rposition(|s| s.eq_ignore_ascii_case("providers"))?;
-    let rest = &segments[at + 1..];
-    if rest.len() < 3 || rest.len().is_multiple_of(2) || rest.iter().any(|s| s.is_empty()) {
-        return None;
-    }
-    let mut kind = rest[0].to_string();
-    for pair in rest[1..].chunks(2) {
-        kind.push('/');
-        kind.push_str(pair[0]);
-    }
-    Some(kind)
-}
-
-/// A UUID-shaped value that is the same for the same text (FNV-1a, twice), so generated
-/// principal ids are stable across runs and state files.
-pub fn stable_uuid(text: &str) -> String {
-    let fnv = |offset: u64| {
-        text.to_ascii_lowercase().bytes().fold(offset, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
-    };
-    let (a, b) = (fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        (b >> 48) & 0xfff,
-        b & 0xffff_ffff_ffff
-    )
-}
 
 /// Routes a request under `/subscriptions/{sub}` that no Trusted Access route took: the
 /// provider endpoint, or a resource by id. `None` when it is neither.

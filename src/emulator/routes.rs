@@ -2,81 +2,12 @@
 //! and each operation's handler, with the checks and answers the real service gives.
 
 use crate::emulator::EmulatorConfig;
+pub use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::operations::{
     delete_binding, finish_expired_operations, operation_result, operation_status, put_binding,
 };
 use crate::emulator::state::{LOCATIONS, World};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-
-/// One ARM request as the handlers see it.
-pub struct ArmRequest<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    /// Query parameters, keys lower-cased.
-    pub query: HashMap<String, String>,
-    pub body: &'a [u8],
-    /// `http://host:port`, for links the answer carries.
-    pub base: String,
-    /// `If-None-Match: *` was sent: create only, never replace (ARM's conditional PUT).
-    pub if_none_match_any: bool,
-}
-
-/// An answer: status, extra headers, JSON body (or none).
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<Value>,
-}
-
-impl Reply {
-    pub fn json(status: u16, body: Value) -> Self {
-        Reply {
-            status,
-            headers: vec![],
-            body: Some(body),
-        }
-    }
-    pub fn empty(status: u16) -> Self {
-        Reply {
-            status,
-            headers: vec![],
-            body: None,
-        }
-    }
-    /// ARM's envelope: `{"error":{"code","message"}}`.
-    pub fn arm_error(status: u16, code: &str, message: impl Into<String>) -> Self {
-        Reply::json(
-            status,
-            json!({"error": {"code": code, "message": message.into()}}),
-        )
-    }
-    /// AKS's bare error body: `{"code","message","subcode"}`.
-    pub(super) fn aks_error(
-        status: u16,
-        code: &str,
-        subcode: &str,
-        message: impl Into<String>,
-    ) -> Self {
-        Reply::json(
-            status,
-            json!({"code": code, "message": message.into(), "subcode": subcode}),
-        )
-    }
-    /// `Retry-After` as configured (`--retry-after none` leaves it out, as some services do).
-    pub(super) fn retry_after(self, config: &EmulatorConfig) -> Self {
-        match config.retry_after {
-            Some(seconds) => self.header("Retry-After", seconds.to_string()),
-            None => self,
-        }
-    }
-
-    pub(super) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_string(), value.into()));
-        self
-    }
-}
 
 pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> Reply {
     finish_expired_operations(world, config);

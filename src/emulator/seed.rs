@@ -375,3 +375,22 @@ pub fn fleet_source(id: String, k: usize) -> Option<ResourceSeed> {
 pub fn fleet_subscription_id(s: usize) -> String {
     format!("{s:08x}-0000-4000-8000-{:012x}", s + 1)
 }
+
+/// A UUID-shaped value that is the same for the same text (FNV-1a, twice), so generated
+/// principal ids are stable across runs and state files.
+pub fn stable_uuid(text: &str) -> String {
+    let fnv = |offset: u64| {
+        text.to_ascii_lowercase().bytes().fold(offset, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let (a, b) = (fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 48) & 0xfff,
+        b & 0xffff_ffff_ffff
+    )
+}

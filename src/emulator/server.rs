@@ -2,9 +2,12 @@
 //! requires a bearer token, injects faults and latency, and serves the `/_emulator/` control API.
 
 use crate::emulator::control::{Canned, canned_answer};
+use crate::emulator::http::{Answer, Body};
+use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::identity;
+pub use crate::emulator::instance::Emulator;
 use crate::emulator::ratelimit::{Charge, RateLimiter};
-use crate::emulator::routes::{self, ArmRequest, Reply};
+use crate::emulator::routes;
 use crate::emulator::state::World;
 use crate::emulator::{EmulatorConfig, FaultKind};
 use bytes::Bytes;
@@ -21,23 +24,6 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
-
-pub struct Emulator {
-    pub(super) world: Mutex<World>,
-    pub(super) config: EmulatorConfig,
-    pub(super) requests: Mutex<Vec<Value>>,
-    pub(super) limiter: RateLimiter,
-    /// Canned answers for the next ARM requests (`POST /_emulator/script`), for tests of
-    /// malformed or unexpected server answers.
-    pub(super) script: Mutex<VecDeque<Canned>>,
-    /// Requests answered from the script so far (`{n}` in scripted answers).
-    pub(super) script_serial: std::sync::atomic::AtomicU64,
-    /// When the emulator started: requests are stamped with milliseconds since then
-    /// (`receivedMs`), so tests measure waits on the server's clock, not the test's.
-    pub(super) started: std::time::Instant,
-    /// Connections accepted (for the benchmarks: HTTP/2 keeps this at one per client).
-    pub(super) connections: std::sync::atomic::AtomicU64,
-}
 
 /// A bound emulator: its address, and the future that serves it.
 pub struct Bound {
@@ -122,10 +108,6 @@ impl Bound {
         }
     }
 }
-
-/// An answer's body: whole, or streamed (the hostile scripted answers).
-pub(super) type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
-pub(super) type Answer = Result<Response<Body>, std::io::Error>;
 
 fn whole(response: Response<Full<Bytes>>) -> Response<Body> {
     response.map(BodyExt::boxed)

@@ -5,9 +5,16 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use crate::emulator::resources::Resource;
+use crate::emulator::seed::stable_uuid;
 
 use crate::emulator::seed::CATALOG_JSON;
+
+/// Resource Graph's current quota window: when it started and how many queries it has seen
+/// (charged by `graph.rs`; kept here so the world does not depend on the handlers).
+#[derive(Debug, Default)]
+pub struct GraphQuota {
+    pub(crate) window: Option<(Instant, u32)>,
+}
 pub use crate::emulator::seed::{
     BindingSeed, ClusterSeed, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, IdentitySeed, LOCATIONS,
     ManagementGroupSeed, ResourceGroupSeed, ResourceSeed, Seed, SubscriptionSeed,
@@ -129,7 +136,7 @@ pub struct World {
     pub resources: BTreeMap<String, Resource>,
     pub management_groups: Vec<ManagementGroupSeed>,
     /// Resource Graph's per-user quota window.
-    pub graph_quota: crate::emulator::graph::GraphQuota,
+    pub graph_quota: GraphQuota,
 }
 
 impl World {
@@ -330,4 +337,111 @@ impl World {
             (_, state) => cluster.bindings[index].provisioning_state = state.to_string(),
         }
     }
+}
+
+/// A resource as stored.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: String,
+    /// `Namespace/type[/childType]`, as the id spells it.
+    pub resource_type: String,
+    pub location: String,
+    pub identity: Option<IdentitySeed>,
+    pub tags: HashMap<String, String>,
+    pub readable: bool,
+}
+
+impl Resource {
+    /// A stored resource from its seed: the type comes from the id, a system-assigned identity
+    /// gets a stable principal id and the subscription's tenant.
+    pub fn from_seed(seed: ResourceSeed, tenant: &str) -> Result<Self, String> {
+        let resource_type = resource_type_of(&seed.id)
+            .ok_or_else(|| format!("resource id '{}' is not an ARM resource id", seed.id))?;
+        let identity = seed.identity.map(|mut i| {
+            if i.identity_type.contains("SystemAssigned") {
+                i.principal_id.get_or_insert_with(|| stable_uuid(&seed.id));
+                i.tenant_id.get_or_insert_with(|| tenant.to_string());
+            }
+            i
+        });
+        Ok(Resource {
+            id: seed.id.trim_end_matches('/').to_string(),
+            resource_type,
+            location: seed.location.to_ascii_lowercase(),
+            identity,
+            tags: seed.tags,
+            readable: seed.readable,
+        })
+    }
+
+    pub fn to_seed(&self) -> ResourceSeed {
+        ResourceSeed {
+            id: self.id.clone(),
+            location: self.location.clone(),
+            identity: self.identity.clone(),
+            tags: self.tags.clone(),
+            readable: self.readable,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.id.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// The resource group named in the id, if any.
+    pub fn resource_group(&self) -> Option<&str> {
+        let segments: Vec<&str> = self.id.split('/').collect();
+        segments
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case("resourcegroups"))
+            .and_then(|i| segments.get(i + 1).copied())
+    }
+
+    pub fn subscription_id(&self) -> &str {
+        self.id.split('/').nth(2).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut value = json!({
+            "id": self.id,
+            "name": self.name(),
+            "type": self.resource_type,
+            "location": self.location,
+            "tags": self.tags,
+            "properties": {"provisioningState": "Succeeded"},
+        });
+        if let Some(identity) = &self.identity {
+            let mut i = json!({"type": identity.identity_type});
+            if let Some(p) = &identity.principal_id {
+                i["principalId"] = json!(p);
+            }
+            if let Some(t) = &identity.tenant_id {
+                i["tenantId"] = json!(t);
+            }
+            value["identity"] = i;
+        }
+        value
+    }
+}
+
+/// `Namespace/type[/childType…]` of a resource id: the segments after the last `providers`,
+/// namespace then (type, name) pairs. The emulator's own reading, not the client's parser.
+pub fn resource_type_of(id: &str) -> Option<String> {
+    let segments: Vec<&str> = id.trim_matches('/').split('/').collect();
+    if segments.len() < 2 || !segments[0].eq_ignore_ascii_case("subscriptions") {
+        return None;
+    }
+    let at = segments
+        .iter()
+        .rposition(|s| s.eq_ignore_ascii_case("providers"))?;
+    let rest = &segments[at + 1..];
+    if rest.len() < 3 || rest.len().is_multiple_of(2) || rest.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    let mut kind = rest[0].to_string();
+    for pair in rest[1..].chunks(2) {
+        kind.push('/');
+        kind.push_str(pair[0]);
+    }
+    Some(kind)
 }

@@ -4,20 +4,7 @@
 use crate::error::Result;
 use std::io::{BufRead, IsTerminal, Write};
 
-/// Server text made safe for a terminal or a log: control characters other than newline and
-/// tab (ESC starting ANSI/OSC sequences, BEL, carriage return, backspace, DEL, the C1 range)
-/// become U+FFFD, so a hostile string can neither hide text nor retitle or rewrite the terminal.
-pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
-    if !text.chars().any(unsafe_char) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(
-        text.chars()
-            .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
-            .collect(),
-    )
-}
+pub use crate::diagnostics::sanitize;
 
 pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()

@@ -158,7 +158,7 @@ pub fn checks(flags: &AuditChecks) -> Result<AuditOptions> {
         .skip_rules
         .iter()
         .map(|id| {
-            crate::commands::audit::rules::rule(id)
+            crate::resolve::rule_catalog::rule(id)
                 .map(|r| r.id)
                 .ok_or_else(|| {
                     Error::usage_with_hint(

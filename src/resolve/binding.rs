@@ -109,16 +109,12 @@ pub(super) fn request(command: &RolebindingCommand, config: &AzConfig) -> Result
             let roles = roles_of(roles, checks)?;
             Request::BindingUpdate(write(binding, None, roles, checks, wait))
         }
-        RolebindingCommand::Check {
-            cluster,
-            name,
-            wait_effective,
-        } => Request::BindingCheck(super::doctor::binding_check(
-            cluster,
-            name,
-            *wait_effective,
-            config,
-        )?),
+        // Resolved by `doctor` (the caller routes it there; doctor builds on this module).
+        RolebindingCommand::Check { .. } => {
+            return Err(Error::usage(
+                "rolebinding check is resolved by resolve::doctor",
+            ));
+        }
         RolebindingCommand::Delete {
             cluster,
             name,

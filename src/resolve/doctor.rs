@@ -11,9 +11,7 @@ use crate::error::{Error, Result};
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
-/// The audience of the AKS regional gateway's tokens (not a publicly documented app, so
-/// `--audience` overrides it).
-pub const TRUSTED_ACCESS_AUDIENCE: &str = "839858a7-cb51-4fcf-ad2f-222fe0d2d0d0";
+pub use crate::arm::auth::claims::TRUSTED_ACCESS_AUDIENCE;
 
 /// `rolebinding check`.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ mod desired;
 mod doctor;
 pub mod jwt;
 mod role;
+pub mod rule_catalog;
 
 pub use audit::{AuditOptions, DiscoveryMode, Level, ReportFormat, Risk, Selector};
 pub use binding::{
@@ -19,7 +20,7 @@ pub use doctor::{BindingCheck, TRUSTED_ACCESS_AUDIENCE, TokenCheck};
 pub use role::{LocationText, RoleList};
 
 use crate::azconfig::AzConfig;
-use crate::cli::{Command, GlobalArgs, OutputFormat, RoleCommand};
+use crate::cli::{Command, GlobalArgs, OutputFormat, RoleCommand, RolebindingCommand};
 use crate::diagnostics::Verbosity;
 use crate::error::{Error, Result};
 use clap::ValueEnum;
@@ -51,6 +52,16 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
     match command {
         Command::Role(RoleCommand::List { location }) => Ok(Request::RoleList(RoleList::resolve(
             location.as_deref(),
+            config,
+        )?)),
+        Command::Rolebinding(RolebindingCommand::Check {
+            cluster,
+            name,
+            wait_effective,
+        }) => Ok(Request::BindingCheck(doctor::binding_check(
+            cluster,
+            name,
+            *wait_effective,
             config,
         )?)),
         Command::Rolebinding(sub) => binding::request(sub, config),

@@ -286,3 +286,75 @@ fn a_late_operation_of_a_deleted_binding_does_not_touch_its_successor() {
         "the new binding survives"
     );
 }
+
+/// The emulator applies the service's documented rules with its own code (emulator/rules.rs):
+/// names the CLI's parser would also refuse are refused here without the CLI, and the
+/// role-prefix rule goes by whole segments, so Defender's nested source is accepted.
+#[test]
+fn the_emulator_rejects_what_the_service_rejects_by_its_own_rules() {
+    let emu = Emulator::start();
+    let put = |name: &str, source: &str, role: &str| {
+        let (status, answer, _) = call(
+            &emu,
+            "PUT",
+            &format!("{}?api-version=2026-08-01", binding_path("cluster1", name)),
+            Some("t"),
+            Some(json!({"properties": {"sourceResourceId": source, "roles": [role]}})),
+        );
+        (
+            status,
+            answer["subcode"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let defender = format!(
+        "/subscriptions/{SUB}/providers/Microsoft.Security/pricings/CloudPosture/securityOperators/DefenderCSPMSecurityOperator"
+    );
+    let defender_role = "Microsoft.Security/pricings/microsoft-defender-operator";
+    let too_long = "a".repeat(25);
+    for (name, source, role, subcode) in [
+        (
+            too_long.as_str(),
+            ML_SOURCE,
+            ML_ROLE,
+            "InvalidTrustedAccessRoleBindingName",
+        ),
+        (
+            "under_score",
+            ML_SOURCE,
+            ML_ROLE,
+            "InvalidTrustedAccessRoleBindingName",
+        ),
+        ("x", "not-an-id", ML_ROLE, "InvalidSourceResourceId"),
+        (
+            "x",
+            "/subscriptions/s/resourceGroups/g",
+            ML_ROLE,
+            "InvalidSourceResourceId",
+        ),
+        // A role whose type is a prefix of the source's but not by whole segments.
+        (
+            "x",
+            defender.as_str(),
+            "Microsoft.Security/pricing/microsoft-defender-operator",
+            "InvalidTrustedAccessRole",
+        ),
+        (
+            "x",
+            ML_SOURCE,
+            defender_role,
+            "TrustedAccessRoleSourceTypeMismatch",
+        ),
+    ] {
+        assert_eq!(
+            put(name, source, role),
+            (400, subcode.to_string()),
+            "{name} {source} {role}"
+        );
+    }
+    let longest = "a".repeat(24);
+    assert_eq!(put(&longest, ML_SOURCE, ML_ROLE).0, 201);
+    assert_eq!(
+        put("defender-cloudposture", &defender, defender_role).0,
+        201
+    );
+}

@@ -13,6 +13,7 @@ mod harness;
 mod help;
 mod hostile;
 mod hostile_properties;
+mod layout;
 mod output;
 mod prechecks;
 mod properties;

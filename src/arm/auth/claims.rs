@@ -3,6 +3,11 @@
 //! These are the troubleshooting steps the Trusted Access documentation gives, done for the user.
 
 use crate::arm::cloud::Cloud;
+
+/// The audience of the AKS regional gateway's tokens (not a publicly documented app, so
+/// `--audience` overrides it). Here, below both `cli` (its default) and `resolve`, so neither
+/// depends on the other for it.
+pub const TRUSTED_ACCESS_AUDIENCE: &str = "839858a7-cb51-4fcf-ad2f-222fe0d2d0d0";
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;

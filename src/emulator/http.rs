@@ -1,0 +1,82 @@
+//! The emulator's HTTP types, shared by every handler: one ARM request as handlers see it, and
+//! the reply they give (status, headers, JSON body), with ARM's and AKS's error shapes.
+
+use crate::emulator::EmulatorConfig;
+use bytes::Bytes;
+use hyper::Response;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// An answer's body: whole, or streamed (the hostile scripted answers).
+pub type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+/// What the server sends back for one request.
+pub type Answer = Result<Response<Body>, std::io::Error>;
+
+/// One ARM request as the handlers see it.
+pub struct ArmRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// Query parameters, keys lower-cased.
+    pub query: HashMap<String, String>,
+    pub body: &'a [u8],
+    /// `http://host:port`, for links the answer carries.
+    pub base: String,
+    /// `If-None-Match: *` was sent: create only, never replace (ARM's conditional PUT).
+    pub if_none_match_any: bool,
+}
+
+/// An answer: status, extra headers, JSON body (or none).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Value) -> Self {
+        Reply {
+            status,
+            headers: vec![],
+            body: Some(body),
+        }
+    }
+    pub fn empty(status: u16) -> Self {
+        Reply {
+            status,
+            headers: vec![],
+            body: None,
+        }
+    }
+    /// ARM's envelope: `{"error":{"code","message"}}`.
+    pub fn arm_error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Reply::json(
+            status,
+            json!({"error": {"code": code, "message": message.into()}}),
+        )
+    }
+    /// AKS's bare error body: `{"code","message","subcode"}`.
+    pub(crate) fn aks_error(
+        status: u16,
+        code: &str,
+        subcode: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        Reply::json(
+            status,
+            json!({"code": code, "message": message.into(), "subcode": subcode}),
+        )
+    }
+    /// `Retry-After` as configured (`--retry-after none` leaves it out, as some services do).
+    pub(crate) fn retry_after(self, config: &EmulatorConfig) -> Self {
+        match config.retry_after {
+            Some(seconds) => self.header("Retry-After", seconds.to_string()),
+            None => self,
+        }
+    }
+
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+}

@@ -1,0 +1,114 @@
+//! The audit's rule catalog (stable ids, names, levels, origins, help): data the resolve step
+//! checks `--skip-rule` against, and that the audit, its reports and `--list-rules` share.
+
+use crate::resolve::Level;
+
+pub struct Rule {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub level: Level,
+    /// Where the rule comes from.
+    pub origin: &'static str,
+    pub description: &'static str,
+    pub help: &'static str,
+}
+
+pub const NO_BINDING: &str = "TA001";
+pub const CLUSTER_IDENTITY: &str = "TA002";
+pub const DANGLING_SOURCE: &str = "TA003";
+pub const SOURCE_IDENTITY: &str = "TA004";
+pub const ROLE_GONE: &str = "TA005";
+pub const NOT_SUCCEEDED: &str = "TA006";
+pub const BINDING_LIMIT: &str = "TA007";
+pub const PRIVILEGE: &str = "TA008";
+pub const REQUIRED_BINDING: &str = "TA009";
+pub const SOURCE_UNKNOWN: &str = "TA010";
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: NO_BINDING,
+        name: "no-binding",
+        level: Level::Error,
+        origin: "Conformity procedure (AKS Trusted Access): the cluster has a Trusted Access role binding",
+        description: "The cluster has no Trusted Access role binding.",
+        help: "bind the services that need the cluster with 'aks-trustedaccess rolebinding create', or skip this rule with --skip-rule TA001",
+    },
+    Rule {
+        id: CLUSTER_IDENTITY,
+        name: "cluster-identity",
+        level: Level::Error,
+        origin: "Conformity procedure (AKS Trusted Access): the cluster uses a system-assigned managed identity",
+        description: "The cluster does not use a system-assigned managed identity.",
+        help: "move the cluster to a system-assigned identity: az aks update --enable-managed-identity",
+    },
+    Rule {
+        id: DANGLING_SOURCE,
+        name: "dangling-source",
+        level: Level::Error,
+        origin: "Trusted Access: a binding trusts its source by id; a resource created later under the same id would be trusted",
+        description: "The binding's source resource no longer exists.",
+        help: "delete the binding: aks-trustedaccess rolebinding delete",
+    },
+    Rule {
+        id: SOURCE_IDENTITY,
+        name: "source-without-system-identity",
+        level: Level::Error,
+        origin: "Trusted Access: the service authenticates with its source's system-assigned managed identity",
+        description: "The binding's source has no system-assigned managed identity, so the binding cannot work.",
+        help: "enable the source's system-assigned identity, or delete the binding",
+    },
+    Rule {
+        id: ROLE_GONE,
+        name: "role-not-in-catalog",
+        level: Level::Error,
+        origin: "Trusted Access role catalog of the cluster's location, read now",
+        description: "A role the binding holds is no longer in the location's catalog.",
+        help: "update the binding to roles from 'aks-trustedaccess role list -l LOCATION'",
+    },
+    Rule {
+        id: NOT_SUCCEEDED,
+        name: "binding-not-succeeded",
+        level: Level::Error,
+        origin: "ARM: provisioningState",
+        description: "The binding's provisioning state is not Succeeded.",
+        help: "look at it with 'aks-trustedaccess rolebinding show' and update or recreate it",
+    },
+    Rule {
+        id: BINDING_LIMIT,
+        name: "binding-limit",
+        level: Level::Warning,
+        origin: "Trusted Access: at most 8 role bindings per cluster",
+        description: "The cluster is at the limit of 8 role bindings; no service can be added.",
+        help: "delete bindings that are no longer needed (dangling ones first)",
+    },
+    Rule {
+        id: PRIVILEGE,
+        name: "privilege",
+        level: Level::Note,
+        origin: "The roles' Kubernetes rules (secrets, exec/attach, RBAC writes, escalate/bind/impersonate, wildcards, writes)",
+        description: "The binding's roles allow powerful actions in the cluster (a note; an error above --max-risk).",
+        help: "grant the least powerful role the service needs; see 'aks-trustedaccess role show -l LOCATION NAME'",
+    },
+    Rule {
+        id: REQUIRED_BINDING,
+        name: "required-binding",
+        level: Level::Error,
+        origin: "--require-binding-for",
+        description: "A service every cluster must bind is not bound.",
+        help: "create the binding with 'aks-trustedaccess rolebinding create'",
+    },
+    Rule {
+        id: SOURCE_UNKNOWN,
+        name: "source-unknown",
+        level: Level::Note,
+        origin: "The caller could not read the binding's source resource",
+        description: "The binding's source could not be read, so whether it exists is unknown.",
+        help: "run the audit with an identity that can read the source (Reader on its scope)",
+    },
+];
+
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .find(|r| r.id.eq_ignore_ascii_case(id) || r.name.eq_ignore_ascii_case(id))
+}
