@@ -127,20 +127,6 @@ fn redact_word(word: &str) -> String {
     word.to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_redacted() {
-        let line = r#"Authorization: Bearer eyJ0eXAi.eyJhdWQi.sig and {"access_token":"abc"}"#;
-        let red = redact(line);
-        assert!(!red.contains("eyJ0eXAi"));
-        assert!(!red.contains("abc"));
-        assert!(red.contains("<redacted>"));
-    }
-}
-
 /// Server text made safe for a terminal or a log: control characters other than newline and
 /// tab (ESC starting ANSI/OSC sequences, BEL, carriage return, backspace, DEL, the C1 range)
 /// become U+FFFD, so a hostile string can neither hide text nor retitle or rewrite the terminal.
@@ -154,4 +140,18 @@ pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
             .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_redacted() {
+        let line = r#"Authorization: Bearer eyJ0eXAi.eyJhdWQi.sig and {"access_token":"abc"}"#;
+        let red = redact(line);
+        assert!(!red.contains("eyJ0eXAi"));
+        assert!(!red.contains("abc"));
+        assert!(red.contains("<redacted>"));
+    }
 }
