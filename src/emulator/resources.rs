@@ -57,11 +57,20 @@ fn provider(world: &World, req: &ArmRequest, namespace: &str) -> Reply {
             ),
         );
     }
+    // Real ARM lists every type of a provider, held or not; here: the types of the world's
+    // resources and the role catalogs' source types (so a deleted source still has a version).
+    let catalog_types = world
+        .catalog
+        .iter()
+        .chain(world.catalogs_by_location.values().flatten())
+        .filter_map(|r| r["sourceResourceType"].as_str());
     let mut types: Vec<String> = world
         .resources
         .values()
-        .filter_map(|r| {
-            let (ns, kind) = r.resource_type.split_once('/')?;
+        .map(|r| r.resource_type.as_str())
+        .chain(catalog_types)
+        .filter_map(|t| {
+            let (ns, kind) = t.split_once('/')?;
             ns.eq_ignore_ascii_case(namespace).then(|| kind.to_string())
         })
         .collect();

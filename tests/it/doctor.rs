@@ -955,3 +955,24 @@ fn an_unreadable_catalog_leaves_roles_unknown_but_still_checks_their_fit() {
     assert_eq!(verdict(&doc, "roles-fit-source")["verdict"], "pass");
     assert_eq!(doc["verdict"], "unknown");
 }
+
+#[test]
+fn a_deleted_source_fails_even_when_no_resource_of_its_type_is_left() {
+    let vault = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.DataProtection/backupVaults/gone"
+    );
+    let state = world(
+        json!([binding(
+            "backup",
+            &vault,
+            &["Microsoft.DataProtection/backupVaults/backup-operator"],
+            3600,
+            3600
+        )]),
+        json!([]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "backup", &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(verdict(&doc, "source-exists")["verdict"], "fail", "{doc}");
+}
