@@ -25,7 +25,7 @@ macro_rules! exit_code_help {
   3    not found (any HTTP 404; show/update of a missing binding)
   4    audit findings; a failed check (rolebinding check, token check);
        changes pending (plan)
-  130  interrupted (Ctrl-C)"
+  128+n  stopped by signal n: 130 Ctrl-C, 143 TERM, 129 HUP"
     };
 }
 pub(crate) use exit_code_help;
