@@ -142,6 +142,17 @@ pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// "4m 12s", "2h 3m", "45s".
+pub fn span(seconds: i64) -> String {
+    let s = seconds.unsigned_abs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

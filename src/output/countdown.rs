@@ -15,7 +15,7 @@ pub async fn wait_until(unix: i64, what: &str, diagnostics: Diagnostics) {
         if !quiet {
             diagnostics.summary(&format!(
                 "Waiting {} for {what}...",
-                crate::commands::doctor::span(first.as_secs() as i64 + 1)
+                crate::diagnostics::span(first.as_secs() as i64 + 1)
             ));
         }
         tokio::time::sleep(first).await;
@@ -24,7 +24,7 @@ pub async fn wait_until(unix: i64, what: &str, diagnostics: Diagnostics) {
     while let Some(left) = remaining() {
         write_stderr(&format!(
             "\r\x1b[2KWaiting for {what}: {} left (Ctrl-C stops waiting)",
-            crate::commands::doctor::span(left.as_secs() as i64 + 1)
+            crate::diagnostics::span(left.as_secs() as i64 + 1)
         ));
         // Wake on each whole second left, so the display counts down evenly.
         let tick = Duration::from_nanos(u64::from(left.subsec_nanos()));

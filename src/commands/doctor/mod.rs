@@ -196,16 +196,7 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
-/// "4m 12s", "2h 3m", "45s".
-pub fn span(seconds: i64) -> String {
-    let s = seconds.unsigned_abs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m {}s", s / 60, s % 60),
-        3600..86400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86400, (s % 86400) / 3600),
-    }
-}
+pub use crate::diagnostics::span;
 
 #[cfg(test)]
 mod tests {
