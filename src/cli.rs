@@ -123,7 +123,7 @@ pub struct GlobalArgs {
         value_name = "MS",
         env = "AKS_TRUSTEDACCESS_RETRY_DELAY_MS",
         default_value_t = 250,
-        hide = true
+        hide_env_values = true
     )]
     pub retry_delay_ms: u64,
 

@@ -51,3 +51,28 @@ pub fn write_man_pages(dir: &Path) -> Result<Vec<PathBuf>> {
     written.sort();
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap_complete offers hidden options too (its bash script lists every long name), so an
+    /// option hidden from `--help` would still be completed: every option is documented instead.
+    #[test]
+    fn no_option_is_hidden_from_help_while_completion_offers_it() {
+        fn walk(cmd: &clap::Command, path: &str, hidden: &mut Vec<String>) {
+            for arg in cmd.get_arguments().filter(|a| a.is_hide_set()) {
+                hidden.push(format!("{path} {}", arg.get_id()));
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), hidden);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut hidden = Vec::new();
+        walk(&cmd, BIN, &mut hidden);
+        hidden.retain(|h| !h.ends_with(" help") && !h.ends_with(" version"));
+        assert!(hidden.is_empty(), "hidden options: {hidden:?}");
+    }
+}
