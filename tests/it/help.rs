@@ -157,7 +157,7 @@ fn examples() -> Vec<Example> {
 /// The emulator's world plus what the examples name: a group `myResourceGroup` with a cluster
 /// `myCluster` and its binding `myBinding` for the workspace `myWorkspace`, and subscriptions
 /// called Prod and Staging.
-fn example_world() -> Value {
+pub(crate) fn example_world() -> Value {
     let emu = Emulator::start();
     let mut state: Value = emu
         .control_client()

@@ -21,6 +21,7 @@ mod proxies;
 mod query;
 mod query_differential;
 mod races;
+mod readme;
 mod reliability;
 mod reports;
 mod role;
