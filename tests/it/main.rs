@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod conventions;
 mod desired;
+mod docs;
 mod doctor;
 mod emulator;
 mod graph;
