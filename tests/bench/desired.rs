@@ -74,7 +74,10 @@ fn changed(mut manifest: Value, changes: usize) -> Value {
     for entry in entries.iter_mut() {
         let single = entry["clusters"].as_array().map(Vec::len) == Some(1);
         if updated < changes / 2 && single && offers_role(entry["clusters"][0].as_str().unwrap()) {
-            entry["roles"].as_array_mut().unwrap().push(json!(ML_ROLE_2));
+            entry["roles"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!(ML_ROLE_2));
             updated += 1;
         }
     }

@@ -70,21 +70,28 @@ pub async fn apply(
     parallel: usize,
     progress: &dyn Fn(&Action, &Outcome),
 ) -> Vec<Applied> {
-    let per_cluster: Vec<Vec<Applied>> = stream::iter(&plan.clusters)
-        .map(|c| async move {
-            match &c.actions {
+    // Unordered, so a cluster with several writes does not hold the slots of those after it,
+    // and subscriptions in turn (see `by_subscription_in_turn`); results in the plan's order.
+    let ids: Vec<&ClusterId> = plan.clusters.iter().map(|c| &c.cluster).collect();
+    let order = super::by_subscription_in_turn(&ids);
+    let mut per_cluster: Vec<(usize, Vec<Applied>)> = stream::iter(order)
+        .map(|index| async move {
+            let c = &plan.clusters[index];
+            let applied = match &c.actions {
                 Ok(actions) => apply_cluster(ctx, actions, wait, progress).await,
                 Err(why) => vec![Applied {
                     cluster: c.cluster.clone(),
                     action: None,
                     outcome: Outcome::Failed(why.clone()),
                 }],
-            }
+            };
+            (index, applied)
         })
-        .buffered(parallel.max(1))
+        .buffer_unordered(parallel.max(1))
         .collect()
         .await;
-    per_cluster.into_iter().flatten().collect()
+    per_cluster.sort_by_key(|(index, _)| *index);
+    per_cluster.into_iter().flat_map(|(_, a)| a).collect()
 }
 
 async fn apply_cluster(

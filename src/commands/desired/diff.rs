@@ -41,6 +41,13 @@ impl ActionKind {
             ActionKind::Create | ActionKind::Update | ActionKind::Replace | ActionKind::Delete
         )
     }
+    /// Whether `apply` writes roles (the location's catalog must offer them).
+    pub fn grants_roles(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Create | ActionKind::Update | ActionKind::Replace
+        )
+    }
     /// Whether access is removed (needs confirmation).
     pub fn destructive(self) -> bool {
         matches!(self, ActionKind::Replace | ActionKind::Delete)
@@ -136,73 +143,28 @@ pub fn platform_reason(binding: &RoleBinding) -> Option<&'static str> {
 }
 
 /// The actions for one cluster: `wanted` are the entries that apply to it (already checked not
-/// to conflict), `existing` its bindings as read.
+/// to conflict), `existing` its bindings as read. Each entry claims the binding of its name, else
+/// an unclaimed one of its source (adoption), else is created; unclaimed bindings are kept or,
+/// with `--prune`, deleted.
 pub fn cluster_actions(
     cluster: &ClusterId,
     wanted: &[&Entry],
     existing: &[RoleBinding],
     prune: &PruneOptions,
 ) -> Vec<Action> {
-    let mut actions = Vec::new();
     let mut claimed = vec![false; existing.len()];
-    let name_of = |b: &RoleBinding| b.name.clone().unwrap_or_default();
-    let action = |name: String, kind, before, after, reason: String| Action {
-        cluster: cluster.clone(),
-        name,
-        kind,
-        before,
-        after,
-        reason,
-    };
+    let mut actions = Vec::new();
     for entry in wanted {
         let after = BindingState::of_entry(entry);
-        let same_name = existing
+        let (name, kind, before, reason) = if let Some(i) = existing
             .iter()
-            .position(|b| name_of(b).eq_ignore_ascii_case(entry.name.as_str()));
-        if let Some(i) = same_name {
+            .position(|b| name_of(b).eq_ignore_ascii_case(entry.name.as_str()))
+        {
             claimed[i] = true;
+            let (kind, reason) = same_name_action(&existing[i], &after);
             let before = BindingState::of(&existing[i]);
-            let state = existing[i].properties.provisioning_state.as_deref();
-            let (kind, reason) = if !before.source.eq_ignore_ascii_case(&after.source) {
-                (
-                    ActionKind::Replace,
-                    "the source changes, which the service cannot do in place: delete, then create (access is lost in between)".to_string(),
-                )
-            } else if !before.same_roles(&after) {
-                (ActionKind::Update, "the roles change".to_string())
-            } else if state.is_some_and(|s| {
-                s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled")
-            }) {
-                (
-                    ActionKind::Update,
-                    format!(
-                        "provisioningState is {}; written again",
-                        state.unwrap_or("")
-                    ),
-                )
-            } else {
-                (ActionKind::Noop, "as desired".to_string())
-            };
-            actions.push(action(
-                name_of(&existing[i]),
-                kind,
-                Some(before),
-                Some(after),
-                reason,
-            ));
-            continue;
-        }
-        let same_source = existing.iter().enumerate().position(|(i, b)| {
-            !claimed[i]
-                && b.properties
-                    .source_resource_id
-                    .as_deref()
-                    .is_some_and(|s| s.eq_ignore_ascii_case(&after.source))
-                && !wanted
-                    .iter()
-                    .any(|w| w.name.as_str().eq_ignore_ascii_case(&name_of(b)))
-        });
-        if let Some(i) = same_source {
+            (name_of(&existing[i]), kind, Some(before), reason)
+        } else if let Some(i) = same_source(wanted, existing, &claimed, &after) {
             claimed[i] = true;
             let before = BindingState::of(&existing[i]);
             let roles = if before.same_roles(&after) {
@@ -210,51 +172,105 @@ pub fn cluster_actions(
             } else {
                 "with other roles, left as they are"
             };
-            actions.push(action(
-                entry.name.as_str().to_string(),
-                ActionKind::Adopt,
-                Some(before),
-                Some(after),
-                format!(
-                    "the source is already bound as '{}' {roles}; no duplicate is created",
-                    name_of(&existing[i])
-                ),
-            ));
-            continue;
-        }
-        actions.push(action(
-            entry.name.as_str().to_string(),
-            ActionKind::Create,
-            None,
-            Some(after),
-            "not on the cluster".to_string(),
-        ));
-    }
-    for (i, binding) in existing.iter().enumerate() {
-        if claimed[i] {
-            continue;
-        }
-        let name = name_of(binding);
-        let before = Some(BindingState::of(binding));
-        let named = prune.platform.iter().any(|p| p.eq_ignore_ascii_case(&name));
-        let (kind, reason) = match (prune.prune, platform_reason(binding)) {
-            (false, _) => (
-                ActionKind::Noop,
-                "no entry describes it; kept (--prune deletes it)".to_string(),
-            ),
-            (true, Some(why)) if !named => (
-                ActionKind::Noop,
-                format!("{why}; kept (--prune-platform {name} deletes it)"),
-            ),
-            (true, _) => (
-                ActionKind::Delete,
-                "no entry describes it (--prune)".to_string(),
-            ),
+            let reason = format!(
+                "the source is already bound as '{}' {roles}; no duplicate is created",
+                name_of(&existing[i])
+            );
+            let name = entry.name.as_str().to_string();
+            (name, ActionKind::Adopt, Some(before), reason)
+        } else {
+            let name = entry.name.as_str().to_string();
+            (name, ActionKind::Create, None, "not on the cluster".into())
         };
-        actions.push(action(name, kind, before, None, reason));
+        actions.push(Action {
+            cluster: cluster.clone(),
+            name,
+            kind,
+            before,
+            after: Some(after),
+            reason,
+        });
     }
+    let unclaimed = existing.iter().zip(&claimed).filter(|(_, c)| !**c);
+    actions.extend(unclaimed.map(|(binding, _)| leftover_action(cluster, binding, prune)));
     actions.sort_by_key(|a| a.kind);
     actions
+}
+
+fn name_of(binding: &RoleBinding) -> String {
+    binding.name.clone().unwrap_or_default()
+}
+
+/// What an entry does to the binding of its name: replace (other source), update (other roles,
+/// or a failed binding written again) or nothing.
+fn same_name_action(existing: &RoleBinding, after: &BindingState) -> (ActionKind, String) {
+    let before = BindingState::of(existing);
+    let state = existing.properties.provisioning_state.as_deref();
+    if !before.source.eq_ignore_ascii_case(&after.source) {
+        (
+            ActionKind::Replace,
+            "the source changes, which the service cannot do in place: delete, then create (access is lost in between)".to_string(),
+        )
+    } else if !before.same_roles(after) {
+        (ActionKind::Update, "the roles change".to_string())
+    } else if let Some(state) =
+        state.filter(|s| s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled"))
+    {
+        (
+            ActionKind::Update,
+            format!("provisioningState is {state}; written again"),
+        )
+    } else {
+        (ActionKind::Noop, "as desired".to_string())
+    }
+}
+
+/// An unclaimed binding of the entry's source that no entry names (adopted, not duplicated).
+fn same_source(
+    wanted: &[&Entry],
+    existing: &[RoleBinding],
+    claimed: &[bool],
+    after: &BindingState,
+) -> Option<usize> {
+    existing.iter().enumerate().position(|(i, b)| {
+        !claimed[i]
+            && b.properties
+                .source_resource_id
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case(&after.source))
+            && !wanted
+                .iter()
+                .any(|w| w.name.as_str().eq_ignore_ascii_case(&name_of(b)))
+    })
+}
+
+/// A binding no entry describes: kept, or deleted with `--prune` (a platform's binding only when
+/// named with `--prune-platform`).
+fn leftover_action(cluster: &ClusterId, binding: &RoleBinding, prune: &PruneOptions) -> Action {
+    let name = name_of(binding);
+    let named = prune.platform.iter().any(|p| p.eq_ignore_ascii_case(&name));
+    let (kind, reason) = match (prune.prune, platform_reason(binding)) {
+        (false, _) => (
+            ActionKind::Noop,
+            "no entry describes it; kept (--prune deletes it)".to_string(),
+        ),
+        (true, Some(why)) if !named => (
+            ActionKind::Noop,
+            format!("{why}; kept (--prune-platform {name} deletes it)"),
+        ),
+        (true, _) => (
+            ActionKind::Delete,
+            "no entry describes it (--prune)".to_string(),
+        ),
+    };
+    Action {
+        cluster: cluster.clone(),
+        before: Some(BindingState::of(binding)),
+        name,
+        kind,
+        after: None,
+        reason,
+    }
 }
 
 /// How many bindings the cluster has once the actions are carried out.

@@ -4,7 +4,8 @@
 use super::describe;
 use super::discover::{self, FoundCluster};
 use crate::arm::api;
-use crate::arm::ids::SubscriptionId;
+use crate::arm::ids::{ClusterId, SubscriptionId};
+use crate::arm::models::RoleBinding;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::manifest::MANIFEST_API_VERSION;
@@ -36,15 +37,33 @@ pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
         }
     }
     clusters.sort_by_key(|c| c.id.key());
-    let read: Vec<_> = stream::iter(&clusters)
-        .map(|c| async move { (c, api::list_bindings(&ctx.client, &c.id).await) })
-        .buffered(options.parallel.max(1))
+    let ids: Vec<&ClusterId> = clusters.iter().map(|c| &c.id).collect();
+    let clusters = &clusters;
+    let mut read: Vec<_> = stream::iter(super::by_subscription_in_turn(&ids))
+        .map(|i| async move {
+            let c = &clusters[i];
+            (i, c, api::list_bindings(&ctx.client, &c.id).await)
+        })
+        .buffer_unordered(options.parallel.max(1))
         .collect()
         .await;
-    // Group identical bindings: same name, source and roles (compared as ARM does, ignoring case).
+    read.sort_by_key(|(i, _, _)| *i);
+    let entries = group_identical(read, &mut unreadable);
+    Ok(Export {
+        manifest: json!({"apiVersion": MANIFEST_API_VERSION, "bindings": entries}),
+        unreadable,
+    })
+}
+
+/// Identical bindings grouped into one entry with their clusters: same name, source and roles
+/// (compared as ARM does, ignoring case). Unreadable clusters are added to `unreadable`.
+fn group_identical(
+    read: Vec<(usize, &FoundCluster, Result<Vec<RoleBinding>>)>,
+    unreadable: &mut Vec<String>,
+) -> Vec<Value> {
     let mut entries: Vec<Value> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for (cluster, bindings) in read {
+    for (_, cluster, bindings) in read {
         let bindings = match bindings {
             Ok(b) => b,
             Err(e) => {
@@ -78,10 +97,7 @@ pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
             }
         }
     }
-    Ok(Export {
-        manifest: json!({"apiVersion": MANIFEST_API_VERSION, "bindings": entries}),
-        unreadable,
-    })
+    entries
 }
 
 /// The subscriptions named (ids used as given, names looked up), else every Enabled one.

@@ -13,7 +13,7 @@ use crate::arm::roles::RoleName;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::manifest::{Entry, Manifest};
-use diff::{Action, ActionKind, MAX_BINDINGS_PER_CLUSTER, PruneOptions};
+use diff::{Action, MAX_BINDINGS_PER_CLUSTER, PruneOptions};
 use discover::Target;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
@@ -64,6 +64,28 @@ impl Plan {
     }
 }
 
+/// The order to work through clusters in: one of each subscription in turn. ARM budgets reads
+/// and writes per subscription, and the client pauses a subscription whose budget runs low; in
+/// subscription order, every parallel slot would wait on that one subscription while the others
+/// have budget to spare. Returns indices into `clusters`.
+pub fn by_subscription_in_turn(clusters: &[&ClusterId]) -> Vec<usize> {
+    let mut queues: Vec<(String, std::collections::VecDeque<usize>)> = Vec::new();
+    for (i, c) in clusters.iter().enumerate() {
+        let sub = c.subscription.as_str().to_ascii_lowercase();
+        match queues.iter_mut().find(|(s, _)| *s == sub) {
+            Some((_, q)) => q.push_back(i),
+            None => queues.push((sub, [i].into())),
+        }
+    }
+    let mut order = Vec::with_capacity(clusters.len());
+    while order.len() < clusters.len() {
+        for (_, q) in &mut queues {
+            order.extend(q.pop_front());
+        }
+    }
+    order
+}
+
 /// An error in one line (the `ERROR:` line of its rendering), for per-cluster reasons.
 pub fn describe(e: &Error) -> String {
     e.render()
@@ -103,11 +125,16 @@ pub async fn plan(
         prune,
         catalogs: Mutex::new(HashMap::new()),
     };
-    let planned: Vec<(ClusterPlan, Vec<String>)> = stream::iter(&resolution.targets)
-        .map(|t| planner.cluster(t))
-        .buffered(parallel.max(1))
+    // Unordered: a slow cluster must not hold the window's other slots (the plan is sorted below).
+    let ids: Vec<&ClusterId> = resolution.targets.iter().map(|t| &t.cluster.id).collect();
+    let order = by_subscription_in_turn(&ids);
+    let mut planned: Vec<(ClusterPlan, Vec<String>)> = stream::iter(order)
+        .map(|i| planner.cluster(&resolution.targets[i]))
+        .buffer_unordered(parallel.max(1))
         .collect()
         .await;
+    // The targets' order (by cluster key), so refusals are listed the same way every run.
+    planned.sort_by_key(|(c, _)| c.cluster.key());
     let mut plan = Plan {
         warnings: resolution.empty_selectors,
         ..Plan::default()
@@ -125,6 +152,17 @@ pub async fn plan(
     plan.clusters
         .sort_by_key(|c| (c.cluster.key(), c.actions.is_ok()));
     Ok(plan)
+}
+
+/// The refusal of a cluster that would pass the service's limit of bindings, if it would.
+fn limit_refusal(id: &ClusterId, existing: usize, actions: &[Action]) -> Option<String> {
+    let after = diff::bindings_after(existing, actions);
+    (after > MAX_BINDINGS_PER_CLUSTER).then(|| {
+        format!(
+            "cluster {}: would hold {after} bindings, more than the service's limit of {MAX_BINDINGS_PER_CLUSTER} (it has {existing})",
+            id.path()
+        )
+    })
 }
 
 /// Two entries that want different things on one cluster: the same name with another source or
@@ -176,16 +214,15 @@ impl Planner<'_> {
     /// One read of the cluster's bindings, its actions, and what the service would refuse.
     async fn cluster(&self, target: &Target) -> (ClusterPlan, Vec<String>) {
         let id = target.cluster.id.clone();
+        let unreadable = |cluster, why| ClusterPlan {
+            cluster,
+            actions: Err(why),
+        };
         let existing = match api::list_bindings(&self.ctx.client, &id).await {
             Ok(b) => b,
             Err(e) => {
-                return (
-                    ClusterPlan {
-                        cluster: id,
-                        actions: Err(format!("cannot read the bindings: {}", describe(&e))),
-                    },
-                    vec![],
-                );
+                let why = format!("cannot read the bindings: {}", describe(&e));
+                return (unreadable(id, why), vec![]);
             }
         };
         let wanted: Vec<&Entry> = target
@@ -194,26 +231,12 @@ impl Planner<'_> {
             .map(|i| &self.manifest.entries[*i])
             .collect();
         let actions = diff::cluster_actions(&id, &wanted, &existing, self.prune);
-        let mut refusals = Vec::new();
-        let after = diff::bindings_after(existing.len(), &actions);
-        if after > MAX_BINDINGS_PER_CLUSTER {
-            refusals.push(format!(
-                "cluster {}: would hold {after} bindings, more than the service's limit of {MAX_BINDINGS_PER_CLUSTER} (it has {})",
-                id.path(),
-                existing.len()
-            ));
-        }
-        let writes_roles = actions.iter().any(|a| {
-            matches!(
-                a.kind,
-                ActionKind::Create | ActionKind::Update | ActionKind::Replace
-            )
-        });
-        if writes_roles {
-            match self
-                .catalog(&id.subscription, &target.cluster.location)
-                .await
-            {
+        let mut refusals: Vec<String> = limit_refusal(&id, existing.len(), &actions)
+            .into_iter()
+            .collect();
+        if actions.iter().any(|a| a.kind.grants_roles()) {
+            let location = &target.cluster.location;
+            match self.catalog(&id.subscription, location).await {
                 Ok(catalog) => refusals.extend(self.roles_refused(
                     &target.cluster,
                     &actions,
@@ -221,26 +244,16 @@ impl Planner<'_> {
                     &catalog,
                 )),
                 Err(e) => {
-                    return (
-                        ClusterPlan {
-                            cluster: id,
-                            actions: Err(format!(
-                                "cannot read the role catalog of {}: {e}",
-                                target.cluster.location
-                            )),
-                        },
-                        refusals,
-                    );
+                    let why = format!("cannot read the role catalog of {location}: {e}");
+                    return (unreadable(id, why), refusals);
                 }
             }
         }
-        (
-            ClusterPlan {
-                cluster: id,
-                actions: Ok(actions),
-            },
-            refusals,
-        )
+        let planned = ClusterPlan {
+            cluster: id,
+            actions: Ok(actions),
+        };
+        (planned, refusals)
     }
 
     /// Roles the writes would grant that the location's catalog does not offer.
@@ -252,12 +265,7 @@ impl Planner<'_> {
         catalog: &HashSet<String>,
     ) -> Vec<String> {
         let mut refusals = Vec::new();
-        for action in actions.iter().filter(|a| {
-            matches!(
-                a.kind,
-                ActionKind::Create | ActionKind::Update | ActionKind::Replace
-            )
-        }) {
+        for action in actions.iter().filter(|a| a.kind.grants_roles()) {
             let entry = wanted
                 .iter()
                 .find(|e| e.name.as_str().eq_ignore_ascii_case(&action.name));
@@ -319,5 +327,31 @@ impl Planner<'_> {
         })
         .await
         .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clusters_are_taken_one_subscription_at_a_time() {
+        let id = |sub: u8, name: &str| {
+            ClusterId::parse_id(&format!(
+                "/subscriptions/0000000{sub}-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}"
+            ))
+            .unwrap()
+        };
+        let clusters = [
+            id(1, "a"),
+            id(1, "b"),
+            id(1, "c"),
+            id(2, "d"),
+            id(3, "e"),
+            id(3, "f"),
+        ];
+        let refs: Vec<&ClusterId> = clusters.iter().collect();
+        assert_eq!(by_subscription_in_turn(&refs), [0, 3, 4, 1, 5, 2]);
+        assert!(by_subscription_in_turn(&[]).is_empty());
     }
 }
