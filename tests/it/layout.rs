@@ -152,15 +152,6 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
         .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
 }
 
-/// Cycles inside one helper's area that are still open, each named by the edge that closes it.
-/// Remove an entry once its cycle is broken; a new cycle anywhere else fails the test.
-const KNOWN_CYCLES: &[(&str, &str)] = &[
-    // The query engine (i10q, issue 10): builtin functions call back into the interpreter
-    // (sort_by, map) and the signature checks name the function table.
-    ("output::query::interpreter", "output::query::functions"),
-    ("output::query::signatures", "output::query::functions"),
-];
-
 /// Every cycle, found one at a time by cutting the edge that closes it.
 fn all_cycles(mut graph: BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     let mut cycles = Vec::new();
@@ -183,10 +174,6 @@ fn the_module_graph_has_no_cycle() {
     );
     let unexpected: Vec<String> = all_cycles(graph.clone())
         .into_iter()
-        .filter(|c| {
-            !c.windows(2)
-                .any(|w| KNOWN_CYCLES.contains(&(w[0].as_str(), w[1].as_str())))
-        })
         .map(|c| c.join(" → "))
         .collect();
     assert!(

@@ -1,7 +1,10 @@
-//! Python's conversions that jmespath's functions lean on: `int()`/`float()` of a string
+//! Python's conversions and comparisons that jmespath leans on: the ordering of `<`, `>`,
+//! `min`/`max`/`sort` (`python_order`), `int()`/`float()` of a string
 //! (`to_number`) and `json.dumps(x, separators=(',', ':'))` (`to_string`).
 
-use crate::output::pyvalue::{PyValue, float_repr};
+use super::RuntimeError;
+use crate::output::pyvalue::{PyValue, float_repr, numeric_cmp};
+use std::cmp::Ordering;
 use std::fmt::Write as _;
 
 /// `to_number` of a string: Python's `int()`, else `float()`, else null.
@@ -134,4 +137,22 @@ fn ascii_json_string(s: &str, out: &mut String) {
         }
     }
     out.push('"');
+}
+
+/// Python's ordering of two numbers or two strings; a string against a number is Python's
+/// TypeError. `None` when a NaN makes every comparison false.
+pub fn python_order(
+    symbol: &str,
+    left: &PyValue,
+    right: &PyValue,
+) -> Result<Option<Ordering>, RuntimeError> {
+    match (left, right) {
+        (PyValue::Str(a), PyValue::Str(b)) => Ok(Some(a.cmp(b))),
+        (PyValue::Str(_), _) | (_, PyValue::Str(_)) => Err(RuntimeError::Python(format!(
+            "'{symbol}' not supported between instances of '{}' and '{}'",
+            left.python_type(),
+            right.python_type()
+        ))),
+        _ => Ok(numeric_cmp(left, right)),
+    }
 }

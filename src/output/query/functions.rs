@@ -3,18 +3,11 @@
 //! a plain dict, `sort_by` takes its key type from the first element.
 
 use super::RuntimeError;
-use super::ast::Node;
-use super::conversions::{compact_json, to_number};
-use super::interpreter::{python_order, visit};
-use super::signatures::{signature, type_check, type_error};
+use super::conversions::{compact_json, python_order, to_number};
+use super::signatures::{Arg, Expref, signature, type_check, type_error};
 use crate::output::pyvalue::{Dict, PyValue, python_eq};
 use std::cmp::Ordering;
 use std::sync::Arc;
-
-pub enum Arg<'a> {
-    Value(PyValue),
-    Expref(&'a Node),
-}
 
 pub fn call(name: &str, args: Vec<Arg<'_>>) -> Result<PyValue, RuntimeError> {
     let (params, _) = signature(name)
@@ -29,7 +22,7 @@ pub fn call(name: &str, args: Vec<Arg<'_>>) -> Result<PyValue, RuntimeError> {
                 "sort_by" | "min_by" | "max_by",
                 Arg::Value(PyValue::List(items)),
                 Arg::Expref(expr),
-            ) => return by_expression(name, items, expr),
+            ) => return by_expression(name, items, *expr),
             _ => {}
         }
     }
@@ -288,13 +281,13 @@ fn extreme(items: &[PyValue], wanted: Ordering) -> Result<PyValue, RuntimeError>
 fn by_expression(
     name: &str,
     list: &Arc<Vec<PyValue>>,
-    expr: &Node,
+    expr: Expref<'_>,
 ) -> Result<PyValue, RuntimeError> {
     let items: &[PyValue] = list;
     if name == "map" {
         return items
             .iter()
-            .map(|i| visit(expr, i))
+            .map(|i| expr.apply(i))
             .collect::<Result<_, _>>()
             .map(PyValue::list);
     }
@@ -303,7 +296,7 @@ fn by_expression(
             // Python hands back the very list it was given.
             return Ok(PyValue::List(Arc::clone(list)));
         };
-        let required = visit(expr, first)?.jmespath_type();
+        let required = expr.apply(first)?.jmespath_type();
         if required != "number" && required != "string" {
             return Err(type_error(name, first, required, &["string", "number"]));
         }
@@ -340,11 +333,11 @@ fn by_expression(
 
 fn key_of(
     name: &str,
-    expr: &Node,
+    expr: Expref<'_>,
     item: &PyValue,
     allowed: &[&str],
 ) -> Result<PyValue, RuntimeError> {
-    let key = visit(expr, item)?;
+    let key = expr.apply(item)?;
     let actual = key.jmespath_type();
     if !allowed.contains(&actual) {
         return Err(type_error(name, &key, actual, allowed));

@@ -4,8 +4,10 @@
 
 use super::RuntimeError;
 use super::ast::{Ast, Comparator, Node};
-use super::functions::{self, Arg};
-use crate::output::pyvalue::{Dict, PyValue, numeric_cmp, python_eq};
+use super::conversions::python_order;
+use super::functions;
+use super::signatures::{Arg, Expref};
+use crate::output::pyvalue::{Dict, PyValue, python_eq};
 use std::cmp::Ordering;
 
 pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
@@ -119,7 +121,10 @@ pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
             let mut resolved = Vec::with_capacity(args.len());
             for arg in args {
                 resolved.push(match &arg.ast {
-                    Ast::Expref(inner) => Arg::Expref(inner),
+                    Ast::Expref(inner) => Arg::Expref(Expref {
+                        node: inner,
+                        eval: visit,
+                    }),
                     _ => Arg::Value(visit(arg, value)?),
                 });
             }
@@ -212,24 +217,6 @@ fn compare(
     }
     let ordering = python_order(symbol, left, right)?;
     Ok(PyValue::Bool(ordering.is_some_and(|o| wanted.contains(&o))))
-}
-
-/// Python's ordering of two numbers or two strings; a string against a number is Python's
-/// TypeError. `None` when a NaN makes every comparison false.
-pub fn python_order(
-    symbol: &str,
-    left: &PyValue,
-    right: &PyValue,
-) -> Result<Option<Ordering>, RuntimeError> {
-    match (left, right) {
-        (PyValue::Str(a), PyValue::Str(b)) => Ok(Some(a.cmp(b))),
-        (PyValue::Str(_), _) | (_, PyValue::Str(_)) => Err(RuntimeError::Python(format!(
-            "'{symbol}' not supported between instances of '{}' and '{}'",
-            left.python_type(),
-            right.python_type()
-        ))),
-        _ => Ok(numeric_cmp(left, right)),
-    }
 }
 
 /// jmespath's `_equals`: Python's `==`, except that 0 and 1 never equal a boolean at the top.

@@ -2,8 +2,28 @@
 //! type by JMESPath name, an `array-…` element by Python type name (`received: "str"`).
 
 use super::RuntimeError;
-use super::functions::Arg;
+use super::ast::Node;
 use crate::output::pyvalue::PyValue;
+
+/// An argument as a function receives it: a value, or an expression reference (`&expr`).
+pub enum Arg<'a> {
+    Value(PyValue),
+    Expref(Expref<'a>),
+}
+
+/// An expression reference with the evaluator that applies it to an element. The interpreter
+/// hands its own `visit` in, so the functions (`map`, `sort_by`, …) never call back into it.
+#[derive(Clone, Copy)]
+pub struct Expref<'a> {
+    pub node: &'a Node,
+    pub eval: fn(&Node, &PyValue) -> Result<PyValue, RuntimeError>,
+}
+
+impl Expref<'_> {
+    pub fn apply(&self, value: &PyValue) -> Result<PyValue, RuntimeError> {
+        (self.eval)(self.node, value)
+    }
+}
 
 /// Each function's parameters: the JMESPath types each accepts (empty: any), and whether the
 /// last one repeats.
