@@ -5,7 +5,7 @@ use aks_trustedaccess::diagnostics::write_stderr;
 use aks_trustedaccess::emulator::graph::GraphConfig;
 use aks_trustedaccess::emulator::ratelimit::{Budget, Limits};
 use aks_trustedaccess::emulator::server;
-use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, Seed, World};
+use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, OperationOutcome, Seed, World};
 use aks_trustedaccess::emulator::{EmulatorConfig, FaultKind, Faults, test_ca};
 use aks_trustedaccess::output::write_stdout;
 use clap::Parser;
@@ -208,9 +208,9 @@ fn run(args: Args) -> Result<(), String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let outcome = match args.operation_outcome.as_str() {
-        "failed" => "Failed",
-        "canceled" => "Canceled",
-        _ => "Succeeded",
+        "failed" => OperationOutcome::Failed,
+        "canceled" => OperationOutcome::Canceled,
+        _ => OperationOutcome::Succeeded,
     };
     let config = EmulatorConfig {
         page_size: args.page_size,
@@ -218,7 +218,7 @@ fn run(args: Args) -> Result<(), String> {
         operation_polls: args.operation_polls,
         operation_seconds: (args.operation_seconds > 0.0).then_some(args.operation_seconds),
         retry_after: args.retry_after.0,
-        operation_outcome: outcome.into(),
+        operation_outcome: outcome,
         latency: Duration::from_millis(args.latency_ms),
         faults: Faults::new(
             args.fault_every,

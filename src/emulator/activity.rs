@@ -4,7 +4,7 @@
 
 use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::operations::outcome_error;
-use crate::emulator::state::{OperationKind, World};
+use crate::emulator::state::{OperationKind, OperationOutcome, World};
 use serde_json::{Value, json};
 
 /// `GET /subscriptions/{s}/providers/Microsoft.Insights/eventtypes/management/values`.
@@ -41,8 +41,9 @@ pub fn management_events(world: &World, req: &ArmRequest, sub: &str) -> Reply {
                 OperationKind::Put => "write",
                 OperationKind::Delete => "delete",
             };
-            let mut status = json!({"status": op.outcome});
-            if let Some(error) = outcome_error(&op.outcome) {
+            let outcome = op.outcome.as_str();
+            let mut status = json!({"status": outcome});
+            if let Some(error) = outcome_error(op.outcome) {
                 status["error"] = error;
             }
             let event = json!({
@@ -52,9 +53,9 @@ pub fn management_events(world: &World, req: &ArmRequest, sub: &str) -> Reply {
                     "value": format!("Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/{action}"),
                 },
                 "resourceId": id,
-                "status": {"value": op.outcome, "localizedValue": op.outcome},
+                "status": {"value": outcome, "localizedValue": outcome},
                 "properties": {
-                    "statusCode": if op.outcome == "Succeeded" { "OK" } else { "Conflict" },
+                    "statusCode": if op.outcome == OperationOutcome::Succeeded { "OK" } else { "Conflict" },
                     "statusMessage": status.to_string(),
                 },
             });

@@ -36,8 +36,8 @@ pub struct EmulatorConfig {
     pub operation_seconds: Option<f64>,
     /// `Retry-After` (seconds) on write answers and running polls; `None` leaves it out.
     pub retry_after: Option<u64>,
-    /// How operations end: Succeeded, Failed or Canceled.
-    pub operation_outcome: String,
+    /// How operations end.
+    pub operation_outcome: state::OperationOutcome,
     /// Added to every ARM answer.
     pub latency: Duration,
     pub faults: Faults,
@@ -63,7 +63,7 @@ impl Default for EmulatorConfig {
             operation_polls: 1,
             operation_seconds: Some(5.0),
             retry_after: Some(0),
-            operation_outcome: "Succeeded".into(),
+            operation_outcome: state::OperationOutcome::Succeeded,
             latency: Duration::ZERO,
             faults: Faults::default(),
             token_lifetime: 3600,

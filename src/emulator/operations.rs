@@ -4,13 +4,15 @@
 use crate::emulator::EmulatorConfig;
 use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::rules::{binding_name_ok, role_fits_source, source_type};
-use crate::emulator::state::{Binding, Operation, OperationKind, World};
+use crate::emulator::state::{Binding, Cluster, Operation, OperationKind, OperationOutcome, World};
 use serde_json::{Value, json};
 use std::time::Instant;
 
 /// The service's limit of role bindings on one cluster.
 const MAX_BINDINGS: usize = 8;
 
+/// A binding's PUT: the service's checks of the name, the body and the roles, then the write
+/// (201 created, 200 updated) and the long-running operation that settles it.
 pub(super) fn put_binding(
     world: &mut World,
     config: &EmulatorConfig,
@@ -18,154 +20,16 @@ pub(super) fn put_binding(
     index: usize,
     name: &str,
 ) -> Reply {
-    if !binding_name_ok(name) {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "InvalidTrustedAccessRoleBindingName",
-            format!(
-                "The trusted access role binding name '{name}' is invalid: it must be 1-24 characters of letters, digits and '-'."
-            ),
-        );
-    }
-    let Ok(body) = serde_json::from_slice::<Value>(req.body) else {
-        return Reply::arm_error(
-            400,
-            "InvalidRequestContent",
-            "The request content was invalid and could not be deserialized.",
-        );
-    };
-    let properties = &body["properties"];
-    let Some(source) = properties["sourceResourceId"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-    else {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "MissingSourceResourceId",
-            "The sourceResourceId of the trusted access role binding is required.",
-        );
-    };
-    let Some(roles) = properties["roles"].as_array().filter(|r| !r.is_empty()) else {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "MissingRoles",
-            "The roles of the trusted access role binding must not be empty.",
-        );
-    };
-    let Some(roles) = roles
-        .iter()
-        .map(|r| r.as_str().map(str::to_string))
-        .collect::<Option<Vec<String>>>()
-    else {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "InvalidRoles",
-            "Each role must be a string.",
-        );
-    };
-    let Some(source_type) = source_type(source) else {
-        return Reply::aks_error(
-            400,
-            "InvalidParameter",
-            "InvalidSourceResourceId",
-            format!("The sourceResourceId '{source}' is not a valid resource id."),
-        );
-    };
     let location = world.clusters[index].location.clone();
-    for role in &roles {
-        let (role_type, role_name) = role.rsplit_once('/').unwrap_or(("", role));
-        let known = world.catalog_for(&location).iter().any(|r| {
-            r["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(role_name))
-                && r["sourceResourceType"]
-                    .as_str()
-                    .is_some_and(|t| t.eq_ignore_ascii_case(role_type))
-        });
-        if !known {
-            return Reply::aks_error(
-                400,
-                "BadRequest",
-                "InvalidTrustedAccessRole",
-                format!(
-                    "Role '{role}' is not a valid trusted access role in location '{location}'."
-                ),
-            );
-        }
-        // The service's rule (emulator/rules.rs): the role's type is the source's type or a
-        // parent of it by whole segments (Defender's nested sources).
-        if !role_fits_source(role_type, &source_type) {
-            return Reply::aks_error(
-                400,
-                "BadRequest",
-                "TrustedAccessRoleSourceTypeMismatch",
-                format!("Role '{role}' cannot be used with source resource type '{source_type}'."),
-            );
-        }
-    }
-    let now = now_rfc3339();
-    let cluster = &mut world.clusters[index];
-    let existing = cluster.find_binding(name);
-    let status = match existing {
-        Some(b) if req.if_none_match_any => {
-            return Reply::arm_error(
-                412,
-                "PreconditionFailed",
-                format!(
-                    "The trusted access role binding '{}' already exists and the request said If-None-Match: *.",
-                    cluster.bindings[b].name
-                ),
-            );
-        }
-        Some(b) => {
-            let binding = &mut cluster.bindings[b];
-            if !binding.source_resource_id.eq_ignore_ascii_case(source) {
-                return Reply::aks_error(
-                    400,
-                    "BadRequest",
-                    "SourceResourceIdCannotBeChanged",
-                    format!(
-                        "The sourceResourceId of trusted access role binding '{}' cannot be changed.",
-                        binding.name
-                    ),
-                );
-            }
-            binding.roles = roles;
-            binding.provisioning_state = "Updating".into();
-            if let Some(system_data) = binding.system_data.as_mut() {
-                system_data["lastModifiedAt"] = json!(now);
-            }
-            200
-        }
-        None if cluster.bindings.len() >= MAX_BINDINGS => {
-            return Reply::aks_error(
-                400,
-                "BadRequest",
-                "TrustedAccessRoleBindingLimitExceeded",
-                format!(
-                    "The managed cluster '{}' already has {MAX_BINDINGS} trusted access role bindings, the maximum.",
-                    cluster.name
-                ),
-            );
-        }
-        None => {
-            cluster.bindings.push(Binding {
-                name: name.to_string(),
-                incarnation: uuid::Uuid::new_v4().to_string(),
-                source_resource_id: source.to_string(),
-                roles,
-                provisioning_state: "Updating".into(),
-                system_data: Some(json!({
-                    "createdBy": "user@example.com", "createdByType": "User", "createdAt": now,
-                    "lastModifiedBy": "user@example.com", "lastModifiedByType": "User", "lastModifiedAt": now,
-                })),
-            });
-            201
-        }
+    let put = match read_put(name, req.body)
+        .and_then(|put| check_roles(world, &location, &put).map(|()| put))
+    {
+        Ok(put) => put,
+        Err(refusal) => return refusal,
+    };
+    let status = match write_binding(&mut world.clusters[index], req, name, put) {
+        Ok(status) => status,
+        Err(refusal) => return refusal,
     };
     let cluster = &world.clusters[index];
     let binding = &cluster.bindings[cluster.find_binding(name).unwrap_or_default()];
@@ -183,6 +47,188 @@ pub(super) fn put_binding(
     Reply::json(status, body)
         .header("Azure-AsyncOperation", async_url)
         .retry_after(config)
+}
+
+/// A PUT's body, as the service checks it before looking at the roles.
+struct Put {
+    source: String,
+    source_type: String,
+    roles: Vec<String>,
+}
+
+/// The name and the body: a valid name, JSON, a source id that is an id, roles that are strings.
+fn read_put(name: &str, body: &[u8]) -> Result<Put, Reply> {
+    if !binding_name_ok(name) {
+        return Err(Reply::aks_error(
+            400,
+            "InvalidParameter",
+            "InvalidTrustedAccessRoleBindingName",
+            format!(
+                "The trusted access role binding name '{name}' is invalid: it must be 1-24 characters of letters, digits and '-'."
+            ),
+        ));
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return Err(Reply::arm_error(
+            400,
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized.",
+        ));
+    };
+    let properties = &body["properties"];
+    let Some(source) = properties["sourceResourceId"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(Reply::aks_error(
+            400,
+            "InvalidParameter",
+            "MissingSourceResourceId",
+            "The sourceResourceId of the trusted access role binding is required.",
+        ));
+    };
+    let roles = read_roles(&properties["roles"])?;
+    let Some(source_type) = source_type(source) else {
+        return Err(Reply::aks_error(
+            400,
+            "InvalidParameter",
+            "InvalidSourceResourceId",
+            format!("The sourceResourceId '{source}' is not a valid resource id."),
+        ));
+    };
+    Ok(Put {
+        source: source.to_string(),
+        source_type,
+        roles,
+    })
+}
+
+/// `properties.roles`: a list of strings, not empty.
+fn read_roles(roles: &Value) -> Result<Vec<String>, Reply> {
+    let Some(roles) = roles.as_array().filter(|r| !r.is_empty()) else {
+        return Err(Reply::aks_error(
+            400,
+            "InvalidParameter",
+            "MissingRoles",
+            "The roles of the trusted access role binding must not be empty.",
+        ));
+    };
+    roles
+        .iter()
+        .map(|r| r.as_str().map(str::to_string))
+        .collect::<Option<Vec<String>>>()
+        .ok_or_else(|| {
+            Reply::aks_error(
+                400,
+                "InvalidParameter",
+                "InvalidRoles",
+                "Each role must be a string.",
+            )
+        })
+}
+
+/// Every role exists in the location's catalog and fits the source's type.
+fn check_roles(world: &World, location: &str, put: &Put) -> Result<(), Reply> {
+    for role in &put.roles {
+        let (role_type, role_name) = role.rsplit_once('/').unwrap_or(("", role));
+        let known = world.catalog_for(location).iter().any(|r| {
+            r["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(role_name))
+                && r["sourceResourceType"]
+                    .as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(role_type))
+        });
+        if !known {
+            return Err(Reply::aks_error(
+                400,
+                "BadRequest",
+                "InvalidTrustedAccessRole",
+                format!(
+                    "Role '{role}' is not a valid trusted access role in location '{location}'."
+                ),
+            ));
+        }
+        // The service's rule (emulator/rules.rs): the role's type is the source's type or a
+        // parent of it by whole segments (Defender's nested sources).
+        if !role_fits_source(role_type, &put.source_type) {
+            return Err(Reply::aks_error(
+                400,
+                "BadRequest",
+                "TrustedAccessRoleSourceTypeMismatch",
+                format!(
+                    "Role '{role}' cannot be used with source resource type '{}'.",
+                    put.source_type
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The write itself: 200 when an existing binding (same source) takes the new roles, 201 when a
+/// new one is added; refused under `If-None-Match: *` on an existing binding, on a changed
+/// source, or past the cluster's limit.
+fn write_binding(
+    cluster: &mut Cluster,
+    req: &ArmRequest,
+    name: &str,
+    put: Put,
+) -> Result<u16, Reply> {
+    let now = now_rfc3339();
+    match cluster.find_binding(name) {
+        Some(b) if req.if_none_match_any => Err(Reply::arm_error(
+            412,
+            "PreconditionFailed",
+            format!(
+                "The trusted access role binding '{}' already exists and the request said If-None-Match: *.",
+                cluster.bindings[b].name
+            ),
+        )),
+        Some(b) => {
+            let binding = &mut cluster.bindings[b];
+            if !binding.source_resource_id.eq_ignore_ascii_case(&put.source) {
+                return Err(Reply::aks_error(
+                    400,
+                    "BadRequest",
+                    "SourceResourceIdCannotBeChanged",
+                    format!(
+                        "The sourceResourceId of trusted access role binding '{}' cannot be changed.",
+                        binding.name
+                    ),
+                ));
+            }
+            binding.roles = put.roles;
+            binding.provisioning_state = "Updating".into();
+            if let Some(system_data) = binding.system_data.as_mut() {
+                system_data["lastModifiedAt"] = json!(now);
+            }
+            Ok(200)
+        }
+        None if cluster.bindings.len() >= MAX_BINDINGS => Err(Reply::aks_error(
+            400,
+            "BadRequest",
+            "TrustedAccessRoleBindingLimitExceeded",
+            format!(
+                "The managed cluster '{}' already has {MAX_BINDINGS} trusted access role bindings, the maximum.",
+                cluster.name
+            ),
+        )),
+        None => {
+            cluster.bindings.push(Binding {
+                name: name.to_string(),
+                incarnation: uuid::Uuid::new_v4().to_string(),
+                source_resource_id: put.source,
+                roles: put.roles,
+                provisioning_state: "Updating".into(),
+                system_data: Some(json!({
+                    "createdBy": "user@example.com", "createdByType": "User", "createdAt": now,
+                    "lastModifiedBy": "user@example.com", "lastModifiedByType": "User", "lastModifiedAt": now,
+                })),
+            });
+            Ok(201)
+        }
+    }
 }
 
 pub(super) fn delete_binding(
@@ -251,7 +297,7 @@ fn start_operation(
             started: Instant::now(),
             start_time: now_rfc3339(),
             end_time: None,
-            outcome: config.operation_outcome.clone(),
+            outcome: config.operation_outcome,
         },
     );
     urls
@@ -302,24 +348,24 @@ pub(super) fn operation_status(world: &mut World, config: &EmulatorConfig, id: &
         body["status"] = json!("InProgress");
         return Reply::json(200, body).retry_after(config);
     }
-    body["status"] = json!(op.outcome);
+    body["status"] = json!(op.outcome.as_str());
     body["endTime"] = json!(op.end_time);
-    if let Some(error) = outcome_error(&op.outcome) {
+    if let Some(error) = outcome_error(op.outcome) {
         body["error"] = error;
     }
     Reply::json(200, body)
 }
 
 /// The error an operation that ended this way reports (its status and the activity log).
-pub(super) fn outcome_error(outcome: &str) -> Option<Value> {
+pub(super) fn outcome_error(outcome: OperationOutcome) -> Option<Value> {
     match outcome {
-        "Failed" => Some(
+        OperationOutcome::Failed => Some(
             json!({"code": "EmulatedOperationFailed", "message": "The operation failed (emulator --operation-outcome failed)."}),
         ),
-        "Canceled" => Some(
+        OperationOutcome::Canceled => Some(
             json!({"code": "OperationCanceled", "message": "The operation was canceled (emulator --operation-outcome canceled)."}),
         ),
-        _ => None,
+        OperationOutcome::Succeeded => None,
     }
 }
 
@@ -341,11 +387,11 @@ pub(super) fn operation_result(
             .retry_after(config);
     }
     let op = world.operations[id].clone();
-    if op.outcome != "Succeeded" {
+    if op.outcome != OperationOutcome::Succeeded {
         return Reply::arm_error(
             409,
             "EmulatedOperationFailed",
-            format!("The operation ended with status {}.", op.outcome),
+            format!("The operation ended with status {}.", op.outcome.as_str()),
         );
     }
     match op.kind {

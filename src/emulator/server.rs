@@ -113,96 +113,128 @@ fn whole(response: Response<Full<Bytes>>) -> Response<Body> {
     response.map(BodyExt::boxed)
 }
 
-impl Emulator {
-    async fn answer(self: Arc<Self>, req: Request<Incoming>) -> Answer {
+/// A request as it arrived, its body read whole.
+struct Received {
+    method: hyper::Method,
+    uri: hyper::Uri,
+    headers: hyper::HeaderMap,
+    path: String,
+    raw_query: String,
+    body: Bytes,
+}
+
+impl Received {
+    async fn read(req: Request<Incoming>) -> Received {
         let (parts, body) = req.into_parts();
         let body = body
             .collect()
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
-        let path = parts.uri.path().to_string();
-        let raw_query = parts.uri.query().unwrap_or("").to_string();
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        Received {
+            path: parts.uri.path().to_string(),
+            raw_query: parts.uri.query().unwrap_or("").to_string(),
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+        }
+    }
 
-        if let Some(control) = path.strip_prefix("/_emulator/") {
-            return Ok(whole(self.control(parts.method.as_str(), control, &body)));
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The request's body as the log shows it: JSON when it is JSON, else its text.
+    fn body_json(&self) -> Value {
+        if self.body.is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_slice::<Value>(&self.body)
+            .unwrap_or_else(|_| json!(String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// What a request's `Authorization` header holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Authorization<'a> {
+    Missing,
+    /// Present, but not `Bearer <token>`.
+    Invalid,
+    Bearer(&'a str),
+}
+
+impl<'a> Authorization<'a> {
+    fn of(header: Option<&'a str>) -> Self {
+        match header {
+            None => Authorization::Missing,
+            Some(v) => match (v.get(..7), v.get(7..)) {
+                (Some(scheme), Some(token))
+                    if scheme.eq_ignore_ascii_case("bearer ") && !token.trim().is_empty() =>
+                {
+                    Authorization::Bearer(token.trim())
+                }
+                _ => Authorization::Invalid,
+            },
+        }
+    }
+
+    /// The name the request log gives it.
+    fn as_str(self) -> &'static str {
+        match self {
+            Authorization::Missing => "missing",
+            Authorization::Invalid => "invalid",
+            Authorization::Bearer(_) => "bearer",
+        }
+    }
+}
+
+impl Emulator {
+    /// Every request: the control API and the sign-in endpoints first, then ARM.
+    async fn answer(self: Arc<Self>, req: Request<Incoming>) -> Answer {
+        let received = Received::read(req).await;
+        let method = received.method.as_str();
+        if let Some(control) = received.path.strip_prefix("/_emulator/") {
+            return Ok(whole(self.control(method, control, &received.body)));
         }
         if let Some(answer) = self.sign_in(
-            parts.method.as_str(),
-            &path,
-            &raw_query,
-            &body,
-            header("x-identity-header"),
-            header("authorization").is_some(),
+            method,
+            &received.path,
+            &received.raw_query,
+            &received.body,
+            received.header("x-identity-header"),
+            received.header("authorization").is_some(),
         ) {
             return Ok(whole(answer));
         }
+        self.answer_arm(&received).await
+    }
 
-        let authorization = header("authorization");
-        let auth_state = match authorization.as_deref() {
-            None => "missing",
-            Some(v)
-                if v.len() > 7
-                    && v[..7].eq_ignore_ascii_case("bearer ")
-                    && !v[7..].trim().is_empty() =>
-            {
-                "bearer"
-            }
-            Some(_) => "invalid",
-        };
-        let query: HashMap<String, String> = url::form_urlencoded::parse(raw_query.as_bytes())
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-            .collect();
-        let recorded = self.record(json!({
-            "receivedMs": self.started.elapsed().as_millis() as u64,
-            "method": parts.method.as_str(),
-            "path": path,
-            "query": raw_query,
-            "apiVersion": query.get("api-version"),
-            "body": if body.is_empty() { Value::Null } else {
-                serde_json::from_slice::<Value>(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)))
-            },
-            "authorization": auth_state,
-            "clientRequestId": header("x-ms-client-request-id"),
-            "userAgent": header("user-agent"),
-        }));
+    /// An ARM request: recorded, delayed by the latency, throttled by the subscription's budget,
+    /// answered by a scripted answer or an injected fault if one is due, else served.
+    async fn answer_arm(&self, received: &Received) -> Answer {
+        let authorization_header = received.header("authorization");
+        let authorization = Authorization::of(authorization_header.as_deref());
+        let query: HashMap<String, String> =
+            url::form_urlencoded::parse(received.raw_query.as_bytes())
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+                .collect();
+        let recorded = self.record_arm_request(received, &query, authorization);
         if self.config.log_requests {
-            crate::diagnostics::write_stderr(&format!("{} {path}\n", parts.method));
+            crate::diagnostics::write_stderr(&format!("{} {}\n", received.method, received.path));
         }
-
         if !self.config.latency.is_zero() {
             tokio::time::sleep(self.config.latency).await;
         }
-        let client_request_id = header("x-ms-client-request-id");
-        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let charge = match segments.as_slice() {
-            [first, id, ..] if first.eq_ignore_ascii_case("subscriptions") => {
-                self.limiter.charge(id, parts.method != hyper::Method::GET)
-            }
-            _ => None,
-        };
-        if let Some(Charge {
-            retry_after: Some(wait),
-            header,
-        }) = &charge
-        {
-            let mut reply = Reply::arm_error(
-                429,
-                "SubscriptionRequestsThrottled",
-                "Number of requests for subscription exceeded the limit. Please try again after some time.",
-            );
-            reply.headers.push(("retry-after".into(), wait.to_string()));
-            reply.headers.push((header.0.into(), header.1.to_string()));
+        let client_request_id = received.header("x-ms-client-request-id");
+        let charge = self.charge(received);
+        if let Some(reply) = charge.as_ref().and_then(throttled) {
             return Ok(whole(self.respond(reply, client_request_id)));
         }
-        if let Some((canned, n)) = self.next_canned(parts.method.as_str(), &path) {
+        if let Some((canned, n)) = self.next_canned(received.method.as_str(), &received.path) {
             return canned_answer(canned, n).await;
         }
         let fault = self.config.faults.next();
@@ -210,77 +242,10 @@ impl Emulator {
             // The request log says which answers were injected, to read a failing test by.
             self.annotate(recorded, "fault", json!(format!("{kind:?}")));
         }
-        let reply = match fault {
-            Some(FaultKind::Drop) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionAborted,
-                    "injected: connection dropped",
-                ));
-            }
-            Some(FaultKind::Throttle) => Reply::arm_error(
-                429,
-                "TooManyRequests",
-                "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
-            ),
-            Some(FaultKind::ProxyPage) => {
-                return Ok(whole(html_page(502, "502 Bad Gateway")));
-            }
-            Some(FaultKind::InternalError) => Reply::arm_error(
-                500,
-                "InternalServerError",
-                "An internal error occurred (injected).",
-            ),
-            Some(FaultKind::Unavailable) => Reply::arm_error(
-                503,
-                "ServiceUnavailable",
-                "The service is unavailable (injected).",
-            ),
-            None | Some(FaultKind::LostAnswer) => match auth_state {
-                "missing" => Reply::arm_error(
-                    401,
-                    "AuthenticationFailed",
-                    "Authentication failed. The 'Authorization' header is missing.",
-                ),
-                "invalid" => Reply::arm_error(
-                    401,
-                    "AuthenticationFailed",
-                    "Authentication failed. The 'Authorization' header is provided in an invalid format.",
-                ),
-                _ => {
-                    // HTTP/2 carries the host in the URI (`:authority`), HTTP/1.1 in `Host`.
-                    let host = header("host")
-                        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-                        .unwrap_or_else(|| "127.0.0.1".into());
-                    let request = ArmRequest {
-                        method: parts.method.as_str(),
-                        path: &path,
-                        query,
-                        body: &body,
-                        if_none_match_any: header("if-none-match").is_some_and(|v| v.trim() == "*"),
-                        base: format!(
-                            "{}://{host}",
-                            if self.config.tls.is_some() {
-                                "https"
-                            } else {
-                                "http"
-                            }
-                        ),
-                    };
-                    let mut world = self
-                        .world
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    let token = authorization
-                        .as_deref()
-                        .and_then(|v| v.get(7..))
-                        .unwrap_or_default()
-                        .trim();
-                    match identity::check_bearer(token, &world, &request) {
-                        Some(refusal) => refusal,
-                        None => routes::handle(&mut world, &self.config, &request),
-                    }
-                }
-            },
+        let mut reply = match fault.and_then(injected) {
+            Some(Ok(reply)) => reply,
+            Some(Err(answer)) => return answer,
+            None => self.serve(received, query, authorization),
         };
         if fault == Some(FaultKind::LostAnswer) {
             // The request took effect; its answer never arrives.
@@ -289,11 +254,96 @@ impl Emulator {
                 "injected: answer lost",
             ));
         }
-        let mut reply = reply;
         if let Some(Charge { header, .. }) = charge {
             reply.headers.push((header.0.into(), header.1.to_string()));
         }
         Ok(whole(self.respond(reply, client_request_id)))
+    }
+
+    /// Logs an ARM request as the tests read it back (`GET /_emulator/requests`).
+    fn record_arm_request(
+        &self,
+        received: &Received,
+        query: &HashMap<String, String>,
+        authorization: Authorization<'_>,
+    ) -> usize {
+        self.record(json!({
+            "receivedMs": self.started.elapsed().as_millis() as u64,
+            "method": received.method.as_str(),
+            "path": received.path,
+            "query": received.raw_query,
+            "apiVersion": query.get("api-version"),
+            "body": received.body_json(),
+            "authorization": authorization.as_str(),
+            "clientRequestId": received.header("x-ms-client-request-id"),
+            "userAgent": received.header("user-agent"),
+        }))
+    }
+
+    /// The request's cost against its subscription's budget (requests under a subscription).
+    fn charge(&self, received: &Received) -> Option<Charge> {
+        let segments: Vec<&str> = received.path.trim_start_matches('/').split('/').collect();
+        match segments.as_slice() {
+            [first, id, ..] if first.eq_ignore_ascii_case("subscriptions") => self
+                .limiter
+                .charge(id, received.method != hyper::Method::GET),
+            _ => None,
+        }
+    }
+
+    /// The ARM answer proper: a 401 without a usable token, else the identity checks and the
+    /// routes, on the world.
+    fn serve(
+        &self,
+        received: &Received,
+        query: HashMap<String, String>,
+        authorization: Authorization<'_>,
+    ) -> Reply {
+        let token = match authorization {
+            Authorization::Missing => {
+                return Reply::arm_error(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing.",
+                );
+            }
+            Authorization::Invalid => {
+                return Reply::arm_error(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+                );
+            }
+            Authorization::Bearer(token) => token,
+        };
+        // HTTP/2 carries the host in the URI (`:authority`), HTTP/1.1 in `Host`.
+        let host = received
+            .header("host")
+            .or_else(|| received.uri.authority().map(|a| a.to_string()))
+            .unwrap_or_else(|| "127.0.0.1".into());
+        let scheme = if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let request = ArmRequest {
+            method: received.method.as_str(),
+            path: &received.path,
+            query,
+            body: &received.body,
+            if_none_match_any: received
+                .header("if-none-match")
+                .is_some_and(|v| v.trim() == "*"),
+            base: format!("{scheme}://{host}"),
+        };
+        let mut world = self
+            .world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match identity::check_bearer(token, &world, &request) {
+            Some(refusal) => refusal,
+            None => routes::handle(&mut world, &self.config, &request),
+        }
     }
 
     /// The next scripted answer and its serial number, if any is queued.
@@ -381,6 +431,52 @@ impl Emulator {
             entry[key] = value;
         }
     }
+}
+
+/// ARM's 429 when the subscription's budget is spent.
+fn throttled(charge: &Charge) -> Option<Reply> {
+    let wait = charge.retry_after?;
+    let mut reply = Reply::arm_error(
+        429,
+        "SubscriptionRequestsThrottled",
+        "Number of requests for subscription exceeded the limit. Please try again after some time.",
+    );
+    reply.headers.push(("retry-after".into(), wait.to_string()));
+    reply
+        .headers
+        .push((charge.header.0.into(), charge.header.1.to_string()));
+    Some(reply)
+}
+
+/// An injected fault's reply, or (`Err`) the whole answer when it is no ARM reply: a dropped
+/// connection, a proxy's HTML page. `None` for a lost answer: the request is served, and the
+/// caller then loses its answer.
+fn injected(kind: FaultKind) -> Option<Result<Reply, Answer>> {
+    Some(Ok(match kind {
+        FaultKind::Drop => {
+            return Some(Err(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "injected: connection dropped",
+            ))));
+        }
+        FaultKind::ProxyPage => return Some(Err(Ok(whole(html_page(502, "502 Bad Gateway"))))),
+        FaultKind::Throttle => Reply::arm_error(
+            429,
+            "TooManyRequests",
+            "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
+        ),
+        FaultKind::InternalError => Reply::arm_error(
+            500,
+            "InternalServerError",
+            "An internal error occurred (injected).",
+        ),
+        FaultKind::Unavailable => Reply::arm_error(
+            503,
+            "ServiceUnavailable",
+            "The service is unavailable (injected).",
+        ),
+        FaultKind::LostAnswer => return None,
+    }))
 }
 
 /// What a proxy or gateway in front of ARM answers: an HTML page, not JSON.

@@ -119,8 +119,27 @@ pub struct Operation {
     pub started: Instant,
     pub start_time: String,
     pub end_time: Option<String>,
-    /// The status it ends with: Succeeded, Failed or Canceled.
-    pub outcome: String,
+    /// The status it ends with.
+    pub outcome: OperationOutcome,
+}
+
+/// How an operation ends (`--operation-outcome`), spelled in its status as ARM spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OperationOutcome {
+    #[default]
+    Succeeded,
+    Failed,
+    Canceled,
+}
+
+impl OperationOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationOutcome::Succeeded => "Succeeded",
+            OperationOutcome::Failed => "Failed",
+            OperationOutcome::Canceled => "Canceled",
+        }
+    }
 }
 
 pub struct World {
@@ -319,7 +338,7 @@ impl World {
             op.cluster,
             op.binding.clone(),
             op.incarnation.clone(),
-            op.outcome.clone(),
+            op.outcome,
         );
         let Some(cluster) = self.clusters.get_mut(cluster) else {
             return;
@@ -330,11 +349,11 @@ impl World {
         else {
             return;
         };
-        match (kind, outcome.as_str()) {
-            (OperationKind::Delete, "Succeeded") => {
+        match (kind, outcome) {
+            (OperationKind::Delete, OperationOutcome::Succeeded) => {
                 cluster.bindings.remove(index);
             }
-            (_, state) => cluster.bindings[index].provisioning_state = state.to_string(),
+            (_, state) => cluster.bindings[index].provisioning_state = state.as_str().to_string(),
         }
     }
 }
