@@ -459,7 +459,20 @@ impl Failure {
                     self.detail
                 ),
             },
-            _ => Error::Transport {
+            TransportFailure::Certificate => Error::Config {
+                message: format!(
+                    "{request} failed: the server's certificate was not accepted ({}); \
+                     retrying cannot change that, so no retry was made",
+                    self.detail
+                ),
+                hint: Some(
+                    "servers are checked against the system's CA certificates, or SSL_CERT_FILE \
+                     / SSL_CERT_DIR when set: if your company's CA or proxy signs this one, add \
+                     that CA there"
+                        .into(),
+                ),
+            },
+            TransportFailure::Refused | TransportFailure::Transient => Error::Transport {
                 request,
                 detail: self.detail,
             },

@@ -5,6 +5,8 @@
 
 #[cfg(all(unix, not(target_vendor = "apple"), not(target_os = "android")))]
 mod lazy_roots;
+#[cfg(all(unix, not(target_vendor = "apple"), not(target_os = "android")))]
+mod subject_index;
 mod trust_store;
 
 use crate::arm::cloud::Cloud;

@@ -66,13 +66,60 @@ impl Watched {
 }
 
 fn other_ca_pem() -> String {
+    ca_pem_named("some other CA")
+}
+
+/// A self-signed CA certificate with this common name and a fresh key.
+fn ca_pem_named(name: &str) -> String {
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params
         .distinguished_name
-        .push(rcgen::DnType::CommonName, "some other CA");
+        .push(rcgen::DnType::CommonName, name);
     params.self_signed(&key).unwrap().pem()
+}
+
+/// A handshake decodes only the CA certificates named like the server's issuer: among 150
+/// others the test CA is found, and one with its name but another key vouches for nothing.
+#[test]
+fn among_many_ca_certificates_only_the_issuers_own_key_is_trusted() {
+    let emu = Emulator::start_tls(&[]);
+    let many: String = (0..150).map(|i| ca_pem_named(&format!("CA {i}"))).collect();
+    let impostor = ca_pem_named("aks-trustedaccess test CA"); // the harness CA's name
+    let ca = emu.ca_pem.clone().unwrap();
+    let refused = tempfile::tempdir().unwrap();
+    let watched = Watched::new(
+        refused.path(),
+        &format!("{many}{impostor}"),
+        &other_ca_pem(),
+    );
+    let out =
+        run(watched
+            .env(&mut emu.cli())
+            .args(["role", "list", "-l", "westeurope", "--debug"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("BadSignature"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("DEBUG: trust store: 151 certificates from 1 file(s) in"),
+        "{}",
+        out.stderr
+    );
+    assert!(emu.requests().is_empty(), "nothing reached the server");
+    let trusted = tempfile::tempdir().unwrap();
+    let watched = Watched::new(
+        trusted.path(),
+        &format!("{many}{impostor}{ca}"),
+        &other_ca_pem(),
+    );
+    let out =
+        run(watched
+            .env(&mut emu.cli())
+            .args(["role", "list", "-l", "westeurope", "--debug"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(watched.opens(), (1, 0), "{}", out.stderr);
+    assert_eq!(emu.requests().len(), 1);
 }
 
 #[test]
@@ -186,20 +233,44 @@ fn a_ca_only_in_ssl_cert_dir_is_trusted_too() {
     );
 }
 
+/// TCP connections the emulator accepted, less the one asking.
+fn connections(emu: &Emulator) -> u64 {
+    let stats: serde_json::Value = emu
+        .control_client()
+        .get(format!("{}/_emulator/stats", emu.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    stats["connections"].as_u64().unwrap() - 1
+}
+
+/// A certificate no trusted CA vouches for cannot become trusted by asking again: one
+/// connection, no retry, and an error that says what to do.
 #[test]
-fn a_server_no_trusted_ca_vouches_for_is_refused() {
+fn a_server_no_trusted_ca_vouches_for_is_refused_at_once() {
     let emu = Emulator::start_tls(&[]);
     let other = other_ca_pem();
     let watched = Watched::new(emu.home.path(), &other, &other);
-    let out = run(watched
-        .env(&mut emu.cli())
-        .args(["role", "list", "-l", "westeurope"]));
+    let out =
+        run(watched
+            .env(&mut emu.cli())
+            .args(["role", "list", "-l", "westeurope", "--verbose"]));
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("UnknownIssuer") || out.stderr.contains("unknown issuer"),
+        out.stderr.contains(
+            "/trustedAccessRoles failed: the server's certificate was not accepted (could not \
+             connect: "
+        ) && out.stderr.contains(
+            "invalid peer certificate: UnknownIssuer); retrying cannot change that, so no retry \
+             was made\nhint: servers are checked against the system's CA certificates, or \
+             SSL_CERT_FILE / SSL_CERT_DIR when set"
+        ),
         "{}",
         out.stderr
     );
+    assert!(!out.stderr.contains("retrying GET"), "{}", out.stderr);
+    assert_eq!(connections(&emu), 1, "one connection, no retry");
     assert!(emu.requests().is_empty(), "nothing reached the server");
 }
 

@@ -1,13 +1,16 @@
 //! The CA certificates a server certificate is checked against, loaded by the first TLS handshake
 //! and once per process: a command that sends no request reads none. The bundle file first; the
 //! certificate directories only when the bundle alone cannot verify the server, which gives the
-//! same answer as loading both without reading ~300 files on every run.
+//! same answer as loading both without reading ~300 files on every run. Within the bundle, a
+//! handshake decodes only the certificates whose subject names an issuer of the server's chain
+//! (`subject_index`), and the whole bundle only if those cannot verify it.
 
+use super::subject_index::{self, Block};
 use super::trust_store::{MAX_FILE_BYTES, Sources};
 use crate::diagnostics::Diagnostics;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 use tokio_rustls::rustls;
 
@@ -75,21 +78,101 @@ struct Found {
     files: usize,
 }
 
-fn load_file(path: &Path) -> Found {
+type Narrowed = Option<Arc<WebPkiServerVerifier>>;
+
+/// The bundle file as read by the first handshake: its bytes and their index by subject.
+#[derive(Debug)]
+struct BundleFile {
+    bytes: Vec<u8>,
+    /// None when the file is not plain PEM certificates: only the full decode is used.
+    blocks: Option<Vec<Block>>,
+    /// Verifiers over the candidates of the chains met, by candidate positions (an audit's
+    /// handshakes all meet the same chain): None when none of them is a CA certificate.
+    narrowed: Mutex<Vec<(Vec<usize>, Narrowed)>>,
+    /// Every certificate of the file, decoded only when the candidates cannot verify a chain,
+    /// and the verifier over them (None when there are none).
+    full_certs: OnceLock<Vec<CertificateDer<'static>>>,
+    full: OnceLock<Option<Stage>>,
+}
+
+fn read_bundle(path: &Path) -> (Option<BundleFile>, Found) {
     let mut found = Found::default();
     match read_bounded(path, MAX_FILE_BYTES) {
         Ok(bytes) => {
-            found.certs = pem_certificates(&bytes);
             found.files = 1;
-            if found.certs.is_empty() {
+            let blocks = subject_index::index(&bytes);
+            let bundle = BundleFile {
+                blocks,
+                bytes,
+                narrowed: Mutex::new(Vec::new()),
+                full_certs: OnceLock::new(),
+                full: OnceLock::new(),
+            };
+            if bundle.count() == 0 {
                 found
                     .problems
                     .push(format!("{}: no PEM certificate in it", path.display()));
             }
+            (Some(bundle), found)
         }
-        Err(e) => found.problems.push(format!("{}: {e}", path.display())),
+        Err(e) => {
+            found.problems.push(format!("{}: {e}", path.display()));
+            (None, found)
+        }
     }
-    found
+}
+
+impl BundleFile {
+    /// How many certificates the file holds.
+    fn count(&self) -> usize {
+        match &self.blocks {
+            Some(blocks) => blocks.len(),
+            None => self.full_certs().len(),
+        }
+    }
+
+    fn full_certs(&self) -> &[CertificateDer<'static>] {
+        self.full_certs
+            .get_or_init(|| pem_certificates(&self.bytes))
+    }
+
+    /// A verifier over the certificates that can be the trust anchor of this chain: those whose
+    /// subject is the issuer of one of its certificates. None when that cannot be told (a
+    /// certificate of the chain not read, or a file not indexed) or none is a CA certificate.
+    fn narrowed(&self, chain: &[&CertificateDer<'_>], provider: &Arc<CryptoProvider>) -> Narrowed {
+        let blocks = self.blocks.as_ref()?;
+        let issuers: Vec<&[u8]> = chain
+            .iter()
+            .map(|c| subject_index::issuer(c.as_ref()))
+            .collect::<Option<_>>()?;
+        let picked = subject_index::candidates(blocks, &issuers);
+        let key: Vec<usize> = picked.iter().map(|b| b.range.start).collect();
+        let mut cache = self.narrowed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, verifier)) = cache.iter().find(|(k, _)| *k == key) {
+            return verifier.clone();
+        }
+        let certs: Vec<CertificateDer<'static>> = picked
+            .iter()
+            .flat_map(|b| pem_certificates(&self.bytes[b.range.clone()]))
+            .collect();
+        let verifier = if certs.is_empty() {
+            None
+        } else {
+            verifier_for(&certs, provider).ok()
+        };
+        cache.push((key, verifier.clone()));
+        verifier
+    }
+
+    /// A verifier over every certificate of the file (None if there are none).
+    fn full_stage(&self, provider: &Arc<CryptoProvider>) -> Option<&Stage> {
+        self.full
+            .get_or_init(|| {
+                let certs = self.full_certs();
+                (!certs.is_empty()).then(|| verifier_for(certs, provider))
+            })
+            .as_ref()
+    }
 }
 
 /// Every regular file of the directories (each file once: hash links and names point at the
@@ -156,8 +239,8 @@ pub struct LazyTrustStore {
     provider: Arc<CryptoProvider>,
     diagnostics: Diagnostics,
     locations: OnceLock<Locations>,
-    /// The bundle file alone, its certificates kept for the second stage.
-    bundle: OnceLock<(Vec<CertificateDer<'static>>, Option<Stage>)>,
+    /// The bundle file (None when there is none, or it could not be read).
+    bundle: OnceLock<Option<BundleFile>>,
     /// The bundle and the directories.
     everything: OnceLock<Stage>,
 }
@@ -178,18 +261,17 @@ impl LazyTrustStore {
         self.locations.get_or_init(|| resolve(&self.sources))
     }
 
-    fn bundle(&self) -> &(Vec<CertificateDer<'static>>, Option<Stage>) {
-        self.bundle.get_or_init(|| {
-            let started = Instant::now();
-            let Some(file) = &self.locations().0 else {
-                return (Vec::new(), None);
-            };
-            let found = load_file(file);
-            let stage =
-                (!found.certs.is_empty()).then(|| verifier_for(&found.certs, &self.provider));
-            self.report(std::slice::from_ref(file), &found, started);
-            (found.certs, stage)
-        })
+    fn bundle(&self) -> Option<&BundleFile> {
+        self.bundle
+            .get_or_init(|| {
+                let started = Instant::now();
+                let file = self.locations().0.as_ref()?;
+                let (bundle, found) = read_bundle(file);
+                let count = bundle.as_ref().map_or(0, BundleFile::count);
+                self.report(std::slice::from_ref(file), count, &found, started);
+                bundle
+            })
+            .as_ref()
     }
 
     fn everything(&self) -> &Stage {
@@ -197,8 +279,10 @@ impl LazyTrustStore {
             let started = Instant::now();
             let (file, dirs) = self.locations();
             let mut found = load_dirs(dirs, file.as_deref());
-            self.report(dirs, &found, started);
-            found.certs.extend(self.bundle().0.iter().cloned());
+            self.report(dirs, found.certs.len(), &found, started);
+            if let Some(bundle) = self.bundle() {
+                found.certs.extend(bundle.full_certs().iter().cloned());
+            }
             found
                 .certs
                 .sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
@@ -210,14 +294,13 @@ impl LazyTrustStore {
         })
     }
 
-    fn report(&self, paths: &[PathBuf], found: &Found, started: Instant) {
+    fn report(&self, paths: &[PathBuf], certificates: usize, found: &Found, started: Instant) {
         if !self.diagnostics.is_debug() || paths.is_empty() {
             return;
         }
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         self.diagnostics.debug(&format!(
-            "trust store: {} certificates from {} file(s) in {} ({:.1} ms)",
-            found.certs.len(),
+            "trust store: {certificates} certificates from {} file(s) in {} ({:.1} ms)",
             found.files,
             names.join(", "),
             started.elapsed().as_secs_f64() * 1000.0
@@ -240,12 +323,22 @@ impl ServerCertVerifier for LazyTrustStore {
         let verify = |v: &WebPkiServerVerifier| {
             v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
         };
-        // A chain the bundle verifies is verified by any superset of it: the directories are
-        // read only when the bundle alone says no.
-        if let Some(Ok(bundle)) = &self.bundle().1 {
-            let verdict = verify(bundle);
-            if verdict.is_ok() || self.locations().1.is_empty() {
-                return verdict;
+        // A chain a set of CA certificates verifies is verified by any superset of it: the
+        // rest of the bundle is decoded only when the candidates say no, the directories read
+        // only when the whole bundle says no. A no is always the answer of the largest set.
+        if let Some(bundle) = self.bundle() {
+            let mut chain = vec![end_entity];
+            chain.extend(intermediates);
+            if let Some(narrowed) = bundle.narrowed(&chain, &self.provider)
+                && verify(&narrowed).is_ok()
+            {
+                return Ok(ServerCertVerified::assertion());
+            }
+            if let Some(Ok(full)) = bundle.full_stage(&self.provider) {
+                let verdict = verify(full);
+                if verdict.is_ok() || self.locations().1.is_empty() {
+                    return verdict;
+                }
             }
         }
         match self.everything() {
@@ -307,4 +400,163 @@ fn nothing_found(file: Option<&Path>, dirs: &[PathBuf], problems: &[String]) -> 
     }
     message.push_str(" (set SSL_CERT_FILE to a PEM bundle of CA certificates)");
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Verbosity;
+
+    struct Ca {
+        params: rcgen::CertificateParams,
+        key: rcgen::KeyPair,
+        pem: String,
+    }
+
+    fn ca(name: &str) -> Ca {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let pem = params.self_signed(&key).unwrap().pem();
+        Ca { params, key, pem }
+    }
+
+    /// A certificate for `key` with `params`, signed by `issuer`.
+    fn issue(
+        issuer: &Ca,
+        params: &rcgen::CertificateParams,
+        key: &rcgen::KeyPair,
+    ) -> CertificateDer<'static> {
+        let issuer = rcgen::Issuer::from_params(&issuer.params, &issuer.key);
+        params.signed_by(key, &issuer).unwrap().der().clone()
+    }
+
+    fn leaf(issuer: &Ca) -> CertificateDer<'static> {
+        let params = rcgen::CertificateParams::new(vec!["arm.test".into()]).unwrap();
+        issue(issuer, &params, &rcgen::KeyPair::generate().unwrap())
+    }
+
+    /// A CA `name` signed by `issuer`, and its certificate.
+    fn intermediate(issuer: &Ca, name: &str) -> (Ca, CertificateDer<'static>) {
+        let inter = ca(name);
+        let der = issue(issuer, &inter.params, &inter.key);
+        (inter, der)
+    }
+
+    /// What the lazy, narrowed verifier answers, what webpki over every certificate of the
+    /// same bundle answers, for one chain, and whether the lazy one decoded the whole bundle.
+    fn verdicts(
+        bundle: &str,
+        chain: &[CertificateDer<'static>],
+        host: &str,
+    ) -> (String, String, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bundle.pem");
+        std::fs::write(&path, bundle).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let sources = Sources::Env {
+            file: Some(path),
+            dirs: Vec::new(),
+        };
+        let lazy = LazyTrustStore::new(
+            sources,
+            provider.clone(),
+            Diagnostics::new(Verbosity::default()),
+        );
+        let full = verifier_for(&pem_certificates(bundle.as_bytes()), &provider).unwrap();
+        let name = ServerName::try_from(host.to_string()).unwrap();
+        let now = UnixTime::now();
+        let (ee, rest) = chain.split_first().unwrap();
+        let a = lazy.verify_server_cert(ee, rest, &name, &[], now);
+        let b = full.verify_server_cert(ee, rest, &name, &[], now);
+        let decoded_all = lazy.bundle().unwrap().full_certs.get().is_some();
+        (
+            format!("{:?}", a.map(|_| "ok")),
+            format!("{:?}", b.map(|_| "ok")),
+            decoded_all,
+        )
+    }
+
+    /// The system bundle (if any) with `extra` CA certificates among many others.
+    fn big_bundle(extra: &[&Ca]) -> String {
+        let system = openssl_probe::probe()
+            .cert_file
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        let decoys: String = (0..60).map(|i| ca(&format!("decoy {i}")).pem).collect();
+        let extra: String = extra.iter().map(|c| c.pem.as_str()).collect();
+        format!("{system}\n{decoys}{extra}")
+    }
+
+    #[test]
+    fn a_chain_is_judged_as_by_the_whole_bundle() {
+        let root = ca("Test Root");
+        let (inter, inter_der) = intermediate(&root, "Test Intermediate");
+        let same_name_other_key = ca("Test Root");
+        let direct = vec![leaf(&root)];
+        let via_intermediate = vec![leaf(&inter), inter_der];
+        let odd = format!("{}-----BEGIN X-----\nAA==\n-----END X-----\n", root.pem);
+        let ok = "Ok(\"ok\")";
+        // (case, bundle, chain, host, expected verdict, whole bundle decoded)
+        let cases = [
+            (
+                "root among many",
+                big_bundle(&[&root]),
+                &direct,
+                "arm.test",
+                ok,
+                false,
+            ),
+            (
+                "via an intermediate",
+                big_bundle(&[&root]),
+                &via_intermediate,
+                "arm.test",
+                ok,
+                false,
+            ),
+            (
+                "wrong host",
+                big_bundle(&[&root]),
+                &direct,
+                "other.test",
+                "NotValidForName",
+                true,
+            ),
+            (
+                "no such CA",
+                big_bundle(&[]),
+                &direct,
+                "arm.test",
+                "UnknownIssuer",
+                true,
+            ),
+            (
+                "same subject, other key",
+                big_bundle(&[&same_name_other_key]),
+                &direct,
+                "arm.test",
+                "BadSignature",
+                true,
+            ),
+            (
+                "both keys",
+                big_bundle(&[&same_name_other_key, &root]),
+                &direct,
+                "arm.test",
+                ok,
+                false,
+            ),
+            ("not plain PEM", odd, &direct, "arm.test", ok, true),
+        ];
+        for (label, bundle, chain, host, expected, decodes_all) in cases {
+            let (lazy, full, decoded_all) = verdicts(&bundle, chain, host);
+            assert_eq!(lazy, full, "{label}");
+            assert!(lazy.contains(expected), "{label}: {lazy}");
+            assert_eq!(decoded_all, decodes_all, "{label}");
+        }
+    }
 }
