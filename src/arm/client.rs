@@ -462,7 +462,7 @@ impl Failure {
             TransportFailure::Certificate => Error::Config {
                 message: format!(
                     "{request} failed: the server's certificate was not accepted ({}); \
-                     retrying cannot change that, so no retry was made",
+                     another attempt cannot change that, so none was made",
                     self.detail
                 ),
                 hint: Some(

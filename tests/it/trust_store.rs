@@ -262,8 +262,8 @@ fn a_server_no_trusted_ca_vouches_for_is_refused_at_once() {
             "/trustedAccessRoles failed: the server's certificate was not accepted (could not \
              connect: "
         ) && out.stderr.contains(
-            "invalid peer certificate: UnknownIssuer); retrying cannot change that, so no retry \
-             was made\nhint: servers are checked against the system's CA certificates, or \
+            "invalid peer certificate: UnknownIssuer); another attempt cannot change that, so \
+             none was made\nhint: servers are checked against the system's CA certificates, or \
              SSL_CERT_FILE / SSL_CERT_DIR when set"
         ),
         "{}",
