@@ -213,15 +213,14 @@ fn plan_lists_each_action_from_one_read_and_apply_makes_it_so() {
     assert_eq!(
         reads,
         [
-            format!(
-                "GET /subscriptions/{SUB}/providers/Microsoft.ContainerService/managedClusters"
-            ),
+            "GET /subscriptions".to_string(),
+            "POST /providers/Microsoft.ResourceGraph/resources".to_string(),
             format!("GET {CLUSTERS}/c1/trustedAccessRoleBindings"),
             format!(
                 "GET /subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/trustedAccessRoles"
             ),
         ],
-        "one read of the cluster, one of its location's catalog"
+        "discovery (the subscriptions, one Resource Graph query), one read of the cluster, one of its location's catalog"
     );
 
     // Without a terminal, deletes and replacements need --yes: nothing is written.
@@ -498,13 +497,15 @@ fn one_unreadable_cluster_fails_alone() {
     assert_eq!(world.bindings("c3").len(), 1);
 }
 
-#[test]
-fn selectors_pick_clusters_by_subscription_name_group_and_tags() {
-    let emu = Emulator::start_with(&["--fleet", "2x6x1"]);
+/// A plan of a manifest whose selectors name subscriptions by display name, group and tags, on
+/// a 2 × 6 fleet started with `emulator_args`; returns the run and the requests it made.
+fn plan_selectors(emulator_args: &[&str]) -> (Run, Vec<String>) {
+    let mut args = vec!["--fleet", "2x6x1"];
+    args.extend_from_slice(emulator_args);
+    let emu = Emulator::start_with(&args);
     let dir = tempfile::tempdir().unwrap();
-    let sub0 = "00000000-0000-4000-8000-000000000001";
     let src = format!(
-        "/subscriptions/{sub0}/resourceGroups/rg-fleet-0/providers/Microsoft.DataProtection/backupVaults/v"
+        "/subscriptions/{SUB0}/resourceGroups/rg-fleet-0/providers/Microsoft.DataProtection/backupVaults/v"
     );
     std::fs::write(
         dir.path().join("m.yaml"),
@@ -517,6 +518,17 @@ fn selectors_pick_clusters_by_subscription_name_group_and_tags() {
         .cli()
         .current_dir(dir.path())
         .args(["plan", "-f", "m.yaml", "-o", "json"]));
+    let mut requests: Vec<String> = emu
+        .request_lines()
+        .iter()
+        .map(|l| l.split('?').next().unwrap().to_string())
+        .collect();
+    // Discovery comes first, in order; the clusters are then read side by side.
+    requests[3..].sort();
+    (out, requests)
+}
+
+fn assert_selected(out: &Run) {
     assert_eq!(out.code, 4, "{}", out.stderr);
     let clusters: Vec<String> = json(&out.stdout)
         .as_array()
@@ -543,6 +555,70 @@ fn selectors_pick_clusters_by_subscription_name_group_and_tags() {
             .contains("WARNING: m.yaml:10: the selector matches no cluster"),
         "{}",
         out.stderr
+    );
+}
+
+const SUB0: &str = "00000000-0000-4000-8000-000000000001";
+
+/// What the plan of `plan_selectors` reads once its clusters are found (sorted): both clusters'
+/// bindings and the catalogs of their two locations.
+fn selected_reads() -> Vec<String> {
+    let provider = format!("GET /subscriptions/{SUB0}/providers/Microsoft.ContainerService");
+    let cluster = |n: u32| {
+        format!(
+            "GET /subscriptions/{SUB0}/resourceGroups/rg-fleet-0/providers/Microsoft.ContainerService/managedClusters/aks-0-{n}/trustedAccessRoleBindings"
+        )
+    };
+    vec![
+        format!("{provider}/locations/eastus/trustedAccessRoles"),
+        format!("{provider}/locations/westus3/trustedAccessRoles"),
+        cluster(0),
+        cluster(3),
+    ]
+}
+
+#[test]
+fn selectors_pick_clusters_by_subscription_name_group_and_tags_through_resource_graph() {
+    let (out, requests) = plan_selectors(&[]);
+    assert_selected(&out);
+    let mut expected = vec![
+        "GET /subscriptions".to_string(),
+        "GET /subscriptions".to_string(),
+        "POST /providers/Microsoft.ResourceGraph/resources".to_string(),
+    ];
+    expected.extend(selected_reads());
+    assert_eq!(
+        requests, expected,
+        "display names (one listing), discovery (the subscriptions, one query for both), the two clusters, their catalogs"
+    );
+}
+
+#[test]
+fn selectors_fall_back_to_arm_listings_when_resource_graph_refuses() {
+    let (out, requests) = plan_selectors(&["--graph-refuse", "forbidden"]);
+    assert_selected(&out);
+    assert!(
+        out.stderr
+            .contains("WARNING: Resource Graph refused the query"),
+        "{}",
+        out.stderr
+    );
+    let listing = |sub: &str| {
+        format!("GET /subscriptions/{sub}/providers/Microsoft.ContainerService/managedClusters")
+    };
+    let mut reads = selected_reads();
+    reads.push(listing(SUB0));
+    reads.push(listing("00000001-0000-4000-8000-000000000002"));
+    reads.sort();
+    let mut expected = vec![
+        "GET /subscriptions".to_string(),
+        "GET /subscriptions".to_string(),
+        "POST /providers/Microsoft.ResourceGraph/resources".to_string(),
+    ];
+    expected.extend(reads);
+    assert_eq!(
+        requests, expected,
+        "the refused query, then one ARM listing per subscription"
     );
 }
 

@@ -1,11 +1,14 @@
 //! Which clusters a manifest or an export covers: cluster ids and selectors (subscription id or
-//! display name, resource group, tags) resolved against the clusters each subscription lists.
-//! Discovery walks ARM (one paged list per subscription); it sits behind `list_clusters` so a
-//! Resource Graph query can take its place without touching the callers.
+//! display name, resource group, tags). A manifest's clusters are found by the fleet audit's
+//! discovery (one Resource Graph query over every subscription involved, ARM's listing when
+//! Resource Graph refuses); a cluster named by id that Resource Graph does not show (it lags
+//! behind ARM) is looked for in its subscription's ARM listing before it is called missing.
+//! `export` lists each subscription through ARM.
 
 use crate::arm::api;
 use crate::arm::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
 use crate::arm::models::ManagedCluster;
+use crate::commands::audit::discovery::{self, DiscoveryMode, Found};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::manifest::{ClusterRef, Manifest, Selector};
@@ -78,85 +81,56 @@ pub struct Resolution {
     pub empty_selectors: Vec<String>,
 }
 
-/// Resolves every entry's clusters: one list per subscription involved.
+/// What discovery found per subscription (lower-cased id): its clusters, or why it is unreadable.
+type Listed = HashMap<String, std::result::Result<Vec<FoundCluster>, String>>;
+
+/// Resolves every entry's clusters: one discovery over every subscription involved.
 pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Result<Resolution> {
     let names = subscription_names(ctx, manifest).await?;
     let mut subs: Vec<SubscriptionId> = Vec::new();
-    let mut add = |s: &SubscriptionId| {
-        if !subs
-            .iter()
-            .any(|x| x.as_str().eq_ignore_ascii_case(s.as_str()))
-        {
-            subs.push(s.clone());
-        }
-    };
     for entry in &manifest.entries {
         for r in &entry.clusters {
-            match r {
-                ClusterRef::Id(id) => add(&id.subscription),
-                ClusterRef::Selector(s) => add(&selector_subscription(s, &names, manifest)?),
+            let sub = match r {
+                ClusterRef::Id(id) => id.subscription.clone(),
+                ClusterRef::Selector(s) => selector_subscription(s, &names, manifest)?,
+            };
+            if !subs
+                .iter()
+                .any(|x| x.as_str().eq_ignore_ascii_case(sub.as_str()))
+            {
+                subs.push(sub);
             }
         }
     }
-    let mut listed: HashMap<String, std::result::Result<Vec<FoundCluster>, String>> =
-        HashMap::new();
-    for (sub, clusters) in list_many(ctx, subs, parallel).await {
-        let clusters = clusters.map_err(|e| e.to_string());
-        listed.insert(sub.as_str().to_ascii_lowercase(), clusters);
-    }
+    let mut listed = discovered(ctx, &subs, parallel).await?;
+    confirm_missing_ids(ctx, manifest, &mut listed, parallel).await;
+    let mut resolution = Resolution {
+        targets: Vec::new(),
+        unreachable: Vec::new(),
+        empty_selectors: Vec::new(),
+    };
     let mut targets: BTreeMap<String, Target> = BTreeMap::new();
     let mut unreachable: BTreeMap<String, (ClusterId, String)> = BTreeMap::new();
-    let mut empty_selectors = Vec::new();
     for (index, entry) in manifest.entries.iter().enumerate() {
         for r in &entry.clusters {
-            let matched: Vec<&FoundCluster> = match r {
-                ClusterRef::Id(id) => {
-                    let key = id.subscription.as_str().to_ascii_lowercase();
-                    match listed.get(&key) {
-                        Some(Ok(clusters)) => {
-                            match clusters.iter().find(|c| c.id.key() == id.key()) {
-                                Some(c) => vec![c],
-                                None => {
-                                    unreachable.insert(
-                                        id.key(),
-                                        (id.clone(), "the cluster does not exist".into()),
-                                    );
-                                    vec![]
-                                }
-                            }
-                        }
-                        Some(Err(e)) => {
-                            unreachable.insert(id.key(), (id.clone(), e.clone()));
-                            vec![]
-                        }
-                        None => vec![],
+            let matched = match r {
+                ClusterRef::Id(id) => match find_id(&listed, id) {
+                    Ok(found) => found.into_iter().collect(),
+                    Err(why) => {
+                        unreachable.insert(id.key(), (id.clone(), why));
+                        vec![]
                     }
-                }
+                },
                 ClusterRef::Selector(s) => {
                     let sub = selector_subscription(s, &names, manifest)?;
-                    match listed.get(&sub.as_str().to_ascii_lowercase()) {
-                        Some(Ok(clusters)) => {
-                            let m: Vec<&FoundCluster> =
-                                clusters.iter().filter(|c| matches(s, c)).collect();
-                            if m.is_empty() {
-                                empty_selectors.push(format!(
-                                    "{}:{}: the selector matches no cluster",
-                                    manifest.file, s.line
-                                ));
-                            }
-                            m
-                        }
-                        Some(Err(e)) => {
-                            return Err(Error::Config {
-                                message: format!(
-                                    "{}:{}: cannot list the clusters of subscription '{}': {e}",
-                                    manifest.file, s.line, s.subscription
-                                ),
-                                hint: None,
-                            });
-                        }
-                        None => vec![],
+                    let m = select(&listed, s, &sub, manifest)?;
+                    if m.is_empty() {
+                        resolution.empty_selectors.push(format!(
+                            "{}:{}: the selector matches no cluster",
+                            manifest.file, s.line
+                        ));
                     }
+                    m
                 }
             };
             for cluster in matched {
@@ -170,11 +144,116 @@ pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Res
             }
         }
     }
-    Ok(Resolution {
-        targets: targets.into_values().collect(),
-        unreachable: unreachable.into_values().collect(),
-        empty_selectors,
-    })
+    resolution.targets = targets.into_values().collect();
+    resolution.unreachable = unreachable.into_values().collect();
+    Ok(resolution)
+}
+
+/// The clusters of `subs` by the fleet audit's discovery (Resource Graph, else ARM).
+async fn discovered(ctx: &Context, subs: &[SubscriptionId], parallel: usize) -> Result<Listed> {
+    let mut listed: Listed = subs
+        .iter()
+        .map(|s| (s.as_str().to_ascii_lowercase(), Ok(Vec::new())))
+        .collect();
+    if subs.is_empty() {
+        return Ok(listed);
+    }
+    let selector = discovery::Selector {
+        subscriptions: subs.iter().map(|s| s.as_str().to_string()).collect(),
+        ..Default::default()
+    };
+    let found = discovery::clusters(ctx, &selector, DiscoveryMode::Auto, parallel).await?;
+    for f in found {
+        let (sub, outcome) = match f {
+            Found::Cluster(c) => {
+                let key = c.id.subscription.as_str().to_ascii_lowercase();
+                if let Some(Ok(clusters)) = listed.get_mut(&key) {
+                    clusters.push(FoundCluster {
+                        id: c.id,
+                        location: c.location.to_ascii_lowercase(),
+                        tags: c.tags,
+                    });
+                }
+                continue;
+            }
+            Found::Skipped {
+                subscription,
+                state,
+                ..
+            } => {
+                let why = format!("subscription {} is {state}", subscription.display());
+                (subscription.id, why)
+            }
+            Found::Unreadable {
+                subscription,
+                error,
+            } => (subscription.id, super::describe(&error)),
+        };
+        listed.insert(sub.as_str().to_ascii_lowercase(), Err(outcome));
+    }
+    Ok(listed)
+}
+
+/// Resource Graph lags behind ARM: the subscriptions of ids it did not show are listed through
+/// ARM before those clusters are called missing.
+async fn confirm_missing_ids(
+    ctx: &Context,
+    manifest: &Manifest,
+    listed: &mut Listed,
+    parallel: usize,
+) {
+    let mut subs: Vec<SubscriptionId> = Vec::new();
+    for r in manifest.entries.iter().flat_map(|e| &e.clusters) {
+        if let ClusterRef::Id(id) = r
+            && matches!(find_id(listed, id), Err(ref why) if why == MISSING)
+            && !subs
+                .iter()
+                .any(|s| s.as_str().eq_ignore_ascii_case(id.subscription.as_str()))
+        {
+            subs.push(id.subscription.clone());
+        }
+    }
+    for (sub, clusters) in list_many(ctx, subs, parallel).await {
+        let clusters = clusters.map_err(|e| super::describe(&e));
+        listed.insert(sub.as_str().to_ascii_lowercase(), clusters);
+    }
+}
+
+const MISSING: &str = "the cluster does not exist";
+
+/// A cluster named by id, or why it cannot be planned.
+fn find_id<'a>(
+    listed: &'a Listed,
+    id: &ClusterId,
+) -> std::result::Result<Option<&'a FoundCluster>, String> {
+    match listed.get(&id.subscription.as_str().to_ascii_lowercase()) {
+        Some(Ok(clusters)) => match clusters.iter().find(|c| c.id.key() == id.key()) {
+            Some(c) => Ok(Some(c)),
+            None => Err(MISSING.into()),
+        },
+        Some(Err(e)) => Err(e.clone()),
+        None => Ok(None),
+    }
+}
+
+/// The clusters a selector picks; an unreadable subscription stops the plan.
+fn select<'a>(
+    listed: &'a Listed,
+    s: &Selector,
+    sub: &SubscriptionId,
+    manifest: &Manifest,
+) -> Result<Vec<&'a FoundCluster>> {
+    match listed.get(&sub.as_str().to_ascii_lowercase()) {
+        Some(Ok(clusters)) => Ok(clusters.iter().filter(|c| matches(s, c)).collect()),
+        Some(Err(e)) => Err(Error::Config {
+            message: format!(
+                "{}:{}: cannot list the clusters of subscription '{}': {e}",
+                manifest.file, s.line, s.subscription
+            ),
+            hint: None,
+        }),
+        None => Ok(vec![]),
+    }
 }
 
 /// Display names used by selectors, resolved with one list of the visible subscriptions.
