@@ -290,9 +290,9 @@ Examples:
     /// Print a manifest of the bindings that exist (identical bindings grouped), for plan and apply.
     #[command(after_help = "Examples:
   Every cluster of two subscriptions, as YAML:
-    aks-trustedaccess export --subscription Prod --subscription Dev > f.yaml
+    aks-trustedaccess export --subscription Prod --subscription Staging > f.yaml
   One resource group, as JSON:
-    aks-trustedaccess export --subscription Prod -g rg-aks -o json")]
+    aks-trustedaccess export --subscription Prod -g myResourceGroup -o json")]
     Export {
         /// Only the clusters of this resource group.
         #[arg(short = 'g', long = "resource-group", value_name = "NAME")]
