@@ -156,19 +156,23 @@ impl Emulator {
 
     /// A number from the emulator's `/_emulator/stats`.
     pub fn stat(&self, name: &str) -> u64 {
+        self.control("stats")[name].as_u64().unwrap_or(0)
+    }
+
+    /// A document from the emulator's control API: `/_emulator/{path}` (stats, requests, state).
+    pub fn control(&self, path: &str) -> serde_json::Value {
         let mut builder = reqwest::blocking::Client::builder().no_proxy();
         if let Some(pem) = &self.ca_pem {
             builder =
                 builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem).expect("CA"));
         }
-        let stats: serde_json::Value = builder
+        builder
             .build()
             .expect("client")
-            .get(format!("{}/_emulator/stats", self.url))
+            .get(format!("{}/_emulator/{path}", self.url))
             .send()
             .and_then(|r| r.json())
-            .expect("stats");
-        stats[name].as_u64().unwrap_or(0)
+            .expect("the emulator's control API answers")
     }
 }
 
