@@ -290,7 +290,7 @@ Examples:
     /// Print a manifest of the bindings that exist (identical bindings grouped), for plan and apply.
     #[command(after_help = "Examples:
   Every cluster of two subscriptions, as YAML:
-    aks-trustedaccess export --subscription Prod --subscription Staging > f.yaml
+    aks-trustedaccess export --subscription Prod --subscription Staging >f.yaml
   One resource group, as JSON:
     aks-trustedaccess export --subscription Prod -g myResourceGroup -o json")]
     Export {
