@@ -166,12 +166,58 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let seed = match (&args.state, &args.fleet) {
+    let world = World::from_seed(load_seed(&args)?)?;
+    // The banner exports a subscription this world holds (a fleet has no default one).
+    let banner_subscription = world.subscriptions.first().map_or_else(
+        || DEFAULT_SUBSCRIPTION.to_string(),
+        |s| s.subscription_id.clone(),
+    );
+    let config = config_of(&args)?;
+    // Kept until the emulator stops: the test CA's files live in it.
+    let (config, test_ca, _dir) = with_test_ca(config, &args)?;
+    let fault_seed =
+        (config.faults.ratio > 0.0 && config.faults.every.is_none()).then_some(config.faults.seed);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let bound = server::bind(args.port, config, world)
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+        let url = bound.url();
+        write_stdout(&format!("{url}\n")).map_err(|e| e.to_string())?;
+        let trust = test_ca
+            .map(|ca| format!("  export SSL_CERT_FILE={}\n", ca.display()))
+            .unwrap_or_default();
+        write_stderr(&format!(
+            "aks-trustedaccess emulator listening on {url} (Ctrl-C to stop)\n\
+             Point the CLI at it:\n  \
+             export AKS_TRUSTEDACCESS_ARM_ENDPOINT={url}\n  \
+             export AKS_TRUSTEDACCESS_ACCESS_TOKEN=emulator\n  \
+             export AZURE_SUBSCRIPTION_ID={banner_subscription}\n{trust}"
+        ));
+        if let Some(seed) = fault_seed {
+            write_stderr(&format!(
+                "Random faults from seed {seed} (--fault-seed {seed} replays them)\n"
+            ));
+        }
+        tokio::select! {
+            served = bound.serve() => served.map_err(|e| e.to_string()),
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })
+}
+
+/// The world to start from: `--state FILE`, a generated `--fleet`, or the default world.
+fn load_seed(args: &Args) -> Result<Seed, String> {
+    match (&args.state, &args.fleet) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             serde_json::from_str::<Seed>(&text)
-                .map_err(|e| format!("{} is not a state file: {e}", path.display()))?
+                .map_err(|e| format!("{} is not a state file: {e}", path.display()))
         }
         (None, Some(spec)) => {
             let numbers: Vec<usize> = spec
@@ -188,16 +234,14 @@ fn run(args: Args) -> Result<(), String> {
                     "--fleet '{spec}': expected three numbers, e.g. 20x50x2"
                 ));
             };
-            Seed::fleet(s, c, b)
+            Ok(Seed::fleet(s, c, b))
         }
-        (None, None) => Seed::default_world(),
-    };
-    let world = World::from_seed(seed)?;
-    // The banner exports a subscription this world holds (a fleet has no default one).
-    let banner_subscription = world.subscriptions.first().map_or_else(
-        || DEFAULT_SUBSCRIPTION.to_string(),
-        |s| s.subscription_id.clone(),
-    );
+        (None, None) => Ok(Seed::default_world()),
+    }
+}
+
+/// The emulator's settings from its flags. One field per flag, so it reads as a table.
+fn config_of(args: &Args) -> Result<EmulatorConfig, String> {
     let kinds = args
         .faults
         .iter()
@@ -212,7 +256,7 @@ fn run(args: Args) -> Result<(), String> {
         "canceled" => OperationOutcome::Canceled,
         _ => OperationOutcome::Succeeded,
     };
-    let config = EmulatorConfig {
+    Ok(EmulatorConfig {
         page_size: args.page_size,
         leading_empty_page: args.leading_empty_page,
         operation_polls: args.operation_polls,
@@ -249,41 +293,6 @@ fn run(args: Args) -> Result<(), String> {
                 _ => 409,
             }),
         },
-    };
-    // Kept until the emulator stops: the test CA's files live in it.
-    let (config, test_ca, _dir) = with_test_ca(config, &args)?;
-    let fault_seed =
-        (config.faults.ratio > 0.0 && config.faults.every.is_none()).then_some(config.faults.seed);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async move {
-        let bound = server::bind(args.port, config, world)
-            .await
-            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-        let url = bound.url();
-        write_stdout(&format!("{url}\n")).map_err(|e| e.to_string())?;
-        let trust = test_ca
-            .map(|ca| format!("  export SSL_CERT_FILE={}\n", ca.display()))
-            .unwrap_or_default();
-        write_stderr(&format!(
-            "aks-trustedaccess emulator listening on {url} (Ctrl-C to stop)\n\
-             Point the CLI at it:\n  \
-             export AKS_TRUSTEDACCESS_ARM_ENDPOINT={url}\n  \
-             export AKS_TRUSTEDACCESS_ACCESS_TOKEN=emulator\n  \
-             export AZURE_SUBSCRIPTION_ID={banner_subscription}\n{trust}"
-        ));
-        if let Some(seed) = fault_seed {
-            write_stderr(&format!(
-                "Random faults from seed {seed} (--fault-seed {seed} replays them)\n"
-            ));
-        }
-        tokio::select! {
-            served = bound.serve() => served.map_err(|e| e.to_string()),
-            _ = tokio::signal::ctrl_c() => Ok(()),
-        }
     })
 }
 

@@ -11,41 +11,66 @@ use serde_json::{Value, json};
 
 pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> Reply {
     finish_expired_operations(world, config);
+    if let Some(refusal) = check_api_version(req) {
+        return refusal;
+    }
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let path = Path {
+        segments: &segments,
+        lower: &lower,
+    };
+    if lower == ["providers", "microsoft.resourcegraph", "resources"] {
+        return crate::emulator::graph::handle(world, config, req);
+    }
+    if lower == ["subscriptions"] {
+        return only_get(req.method).unwrap_or_else(|| list_subscriptions(world, config, req));
+    }
+    if lower.len() < 2 || lower[0] != "subscriptions" {
+        return no_route(req);
+    }
+    if let Some(refusal) = check_subscription(world, segments[1], req.method) {
+        return refusal;
+    }
+    under_subscription(world, config, req, &path)
+}
+
+/// A request path: as sent, and lowercased to match routes (ARM compares them case-insensitively).
+struct Path<'a> {
+    segments: &'a [&'a str],
+    lower: &'a [&'a str],
+}
+
+/// ARM's first check: an `api-version` that is there and looks like one.
+fn check_api_version(req: &ArmRequest) -> Option<Reply> {
     let Some(api_version) = req.query.get("api-version") else {
-        return Reply::arm_error(
+        return Some(Reply::arm_error(
             400,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
-        );
+        ));
     };
-    if !api_version_is_well_formed(api_version) {
-        return Reply::arm_error(
+    (!api_version_is_well_formed(api_version)).then(|| {
+        Reply::arm_error(
             400,
             "InvalidApiVersionParameter",
             format!(
                 "The api-version '{api_version}' is invalid. The supported versions are '2023-09-01' and later."
             ),
-        );
-    }
-    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
-    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let method = req.method;
+        )
+    })
+}
 
-    if lower == ["providers", "microsoft.resourcegraph", "resources"] {
-        return crate::emulator::graph::handle(world, config, req);
-    }
-    if lower == ["subscriptions"] {
-        return only_get(method).unwrap_or_else(|| list_subscriptions(world, config, req));
-    }
-    if lower.len() < 2 || lower[0] != "subscriptions" {
-        return no_route(req);
-    }
-    let sub = segments[1];
-    if let Some(refusal) = check_subscription(world, sub, method) {
-        return refusal;
-    }
-    match lower[2..] {
+/// `/subscriptions/{id}/…`, the subscription known and enabled.
+fn under_subscription(
+    world: &mut World,
+    config: &EmulatorConfig,
+    req: &ArmRequest,
+    path: &Path<'_>,
+) -> Reply {
+    let (segments, method, sub) = (path.segments, req.method, path.segments[1]);
+    match path.lower[2..] {
         [] => only_get(method).unwrap_or_else(|| {
             let s = world
                 .subscription(sub)
@@ -96,44 +121,55 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> R
             "managedclusters",
             _,
             ref rest @ ..,
-        ] => {
-            let (group, cluster) = (segments[3], segments[7]);
-            if !world.has_resource_group(sub, group) {
-                return Reply::arm_error(
-                    404,
-                    "ResourceGroupNotFound",
-                    format!("Resource group '{group}' could not be found."),
-                );
-            }
-            let Some(index) = world.find_cluster(sub, group, cluster) else {
-                return Reply::arm_error(
-                    404,
-                    "ResourceNotFound",
-                    format!(
-                        "The Resource 'Microsoft.ContainerService/managedClusters/{cluster}' under resource group '{group}' was not found. \
-                         For more details please go to https://aka.ms/ARMResourceNotFoundFix"
-                    ),
-                );
-            };
-            match rest {
-                [] => only_get(method)
-                    .unwrap_or_else(|| Reply::json(200, world.clusters[index].to_json())),
-                ["trustedaccessrolebindings"] => {
-                    only_get(method).unwrap_or_else(|| list_bindings(world, config, req, index))
-                }
-                ["trustedaccessrolebindings", _] => {
-                    let name = segments[9];
-                    match method {
-                        "GET" => get_binding(world, index, name),
-                        "PUT" => put_binding(world, config, req, index, name),
-                        "DELETE" => delete_binding(world, config, req, index, name),
-                        _ => method_not_allowed(method),
-                    }
-                }
-                _ => no_route(req),
+        ] => under_cluster(world, config, req, path, rest),
+        _ => crate::emulator::resources::route(world, req, path.lower)
+            .unwrap_or_else(|| no_route(req)),
+    }
+}
+
+/// `…/resourceGroups/{g}/providers/Microsoft.ContainerService/managedClusters/{c}/…`: the
+/// cluster itself, its bindings, one binding.
+fn under_cluster(
+    world: &mut World,
+    config: &EmulatorConfig,
+    req: &ArmRequest,
+    path: &Path<'_>,
+    rest: &[&str],
+) -> Reply {
+    let (segments, method) = (path.segments, req.method);
+    let (sub, group, cluster) = (segments[1], segments[3], segments[7]);
+    if !world.has_resource_group(sub, group) {
+        return Reply::arm_error(
+            404,
+            "ResourceGroupNotFound",
+            format!("Resource group '{group}' could not be found."),
+        );
+    }
+    let Some(index) = world.find_cluster(sub, group, cluster) else {
+        return Reply::arm_error(
+            404,
+            "ResourceNotFound",
+            format!(
+                "The Resource 'Microsoft.ContainerService/managedClusters/{cluster}' under resource group '{group}' was not found. \
+                 For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            ),
+        );
+    };
+    match rest {
+        [] => only_get(method).unwrap_or_else(|| Reply::json(200, world.clusters[index].to_json())),
+        ["trustedaccessrolebindings"] => {
+            only_get(method).unwrap_or_else(|| list_bindings(world, config, req, index))
+        }
+        ["trustedaccessrolebindings", _] => {
+            let name = segments[9];
+            match method {
+                "GET" => get_binding(world, index, name),
+                "PUT" => put_binding(world, config, req, index, name),
+                "DELETE" => delete_binding(world, config, req, index, name),
+                _ => method_not_allowed(method),
             }
         }
-        _ => crate::emulator::resources::route(world, req, &lower).unwrap_or_else(|| no_route(req)),
+        _ => no_route(req),
     }
 }
 

@@ -77,160 +77,8 @@ const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Credential {
     pub fn new(source: Source, env: &Environment, settings: AuthSettings) -> Result<Self> {
-        // A credential whose endpoints are all loopback or link-local (managed identity, or a
-        // local token endpoint) never goes through a proxy: its secret would cross it in clear.
-        let direct = credential_endpoints(&source, env, settings.cloud)
-            .iter()
-            .all(|e| url::Url::parse(e).is_ok_and(|u| crate::arm::transport::never_proxied(&u)));
-        let http = if direct {
-            settings.direct_http.clone()
-        } else {
-            settings.http.clone()
-        };
-        let options = || {
-            let mut options = ClientOptions {
-                transport: Some(Transport::new(Arc::new(http.clone()))),
-                retry: RetryOptions::exponential(ExponentialRetryOptions {
-                    initial_delay: azure_core::time::Duration::milliseconds(200),
-                    max_retries: 2,
-                    max_total_elapsed: azure_core::time::Duration::seconds(10),
-                    max_delay: azure_core::time::Duration::seconds(2),
-                }),
-                ..ClientOptions::default()
-            };
-            // AZURE_AUTHORITY_HOST (a standard Azure SDK variable) wins over the cloud's authority.
-            if env.get("AZURE_AUTHORITY_HOST").is_none() {
-                options.cloud = Some(Arc::new(settings.cloud.configuration()));
-            }
-            options
-        };
-        let failed = |e: azure_core::Error| sign_in_error(&source, &e);
-        let provider = match &source {
-            Source::AccessToken => Provider::Static(Token(
-                env.get(TOKEN_ENV).unwrap_or_default().trim().to_string(),
-            )),
-            Source::ServicePrincipal { tenant, client_id } => {
-                match env.get("AZURE_CLIENT_SECRET") {
-                    Some(secret) => Provider::Sdk(
-                        azure_identity::ClientSecretCredential::new(
-                            tenant,
-                            client_id.clone(),
-                            secret.into(),
-                            Some(azure_identity::ClientSecretCredentialOptions {
-                                client_options: options(),
-                            }),
-                        )
-                        .map_err(failed)?,
-                    ),
-                    None => {
-                        if env.get("AZURE_CLIENT_CERTIFICATE_PASSWORD").is_some() {
-                            return Err(Error::Auth {
-                                message: "password-protected certificates (AZURE_CLIENT_CERTIFICATE_PASSWORD) are not supported".into(),
-                                hint: Some("use a PEM file with an unencrypted key (openssl pkcs12 -in cert.pfx -out cert.pem -nodes), kept private".into()),
-                            });
-                        }
-                        let path = PathBuf::from(
-                            env.get("AZURE_CLIENT_CERTIFICATE_PATH").unwrap_or_default(),
-                        );
-                        let authority = env
-                            .get("AZURE_AUTHORITY_HOST")
-                            .unwrap_or_else(|| settings.cloud.authority().to_string());
-                        let audience = format!(
-                            "{}/{tenant}/oauth2/v2.0/token",
-                            authority.trim_end_matches('/')
-                        );
-                        let assertion = certificate::CertificateAssertion::from_pem_file(
-                            &path, client_id, audience,
-                        )?;
-                        Provider::Sdk(
-                            azure_identity::ClientAssertionCredential::new(
-                                tenant.clone(),
-                                client_id.clone(),
-                                assertion,
-                                Some(azure_identity::ClientAssertionCredentialOptions {
-                                    client_options: options(),
-                                }),
-                            )
-                            .map_err(failed)?,
-                        )
-                    }
-                }
-            }
-            Source::WorkloadIdentity => Provider::Sdk(
-                azure_identity::WorkloadIdentityCredential::new(Some(
-                    azure_identity::WorkloadIdentityCredentialOptions {
-                        credential_options: azure_identity::ClientAssertionCredentialOptions {
-                            client_options: options(),
-                        },
-                        ..Default::default()
-                    },
-                ))
-                .map_err(failed)?,
-            ),
-            Source::Pipelines => Provider::Sdk(
-                azure_identity::AzurePipelinesCredential::new(
-                    env.get("AZURESUBSCRIPTION_TENANT_ID").unwrap_or_default(),
-                    env.get("AZURESUBSCRIPTION_CLIENT_ID").unwrap_or_default(),
-                    &env.get("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID")
-                        .unwrap_or_default(),
-                    env.get("SYSTEM_ACCESSTOKEN").unwrap_or_default(),
-                    Some(azure_identity::AzurePipelinesCredentialOptions {
-                        credential_options: azure_identity::ClientAssertionCredentialOptions {
-                            client_options: options(),
-                        },
-                    }),
-                )
-                .map_err(failed)?,
-            ),
-            Source::ManagedIdentity { client_id } => Provider::Sdk(
-                azure_identity::ManagedIdentityCredential::new(Some(
-                    azure_identity::ManagedIdentityCredentialOptions {
-                        user_assigned_id: client_id
-                            .clone()
-                            .map(azure_identity::UserAssignedId::ClientId),
-                        client_options: options(),
-                    },
-                ))
-                .map_err(failed)?,
-            ),
-            Source::AzureCli => Provider::Sdk(
-                azure_identity::AzureCliCredential::new(Some(
-                    azure_identity::AzureCliCredentialOptions {
-                        executor: Some(Arc::new(process::GroupExecutor)),
-                        ..Default::default()
-                    },
-                ))
-                .map_err(failed)?,
-            ),
-            Source::AzureDeveloperCli => Provider::Sdk(
-                azure_identity::AzureDeveloperCliCredential::new(Some(
-                    azure_identity::AzureDeveloperCliCredentialOptions {
-                        executor: Some(Arc::new(process::GroupExecutor)),
-                        ..Default::default()
-                    },
-                ))
-                .map_err(failed)?,
-            ),
-        };
-        let cache = match (&settings.token_cache, source.spawns_a_process()) {
-            (Some(cache), true) => {
-                let kind = if source == Source::AzureCli {
-                    "az"
-                } else {
-                    "azd"
-                };
-                let tenant = env
-                    .get("AZURE_TENANT_ID")
-                    .unwrap_or_else(|| "default".into());
-                let key = format!(
-                    "{kind}|{tenant}|{}|{}",
-                    settings.az_identity,
-                    settings.cloud.scope()
-                );
-                Some((cache.clone(), key))
-            }
-            _ => None,
-        };
+        let provider = provider(&source, env, &settings)?;
+        let cache = cache_entry(&source, env, &settings);
         Ok(Credential {
             source,
             provider,
@@ -311,6 +159,172 @@ impl Credential {
         }
         Ok(Token(token))
     }
+}
+
+/// The azure_identity options every SDK credential gets: the HTTP client (one that bypasses
+/// proxies when all the credential's endpoints are loopback or link-local, so its secret never
+/// crosses a proxy in clear), a short retry policy, and the cloud's authority.
+fn client_options(source: &Source, env: &Environment, settings: &AuthSettings) -> ClientOptions {
+    let direct = credential_endpoints(source, env, settings.cloud)
+        .iter()
+        .all(|e| url::Url::parse(e).is_ok_and(|u| crate::arm::transport::never_proxied(&u)));
+    let http = if direct {
+        settings.direct_http.clone()
+    } else {
+        settings.http.clone()
+    };
+    let mut options = ClientOptions {
+        transport: Some(Transport::new(Arc::new(http))),
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: azure_core::time::Duration::milliseconds(200),
+            max_retries: 2,
+            max_total_elapsed: azure_core::time::Duration::seconds(10),
+            max_delay: azure_core::time::Duration::seconds(2),
+        }),
+        ..ClientOptions::default()
+    };
+    // AZURE_AUTHORITY_HOST (a standard Azure SDK variable) wins over the cloud's authority.
+    if env.get("AZURE_AUTHORITY_HOST").is_none() {
+        options.cloud = Some(Arc::new(settings.cloud.configuration()));
+    }
+    options
+}
+
+/// The token source behind a chosen credential.
+fn provider(source: &Source, env: &Environment, settings: &AuthSettings) -> Result<Provider> {
+    let options = || client_options(source, env, settings);
+    let failed = |e: azure_core::Error| sign_in_error(source, &e);
+    let credential: Arc<dyn TokenCredential> = match source {
+        Source::AccessToken => {
+            return Ok(Provider::Static(Token(
+                env.get(TOKEN_ENV).unwrap_or_default().trim().to_string(),
+            )));
+        }
+        Source::ServicePrincipal { tenant, client_id } => {
+            return service_principal(source, tenant, client_id, env, settings);
+        }
+        Source::WorkloadIdentity => azure_identity::WorkloadIdentityCredential::new(Some(
+            azure_identity::WorkloadIdentityCredentialOptions {
+                credential_options: azure_identity::ClientAssertionCredentialOptions {
+                    client_options: options(),
+                },
+                ..Default::default()
+            },
+        ))
+        .map_err(failed)?,
+        Source::Pipelines => azure_identity::AzurePipelinesCredential::new(
+            env.get("AZURESUBSCRIPTION_TENANT_ID").unwrap_or_default(),
+            env.get("AZURESUBSCRIPTION_CLIENT_ID").unwrap_or_default(),
+            &env.get("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID")
+                .unwrap_or_default(),
+            env.get("SYSTEM_ACCESSTOKEN").unwrap_or_default(),
+            Some(azure_identity::AzurePipelinesCredentialOptions {
+                credential_options: azure_identity::ClientAssertionCredentialOptions {
+                    client_options: options(),
+                },
+            }),
+        )
+        .map_err(failed)?,
+        Source::ManagedIdentity { client_id } => azure_identity::ManagedIdentityCredential::new(
+            Some(azure_identity::ManagedIdentityCredentialOptions {
+                user_assigned_id: client_id
+                    .clone()
+                    .map(azure_identity::UserAssignedId::ClientId),
+                client_options: options(),
+            }),
+        )
+        .map_err(failed)?,
+        Source::AzureCli => azure_identity::AzureCliCredential::new(Some(
+            azure_identity::AzureCliCredentialOptions {
+                executor: Some(Arc::new(process::GroupExecutor)),
+                ..Default::default()
+            },
+        ))
+        .map_err(failed)?,
+        Source::AzureDeveloperCli => azure_identity::AzureDeveloperCliCredential::new(Some(
+            azure_identity::AzureDeveloperCliCredentialOptions {
+                executor: Some(Arc::new(process::GroupExecutor)),
+                ..Default::default()
+            },
+        ))
+        .map_err(failed)?,
+    };
+    Ok(Provider::Sdk(credential))
+}
+
+/// A service principal signs in with its secret, or with a certificate: the tool signs the
+/// client assertion itself (certificate.rs), as the SDK's certificate credential needs OpenSSL.
+fn service_principal(
+    source: &Source,
+    tenant: &str,
+    client_id: &str,
+    env: &Environment,
+    settings: &AuthSettings,
+) -> Result<Provider> {
+    let failed = |e: azure_core::Error| sign_in_error(source, &e);
+    let client_options = client_options(source, env, settings);
+    if let Some(secret) = env.get("AZURE_CLIENT_SECRET") {
+        return Ok(Provider::Sdk(
+            azure_identity::ClientSecretCredential::new(
+                tenant,
+                client_id.to_string(),
+                secret.into(),
+                Some(azure_identity::ClientSecretCredentialOptions { client_options }),
+            )
+            .map_err(failed)?,
+        ));
+    }
+    if env.get("AZURE_CLIENT_CERTIFICATE_PASSWORD").is_some() {
+        return Err(Error::Auth {
+            message: "password-protected certificates (AZURE_CLIENT_CERTIFICATE_PASSWORD) are not supported".into(),
+            hint: Some("use a PEM file with an unencrypted key (openssl pkcs12 -in cert.pfx -out cert.pem -nodes), kept private".into()),
+        });
+    }
+    let path = PathBuf::from(env.get("AZURE_CLIENT_CERTIFICATE_PATH").unwrap_or_default());
+    let authority = env
+        .get("AZURE_AUTHORITY_HOST")
+        .unwrap_or_else(|| settings.cloud.authority().to_string());
+    let audience = format!(
+        "{}/{tenant}/oauth2/v2.0/token",
+        authority.trim_end_matches('/')
+    );
+    let assertion = certificate::CertificateAssertion::from_pem_file(&path, client_id, audience)?;
+    Ok(Provider::Sdk(
+        azure_identity::ClientAssertionCredential::new(
+            tenant.to_string(),
+            client_id.to_string(),
+            assertion,
+            Some(azure_identity::ClientAssertionCredentialOptions { client_options }),
+        )
+        .map_err(failed)?,
+    ))
+}
+
+/// Where az's and azd's tokens are cached, and under which key: the credential, the tenant,
+/// az's account and the scope. Other credentials are fast and not cached.
+fn cache_entry(
+    source: &Source,
+    env: &Environment,
+    settings: &AuthSettings,
+) -> Option<(DiskCache, String)> {
+    let cache = settings.token_cache.as_ref()?;
+    if !source.spawns_a_process() {
+        return None;
+    }
+    let kind = if *source == Source::AzureCli {
+        "az"
+    } else {
+        "azd"
+    };
+    let tenant = env
+        .get("AZURE_TENANT_ID")
+        .unwrap_or_else(|| "default".into());
+    let key = format!(
+        "{kind}|{tenant}|{}|{}",
+        settings.az_identity,
+        settings.cloud.scope()
+    );
+    Some((cache.clone(), key))
 }
 
 /// The URLs a credential sends its secret to (for the proxy decision); empty for the ones that

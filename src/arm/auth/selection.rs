@@ -98,101 +98,156 @@ impl Source {
     }
 }
 
-/// Why a credential did or did not apply, for the "nothing applies" error.
-struct Candidate {
-    name: &'static str,
-    outcome: std::result::Result<Source, String>,
+/// A way to sign in, as `auto` tries them (in this order) and as `--auth` names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CredentialKind {
+    AccessToken,
+    ServicePrincipal,
+    WorkloadIdentity,
+    Pipelines,
+    ManagedIdentity,
+    AzureCli,
+    AzureDeveloperCli,
 }
 
-/// Each credential in `auto` order, with whether it applies here.
-fn candidates(env: &Environment, method: AuthMethod) -> Vec<Candidate> {
-    let tenant = env.get("AZURE_TENANT_ID");
-    let client = env.get("AZURE_CLIENT_ID");
-    let all = [
-        Candidate {
-            name: "access token",
-            outcome: match env.get(TOKEN_ENV) {
+impl CredentialKind {
+    /// `auto`'s order.
+    const ORDER: [CredentialKind; 7] = [
+        CredentialKind::AccessToken,
+        CredentialKind::ServicePrincipal,
+        CredentialKind::WorkloadIdentity,
+        CredentialKind::Pipelines,
+        CredentialKind::ManagedIdentity,
+        CredentialKind::AzureCli,
+        CredentialKind::AzureDeveloperCli,
+    ];
+
+    /// The one `--auth` names; `None` for `auto`.
+    fn named_by(method: AuthMethod) -> Option<CredentialKind> {
+        match method {
+            AuthMethod::Auto => None,
+            AuthMethod::Token => Some(CredentialKind::AccessToken),
+            AuthMethod::ServicePrincipal => Some(CredentialKind::ServicePrincipal),
+            AuthMethod::WorkloadIdentity => Some(CredentialKind::WorkloadIdentity),
+            AuthMethod::Pipelines => Some(CredentialKind::Pipelines),
+            AuthMethod::ManagedIdentity => Some(CredentialKind::ManagedIdentity),
+            AuthMethod::Cli => Some(CredentialKind::AzureCli),
+            AuthMethod::Azd => Some(CredentialKind::AzureDeveloperCli),
+        }
+    }
+
+    /// Its name in the "nothing applies" error.
+    fn name(self) -> &'static str {
+        match self {
+            CredentialKind::AccessToken => "access token",
+            CredentialKind::ServicePrincipal => "service principal",
+            CredentialKind::WorkloadIdentity => "workload identity",
+            CredentialKind::Pipelines => "Azure Pipelines",
+            CredentialKind::ManagedIdentity => "managed identity",
+            CredentialKind::AzureCli => "Azure CLI",
+            CredentialKind::AzureDeveloperCli => "Azure Developer CLI",
+        }
+    }
+
+    /// The credential, if it applies here; else why not.
+    fn applies(self, env: &Environment, method: AuthMethod) -> std::result::Result<Source, String> {
+        match self {
+            CredentialKind::AccessToken => match env.get(TOKEN_ENV) {
                 Some(_) => Ok(Source::AccessToken),
                 None => Err(format!("{TOKEN_ENV} is not set")),
             },
-        },
-        Candidate {
-            name: "service principal",
-            outcome: match (&tenant, &client, env.get("AZURE_CLIENT_SECRET"), env.get("AZURE_CLIENT_CERTIFICATE_PATH")) {
-                (Some(t), Some(c), Some(_), _) | (Some(t), Some(c), None, Some(_)) => Ok(Source::ServicePrincipal {
-                    tenant: t.clone(),
-                    client_id: c.clone(),
-                }),
-                _ => Err("needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)".into()),
-            },
-        },
-        Candidate {
-            name: "workload identity",
-            outcome: match (env.get("AZURE_FEDERATED_TOKEN_FILE"), &tenant, &client) {
-                (Some(_), Some(_), Some(_)) => Ok(Source::WorkloadIdentity),
-                (Some(_), _, _) => Err("AZURE_FEDERATED_TOKEN_FILE is set but AZURE_TENANT_ID or AZURE_CLIENT_ID is not".into()),
-                (None, _, _) => Err("AZURE_FEDERATED_TOKEN_FILE is not set".into()),
-            },
-        },
-        Candidate {
-            name: "Azure Pipelines",
-            outcome: match env.get("SYSTEM_OIDCREQUESTURI") {
-                Some(_) => {
-                    let missing: Vec<&str> = [
-                        "AZURESUBSCRIPTION_TENANT_ID",
-                        "AZURESUBSCRIPTION_CLIENT_ID",
-                        "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID",
-                        "SYSTEM_ACCESSTOKEN",
-                    ]
-                    .into_iter()
-                    .filter(|v| env.get(v).is_none())
-                    .collect();
-                    if missing.is_empty() {
-                        Ok(Source::Pipelines)
-                    } else {
-                        Err(format!("SYSTEM_OIDCREQUESTURI is set but {} is not", missing.join(", ")))
-                    }
+            CredentialKind::ServicePrincipal => service_principal(env),
+            CredentialKind::WorkloadIdentity => workload_identity(env),
+            CredentialKind::Pipelines => pipelines(env),
+            CredentialKind::ManagedIdentity => {
+                if env.get("IDENTITY_ENDPOINT").is_some() || method == AuthMethod::ManagedIdentity {
+                    Ok(Source::ManagedIdentity {
+                        client_id: env.get("AZURE_CLIENT_ID"),
+                    })
+                } else {
+                    Err("IDENTITY_ENDPOINT is not set (IMDS is tried only with --auth managed-identity)".into())
                 }
-                None => Err("SYSTEM_OIDCREQUESTURI is not set".into()),
-            },
-        },
-        Candidate {
-            name: "managed identity",
-            outcome: if env.get("IDENTITY_ENDPOINT").is_some() || method == AuthMethod::ManagedIdentity {
-                Ok(Source::ManagedIdentity { client_id: client.clone() })
-            } else {
-                Err("IDENTITY_ENDPOINT is not set (IMDS is tried only with --auth managed-identity)".into())
-            },
-        },
-        Candidate {
-            name: "Azure CLI",
-            outcome: if (env.on_path)("az") {
-                Ok(Source::AzureCli)
-            } else {
-                Err("'az' is not on PATH".into())
-            },
-        },
-        Candidate {
-            name: "Azure Developer CLI",
-            outcome: if (env.on_path)("azd") {
-                Ok(Source::AzureDeveloperCli)
-            } else {
-                Err("'azd' is not on PATH".into())
-            },
-        },
-    ];
-    let wanted: Option<&str> = match method {
-        AuthMethod::Auto => None,
-        AuthMethod::Token => Some("access token"),
-        AuthMethod::ServicePrincipal => Some("service principal"),
-        AuthMethod::WorkloadIdentity => Some("workload identity"),
-        AuthMethod::Pipelines => Some("Azure Pipelines"),
-        AuthMethod::ManagedIdentity => Some("managed identity"),
-        AuthMethod::Cli => Some("Azure CLI"),
-        AuthMethod::Azd => Some("Azure Developer CLI"),
-    };
-    all.into_iter()
-        .filter(|c| wanted.is_none_or(|w| w == c.name))
+            }
+            CredentialKind::AzureCli => on_path(env, "az", Source::AzureCli),
+            CredentialKind::AzureDeveloperCli => on_path(env, "azd", Source::AzureDeveloperCli),
+        }
+    }
+}
+
+fn service_principal(env: &Environment) -> std::result::Result<Source, String> {
+    let secret_or_certificate = env.get("AZURE_CLIENT_SECRET").is_some()
+        || env.get("AZURE_CLIENT_CERTIFICATE_PATH").is_some();
+    match (env.get("AZURE_TENANT_ID"), env.get("AZURE_CLIENT_ID")) {
+        (Some(tenant), Some(client_id)) if secret_or_certificate => {
+            Ok(Source::ServicePrincipal { tenant, client_id })
+        }
+        _ => Err("needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)".into()),
+    }
+}
+
+fn workload_identity(env: &Environment) -> std::result::Result<Source, String> {
+    let ids = env.get("AZURE_TENANT_ID").is_some() && env.get("AZURE_CLIENT_ID").is_some();
+    match env.get("AZURE_FEDERATED_TOKEN_FILE") {
+        Some(_) if ids => Ok(Source::WorkloadIdentity),
+        Some(_) => Err(
+            "AZURE_FEDERATED_TOKEN_FILE is set but AZURE_TENANT_ID or AZURE_CLIENT_ID is not"
+                .into(),
+        ),
+        None => Err("AZURE_FEDERATED_TOKEN_FILE is not set".into()),
+    }
+}
+
+fn pipelines(env: &Environment) -> std::result::Result<Source, String> {
+    if env.get("SYSTEM_OIDCREQUESTURI").is_none() {
+        return Err("SYSTEM_OIDCREQUESTURI is not set".into());
+    }
+    let missing: Vec<&str> = [
+        "AZURESUBSCRIPTION_TENANT_ID",
+        "AZURESUBSCRIPTION_CLIENT_ID",
+        "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID",
+        "SYSTEM_ACCESSTOKEN",
+    ]
+    .into_iter()
+    .filter(|v| env.get(v).is_none())
+    .collect();
+    if missing.is_empty() {
+        Ok(Source::Pipelines)
+    } else {
+        Err(format!(
+            "SYSTEM_OIDCREQUESTURI is set but {} is not",
+            missing.join(", ")
+        ))
+    }
+}
+
+fn on_path(
+    env: &Environment,
+    program: &str,
+    source: Source,
+) -> std::result::Result<Source, String> {
+    if (env.on_path)(program) {
+        Ok(source)
+    } else {
+        Err(format!("'{program}' is not on PATH"))
+    }
+}
+
+/// Why a credential did or did not apply, for the "nothing applies" error.
+struct Candidate {
+    kind: CredentialKind,
+    outcome: std::result::Result<Source, String>,
+}
+
+/// Each credential in `auto` order (or the one `--auth` names), with whether it applies here.
+fn candidates(env: &Environment, method: AuthMethod) -> Vec<Candidate> {
+    let wanted = CredentialKind::named_by(method);
+    CredentialKind::ORDER
+        .into_iter()
+        .filter(|kind| wanted.is_none_or(|w| w == *kind))
+        .map(|kind| Candidate {
+            kind,
+            outcome: kind.applies(env, method),
+        })
         .collect()
 }
 
@@ -207,7 +262,7 @@ pub fn choose(env: &Environment, method: AuthMethod) -> Result<Source> {
         .map(|c| {
             format!(
                 "  - {}: {}",
-                c.name,
+                c.kind.name(),
                 c.outcome.as_ref().err().map_or("", String::as_str)
             )
         })

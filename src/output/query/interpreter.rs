@@ -46,32 +46,12 @@ pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
             left,
             right,
             condition,
-        } => {
-            let PyValue::List(items) = visit(left, value)? else {
-                return Ok(PyValue::Null);
-            };
-            let mut collected = Vec::new();
-            for item in items.iter() {
-                if !visit(condition, item)?.is_false() {
-                    let current = visit(right, item)?;
-                    if current != PyValue::Null {
-                        collected.push(current);
-                    }
-                }
-            }
-            Ok(PyValue::list(collected))
-        }
+        } => match visit(left, value)? {
+            PyValue::List(items) => filter_project(&items, condition, right),
+            _ => Ok(PyValue::Null),
+        },
         Ast::Flatten(inner) => match visit(inner, value)? {
-            PyValue::List(items) => {
-                let mut merged = Vec::with_capacity(items.len());
-                for item in items.iter() {
-                    match item {
-                        PyValue::List(inner) => merged.extend(inner.iter().cloned()),
-                        other => merged.push(other.clone()),
-                    }
-                }
-                Ok(PyValue::list(merged))
-            }
+            PyValue::List(items) => Ok(flatten(&items)),
             _ => Ok(PyValue::Null),
         },
         Ast::Comparator(comparator, left, right) => {
@@ -94,46 +74,79 @@ pub fn visit(node: &Node, value: &PyValue) -> Result<PyValue, RuntimeError> {
             }
         }
         Ast::Not(inner) => Ok(PyValue::Bool(not(&visit(inner, value)?))),
-        Ast::MultiSelectList(children) => {
-            if *value == PyValue::Null {
-                return Ok(PyValue::Null);
-            }
-            let items = children
-                .iter()
-                .map(|c| visit(c, value))
-                .collect::<Result<_, _>>()?;
-            Ok(PyValue::list(items))
+        // A multiselect of nothing is nothing (jmespath.py returns None for a None value).
+        Ast::MultiSelectList(_) | Ast::MultiSelectDict(_) if *value == PyValue::Null => {
+            Ok(PyValue::Null)
         }
-        Ast::MultiSelectDict(pairs) => {
-            if *value == PyValue::Null {
-                return Ok(PyValue::Null);
-            }
-            let mut dict = Dict {
-                ordered: true,
-                ..Dict::default()
-            };
-            for (key, child) in pairs {
-                dict.entries.insert(key.clone(), visit(child, value)?);
-            }
-            Ok(PyValue::dict(dict))
-        }
-        Ast::Function { name, args } => {
-            let mut resolved = Vec::with_capacity(args.len());
-            for arg in args {
-                resolved.push(match &arg.ast {
-                    Ast::Expref(inner) => Arg::Expref(Expref {
-                        node: inner,
-                        eval: visit,
-                    }),
-                    _ => Arg::Value(visit(arg, value)?),
-                });
-            }
-            functions::call(name, resolved)
-        }
+        Ast::MultiSelectList(children) => children
+            .iter()
+            .map(|c| visit(c, value))
+            .collect::<Result<_, _>>()
+            .map(PyValue::list),
+        Ast::MultiSelectDict(pairs) => multi_select_dict(pairs, value),
+        Ast::Function { name, args } => call_function(name, args, value),
         Ast::Expref(_) => Err(RuntimeError::Python(
             "an expression reference (&expr) is only usable as an argument of map(), sort_by(), min_by() or max_by()".into(),
         )),
     }
+}
+
+/// `[?condition].right` over a list: the elements the condition keeps, projected, nulls dropped.
+fn filter_project(
+    items: &[PyValue],
+    condition: &Node,
+    right: &Node,
+) -> Result<PyValue, RuntimeError> {
+    let mut collected = Vec::new();
+    for item in items {
+        if !visit(condition, item)?.is_false() {
+            let current = visit(right, item)?;
+            if current != PyValue::Null {
+                collected.push(current);
+            }
+        }
+    }
+    Ok(PyValue::list(collected))
+}
+
+/// `[]`: one level of nested lists merged into the list.
+fn flatten(items: &[PyValue]) -> PyValue {
+    let mut merged = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            PyValue::List(inner) => merged.extend(inner.iter().cloned()),
+            other => merged.push(other.clone()),
+        }
+    }
+    PyValue::list(merged)
+}
+
+/// `{a: x, b: y}`: an ordered dict, keys in the query's order (az's `OrderedDict`).
+fn multi_select_dict(pairs: &[(String, Node)], value: &PyValue) -> Result<PyValue, RuntimeError> {
+    let mut dict = Dict {
+        ordered: true,
+        ..Dict::default()
+    };
+    for (key, child) in pairs {
+        dict.entries.insert(key.clone(), visit(child, value)?);
+    }
+    Ok(PyValue::dict(dict))
+}
+
+/// A function call: its arguments evaluated, an expression reference handed over unevaluated
+/// with this interpreter's `visit` to apply it.
+fn call_function(name: &str, args: &[Node], value: &PyValue) -> Result<PyValue, RuntimeError> {
+    let mut resolved = Vec::with_capacity(args.len());
+    for arg in args {
+        resolved.push(match &arg.ast {
+            Ast::Expref(inner) => Arg::Expref(Expref {
+                node: inner,
+                eval: visit,
+            }),
+            _ => Arg::Value(visit(arg, value)?),
+        });
+    }
+    functions::call(name, resolved)
 }
 
 /// `value[index]` with Python's negative indexes; out of range is None.
