@@ -73,7 +73,15 @@ pub async fn apply(
     // Unordered, so a cluster with several writes does not hold the slots of those after it,
     // and subscriptions in turn (see `by_subscription_in_turn`); results in the plan's order.
     let ids: Vec<&ClusterId> = plan.clusters.iter().map(|c| &c.cluster).collect();
-    let order = super::by_subscription_in_turn(&ids);
+    let mut order = super::by_subscription_in_turn(&ids);
+    // Clusters with the most writes first (each of them is a chain of requests that cannot be
+    // shortened), so the apply does not end waiting on one long chain started last. Stable: the
+    // subscriptions stay in turn among clusters with as many writes.
+    let writes = |i: &usize| match &plan.clusters[*i].actions {
+        Ok(actions) => actions.iter().filter(|a| a.kind.writes()).count(),
+        Err(_) => 0,
+    };
+    order.sort_by_key(|i| std::cmp::Reverse(writes(i)));
     let mut per_cluster: Vec<(usize, Vec<Applied>)> = stream::iter(order)
         .map(|index| async move {
             let c = &plan.clusters[index];

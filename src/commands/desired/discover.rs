@@ -81,8 +81,9 @@ pub struct Resolution {
     pub empty_selectors: Vec<String>,
 }
 
-/// What discovery found per subscription (lower-cased id): its clusters, or why it is unreadable.
-type Listed = HashMap<String, std::result::Result<Vec<FoundCluster>, String>>;
+/// What discovery found per subscription (lower-cased id): its clusters (by lower-cased id), or
+/// why it is unreadable.
+type Listed = HashMap<String, std::result::Result<BTreeMap<String, FoundCluster>, String>>;
 
 /// Resolves every entry's clusters: one discovery over every subscription involved.
 pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Result<Resolution> {
@@ -153,7 +154,7 @@ pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Res
 async fn discovered(ctx: &Context, subs: &[SubscriptionId], parallel: usize) -> Result<Listed> {
     let mut listed: Listed = subs
         .iter()
-        .map(|s| (s.as_str().to_ascii_lowercase(), Ok(Vec::new())))
+        .map(|s| (s.as_str().to_ascii_lowercase(), Ok(BTreeMap::new())))
         .collect();
     if subs.is_empty() {
         return Ok(listed);
@@ -168,11 +169,12 @@ async fn discovered(ctx: &Context, subs: &[SubscriptionId], parallel: usize) -> 
             Found::Cluster(c) => {
                 let key = c.id.subscription.as_str().to_ascii_lowercase();
                 if let Some(Ok(clusters)) = listed.get_mut(&key) {
-                    clusters.push(FoundCluster {
+                    let found = FoundCluster {
                         id: c.id,
                         location: c.location.to_ascii_lowercase(),
                         tags: c.tags,
-                    });
+                    };
+                    clusters.insert(found.id.key(), found);
                 }
                 continue;
             }
@@ -214,7 +216,9 @@ async fn confirm_missing_ids(
         }
     }
     for (sub, clusters) in list_many(ctx, subs, parallel).await {
-        let clusters = clusters.map_err(|e| super::describe(&e));
+        let clusters = clusters
+            .map(|found| found.into_iter().map(|c| (c.id.key(), c)).collect())
+            .map_err(|e| super::describe(&e));
         listed.insert(sub.as_str().to_ascii_lowercase(), clusters);
     }
 }
@@ -227,7 +231,7 @@ fn find_id<'a>(
     id: &ClusterId,
 ) -> std::result::Result<Option<&'a FoundCluster>, String> {
     match listed.get(&id.subscription.as_str().to_ascii_lowercase()) {
-        Some(Ok(clusters)) => match clusters.iter().find(|c| c.id.key() == id.key()) {
+        Some(Ok(clusters)) => match clusters.get(&id.key()) {
             Some(c) => Ok(Some(c)),
             None => Err(MISSING.into()),
         },
@@ -244,7 +248,7 @@ fn select<'a>(
     manifest: &Manifest,
 ) -> Result<Vec<&'a FoundCluster>> {
     match listed.get(&sub.as_str().to_ascii_lowercase()) {
-        Some(Ok(clusters)) => Ok(clusters.iter().filter(|c| matches(s, c)).collect()),
+        Some(Ok(clusters)) => Ok(clusters.values().filter(|c| matches(s, c)).collect()),
         Some(Err(e)) => Err(Error::Config {
             message: format!(
                 "{}:{}: cannot list the clusters of subscription '{}': {e}",
