@@ -161,32 +161,17 @@ impl Error {
     pub fn render(&self) -> String {
         let mut out = String::new();
         match self {
-            Error::Arm(e) => {
-                let _ = writeln!(out, "ERROR: ({}) {}", e.code, e.message);
-                let _ = writeln!(out, "Code: {}", e.code);
-                // A cut (huge) message is shown once, in the ERROR line.
-                if !e.message.ends_with(TRUNCATED_MARK) {
-                    let _ = writeln!(out, "Message: {}", e.message);
-                }
-                if let Some(id) = &e.request_id {
-                    let _ = writeln!(out, "Request ID: {id}");
-                }
-                if let Some(id) = &e.correlation_id {
-                    let _ = writeln!(out, "Correlation ID: {id}");
-                }
-                if let Some(hint) = e.hint.clone().or_else(|| arm_hint(e)) {
-                    let _ = writeln!(out, "hint: {hint}");
-                }
-            }
+            Error::Arm(e) => render_arm(&mut out, e),
             Error::OperationFailed {
                 status,
                 code,
                 message,
                 check,
             } => {
-                let _ = writeln!(out, "ERROR: ({code}) {message}");
-                let _ = writeln!(out, "Code: {code}");
-                let _ = writeln!(out, "Message: {message}");
+                let _ = writeln!(
+                    out,
+                    "ERROR: ({code}) {message}\nCode: {code}\nMessage: {message}"
+                );
                 let _ = writeln!(
                     out,
                     "The long-running operation ended with status {status}."
@@ -239,6 +224,25 @@ impl Error {
             }
         }
         out
+    }
+}
+
+/// An ARM error as az shows it: `ERROR: (Code) message`, `Code:`, `Message:`, the ids, a hint.
+fn render_arm(out: &mut String, e: &ArmError) {
+    let _ = writeln!(out, "ERROR: ({}) {}", e.code, e.message);
+    let _ = writeln!(out, "Code: {}", e.code);
+    // A cut (huge) message is shown once, in the ERROR line.
+    if !e.message.ends_with(TRUNCATED_MARK) {
+        let _ = writeln!(out, "Message: {}", e.message);
+    }
+    if let Some(id) = &e.request_id {
+        let _ = writeln!(out, "Request ID: {id}");
+    }
+    if let Some(id) = &e.correlation_id {
+        let _ = writeln!(out, "Correlation ID: {id}");
+    }
+    if let Some(hint) = e.hint.clone().or_else(|| arm_hint(e)) {
+        let _ = writeln!(out, "hint: {hint}");
     }
 }
 

@@ -204,19 +204,8 @@ impl ArmClient {
                     .body(bytes.clone());
             }
             self.log_request(&method, &url, &client_request_id, body_bytes.as_deref());
-            let permit = match self.in_flight.get() {
-                Some(limit) => limit.acquire().await.ok(),
-                None => None,
-            };
             let attempt_started = Instant::now();
-            let outcome = match builder.send().await {
-                Ok(resp) => read_answer(resp, &request).await.map(|mut answer| {
-                    answer.attempts = retries + 1;
-                    answer
-                }),
-                Err(e) => Err(failure_of(&e)),
-            };
-            drop(permit);
+            let outcome = self.send_attempt(builder, &request, retries + 1).await;
             let elapsed = attempt_started.elapsed();
             let attempt = match &outcome {
                 Ok(resp) => {
@@ -255,26 +244,59 @@ impl ArmClient {
                 Step::GiveUp(why) => return self.give_up(why, outcome, retries, request),
                 Step::Retry { wait, capped_from } => (wait, capped_from),
             };
-            if let Some(asked) = capped_from {
-                self.diagnostics.verbose(&format!(
-                    "the server asked to wait {} s before retrying {request}; waiting at most {} s",
-                    asked.as_secs(),
-                    retry::MAX_RETRY_AFTER.as_secs()
-                ));
-            }
             retries += 1;
-            let reason = match &outcome {
-                Ok(resp) => format!("{} {}", resp.status, reason(resp.status)),
-                Err(failure) => failure.detail.clone(),
-            };
-            self.diagnostics.verbose(&format!(
-                "retrying {request} in {} ms (attempt {} of {}): {reason}",
-                wait.as_millis(),
-                retries + 1,
-                self.retry.max_retries + 1
-            ));
+            self.announce_retry(&request, &outcome, wait, capped_from, retries);
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// One attempt on the wire, within the in-flight limit: the answer read (bounded), or why
+    /// there was none.
+    async fn send_attempt(
+        &self,
+        builder: reqwest::RequestBuilder,
+        request: &str,
+        attempts: u32,
+    ) -> std::result::Result<ArmResponse, Failure> {
+        let _permit = match self.in_flight.get() {
+            Some(limit) => limit.acquire().await.ok(),
+            None => None,
+        };
+        match builder.send().await {
+            Ok(resp) => read_answer(resp, request).await.map(|mut answer| {
+                answer.attempts = attempts;
+                answer
+            }),
+            Err(e) => Err(failure_of(&e)),
+        }
+    }
+
+    /// `--verbose`: why a retry happens, after how long, and a server's wait that was capped.
+    fn announce_retry(
+        &self,
+        request: &str,
+        outcome: &std::result::Result<ArmResponse, Failure>,
+        wait: Duration,
+        capped_from: Option<Duration>,
+        retries: u32,
+    ) {
+        if let Some(asked) = capped_from {
+            self.diagnostics.verbose(&format!(
+                "the server asked to wait {} s before retrying {request}; waiting at most {} s",
+                asked.as_secs(),
+                retry::MAX_RETRY_AFTER.as_secs()
+            ));
+        }
+        let reason = match outcome {
+            Ok(resp) => format!("{} {}", resp.status, reason(resp.status)),
+            Err(failure) => failure.detail.clone(),
+        };
+        self.diagnostics.verbose(&format!(
+            "retrying {request} in {} ms (attempt {} of {}): {reason}",
+            wait.as_millis(),
+            retries + 1,
+            self.retry.max_retries + 1
+        ));
     }
 
     /// The end of retrying: the last answer as it is, or the last failure with why it was not

@@ -1,9 +1,12 @@
 //! The emulator's HTTP types, shared by every handler: one ARM request as handlers see it, and
-//! the reply they give (status, headers, JSON body), with ARM's and AKS's error shapes.
+//! the reply they give (status, headers, JSON body), with ARM's and AKS's error shapes; a
+//! request as it arrived, and what its Authorization header holds.
 
 use crate::emulator::EmulatorConfig;
 use bytes::Bytes;
-use hyper::Response;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -78,5 +81,84 @@ impl Reply {
     pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
+    }
+}
+
+/// A request as it arrived, its body read whole.
+pub struct Received {
+    pub method: hyper::Method,
+    pub uri: hyper::Uri,
+    pub headers: hyper::HeaderMap,
+    pub path: String,
+    pub raw_query: String,
+    pub body: Bytes,
+}
+
+impl Received {
+    pub async fn read(req: Request<Incoming>) -> Received {
+        let (parts, body) = req.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        Received {
+            path: parts.uri.path().to_string(),
+            raw_query: parts.uri.query().unwrap_or("").to_string(),
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The request's body as the log shows it: JSON when it is JSON, else its text.
+    pub fn body_json(&self) -> Value {
+        if self.body.is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_slice::<Value>(&self.body)
+            .unwrap_or_else(|_| json!(String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// What a request's `Authorization` header holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorization<'a> {
+    Missing,
+    /// Present, but not `Bearer <token>`.
+    Invalid,
+    Bearer(&'a str),
+}
+
+impl<'a> Authorization<'a> {
+    pub fn of(header: Option<&'a str>) -> Self {
+        match header {
+            None => Authorization::Missing,
+            Some(v) => match (v.get(..7), v.get(7..)) {
+                (Some(scheme), Some(token))
+                    if scheme.eq_ignore_ascii_case("bearer ") && !token.trim().is_empty() =>
+                {
+                    Authorization::Bearer(token.trim())
+                }
+                _ => Authorization::Invalid,
+            },
+        }
+    }
+
+    /// The name the request log gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Authorization::Missing => "missing",
+            Authorization::Invalid => "invalid",
+            Authorization::Bearer(_) => "bearer",
+        }
     }
 }

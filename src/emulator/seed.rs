@@ -244,22 +244,14 @@ impl Seed {
     /// Binding sources follow `fleet_source` (some dangling, identity-less or unreadable).
     /// Management groups: `mg-fleet` (every generated subscription), `mg-fleet-even`.
     pub fn fleet(subscriptions: usize, clusters: usize, bindings: usize) -> Self {
-        let mut roles_by_location = HashMap::new();
-        if let Ok(catalog) = serde_json::from_str::<Vec<Value>>(CATALOG_JSON) {
-            let without_mlworkload = catalog
-                .into_iter()
-                .filter(|r| r["name"] != "mlworkload")
-                .collect();
-            roles_by_location.insert("australiaeast".to_string(), without_mlworkload);
-        }
         let mut seed = Seed {
             subscriptions: vec![],
             resource_groups: vec![],
             clusters: vec![],
             roles: None,
-            roles_by_location,
+            roles_by_location: fleet_roles_by_location(),
             resources: vec![],
-            management_groups: vec![],
+            management_groups: fleet_management_groups(subscriptions),
         };
         for s in 0..subscriptions {
             let sub = fleet_subscription_id(s);
@@ -278,60 +270,24 @@ impl Seed {
             for c in 0..clusters {
                 let n = s * clusters + c;
                 let bindings = if n % 10 == 9 { 0 } else { bindings };
-                let source = |b: usize| {
-                    format!(
-                        "/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/ws-{c}-{b}"
-                    )
-                };
+                let sources: Vec<String> = (0..bindings)
+                    .map(|b| {
+                        format!(
+                            "/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/ws-{c}-{b}"
+                        )
+                    })
+                    .collect();
                 seed.resources.extend(
-                    (0..bindings).filter_map(|b| fleet_source(source(b), n * bindings + b)),
+                    sources
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(b, source)| fleet_source(source.clone(), n * bindings + b)),
                 );
-                seed.clusters.push(ClusterSeed {
-                    subscription_id: sub.clone(),
-                    resource_group: group.clone(),
-                    name: format!("aks-{s}-{c}"),
-                    location: LOCATIONS[n % LOCATIONS.len()].0.into(),
-                    identity_type: Some(
-                        if n % 7 == 6 {
-                            "UserAssigned"
-                        } else {
-                            "SystemAssigned"
-                        }
-                        .into(),
-                    ),
-                    bindings: (0..bindings)
-                        .map(|b| BindingSeed {
-                            name: format!("binding-{b}"),
-                            source_resource_id: source(b),
-                            roles: vec![
-                                "Microsoft.MachineLearningServices/workspaces/mlworkload".into(),
-                            ],
-                            provisioning_state: succeeded(),
-                            system_data: None,
-                        })
-                        .collect(),
-                    tags: HashMap::from([
-                        (
-                            "env".to_string(),
-                            if n.is_multiple_of(3) { "prod" } else { "dev" }.to_string(),
-                        ),
-                        ("team".to_string(), format!("team-{}", s % 4)),
-                    ]),
-                    readable: n % 13 != 12,
-                });
+                let name = format!("aks-{s}-{c}");
+                seed.clusters
+                    .push(fleet_cluster(&sub, &group, name, s, n, sources));
             }
         }
-        let all: Vec<String> = (0..subscriptions).map(fleet_subscription_id).collect();
-        seed.management_groups = vec![
-            ManagementGroupSeed {
-                name: "mg-fleet".into(),
-                subscriptions: all.clone(),
-            },
-            ManagementGroupSeed {
-                name: "mg-fleet-even".into(),
-                subscriptions: all.iter().step_by(2).cloned().collect(),
-            },
-        ];
         for (i, (name, state, readable)) in [
             ("Fleet Disabled", "Disabled", true),
             ("Fleet Unreadable", "Enabled", false),
@@ -348,6 +304,79 @@ impl Seed {
             });
         }
         seed
+    }
+}
+
+/// The fleet's catalogs: australiaeast lacks `mlworkload`, so bindings there are stale.
+fn fleet_roles_by_location() -> HashMap<String, Vec<Value>> {
+    let mut roles_by_location = HashMap::new();
+    if let Ok(catalog) = serde_json::from_str::<Vec<Value>>(CATALOG_JSON) {
+        let without_mlworkload = catalog
+            .into_iter()
+            .filter(|r| r["name"] != "mlworkload")
+            .collect();
+        roles_by_location.insert("australiaeast".to_string(), without_mlworkload);
+    }
+    roles_by_location
+}
+
+/// `mg-fleet` holds every generated subscription, `mg-fleet-even` every other one.
+fn fleet_management_groups(subscriptions: usize) -> Vec<ManagementGroupSeed> {
+    let all: Vec<String> = (0..subscriptions).map(fleet_subscription_id).collect();
+    vec![
+        ManagementGroupSeed {
+            name: "mg-fleet".into(),
+            subscriptions: all.clone(),
+        },
+        ManagementGroupSeed {
+            name: "mg-fleet-even".into(),
+            subscriptions: all.iter().step_by(2).cloned().collect(),
+        },
+    ]
+}
+
+/// Generated cluster number `n` (of subscription `s`), with a binding per source; its
+/// location, identity, tags and readability follow `n` as `Seed::fleet` says.
+fn fleet_cluster(
+    sub: &str,
+    group: &str,
+    name: String,
+    s: usize,
+    n: usize,
+    sources: Vec<String>,
+) -> ClusterSeed {
+    ClusterSeed {
+        subscription_id: sub.to_string(),
+        resource_group: group.to_string(),
+        name,
+        location: LOCATIONS[n % LOCATIONS.len()].0.into(),
+        identity_type: Some(
+            if n % 7 == 6 {
+                "UserAssigned"
+            } else {
+                "SystemAssigned"
+            }
+            .into(),
+        ),
+        bindings: sources
+            .into_iter()
+            .enumerate()
+            .map(|(b, source_resource_id)| BindingSeed {
+                name: format!("binding-{b}"),
+                source_resource_id,
+                roles: vec!["Microsoft.MachineLearningServices/workspaces/mlworkload".into()],
+                provisioning_state: succeeded(),
+                system_data: None,
+            })
+            .collect(),
+        tags: HashMap::from([
+            (
+                "env".to_string(),
+                if n.is_multiple_of(3) { "prod" } else { "dev" }.to_string(),
+            ),
+            ("team".to_string(), format!("team-{}", s % 4)),
+        ]),
+        readable: n % 13 != 12,
     }
 }
 

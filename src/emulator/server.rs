@@ -3,7 +3,7 @@
 
 use crate::emulator::control::{Canned, canned_answer};
 use crate::emulator::http::{Answer, Body};
-use crate::emulator::http::{ArmRequest, Reply};
+use crate::emulator::http::{ArmRequest, Authorization, Received, Reply};
 use crate::emulator::identity;
 pub use crate::emulator::instance::Emulator;
 use crate::emulator::ratelimit::{Charge, RateLimiter};
@@ -111,85 +111,6 @@ impl Bound {
 
 fn whole(response: Response<Full<Bytes>>) -> Response<Body> {
     response.map(BodyExt::boxed)
-}
-
-/// A request as it arrived, its body read whole.
-struct Received {
-    method: hyper::Method,
-    uri: hyper::Uri,
-    headers: hyper::HeaderMap,
-    path: String,
-    raw_query: String,
-    body: Bytes,
-}
-
-impl Received {
-    async fn read(req: Request<Incoming>) -> Received {
-        let (parts, body) = req.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        Received {
-            path: parts.uri.path().to_string(),
-            raw_query: parts.uri.query().unwrap_or("").to_string(),
-            method: parts.method,
-            uri: parts.uri,
-            headers: parts.headers,
-            body,
-        }
-    }
-
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    }
-
-    /// The request's body as the log shows it: JSON when it is JSON, else its text.
-    fn body_json(&self) -> Value {
-        if self.body.is_empty() {
-            return Value::Null;
-        }
-        serde_json::from_slice::<Value>(&self.body)
-            .unwrap_or_else(|_| json!(String::from_utf8_lossy(&self.body)))
-    }
-}
-
-/// What a request's `Authorization` header holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Authorization<'a> {
-    Missing,
-    /// Present, but not `Bearer <token>`.
-    Invalid,
-    Bearer(&'a str),
-}
-
-impl<'a> Authorization<'a> {
-    fn of(header: Option<&'a str>) -> Self {
-        match header {
-            None => Authorization::Missing,
-            Some(v) => match (v.get(..7), v.get(7..)) {
-                (Some(scheme), Some(token))
-                    if scheme.eq_ignore_ascii_case("bearer ") && !token.trim().is_empty() =>
-                {
-                    Authorization::Bearer(token.trim())
-                }
-                _ => Authorization::Invalid,
-            },
-        }
-    }
-
-    /// The name the request log gives it.
-    fn as_str(self) -> &'static str {
-        match self {
-            Authorization::Missing => "missing",
-            Authorization::Invalid => "invalid",
-            Authorization::Bearer(_) => "bearer",
-        }
-    }
 }
 
 impl Emulator {

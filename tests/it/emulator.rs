@@ -219,20 +219,10 @@ fn over_tls_the_links_it_sends_are_https_and_followed() {
         fixture("role-list.json"),
         "three pages over https"
     );
-    let out = run(emu.cli().env("SSL_CERT_FILE", &ca).args([
-        "rolebinding",
-        "create",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster2",
-        "-n",
-        "tls",
-        "-s",
-        ML_SOURCE,
-        "--roles",
-        ML_ROLE,
-    ]));
+    let out = run(emu
+        .cli()
+        .env("SSL_CERT_FILE", &ca)
+        .args(create_args("tls", ML_ROLE)));
     assert_eq!(
         out.code, 0,
         "the operation URL is https too: {}",

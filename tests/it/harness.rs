@@ -272,6 +272,25 @@ pub const ML_SOURCE: &str = "/subscriptions/00000000-0000-0000-0000-000000000000
 pub const ML_ROLE: &str = "Microsoft.MachineLearningServices/workspaces/mlworkload";
 pub const ML_ROLE_2: &str = "Microsoft.MachineLearningServices/workspaces/inference-v1";
 
+/// `rolebinding create` of binding `name` on cluster2 (the default world's cluster without
+/// bindings) for workspace ws2 with `role`: the write most tests make.
+pub fn create_args<'a>(name: &'a str, role: &'a str) -> Vec<&'a str> {
+    vec![
+        "rolebinding",
+        "create",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster2",
+        "-n",
+        name,
+        "-s",
+        ML_SOURCE,
+        "--roles",
+        role,
+    ]
+}
+
 /// Replaces the times the emulator stamps on a new binding, so outputs compare exactly.
 pub fn scrub_times(mut value: Value) -> Value {
     if let Some(system_data) = value.get_mut("systemData").and_then(Value::as_object_mut) {

@@ -32,23 +32,7 @@ fn requests_to(emu: &Emulator, part: &str) -> usize {
 }
 
 fn create(emu: &Emulator, name: &str, extra: &[&str]) -> Run {
-    run(emu
-        .cli()
-        .args([
-            "rolebinding",
-            "create",
-            "-g",
-            "rg1",
-            "--cluster-name",
-            "cluster2",
-            "-n",
-            name,
-            "-s",
-            ML_SOURCE,
-            "--roles",
-            ML_ROLE,
-        ])
-        .args(extra))
+    run(emu.cli().args(create_args(name, ML_ROLE)).args(extra))
 }
 
 #[test]

@@ -14,23 +14,6 @@ fn script(emu: &Emulator, canned: Value) {
     assert_eq!(resp.status().as_u16(), 204);
 }
 
-fn create_args<'a>(name: &'a str, role: &'a str) -> Vec<&'a str> {
-    vec![
-        "rolebinding",
-        "create",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster2",
-        "-n",
-        name,
-        "-s",
-        ML_SOURCE,
-        "--roles",
-        role,
-    ]
-}
-
 fn roles_of(emu: &Emulator, name: &str) -> Value {
     let out = run(emu.cli().args([
         "rolebinding",

@@ -49,20 +49,7 @@ fn every_command(emu: &Emulator, name: &str) -> Vec<(i32, String)> {
             "-n",
             "ml-binding",
         ],
-        vec![
-            "rolebinding",
-            "create",
-            "-g",
-            "rg1",
-            "--cluster-name",
-            "cluster2",
-            "-n",
-            name,
-            "-s",
-            ML_SOURCE,
-            "--roles",
-            ML_ROLE,
-        ],
+        create_args(name, ML_ROLE),
         vec![
             "rolebinding",
             "update",
@@ -392,20 +379,7 @@ fn ctrl_c_during_a_wait_exits_130_and_says_the_operation_continues() {
     ]);
     let child = emu
         .std_cli()
-        .args([
-            "rolebinding",
-            "create",
-            "-g",
-            "rg1",
-            "--cluster-name",
-            "cluster2",
-            "-n",
-            "interrupted",
-            "-s",
-            ML_SOURCE,
-            "--roles",
-            ML_ROLE,
-        ])
+        .args(create_args("interrupted", ML_ROLE))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -38,20 +38,7 @@ fn term_and_hup_during_a_wait_say_the_write_continues_and_exit_128_plus_n() {
         ]);
         let child = emu
             .std_cli()
-            .args([
-                "rolebinding",
-                "create",
-                "-g",
-                "rg1",
-                "--cluster-name",
-                "cluster2",
-                "-n",
-                "signalled",
-                "-s",
-                ML_SOURCE,
-                "--roles",
-                ML_ROLE,
-            ])
+            .args(create_args("signalled", ML_ROLE))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

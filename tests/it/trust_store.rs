@@ -3,7 +3,7 @@
 //! certificate file. inotify reports every open of SSL_CERT_FILE and of the files in
 //! SSL_CERT_DIR, so a trust store loaded up front again would fail here.
 
-use crate::harness::{Emulator, ML_ROLE, ML_SOURCE, run};
+use crate::harness::{Emulator, ML_ROLE, ML_SOURCE, create_args, run};
 use nix::errno::Errno;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use std::path::{Path, PathBuf};
@@ -210,20 +210,9 @@ fn a_ca_only_in_ssl_cert_dir_is_trusted_too() {
     let emu = Emulator::start_tls(&[]);
     let ca = emu.ca_pem.clone().unwrap();
     let watched = Watched::new(emu.home.path(), &other_ca_pem(), &ca);
-    let out = run(watched.env(&mut emu.cli()).args([
-        "rolebinding",
-        "create",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster2",
-        "-n",
-        "dir-ca",
-        "-s",
-        ML_SOURCE,
-        "--roles",
-        ML_ROLE,
-    ]));
+    let out = run(watched
+        .env(&mut emu.cli())
+        .args(create_args("dir-ca", ML_ROLE)));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let (file, dir) = watched.opens();
     assert_eq!(file, 1, "the bundle is read once");

@@ -104,80 +104,95 @@ pub fn tokenize(expression: &str) -> Result<Vec<Token>, SyntaxError> {
     let mut tokens = Vec::new();
     while let Some(c) = lexer.current {
         let start = lexer.position;
-        let kind = match c {
-            '.' | '*' | ']' | ',' | ':' | '@' | '(' | ')' | '{' | '}' => {
-                lexer.next();
-                simple(c)
-            }
-            'a'..='z' | 'A'..='Z' | '_' => {
-                let mut buff = String::from(c);
-                while let Some(n) = lexer
-                    .next()
-                    .filter(|n| n.is_ascii_alphanumeric() || *n == '_')
-                {
-                    buff.push(n);
-                }
-                Kind::UnquotedIdentifier(buff)
-            }
-            ' ' | '\t' | '\n' | '\r' => {
-                lexer.next();
-                continue;
-            }
-            '[' => match lexer.next() {
-                Some(']') => {
-                    lexer.next();
-                    Kind::Flatten
-                }
-                Some('?') => {
-                    lexer.next();
-                    Kind::Filter
-                }
-                _ => Kind::Lbracket,
-            },
-            '\'' => {
-                let lexeme = lexer.consume_until('\'')?;
-                Kind::Literal(PyValue::Str(lexeme.replace("\\'", "'")))
-            }
-            '|' => lexer.match_or_else('|', Kind::Or, Kind::Pipe),
-            '&' => lexer.match_or_else('&', Kind::And, Kind::Expref),
-            '`' => lexer.consume_literal()?,
-            '0'..='9' => Kind::Number(parse_int(&lexer.consume_number())),
-            '-' => {
-                let buff = lexer.consume_number();
-                if buff.chars().count() == 1 {
-                    return Err(SyntaxError::new(start, format!("Unknown token '{buff}'")));
-                }
-                Kind::Number(parse_int(&buff))
-            }
-            '"' => lexer.consume_quoted_identifier()?,
-            '<' => lexer.match_or_else('=', Kind::Lte, Kind::Lt),
-            '>' => lexer.match_or_else('=', Kind::Gte, Kind::Gt),
-            '!' => lexer.match_or_else('=', Kind::Ne, Kind::Not),
-            '=' => {
-                if lexer.next() == Some('=') {
-                    lexer.next();
-                    tokens.push(Token {
-                        kind: Kind::Eq,
-                        start,
-                    });
-                    continue;
-                }
-                let position = if lexer.current.is_none() {
-                    lexer.position
-                } else {
-                    lexer.position - 1
-                };
-                return Err(SyntaxError::new(position, "Unknown token '='"));
-            }
-            other => return Err(SyntaxError::new(start, format!("Unknown token {other}"))),
-        };
-        tokens.push(Token { kind, start });
+        if let Some(kind) = lexer.token(c, start)? {
+            tokens.push(Token { kind, start });
+        }
     }
     tokens.push(Token {
         kind: Kind::Eof,
         start: lexer.chars.len(),
     });
     Ok(tokens)
+}
+
+impl Lexer {
+    /// The token that starts with `c` at `start`, consumed; `None` for whitespace (skipped).
+    fn token(&mut self, c: char, start: usize) -> Result<Option<Kind>, SyntaxError> {
+        let kind = match c {
+            '.' | '*' | ']' | ',' | ':' | '@' | '(' | ')' | '{' | '}' => {
+                self.next();
+                simple(c)
+            }
+            'a'..='z' | 'A'..='Z' | '_' => self.unquoted_identifier(c),
+            ' ' | '\t' | '\n' | '\r' => {
+                self.next();
+                return Ok(None);
+            }
+            '[' => self.bracket(),
+            '\'' => {
+                let lexeme = self.consume_until('\'')?;
+                Kind::Literal(PyValue::Str(lexeme.replace("\\'", "'")))
+            }
+            '|' => self.match_or_else('|', Kind::Or, Kind::Pipe),
+            '&' => self.match_or_else('&', Kind::And, Kind::Expref),
+            '`' => self.consume_literal()?,
+            '0'..='9' => Kind::Number(parse_int(&self.consume_number())),
+            '-' => {
+                let buff = self.consume_number();
+                if buff.chars().count() == 1 {
+                    return Err(SyntaxError::new(start, format!("Unknown token '{buff}'")));
+                }
+                Kind::Number(parse_int(&buff))
+            }
+            '"' => self.consume_quoted_identifier()?,
+            '<' => self.match_or_else('=', Kind::Lte, Kind::Lt),
+            '>' => self.match_or_else('=', Kind::Gte, Kind::Gt),
+            '!' => self.match_or_else('=', Kind::Ne, Kind::Not),
+            '=' => self.equals()?,
+            other => return Err(SyntaxError::new(start, format!("Unknown token {other}"))),
+        };
+        Ok(Some(kind))
+    }
+
+    fn unquoted_identifier(&mut self, first: char) -> Kind {
+        let mut buff = String::from(first);
+        while let Some(n) = self
+            .next()
+            .filter(|n| n.is_ascii_alphanumeric() || *n == '_')
+        {
+            buff.push(n);
+        }
+        Kind::UnquotedIdentifier(buff)
+    }
+
+    /// `[`, `[]` (flatten) or `[?` (filter).
+    fn bracket(&mut self) -> Kind {
+        match self.next() {
+            Some(']') => {
+                self.next();
+                Kind::Flatten
+            }
+            Some('?') => {
+                self.next();
+                Kind::Filter
+            }
+            _ => Kind::Lbracket,
+        }
+    }
+
+    /// `==`; a lone `=` is an error at jmespath.py's position.
+    fn equals(&mut self) -> Result<Kind, SyntaxError> {
+        if self.next() == Some('=') {
+            self.next();
+            return Ok(Kind::Eq);
+        }
+        let position = if self.current.is_none() {
+            self.position
+        } else {
+            self.position - 1
+        };
+        Err(SyntaxError::new(position, "Unknown token '='"))
+    }
 }
 
 fn simple(c: char) -> Kind {
