@@ -189,6 +189,17 @@ mod tests {
         }
     }
 
+    /// `.cargo/config.toml` builds AWS-LC without CPU-jitter entropy (otherwise 20–50 ms of CPU
+    /// on the first handshake of every run); a build that lost the setting fails here.
+    #[test]
+    fn aws_lc_is_built_without_cpu_jitter_entropy() {
+        assert!(
+            aws_lc_rs::try_fips_cpu_jitter_entropy().is_err(),
+            "AWS-LC uses CPU-jitter entropy: AWS_LC_SYS_NO_JITTER_ENTROPY=1 did not reach the \
+             aws-lc-sys build (.cargo/config.toml)"
+        );
+    }
+
     #[test]
     fn http_is_only_allowed_on_loopback() {
         assert!(parse_endpoint("https://management.azure.com").is_ok());
