@@ -249,11 +249,36 @@ impl<'a> Reader<'a> {
         let source =
             SourceResourceId::parse(self.required_scalar(source_node, "sourceResourceId")?)
                 .map_err(|e| at(source_node, e))?;
+        let roles = self.roles(field("roles"), &source, &what)?;
+        let clusters_node = field("clusters");
+        let clusters = self
+            .items(clusters_node, "clusters")?
+            .into_iter()
+            .map(|c| self.cluster_ref(c, &what))
+            .collect::<Result<Vec<_>>>()?;
+        if clusters.is_empty() {
+            return Err(self.error(clusters_node, format!("{what}: clusters is empty")));
+        }
+        Ok(Entry {
+            name,
+            source,
+            roles,
+            clusters,
+            line: node.start_mark.line + 1,
+        })
+    }
+
+    /// An entry's roles (duplicates dropped): valid names that fit the source's type, at least one.
+    fn roles(
+        &self,
+        node: &'a Node,
+        source: &SourceResourceId,
+        what: &str,
+    ) -> Result<Vec<RoleName>> {
         let mut roles: Vec<RoleName> = Vec::new();
-        let roles_node = field("roles");
-        for role_node in self.items(roles_node, "roles")? {
+        for role_node in self.items(node, "roles")? {
             let role = RoleName::parse(self.required_scalar(role_node, "a role")?)
-                .map_err(|e| at(role_node, e))?;
+                .map_err(|e| self.error(role_node, format!("{what}: {}", message_of(&e))))?;
             if !role_fits_source(role.source_type(), source.resource_type()) {
                 return Err(self.error(
                     role_node,
@@ -273,24 +298,9 @@ impl<'a> Reader<'a> {
             }
         }
         if roles.is_empty() {
-            return Err(self.error(roles_node, format!("{what}: roles is empty")));
+            return Err(self.error(node, format!("{what}: roles is empty")));
         }
-        let clusters_node = field("clusters");
-        let clusters = self
-            .items(clusters_node, "clusters")?
-            .into_iter()
-            .map(|c| self.cluster_ref(c, &what))
-            .collect::<Result<Vec<_>>>()?;
-        if clusters.is_empty() {
-            return Err(self.error(clusters_node, format!("{what}: clusters is empty")));
-        }
-        Ok(Entry {
-            name,
-            source,
-            roles,
-            clusters,
-            line: node.start_mark.line + 1,
-        })
+        Ok(roles)
     }
 
     fn cluster_ref(&self, node: &'a Node, what: &str) -> Result<ClusterRef> {

@@ -88,21 +88,7 @@ type Listed = HashMap<String, std::result::Result<BTreeMap<String, FoundCluster>
 /// Resolves every entry's clusters: one discovery over every subscription involved.
 pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Result<Resolution> {
     let names = subscription_names(ctx, manifest).await?;
-    let mut subs: Vec<SubscriptionId> = Vec::new();
-    for entry in &manifest.entries {
-        for r in &entry.clusters {
-            let sub = match r {
-                ClusterRef::Id(id) => id.subscription.clone(),
-                ClusterRef::Selector(s) => selector_subscription(s, &names, manifest)?,
-            };
-            if !subs
-                .iter()
-                .any(|x| x.as_str().eq_ignore_ascii_case(sub.as_str()))
-            {
-                subs.push(sub);
-            }
-        }
-    }
+    let subs = involved_subscriptions(manifest, &names)?;
     let mut listed = discovered(ctx, &subs, parallel).await?;
     confirm_missing_ids(ctx, manifest, &mut listed, parallel).await;
     let mut resolution = Resolution {
@@ -148,6 +134,27 @@ pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Res
     resolution.targets = targets.into_values().collect();
     resolution.unreachable = unreachable.into_values().collect();
     Ok(resolution)
+}
+
+/// Every subscription the manifest's ids and selectors name, once each, in order.
+fn involved_subscriptions(
+    manifest: &Manifest,
+    names: &HashMap<String, Vec<SubscriptionId>>,
+) -> Result<Vec<SubscriptionId>> {
+    let mut subs: Vec<SubscriptionId> = Vec::new();
+    for r in manifest.entries.iter().flat_map(|e| &e.clusters) {
+        let sub = match r {
+            ClusterRef::Id(id) => id.subscription.clone(),
+            ClusterRef::Selector(s) => selector_subscription(s, names, manifest)?,
+        };
+        if !subs
+            .iter()
+            .any(|x| x.as_str().eq_ignore_ascii_case(sub.as_str()))
+        {
+            subs.push(sub);
+        }
+    }
+    Ok(subs)
 }
 
 /// The clusters of `subs` by the fleet audit's discovery (Resource Graph, else ARM).
