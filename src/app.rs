@@ -190,13 +190,8 @@ fn confirm(ctx: &Context, request: &Request) -> Result<()> {
     }
 }
 
-/// The ARM client: cloud, endpoint, retry policy, the shared HTTP client, and the sign-in that
-/// runs when the first request needs a token (so bad input is reported first).
-fn arm_client(
-    global: &GlobalArgs,
-    config: &AzConfig,
-    diagnostics: Diagnostics,
-) -> Result<ArmClient> {
+/// `--cloud`, else az's active cloud, with a warning where Trusted Access is not offered.
+fn cloud_of(global: &GlobalArgs, config: &AzConfig, diagnostics: Diagnostics) -> Result<Cloud> {
     let (cloud, unknown_active_cloud) = Cloud::resolve(
         global.cloud,
         config.get("cloud", "name"),
@@ -212,6 +207,17 @@ fn arm_client(
             cloud.name()
         ));
     }
+    Ok(cloud)
+}
+
+/// The ARM client: cloud, endpoint, retry policy, the shared HTTP client, and the sign-in that
+/// runs when the first request needs a token (so bad input is reported first).
+fn arm_client(
+    global: &GlobalArgs,
+    config: &AzConfig,
+    diagnostics: Diagnostics,
+) -> Result<ArmClient> {
+    let cloud = cloud_of(global, config, diagnostics)?;
     let endpoint = client::endpoint_from_env(cloud)?;
     if std::env::var_os(client::ENDPOINT_ENV).is_some_and(|v| v.to_string_lossy().trim().is_empty())
     {

@@ -31,22 +31,7 @@ pub fn render(data: &PyValue, columns: Columns<'_>) -> String {
         PyValue::List(items) => items.iter().map(|item| row(item, columns)).collect(),
         other => vec![row(other, columns)],
     };
-    let mut headers: Vec<String> = Vec::new();
-    for (header, _) in rows.iter().flatten() {
-        if !headers.contains(header) {
-            headers.push(header.clone());
-        }
-    }
-    // Rows may lack some columns (nulls are dropped); a known order still holds across rows.
-    if let Columns::Given(order) = columns {
-        let position = |h: &String| {
-            order
-                .iter()
-                .position(|k| capitalize_first(k) == *h)
-                .unwrap_or(usize::MAX)
-        };
-        headers.sort_by_key(position);
-    }
+    let headers = headers_of(&rows, columns);
     if rows.is_empty() || headers.is_empty() {
         return "\n".to_string();
     }
@@ -64,13 +49,37 @@ pub fn render(data: &PyValue, columns: Columns<'_>) -> String {
                 })
                 .collect()
         })
+        // tabulate lays a table with a line break anywhere out line by line, and a row whose
+        // cells are all empty then has no lines at all.
+        .filter(|r: &Vec<String>| !multiline || r.iter().any(|c| !c.is_empty()))
         .collect();
-    // tabulate lays a table with a line break anywhere out line by line, and a row whose cells
-    // are all empty then has no lines at all.
-    let cells: Vec<Vec<String>> = cells
-        .into_iter()
-        .filter(|r| !multiline || r.iter().any(|c| !c.is_empty()))
-        .collect();
+    lay_out(&headers, cells)
+}
+
+/// The columns: every key any row has, in first-seen order, or in the given order.
+fn headers_of(rows: &[Vec<(String, String)>], columns: Columns<'_>) -> Vec<String> {
+    let mut headers: Vec<String> = Vec::new();
+    for (header, _) in rows.iter().flatten() {
+        if !headers.contains(header) {
+            headers.push(header.clone());
+        }
+    }
+    // Rows may lack some columns (nulls are dropped); a known order still holds across rows.
+    if let Columns::Given(order) = columns {
+        let position = |h: &String| {
+            order
+                .iter()
+                .position(|k| capitalize_first(k) == *h)
+                .unwrap_or(usize::MAX)
+        };
+        headers.sort_by_key(position);
+    }
+    headers
+}
+
+/// tabulate's "simple" layout without its outer lines: headers, a dashed rule as wide as each
+/// column, left-aligned cells two spaces apart, trailing spaces trimmed.
+fn lay_out(headers: &[String], cells: Vec<Vec<String>>) -> String {
     let widths: Vec<usize> = headers
         .iter()
         .enumerate()

@@ -5,6 +5,7 @@
 use crate::arm::api;
 use crate::arm::auth::claims::unix_now;
 use crate::arm::ids::{ClusterId, SourceResourceId, is_uuid};
+use crate::arm::models::RoleBinding;
 use crate::commands::doctor::binding::binding_checks;
 use crate::commands::doctor::binding_rules::same_resource;
 use crate::commands::doctor::{Check, Report, reason, rfc3339, span};
@@ -42,41 +43,10 @@ pub async fn check(ctx: &Context, request: &TokenCheck) -> Result<Report> {
         ));
         return Ok(report);
     };
-    let bindings = match api::list_bindings(&ctx.client, &cluster).await {
-        Ok(b) => b,
-        Err(e) => {
-            report.push(Check::unknown(
-                "token-binding",
-                format!("cannot list the cluster's bindings: {}", reason(&e)),
-                None,
-            ));
-            return Ok(report);
-        }
-    };
-    let Some(binding) = bindings.iter().find(|b| {
-        b.properties
-            .source_resource_id
-            .as_deref()
-            .is_some_and(|s| same_resource(s, source))
-    }) else {
-        report.push(no_binding(&cluster, source, bindings.len()));
+    let Some(binding) = binding_of_source(ctx, &cluster, source, &mut report).await else {
         return Ok(report);
     };
-    let name = binding.name.as_deref().unwrap_or("?");
-    report.push(Check::pass(
-        "token-binding",
-        format!(
-            "binding '{name}' on cluster '{}' has the token's source, with roles {}",
-            cluster.name.as_str(),
-            binding
-                .properties
-                .roles
-                .clone()
-                .unwrap_or_default()
-                .join(", ")
-        ),
-    ));
-    report.details.insert("binding".into(), binding.to_az());
+    let binding = &binding;
     let location = match api::get_cluster(&ctx.client, &cluster).await {
         Ok(c) => c
             .location
@@ -93,6 +63,53 @@ pub async fn check(ctx: &Context, request: &TokenCheck) -> Result<Report> {
     )
     .await;
     Ok(report)
+}
+
+/// The cluster's binding whose source is the token's, with the `token-binding` check (pass,
+/// fail, or unknown when the bindings cannot be listed) pushed either way.
+async fn binding_of_source(
+    ctx: &Context,
+    cluster: &ClusterId,
+    source: &str,
+    report: &mut Report,
+) -> Option<RoleBinding> {
+    let bindings = match api::list_bindings(&ctx.client, cluster).await {
+        Ok(b) => b,
+        Err(e) => {
+            report.push(Check::unknown(
+                "token-binding",
+                format!("cannot list the cluster's bindings: {}", reason(&e)),
+                None,
+            ));
+            return None;
+        }
+    };
+    let count = bindings.len();
+    let Some(binding) = bindings.into_iter().find(|b| {
+        b.properties
+            .source_resource_id
+            .as_deref()
+            .is_some_and(|s| same_resource(s, source))
+    }) else {
+        report.push(no_binding(cluster, source, count));
+        return None;
+    };
+    let name = binding.name.as_deref().unwrap_or("?");
+    report.push(Check::pass(
+        "token-binding",
+        format!(
+            "binding '{name}' on cluster '{}' has the token's source, with roles {}",
+            cluster.name.as_str(),
+            binding
+                .properties
+                .roles
+                .clone()
+                .unwrap_or_default()
+                .join(", ")
+        ),
+    ));
+    report.details.insert("binding".into(), binding.to_az());
+    Some(binding)
 }
 
 fn no_binding(cluster: &ClusterId, source: &str, count: usize) -> Check {
