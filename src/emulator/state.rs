@@ -158,6 +158,32 @@ pub struct World {
     pub graph_quota: GraphQuota,
 }
 
+/// A seeded cluster as the world keeps it: its location lower-cased, each binding given an
+/// incarnation (so an operation on a deleted and re-created binding does not touch the new one).
+fn cluster_of_seed(c: ClusterSeed) -> Cluster {
+    Cluster {
+        subscription_id: c.subscription_id,
+        resource_group: c.resource_group,
+        name: c.name,
+        location: c.location.to_ascii_lowercase(),
+        identity_type: c.identity_type,
+        tags: c.tags,
+        readable: c.readable,
+        bindings: c
+            .bindings
+            .into_iter()
+            .map(|b| Binding {
+                name: b.name,
+                incarnation: uuid::Uuid::new_v4().to_string(),
+                source_resource_id: b.source_resource_id,
+                roles: b.roles,
+                provisioning_state: b.provisioning_state,
+                system_data: b.system_data,
+            })
+            .collect(),
+    }
+}
+
 impl World {
     pub fn from_seed(seed: Seed) -> Result<Self, String> {
         let catalog = match seed.roles {
@@ -187,31 +213,7 @@ impl World {
                 });
             }
         }
-        let clusters = seed
-            .clusters
-            .into_iter()
-            .map(|c| Cluster {
-                subscription_id: c.subscription_id,
-                resource_group: c.resource_group,
-                name: c.name,
-                location: c.location.to_ascii_lowercase(),
-                identity_type: c.identity_type,
-                tags: c.tags,
-                readable: c.readable,
-                bindings: c
-                    .bindings
-                    .into_iter()
-                    .map(|b| Binding {
-                        name: b.name,
-                        incarnation: uuid::Uuid::new_v4().to_string(),
-                        source_resource_id: b.source_resource_id,
-                        roles: b.roles,
-                        provisioning_state: b.provisioning_state,
-                        system_data: b.system_data,
-                    })
-                    .collect(),
-            })
-            .collect();
+        let clusters = seed.clusters.into_iter().map(cluster_of_seed).collect();
         let mut world = World {
             subscriptions: seed.subscriptions,
             resource_groups,
