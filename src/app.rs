@@ -116,7 +116,14 @@ async fn dispatch(
     use commands::{role, rolebinding};
     let wrote = writes(&request);
     let outcome = match &request {
-        Request::RoleList(list) => role::list(ctx, list).await?,
+        Request::RoleList(list) => {
+            let listing = role::list(ctx, list).await?;
+            return output::role::print_list(printer, &listing.roles, &listing.risks);
+        }
+        Request::RoleShow(show) => {
+            let role = role::show(ctx, show).await?;
+            return output::role::print_show(printer, &role, readable);
+        }
         Request::BindingList(cluster) => rolebinding::list(ctx, cluster).await?,
         Request::BindingShow(binding) => rolebinding::show(ctx, binding).await?,
         Request::BindingCreate(write) => rolebinding::create(ctx, write).await?,

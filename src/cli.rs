@@ -240,6 +240,13 @@ Examples:
         /// Audit the subscriptions under this management group (Resource Graph; repeatable).
         #[arg(long = "management-group", value_name = "NAME")]
         management_groups: Vec<String>,
+        /// Only the clusters of this resource group (repeatable: any of them).
+        #[arg(short = 'g', long = "resource-group", value_name = "NAME")]
+        resource_groups: Vec<String>,
+        /// Only the clusters with this tag, `key=value` or `key` for any value (repeatable: all
+        /// of them).
+        #[arg(long = "tag", value_name = "KEY[=VALUE]")]
+        tags: Vec<String>,
         #[command(flatten)]
         checks: AuditChecks,
     },
@@ -393,6 +400,28 @@ pub enum RoleCommand {
         /// Location, short name or display name. Default: az's `[defaults] location`.
         #[arg(short = 'l', long, value_name = "LOCATION")]
         location: Option<String>,
+    },
+    /// Show one role's Kubernetes rules and its risk level, with the reasons.
+    #[command(
+        after_help = "Risk: high (reads secrets, exec/attach into pods, writes RBAC objects,
+escalate/bind/impersonate), medium (wildcards, cluster-wide writes), else low.
+The same levels as audit's privilege rule (TA008).
+
+Examples:
+  The rules of Azure Machine Learning's role, as a table:
+    aks-trustedaccess role show -l westeurope mlworkload -o table
+  By its full name (when two source types share a role name):
+    aks-trustedaccess role show -l westeurope \\
+      Microsoft.MachineLearningServices/workspaces/mlworkload"
+    )]
+    Show {
+        /// Location, short name or display name. Default: az's `[defaults] location`.
+        #[arg(short = 'l', long, value_name = "LOCATION")]
+        location: Option<String>,
+        /// The role: its name (mlworkload) or with its source type
+        /// (Microsoft.MachineLearningServices/workspaces/mlworkload).
+        #[arg(value_name = "NAME")]
+        name: String,
     },
 }
 

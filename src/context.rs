@@ -81,14 +81,20 @@ impl Context {
                 };
             }
         };
-        let profile = if self.az_profile_applies {
-            self.config.profile_subscriptions()
-        } else {
-            Vec::new()
-        };
+        let profile = self.az_profile();
         Ok(subscription::resolve(&self.client, &profile, &raw)
             .await?
             .id)
+    }
+
+    /// az's profile subscriptions when sign-in goes through az (they decide which subscriptions
+    /// exist, as in az), else none.
+    pub fn az_profile(&self) -> Vec<crate::azconfig::ProfileSubscription> {
+        if self.az_profile_applies {
+            self.config.profile_subscriptions()
+        } else {
+            Vec::new()
+        }
     }
 
     /// From now until the guard drops, a write of `binding` may be running in Azure.

@@ -71,6 +71,13 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// Something the user named is not there, found without an ARM 404 (a role missing from a
+    /// location's catalog): exit 3, as a 404.
+    #[error("{message}")]
+    NotFound {
+        message: String,
+        hint: Option<String>,
+    },
     /// The request never got an HTTP answer (DNS, refused, reset, TLS, timeout).
     #[error("{request} failed: {detail}")]
     Transport { request: String, detail: String },
@@ -146,6 +153,7 @@ impl Error {
         match self {
             Error::Usage { .. } => exit::USAGE,
             Error::Arm(e) if e.status == 404 => exit::NOT_FOUND,
+            Error::NotFound { .. } => exit::NOT_FOUND,
             Error::Interrupted { signal, .. } => {
                 u8::try_from(128 + signal).unwrap_or(exit::INTERRUPTED)
             }
@@ -198,7 +206,10 @@ impl Error {
                     let _ = writeln!(out, "Interrupted.");
                 }
             },
-            Error::Usage { hint, .. } | Error::Auth { hint, .. } | Error::Config { hint, .. } => {
+            Error::Usage { hint, .. }
+            | Error::Auth { hint, .. }
+            | Error::Config { hint, .. }
+            | Error::NotFound { hint, .. } => {
                 let _ = writeln!(out, "ERROR: {self}");
                 if let Some(hint) = hint {
                     let _ = writeln!(out, "hint: {hint}");

@@ -40,7 +40,17 @@ pub async fn resolve_all(
     profile: &[ProfileSubscription],
     wanted: &[String],
 ) -> Result<Vec<Resolved>> {
-    let mut visible: Option<Vec<Subscription>> = None;
+    resolve_all_listing(client, profile, wanted, &mut None).await
+}
+
+/// As `resolve_all`, sharing ARM's subscription list with the caller: `visible` is used if
+/// already fetched, and left filled if this had to fetch it (`audit` needs it for the states).
+pub async fn resolve_all_listing(
+    client: &ArmClient,
+    profile: &[ProfileSubscription],
+    wanted: &[String],
+    visible: &mut Option<Vec<Subscription>>,
+) -> Result<Vec<Resolved>> {
     let mut resolved = Vec::with_capacity(wanted.len());
     for raw in wanted {
         let raw = raw.trim();
@@ -57,7 +67,7 @@ pub async fn resolve_all(
             continue;
         }
         if visible.is_none() {
-            visible = Some(api::list_subscriptions(client).await?);
+            *visible = Some(api::list_subscriptions(client).await?);
         }
         resolved.push(by_name(visible.as_deref().unwrap_or_default(), raw)?);
     }

@@ -1,24 +1,112 @@
-//! `role list`: the Trusted Access roles offered in a location.
+//! `role list` and `role show`: the Trusted Access roles offered in a location, and each role's
+//! risk from its Kubernetes rules (the levels audit's privilege rule uses).
 
 use crate::arm::api;
 use crate::arm::ids::{Location, SubscriptionId};
 use crate::arm::models::LocationInfo;
-use crate::commands::Outcome;
+use crate::arm::models::Role;
+use crate::commands::audit::rules::role_risk;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::resolve::{LocationText, RoleList};
-use serde_json::Value;
+use crate::resolve::{LocationText, RoleList, RoleShow};
+use serde_json::{Value, json};
 
-pub async fn list(ctx: &Context, request: &RoleList) -> Result<Outcome> {
-    let subscription = ctx.subscription().await?.clone();
-    let location = resolve_location(ctx, &request.location).await?;
-    let roles = match api::list_roles(&ctx.client, &subscription, &location).await {
-        Ok(roles) => roles,
-        Err(refused) => return Err(explain_refusal(ctx, &subscription, &location, refused).await),
+/// `role list`: az's objects, and each role's risk level (a table shows it; JSON stays az's).
+pub struct RoleListing {
+    pub roles: Value,
+    pub risks: Vec<&'static str>,
+}
+
+pub async fn list(ctx: &Context, request: &RoleList) -> Result<RoleListing> {
+    let (_, roles) = catalog(ctx, &request.location).await?;
+    Ok(RoleListing {
+        risks: roles
+            .iter()
+            .map(|r| role_risk(r.rules.as_deref().unwrap_or_default()).0.as_str())
+            .collect(),
+        roles: Value::Array(roles.iter().map(|r| r.to_az()).collect()),
+    })
+}
+
+/// `role show`: one role's rules, each with its own risk and reasons, and the role's level (its
+/// riskiest rule's) with every reason. A name that is not in the catalog is exit 3.
+pub async fn show(ctx: &Context, request: &RoleShow) -> Result<Value> {
+    let (location, roles) = catalog(ctx, &request.location).await?;
+    let role = find_role(&roles, &request.name, &location)?;
+    let rules = role.rules.as_deref().unwrap_or_default();
+    let (risk, reasons) = role_risk(rules);
+    let az = role.to_az();
+    let shown: Vec<Value> = rules
+        .iter()
+        .zip(az["rules"].as_array().into_iter().flatten())
+        .map(|(rule, shown)| {
+            let (risk, reasons) = role_risk(std::slice::from_ref(rule));
+            let mut shown = shown.clone();
+            shown["risk"] = json!(risk.as_str());
+            shown["reasons"] = json!(reasons);
+            shown
+        })
+        .collect();
+    Ok(json!({
+        "name": role.name,
+        "sourceResourceType": role.source_resource_type,
+        "location": location.as_str(),
+        "risk": risk.as_str(),
+        "reasons": reasons,
+        "rules": shown,
+    }))
+}
+
+/// A role by name (`mlworkload`) or with its source type (`Microsoft.X/type/mlworkload`),
+/// case-insensitively; a bare name two source types share is refused, naming both.
+fn find_role<'a>(roles: &'a [Role], wanted: &str, location: &Location) -> Result<&'a Role> {
+    let location = location.as_str();
+    let full = |r: &Role| {
+        format!(
+            "{}/{}",
+            r.source_resource_type.as_deref().unwrap_or_default(),
+            r.name.as_deref().unwrap_or_default()
+        )
     };
-    Ok(Outcome::Data(Value::Array(
-        roles.iter().map(|r| r.to_az()).collect(),
-    )))
+    let matches: Vec<&Role> = roles
+        .iter()
+        .filter(|r| {
+            full(r).eq_ignore_ascii_case(wanted)
+                || r.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::NotFound {
+            message: format!("role '{wanted}' not found in {location}"),
+            hint: Some(format!(
+                "see the roles with 'aks-trustedaccess role list -l {location} -o table'"
+            )),
+        }),
+        several => Err(Error::usage_with_hint(
+            format!("role name '{wanted}' is ambiguous in {location}"),
+            format!(
+                "name it with its source type: {}",
+                several
+                    .iter()
+                    .map(|r| full(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// A location's role catalog (the location resolved as `role list` does).
+async fn catalog(ctx: &Context, text: &LocationText) -> Result<(Location, Vec<Role>)> {
+    let subscription = ctx.subscription().await?.clone();
+    let location = resolve_location(ctx, text).await?;
+    match api::list_roles(&ctx.client, &subscription, &location).await {
+        Ok(roles) => Ok((location, roles)),
+        Err(refused) => Err(explain_refusal(ctx, &subscription, &location, refused).await),
+    }
 }
 
 /// A short name is used as is; a display name ("West Europe") is looked up in the

@@ -7,8 +7,9 @@
 use crate::emulator::EmulatorConfig;
 use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::kql;
-use crate::emulator::state::World;
+use crate::emulator::state::{Cluster, Resource, World};
 use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 pub const GRAPH_API_VERSIONS: &[&str] = &["2024-04-01", "2022-10-01", "2021-03-01"];
@@ -271,41 +272,54 @@ fn table<'a>(
     world: &'a World,
     scope: &'a [String],
 ) -> impl Iterator<Item = Map<String, Value>> + 'a {
-    let in_scope = move |sub: &str| scope.iter().any(|s| s.eq_ignore_ascii_case(sub));
-    let tenant = |sub: &str| {
-        world
-            .subscription(sub)
-            .map(|s| s.tenant_id.clone())
+    // Looked up once per row: a set and a map, not scans of the scope and subscription lists.
+    let in_scope: HashSet<String> = scope.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let tenants: HashMap<String, &str> = world
+        .subscriptions
+        .iter()
+        .map(|s| (s.subscription_id.to_ascii_lowercase(), s.tenant_id.as_str()))
+        .collect();
+    let tenant = move |sub: &str| {
+        tenants
+            .get(&sub.to_ascii_lowercase())
+            .copied()
             .unwrap_or_default()
     };
-    let clusters = world
-        .clusters
-        .iter()
-        .filter(move |c| in_scope(&c.subscription_id))
-        .map(move |c| {
-            let v = c.to_json();
-            row(
-                &v,
-                &c.subscription_id,
-                &c.resource_group,
-                &tenant(&c.subscription_id),
-            )
-        });
+    let wanted = move |sub: &str| in_scope.contains(&sub.to_ascii_lowercase());
+    let clusters = world.clusters.iter().map(Entry::Cluster);
     let resources = world
         .resources
         .values()
-        .filter(move |r| r.readable && in_scope(r.subscription_id()))
-        .map(move |r| {
-            let v = r.to_json();
-            let sub = r.subscription_id();
-            row(
-                &v,
-                sub,
-                r.resource_group().unwrap_or_default(),
-                &tenant(sub),
-            )
-        });
-    clusters.chain(resources)
+        .filter(|r| r.readable)
+        .map(Entry::Resource);
+    clusters
+        .chain(resources)
+        .filter(move |e| wanted(e.subscription()))
+        .map(move |e| match e {
+            Entry::Cluster(c) => {
+                let sub = &c.subscription_id;
+                row(&c.to_json(), sub, &c.resource_group, tenant(sub))
+            }
+            Entry::Resource(r) => {
+                let (sub, group) = (r.subscription_id(), r.resource_group().unwrap_or_default());
+                row(&r.to_json(), sub, group, tenant(sub))
+            }
+        })
+}
+
+/// A row-to-be of `resources`, whose subscription is checked before its JSON is made.
+enum Entry<'a> {
+    Cluster(&'a Cluster),
+    Resource(&'a Resource),
+}
+
+impl Entry<'_> {
+    fn subscription(&self) -> &str {
+        match self {
+            Entry::Cluster(c) => &c.subscription_id,
+            Entry::Resource(r) => r.subscription_id(),
+        }
+    }
 }
 
 /// A row of `resources`: ARG's columns, `type` and `resourceGroup` lower-cased as ARG has them.

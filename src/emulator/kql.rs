@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 /// A parsed query: the table it reads and the operators applied in order.
 #[derive(Debug, Clone)]
@@ -30,9 +31,58 @@ pub enum Expr {
     Column(String, Vec<String>),
     Call(String, Vec<Expr>),
     Compare(Box<Expr>, Op, Box<Expr>),
-    In(Box<Expr>, Vec<Expr>, bool, bool),
+    In(Box<Membership>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
+}
+
+/// `left in (items)`, `in~` (`insensitive`), `!in`, `!in~` (`negated`). When every item is a
+/// string literal, `strings` holds them (lower-cased for `in~`), so a row is checked with one
+/// lookup however long the list: an audit sends a thousand ids at a time.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    left: Expr,
+    items: Vec<Expr>,
+    insensitive: bool,
+    negated: bool,
+    strings: Option<HashSet<String>>,
+}
+
+impl Membership {
+    fn new(left: Expr, items: Vec<Expr>, insensitive: bool, negated: bool) -> Self {
+        let strings = items
+            .iter()
+            .map(|i| match i {
+                Expr::Literal(Value::String(s)) if insensitive => Some(s.to_ascii_lowercase()),
+                Expr::Literal(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        Membership {
+            left,
+            items,
+            insensitive,
+            negated,
+            strings,
+        }
+    }
+
+    fn contains(&self, row: &Map<String, Value>) -> bool {
+        let a = eval(&self.left, row);
+        let found = match (&self.strings, &a) {
+            (Some(set), Value::String(s)) if self.insensitive => {
+                set.contains(&s.to_ascii_lowercase())
+            }
+            (Some(set), Value::String(s)) => set.contains(s),
+            // Only string items, and a value that is not a string: `same` matches none.
+            (Some(_), _) => false,
+            (None, _) => self
+                .items
+                .iter()
+                .any(|i| same(&a, &eval(i, row), self.insensitive)),
+        };
+        found != self.negated
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,7 +401,12 @@ impl Parser {
             }
         }
         self.expect(")")?;
-        Ok(Expr::In(Box::new(left), items, insensitive, negated))
+        Ok(Expr::In(Box::new(Membership::new(
+            left,
+            items,
+            insensitive,
+            negated,
+        ))))
     }
 
     fn term(&mut self) -> Result<Expr, ParseError> {
@@ -497,11 +552,7 @@ pub fn eval(e: &Expr, row: &Map<String, Value>) -> Value {
                 Op::NeCi => !same(&a, &b, true),
             })
         }
-        Expr::In(a, items, insensitive, negated) => {
-            let a = eval(a, row);
-            let found = items.iter().any(|i| same(&a, &eval(i, row), *insensitive));
-            Value::Bool(found != *negated)
-        }
+        Expr::In(membership) => Value::Bool(membership.contains(row)),
         Expr::And(a, b) => Value::Bool(truthy(&eval(a, row)) && truthy(&eval(b, row))),
         Expr::Or(a, b) => Value::Bool(truthy(&eval(a, row)) || truthy(&eval(b, row))),
     }
@@ -525,8 +576,12 @@ pub fn run(
     query: &Query,
     rows: impl Iterator<Item = Map<String, Value>>,
 ) -> Vec<Map<String, Value>> {
-    let mut rows: Vec<Map<String, Value>> = rows.collect();
-    for stage in &query.stages {
+    // A leading `where` filters as the table is read, so the rows it drops are never held.
+    let (mut rows, stages): (Vec<Map<String, Value>>, &[Stage]) = match query.stages.split_first() {
+        Some((Stage::Where(e), rest)) => (rows.filter(|r| truthy(&eval(e, r))).collect(), rest),
+        _ => (rows.collect(), &query.stages),
+    };
+    for stage in stages {
         match stage {
             Stage::Where(e) => rows.retain(|r| truthy(&eval(e, r))),
             Stage::Extend(columns) => {
@@ -585,6 +640,26 @@ mod tests {
             .iter()
             .map(|r| r.get("id").cloned().unwrap_or(Value::Null))
             .collect()
+    }
+
+    #[test]
+    fn membership_by_set_and_by_scan_agree() {
+        // All string literals: a set lookup; `in` is case-sensitive, `in~` is not.
+        assert_eq!(ids("resources | where id in ('/b', '/c')"), [json!("/c")]);
+        assert_eq!(
+            ids("resources | where id in~ ('/b', '/c', '/zz')"),
+            [json!("/B"), json!("/c")]
+        );
+        // A value that is not a string is in no list of strings (`identity` is null for /B).
+        assert_eq!(
+            ids("resources | where identity !in~ ('x') | where isnull(identity)"),
+            [json!("/B")]
+        );
+        // A column among the items: compared row by row.
+        assert_eq!(ids("resources | where id in~ (name, '/c')"), [json!("/c")]);
+        let many: Vec<String> = (0..5000).map(|i| format!("'/x{i}'")).collect();
+        let q = format!("resources | where id in~ ({}, '/A')", many.join(", "));
+        assert_eq!(ids(&q), [json!("/a")]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod json;
 pub mod pyvalue;
 pub mod query;
 pub mod report;
+pub mod role;
 pub mod rows;
 pub mod table;
 pub mod terminal;

@@ -151,6 +151,33 @@ impl ReportFormat {
     }
 }
 
+/// `-g/--resource-group` (repeatable): names ARM would accept, checked before any request.
+pub fn resource_groups(raw: &[String]) -> Result<Vec<String>> {
+    raw.iter()
+        .map(|g| crate::arm::ids::ResourceGroupName::parse(g.trim()).map(|_| g.trim().to_string()))
+        .collect()
+}
+
+/// `--tag` (repeatable) in az's `key[=value]` form (`az resource list --tag`): `key` alone
+/// matches any value. Tag names compare case-insensitively (as ARM's do), values exactly.
+pub fn tags(raw: &[String]) -> Result<Vec<(String, Option<String>)>> {
+    raw.iter()
+        .map(|t| {
+            let (key, value) = match t.split_once('=') {
+                Some((k, v)) => (k.trim(), Some(v.to_string())),
+                None => (t.trim(), None),
+            };
+            if key.is_empty() {
+                return Err(Error::usage_with_hint(
+                    format!("--tag '{t}': the tag has no name"),
+                    "give KEY=VALUE, or KEY for any value, e.g. --tag env=prod",
+                ));
+            }
+            Ok((key.to_string(), value))
+        })
+        .collect()
+}
+
 /// `audit`'s rule, threshold and report flags, checked before any request; the other fields
 /// are defaults the caller fills in.
 pub fn checks(flags: &AuditChecks) -> Result<AuditOptions> {

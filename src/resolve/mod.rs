@@ -17,7 +17,7 @@ pub use binding::{
 };
 pub use desired::{ApplyRequest, ExportRequest, PlanRequest, PruneOptions};
 pub use doctor::{BindingCheck, TRUSTED_ACCESS_AUDIENCE, TokenCheck};
-pub use role::{LocationText, RoleList};
+pub use role::{LocationText, RoleList, RoleShow};
 
 use crate::azconfig::AzConfig;
 use crate::cli::{Command, GlobalArgs, OutputFormat, RoleCommand, RolebindingCommand};
@@ -29,6 +29,7 @@ use clap::ValueEnum;
 #[derive(Debug)]
 pub enum Request {
     RoleList(RoleList),
+    RoleShow(RoleShow),
     BindingList(ClusterRef),
     BindingShow(BindingRef),
     /// `rolebinding create`: `source` is always set.
@@ -54,6 +55,9 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             location.as_deref(),
             config,
         )?)),
+        Command::Role(RoleCommand::Show { location, name }) => Ok(Request::RoleShow(
+            RoleShow::resolve(location.as_deref(), name, config)?,
+        )),
         Command::Rolebinding(RolebindingCommand::Check {
             cluster,
             name,
@@ -70,12 +74,15 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             parallel,
             discovery,
             management_groups,
+            resource_groups,
+            tags,
             checks,
         } => Ok(Request::Audit(AuditOptions {
             selector: Selector {
                 subscriptions: global.subscription.clone(),
                 management_groups: management_groups.clone(),
-                ..Default::default()
+                resource_groups: audit::resource_groups(resource_groups)?,
+                tags: audit::tags(tags)?,
             },
             discovery: DiscoveryMode::from(*discovery),
             require_binding_for: require_binding_for.clone(),

@@ -38,6 +38,30 @@ impl LocationText {
     }
 }
 
+/// `role show`: a location and a role, by name or `Type/name`.
+#[derive(Debug, Clone)]
+pub struct RoleShow {
+    pub location: LocationText,
+    pub name: String,
+}
+
+impl RoleShow {
+    pub fn resolve(location: Option<&str>, name: &str, config: &AzConfig) -> Result<Self> {
+        let list = RoleList::resolve(location, config)?;
+        let name = name.trim();
+        if name.is_empty() || name.len() > 512 || name.chars().any(char::is_control) {
+            return Err(Error::usage_with_hint(
+                format!("invalid role name '{name}'"),
+                "give a role name such as mlworkload; see 'aks-trustedaccess role list -l LOCATION'",
+            ));
+        }
+        Ok(RoleShow {
+            location: list.location,
+            name: name.to_string(),
+        })
+    }
+}
+
 impl RoleList {
     /// `-l`, else az's `[defaults] location`.
     pub fn resolve(location: Option<&str>, config: &AzConfig) -> Result<Self> {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub const CLI: &str = env!("CARGO_BIN_EXE_aks-trustedaccess");
 const EMULATOR: &str = env!("CARGO_BIN_EXE_aks-trustedaccess-emulator");
 const RUNNER: &str = "AKS_BENCH_RUNNER";
+/// Where a runner sends the CLI's stdout (else nowhere).
+const RUNNER_STDOUT: &str = "AKS_BENCH_STDOUT";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -108,9 +110,26 @@ impl Emulator {
 
     /// One CLI run, measured by a runner process.
     pub fn run(&self, args: &[String]) -> Run {
+        self.run_with(args, None)
+    }
+
+    /// One CLI run, measured by a runner process, its stdout written to `stdout`.
+    #[allow(
+        dead_code,
+        reason = "used by some of the benches that include this file"
+    )]
+    pub fn run_to(&self, args: &[String], stdout: &std::path::Path) -> Run {
+        self.run_with(args, Some(stdout))
+    }
+
+    fn run_with(&self, args: &[String], stdout: Option<&std::path::Path>) -> Run {
         let me = std::env::current_exe().expect("the bench knows its path");
         let mut cmd = Command::new(me);
         crate::cli_env(&mut cmd, &self.url, &self.trust);
+        match stdout {
+            Some(path) => cmd.env(RUNNER_STDOUT, path),
+            None => cmd.env_remove(RUNNER_STDOUT),
+        };
         let out = cmd.env(RUNNER, "1").args(args).output().expect("runner");
         let text = String::from_utf8_lossy(&out.stdout);
         let f: Vec<f64> = text
@@ -159,9 +178,24 @@ impl Emulator {
         self.control("stats")[name].as_u64().unwrap_or(0)
     }
 
+    /// Every request the emulator recorded (`/_emulator/requests`).
+    #[allow(
+        dead_code,
+        reason = "used by some of the benches that include this file"
+    )]
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        match self.control("requests") {
+            serde_json::Value::Array(all) => all,
+            other => panic!("requests: {other}"),
+        }
+    }
+
     /// A document from the emulator's control API: `/_emulator/{path}` (stats, requests, state).
     pub fn control(&self, path: &str) -> serde_json::Value {
-        let mut builder = reqwest::blocking::Client::builder().no_proxy();
+        // A large fleet's request log takes a while to serialize.
+        let mut builder = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(120));
         if let Some(pem) = &self.ca_pem {
             builder =
                 builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem).expect("CA"));
@@ -262,11 +296,16 @@ pub fn run_as_runner() -> bool {
     if std::env::var_os(RUNNER).is_none() {
         return false;
     }
+    let stdout = match std::env::var_os(RUNNER_STDOUT) {
+        Some(path) => Stdio::from(std::fs::File::create(path).expect("the stdout file")),
+        None => Stdio::null(),
+    };
     let started = Instant::now();
     let status = Command::new(CLI)
         .args(std::env::args_os().skip(1))
         .env_remove(RUNNER)
-        .stdout(Stdio::null())
+        .env_remove(RUNNER_STDOUT)
+        .stdout(stdout)
         .stderr(Stdio::null())
         .status()
         .expect("the CLI runs");

@@ -480,3 +480,84 @@ fn a_cluster_waiting_out_a_retry_holds_up_no_other_cluster() {
         .count();
     assert_eq!(others_after_retry, 0, "{lines:#?}");
 }
+
+#[test]
+fn resource_group_and_tag_filters_keep_only_matching_clusters_under_either_discovery() {
+    let clusters = 15;
+    let emu = Emulator::start_with(&["--fleet", "4x15x2"]);
+    for discovery in ["arg", "arm"] {
+        let before = emu.requests().len();
+        let out = run(emu.cli().args([
+            "audit",
+            "--discovery",
+            discovery,
+            "-g",
+            "RG-FLEET-1",
+            "--resource-group",
+            "rg-fleet-2",
+            "--tag",
+            "env=prod",
+            "--tag",
+            "TEAM",
+        ]));
+        assert!([0, 1, 4].contains(&out.code), "{}", out.stderr);
+        let names: Vec<String> = audit_rows(&out)
+            .iter()
+            .filter_map(|r| r["cluster"].as_str().map(str::to_string))
+            .collect();
+        // Subscriptions 1 and 2 (rg-fleet-S), clusters with env=prod (n % 3 == 0), in id order.
+        let mut expected: Vec<String> = (1..=2)
+            .flat_map(|s| (0..clusters).map(move |c| (s, c)))
+            .filter(|(s, c)| (s * clusters + c) % 3 == 0)
+            .map(|(s, c)| format!("aks-{s}-{c}"))
+            .collect();
+        expected.sort();
+        assert_eq!(names, expected, "--discovery {discovery}");
+        let requests = emu.requests()[before..].to_vec();
+        let bindings_listed = requests
+            .iter()
+            .filter(|r| {
+                r["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with("/trustedAccessRoleBindings")
+            })
+            .count();
+        assert_eq!(
+            bindings_listed,
+            expected.len(),
+            "only kept clusters are read"
+        );
+        if discovery == "arg" {
+            let query = requests
+                .iter()
+                .find_map(|r| {
+                    r["body"]["query"]
+                        .as_str()
+                        .filter(|q| q.contains("managedclusters"))
+                })
+                .expect("a Resource Graph query");
+            assert!(
+                query.contains("| where resourceGroup in~ ('RG-FLEET-1', 'rg-fleet-2')"),
+                "{query}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_tag_without_a_name_or_a_bad_resource_group_is_refused_before_any_request() {
+    let emu = Emulator::start_with(&["--fleet", "1x2x1"]);
+    for (args, message) in [
+        (
+            ["--tag", "=prod"],
+            "ERROR: --tag '=prod': the tag has no name\n",
+        ),
+        (["-g", "rg/x"], "ERROR: "),
+    ] {
+        let out = run(emu.cli().arg("audit").args(args));
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.starts_with(message), "{}", out.stderr);
+    }
+    assert!(emu.requests().is_empty());
+}

@@ -132,3 +132,139 @@ fn role_list_of_an_unknown_location_says_so_after_the_service_refuses_it() {
     );
     assert_eq!(out.stdout, "");
 }
+
+const ROLES_URL: &str = "/providers/Microsoft.ContainerService/locations/westeurope/trustedAccessRoles?api-version=2026-08-01";
+
+#[test]
+fn role_show_gives_each_rule_its_risk_and_the_role_its_highest_with_the_reasons() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args([
+        "role",
+        "show",
+        "-l",
+        "westeurope",
+        "mlworkload",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    let role = json(&out.stdout);
+    assert_eq!(role["name"], "mlworkload");
+    assert_eq!(
+        role["sourceResourceType"],
+        "Microsoft.MachineLearningServices/workspaces"
+    );
+    assert_eq!(role["location"], "westeurope");
+    assert_eq!(role["risk"], "medium");
+    assert_eq!(
+        role["reasons"],
+        serde_json::json!(["writes cluster-wide (services, services/proxy)"])
+    );
+    assert_eq!(role["rules"].as_array().unwrap().len(), 1);
+    assert_eq!(role["rules"][0]["risk"], "medium");
+    assert_eq!(
+        role["rules"][0]["verbs"],
+        serde_json::json!(["create", "get", "list", "patch", "update", "delete"])
+    );
+    assert_eq!(
+        emu.request_lines(),
+        [format!("GET /subscriptions/{SUB}{ROLES_URL}")]
+    );
+}
+
+#[test]
+fn role_show_as_a_table_lists_the_reasons_then_one_row_per_rule() {
+    let emu = Emulator::start();
+    // By its full name, in another case.
+    let out = run(emu.cli().args([
+        "role",
+        "show",
+        "-l",
+        "westeurope",
+        "microsoft.compute/virtualMachineScaleSets/TEST-ADMIN",
+        "-o",
+        "table",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[..8],
+        [
+            "test-admin (Microsoft.Compute/virtualMachineScaleSets) in westeurope: risk high",
+            "  - allows escalate, bind or impersonate",
+            "  - reads secrets",
+            "  - can exec or attach into pods",
+            "  - writes RBAC objects (roles and bindings)",
+            "  - uses wildcards",
+            "  - writes cluster-wide (*)",
+            "",
+        ]
+    );
+    let header: Vec<&str> = lines[8].split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "Risk",
+            "Verbs",
+            "ApiGroups",
+            "Resources",
+            "ResourceNames",
+            "NonResourceURLs",
+            "Reasons"
+        ]
+    );
+    assert!(
+        lines[10].starts_with("high    *        \"\"           *"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[10].ends_with("uses wildcards; writes cluster-wide (*)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lines.len(), 11, "{}", out.stdout);
+
+    let low = run(emu.cli().args([
+        "role",
+        "show",
+        "-l",
+        "westeurope",
+        "test-pod-reader",
+        "-o",
+        "table",
+    ]));
+    assert!(
+        low.stdout.starts_with(
+            "test-pod-reader (Microsoft.Compute/virtualMachineScaleSets) in westeurope: risk low\n  - reads only, no secrets\n"
+        ),
+        "{}",
+        low.stdout
+    );
+}
+
+#[test]
+fn role_show_of_a_role_not_in_the_catalog_exits_3_and_bad_names_send_nothing() {
+    let emu = Emulator::start();
+    let out = run(emu.cli().args(["role", "show", "-l", "westeurope", "nope"]));
+    assert_eq!(out.code, 3);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "ERROR: role 'nope' not found in westeurope\nhint: see the roles with 'aks-trustedaccess role list -l westeurope -o table'\n"
+    );
+    let before = emu.requests().len();
+    let out = run(emu.cli().args(["role", "show", "-l", "westeurope", " "]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("ERROR: invalid role name"),
+        "{}",
+        out.stderr
+    );
+    let out = run(emu
+        .cli()
+        .args(["role", "show", "-l", "west/europe", "mlworkload"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(emu.requests().len(), before, "nothing sent for bad input");
+}

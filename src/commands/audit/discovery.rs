@@ -9,6 +9,7 @@ use crate::arm::models::{ManagedCluster, Subscription};
 use crate::commands::audit::slots::Slots;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::subscription;
 use futures_util::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 
@@ -58,9 +59,19 @@ pub enum Found {
     },
 }
 
-/// The subscriptions a selector names (or every visible one) and what is skipped.
+/// The subscriptions a selector names (or every visible one) and what is skipped. Names and
+/// ids go through the one resolver (`subscription::resolve_all`: az's rules, and az's profile
+/// when signing in through az, checked before any request); ARM's listing, read once, gives
+/// each its state.
 pub async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<(Vec<Target>, Vec<Found>)> {
-    let visible = api::list_subscriptions(&ctx.client).await?;
+    let mut visible = None;
+    let resolved =
+        subscription::resolve_all_listing(&ctx.client, &ctx.az_profile(), wanted, &mut visible)
+            .await?;
+    let visible = match visible {
+        Some(v) => v,
+        None => api::list_subscriptions(&ctx.client).await?,
+    };
     let mut targets = Vec::new();
     let mut skipped = Vec::new();
     let mut consider = |s: &Subscription, named: bool| match classify(s, named) {
@@ -72,35 +83,24 @@ pub async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<(Vec<Targ
         visible.iter().for_each(|s| consider(s, false));
         return Ok((targets, skipped));
     }
-    for w in wanted {
-        let found = visible.iter().find(|s| {
+    for r in resolved {
+        let listed = visible.iter().find(|s| {
             s.subscription_id
                 .as_deref()
-                .is_some_and(|id| id.eq_ignore_ascii_case(w))
-                || s.display_name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(w))
+                .is_some_and(|id| id.eq_ignore_ascii_case(r.id.as_str()))
         });
-        match (found, SubscriptionId::parse(w)) {
-            (Some(s), _) => consider(s, true),
-            // Named by id but not visible: try it, so the row says what ARM answers.
-            (None, Some(id)) => consider(
+        match listed {
+            Some(s) => consider(s, true),
+            // Named but not listed: try it, so the row says what ARM answers.
+            None => consider(
                 &Subscription {
-                    subscription_id: Some(id.to_string()),
+                    subscription_id: Some(r.id.to_string()),
+                    display_name: r.name,
                     state: None,
                     ..Default::default()
                 },
                 true,
             ),
-            (None, None) => {
-                return Err(Error::Config {
-                    message: format!("subscription '{w}' not found"),
-                    hint: Some(
-                        "see the subscriptions this identity can see with 'az account list -o table'"
-                            .into(),
-                    ),
-                });
-            }
         }
     }
     Ok((targets, skipped))
@@ -228,45 +228,82 @@ pub async fn discover(
     skipped.into_iter().for_each(&mut *found);
     let searched = targets.len();
     if mode != DiscoveryMode::Arm {
-        // Resource Graph silently leaves out what the caller cannot read: a named subscription
-        // the listing does not show is an error row, not an empty result.
-        let (listed, unlisted): (Vec<Target>, Vec<Target>) =
-            targets.iter().cloned().partition(|t| t.listed);
-        for t in unlisted {
-            found(Found::Unreadable {
-                error: Error::Config {
-                    message: format!(
-                        "subscription {} is not among the subscriptions this identity can see",
-                        t.id
-                    ),
-                    hint: None,
-                },
-                subscription: t,
-            });
-        }
-        match graph_walk(ctx, selector, &listed).await {
-            Ok((mut clusters, searched_by_graph)) => {
-                if !selector.subscriptions.is_empty() {
-                    confirm_empty(ctx, selector, &listed, slots, &mut clusters).await;
-                }
-                clusters.into_iter().for_each(&mut *found);
-                return Ok(searched_by_graph.unwrap_or(searched));
-            }
-            Err(e)
-                if mode == DiscoveryMode::Auto
-                    && selector.management_groups.is_empty()
-                    && graph::is_refusal(&e) =>
-            {
+        match by_graph(ctx, selector, &targets, slots, found).await {
+            Ok(by_graph) => return Ok(by_graph.unwrap_or(searched)),
+            Err(GraphOutcome::Refused(e)) if mode == DiscoveryMode::Auto => {
                 ctx.diagnostics.warn(&format!(
                     "Resource Graph refused the query ({}); finding clusters through ARM instead (one listing per subscription)",
                     verdict_line(&e)
                 ));
             }
-            Err(e) => return Err(e),
+            Err(GraphOutcome::Refused(e) | GraphOutcome::Failed(e)) => return Err(e),
         }
     }
     arm_walk(ctx, selector, targets, slots, found).await;
     Ok(searched)
+}
+
+/// Why discovery by Resource Graph stopped: it refused before any cluster was handed on (an
+/// `auto` discovery may then walk ARM instead), or it failed.
+enum GraphOutcome {
+    Refused(Error),
+    Failed(Error),
+}
+
+/// Discovery by Resource Graph. Clusters are handed on page by page as they arrive, except when
+/// subscriptions were named: Resource Graph silently leaves out what the caller cannot read, so
+/// a named subscription it returned nothing for is then listed through ARM (an error row, not
+/// an empty result), which needs the whole answer first.
+async fn by_graph(
+    ctx: &Context,
+    selector: &Selector,
+    targets: &[Target],
+    slots: &Slots,
+    found: &mut (dyn FnMut(Found) + Send),
+) -> std::result::Result<Option<usize>, GraphOutcome> {
+    let (listed, unlisted): (Vec<Target>, Vec<Target>) =
+        targets.iter().cloned().partition(|t| t.listed);
+    for t in unlisted {
+        found(Found::Unreadable {
+            error: Error::Config {
+                message: format!(
+                    "subscription {} is not among the subscriptions this identity can see",
+                    t.id
+                ),
+                hint: None,
+            },
+            subscription: t,
+        });
+    }
+    let streamed = selector.subscriptions.is_empty();
+    let mut held = Vec::new();
+    let mut handed_on = 0usize;
+    let outcome = {
+        let mut sink = |f: Found| {
+            if streamed {
+                handed_on += 1;
+                found(f);
+            } else {
+                held.push(f);
+            }
+        };
+        graph_walk(ctx, selector, &listed, &mut sink).await
+    };
+    match outcome {
+        Ok(searched) => {
+            if !streamed {
+                confirm_empty(ctx, selector, &listed, slots, &mut held).await;
+                held.into_iter().for_each(&mut *found);
+            }
+            Ok(searched)
+        }
+        Err(e)
+            if handed_on == 0 && selector.management_groups.is_empty() && graph::is_refusal(&e) =>
+        {
+            Err(GraphOutcome::Refused(e))
+        }
+        Err(e) => Err(GraphOutcome::Failed(e)),
+    }
 }
 
 /// Resource Graph shows nothing of a subscription the caller cannot read. A subscription the
@@ -340,23 +377,23 @@ pub fn clusters_query(selector: &Selector) -> String {
     q
 }
 
-/// Discovery by Resource Graph: one paged query per group of subscriptions (or over the
-/// management groups). Returns the clusters, and the number of subscriptions seen when the scope
-/// was management groups.
+/// Resource Graph's query: one paged query per group of subscriptions (or over the management
+/// groups), each cluster handed to `found` as its page arrives. Returns the number of
+/// subscriptions seen when the scope was management groups.
 async fn graph_walk(
     ctx: &Context,
     selector: &Selector,
     targets: &[Target],
-) -> Result<(Vec<Found>, Option<usize>)> {
+    found: &mut (dyn FnMut(Found) + Send),
+) -> Result<Option<usize>> {
     let graph = Graph::new(&ctx.client, ctx.diagnostics);
     let scope = if selector.management_groups.is_empty() {
         GraphScope::Subscriptions(targets.iter().map(|t| t.id.to_string()).collect())
     } else {
         GraphScope::ManagementGroups(selector.management_groups.clone())
     };
-    let mut out = Vec::new();
     if matches!(&scope, GraphScope::Subscriptions(s) if s.is_empty()) {
-        return Ok((out, None));
+        return Ok(None);
     }
     let names: std::collections::HashMap<String, Option<String>> = targets
         .iter()
@@ -371,13 +408,12 @@ async fn graph_walk(
                 {
                     subscriptions_seen
                         .insert(cluster.id.subscription.as_str().to_ascii_lowercase());
-                    out.push(Found::Cluster(Box::new(cluster)));
+                    found(Found::Cluster(Box::new(cluster)));
                 }
             }
         })
         .await?;
-    let seen = (!selector.management_groups.is_empty()).then_some(subscriptions_seen.len());
-    Ok((out, seen))
+    Ok((!selector.management_groups.is_empty()).then_some(subscriptions_seen.len()))
 }
 
 /// A cluster from a Resource Graph row; `None` when the row is not a managed cluster.

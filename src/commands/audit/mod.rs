@@ -180,6 +180,14 @@ impl Audit<'_> {
                         .slots
                         .run(api::list_bindings(&self.ctx.client, &cluster.id))
                         .await;
+                    // The location's catalog is read now, beside the other clusters' binding
+                    // lists, not after the chunk's source checks: the chunk's last stage then
+                    // waits for no request (the result is kept; errors are reported there).
+                    if bindings.as_ref().is_ok_and(|b| !b.is_empty()) {
+                        let _ = self
+                            .catalog(&cluster.id.subscription, &cluster.location)
+                            .await;
+                    }
                     Ok((*cluster, bindings))
                 }
                 other => Err(other),

@@ -1,0 +1,277 @@
+//! The fleet audit at scale (`cargo bench --bench fleet`): `audit` over a generated fleet of
+//! 200 subscriptions × 50 clusters × 2 bindings (10,000 clusters; some sources dangling, some
+//! without identity, some unreadable) with the emulator answering each request after 20 ms, at
+//! the default parallelism. For each output format (JSON, TSV) it checks every verdict against
+//! what the generator promises (not against the tool), then reports the requests sent (by kind,
+//! and per cluster), the wall time against the ideal `requests × latency / parallelism`, CPU
+//! time and peak memory. Then the issue-12 case: a 20 × 50 fleet over TLS and plain http.
+//!
+//! Knobs (environment): AKS_BENCH_FLEET (default "200x50x2"), AKS_BENCH_FLEET_RUNS (3 per
+//! format), AKS_BENCH_SMALL_FLEET ("20x50x2"), AKS_BENCH_SMALL_RUNS (5 per transport),
+//! AKS_BENCH_TRANSPORT ("tls" or "plain", for the large fleet; default tls).
+
+#![expect(
+    clippy::print_stdout,
+    reason = "the benchmark report is this harness's output"
+)]
+
+#[path = "measure.rs"]
+#[allow(dead_code, reason = "the shared runner has more than this bench uses")]
+mod measure;
+
+use measure::{Emulator, Run, Stats, Transport, ms};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// The emulator's answer delay, and the audit's default `--parallel`.
+const LATENCY_MS: f64 = 20.0;
+const DEFAULT_PARALLEL: f64 = 16.0;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `SxCxB` as numbers.
+fn fleet_shape(text: &str) -> (usize, usize, usize) {
+    let n: Vec<usize> = text.split('x').filter_map(|p| p.parse().ok()).collect();
+    assert_eq!(n.len(), 3, "a fleet is SxCxB, not {text}");
+    (n[0], n[1], n[2])
+}
+
+fn main() {
+    if measure::run_as_runner() {
+        return;
+    }
+    let trust = measure::TrustFile::new();
+    let fleet = std::env::var("AKS_BENCH_FLEET").unwrap_or_else(|_| "200x50x2".into());
+    let transport = match std::env::var("AKS_BENCH_TRANSPORT").as_deref() {
+        Ok("plain") => Transport::Plain,
+        _ => Transport::Tls,
+    };
+    large_fleet(&trust, &fleet, transport, env_or("AKS_BENCH_FLEET_RUNS", 3));
+    let small = std::env::var("AKS_BENCH_SMALL_FLEET").unwrap_or_else(|_| "20x50x2".into());
+    small_fleet(&trust, &small, env_or("AKS_BENCH_SMALL_RUNS", 5));
+}
+
+/// One measured audit of a fresh emulator (each run starts with ARM's full budget and Resource
+/// Graph's full quota): the run, its stdout, and the requests the emulator recorded.
+fn audit_once(
+    trust: &measure::TrustFile,
+    transport: Transport,
+    fleet: &str,
+    format: &str,
+) -> (Run, Vec<u8>, Vec<Value>) {
+    let latency = LATENCY_MS.to_string();
+    let emulator = Emulator::start(
+        transport,
+        &["--fleet", fleet, "--latency-ms", &latency],
+        trust,
+    );
+    let stdout = tempfile::NamedTempFile::new().expect("temp file");
+    let args: Vec<String> = ["audit", "-o", format].map(String::from).to_vec();
+    let run = emulator.run_to(&args, stdout.path());
+    // Findings (4) and the clusters the caller may not read (1) are in every generated fleet.
+    assert_eq!(run.code, 1, "audit exits 1: some clusters cannot be read");
+    let out = std::fs::read(stdout.path()).expect("stdout");
+    (run, out, emulator.requests())
+}
+
+fn large_fleet(trust: &measure::TrustFile, fleet: &str, transport: Transport, runs: usize) {
+    let (subs, clusters, bindings) = fleet_shape(fleet);
+    println!(
+        "audit of a {fleet} fleet ({} clusters) over {}, {LATENCY_MS} ms per request, default --parallel ({DEFAULT_PARALLEL}); {runs} runs per format\n",
+        subs * clusters,
+        if transport == Transport::Tls {
+            "TLS"
+        } else {
+            "plain http"
+        }
+    );
+    println!(
+        "| output | requests | per cluster | ideal | median wall (p10 – p90) | ratio to ideal | median CPU | peak RSS |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut kinds = BTreeMap::new();
+    for format in ["json", "tsv"] {
+        let mut measured = Vec::new();
+        let mut requests = 0;
+        for _ in 0..runs {
+            let (run, out, log) = audit_once(trust, transport, fleet, format);
+            check_verdicts(format, &out, subs, clusters, bindings);
+            requests = log.len();
+            kinds = requests_by_kind(&log);
+            measured.push(run);
+        }
+        let s = Stats::of(&measured);
+        let ideal = requests as f64 * LATENCY_MS / DEFAULT_PARALLEL;
+        println!(
+            "| {format} | {requests} | {:.2} | {} | {} ({} – {}) | {:.2}× | {} | {:.1} MiB |",
+            requests as f64 / (subs * clusters) as f64,
+            ms(ideal),
+            ms(s.wall.median),
+            ms(s.wall.p10),
+            ms(s.wall.p90),
+            s.wall.median / ideal,
+            ms(s.cpu.median),
+            s.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    println!("\n| requests by kind (last run) | count | first at | last at |");
+    println!("| --- | --- | --- | --- |");
+    for (kind, (count, first, last)) in &kinds {
+        println!("| {kind} | {count} | {first} ms | {last} ms |");
+    }
+}
+
+/// The issue-12 case: a small fleet over TLS and over plain http, alternating, at the default
+/// parallelism.
+fn small_fleet(trust: &measure::TrustFile, fleet: &str, runs: usize) {
+    let (subs, clusters, bindings) = fleet_shape(fleet);
+    println!(
+        "\n| audit, fleet {fleet}, {LATENCY_MS} ms per request, default --parallel | requests | ideal | median wall (p10 – p90) | ratio to ideal | peak RSS |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let modes = [("TLS", Transport::Tls), ("plain http", Transport::Plain)];
+    let mut all: Vec<(Vec<Run>, usize)> = modes.iter().map(|_| (Vec::new(), 0)).collect();
+    for i in 0..runs {
+        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
+        for m in order {
+            let (run, out, log) = audit_once(trust, modes[m].1, fleet, "json");
+            check_verdicts("json", &out, subs, clusters, bindings);
+            all[m].0.push(run);
+            all[m].1 = log.len();
+        }
+    }
+    for ((label, _), (runs, requests)) in modes.iter().zip(&all) {
+        let s = Stats::of(runs);
+        let ideal = *requests as f64 * LATENCY_MS / DEFAULT_PARALLEL;
+        println!(
+            "| {label} | {requests} | {} | {} ({} – {}) | {:.2}× | {:.1} MiB |",
+            ms(ideal),
+            ms(s.wall.median),
+            ms(s.wall.p10),
+            ms(s.wall.p90),
+            s.wall.median / ideal,
+            s.peak_rss_kib as f64 / 1024.0
+        );
+    }
+}
+
+/// Requests by kind: how many, and when the first and last reached the emulator.
+fn requests_by_kind(log: &[Value]) -> BTreeMap<&'static str, (usize, u64, u64)> {
+    let mut kinds: BTreeMap<&'static str, (usize, u64, u64)> = BTreeMap::new();
+    for entry in log {
+        let path = entry["path"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let at = entry["receivedMs"].as_u64().unwrap_or(0);
+        let kind = if path.ends_with("/providers/microsoft.resourcegraph/resources") {
+            "Resource Graph query"
+        } else if path.ends_with("/trustedaccessrolebindings") {
+            "binding list"
+        } else if path.ends_with("/trustedaccessroles") {
+            "role catalog"
+        } else if path == "/subscriptions" {
+            "subscription list"
+        } else if path.contains("/providers/microsoft.machinelearningservices/workspaces/") {
+            "source read (ARM)"
+        } else if path.contains("/providers/") && path.split('/').count() == 5 {
+            "provider (api-versions)"
+        } else if path.ends_with("/managedclusters") {
+            "cluster list"
+        } else {
+            "other"
+        };
+        let e = kinds.entry(kind).or_insert((0, u64::MAX, 0));
+        e.0 += 1;
+        e.1 = e.1.min(at);
+        e.2 = e.2.max(at);
+    }
+    kinds
+}
+
+/// What the fleet generator promises for cluster number `n` (see the emulator's `Seed::fleet`
+/// and `fleet_source`): unreadable when n % 13 == 12; failing when it has no binding
+/// (n % 10 == 9), a user-assigned identity (n % 7 == 6), a role its location's catalog lacks
+/// (n % 11 == 10, australiaeast), or a binding k = n × bindings + b whose source is gone
+/// (k % 17 == 5) or has no identity (k % 19 == 7); an unreadable source (k % 23 == 11) is a note.
+fn expected_verdict(n: usize, bindings: usize) -> &'static str {
+    let bound = if n % 10 == 9 { 0 } else { bindings };
+    let broken_source = (0..bound).any(|b| {
+        let k = n * bound + b;
+        k % 17 == 5 || k % 19 == 7
+    });
+    if n % 13 == 12 {
+        "error"
+    } else if n % 10 == 9 || n % 7 == 6 || (n % 11 == 10 && bound > 0) || broken_source {
+        "fail"
+    } else {
+        "pass"
+    }
+}
+
+/// Every cluster's row (cluster `aks-S-C`) has the verdict the generator promises, and every
+/// cluster has exactly one row.
+fn check_verdicts(format: &str, out: &[u8], subs: usize, clusters: usize, bindings: usize) {
+    let rows: Vec<(String, String)> = match format {
+        "json" => {
+            let all: Vec<Value> = serde_json::from_slice(out).expect("JSON output");
+            all.iter()
+                .filter(|r| r["cluster"].is_string())
+                .map(|r| {
+                    (
+                        r["cluster"].as_str().unwrap_or_default().to_string(),
+                        r["verdict"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        }
+        _ => {
+            // TSV: the table's columns in order; cluster is the 3rd, verdict the 7th.
+            let text = String::from_utf8_lossy(out);
+            text.lines()
+                .map(|l| l.split('\t').collect::<Vec<_>>())
+                .filter(|f| f.len() > 6 && f[2].starts_with("aks-"))
+                .map(|f| (f[2].to_string(), f[6].to_string()))
+                .collect()
+        }
+    };
+    assert_eq!(rows.len(), subs * clusters, "{format}: one row per cluster");
+    let mut seen = vec![false; subs * clusters];
+    let mut tally: BTreeMap<&str, usize> = BTreeMap::new();
+    for (name, verdict) in &rows {
+        let parts: Vec<usize> = name[4..]
+            .split('-')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let n = parts[0] * clusters + parts[1];
+        assert!(!seen[n], "{format}: {name} has two rows");
+        seen[n] = true;
+        let want = expected_verdict(n, bindings);
+        assert_eq!(verdict, want, "{format}: cluster {name}");
+        *tally.entry(want).or_default() += 1;
+    }
+    assert!(
+        tally.len() == 3,
+        "every kind of verdict is exercised: {tally:?}"
+    );
+}
+
+/// The CLI's environment for one emulator (as in cli.rs): endpoint, token, subscription, no az
+/// config, the trust file.
+fn cli_env(cmd: &mut Command, url: &str, trust: &std::path::Path) {
+    cmd.env("AKS_TRUSTEDACCESS_ARM_ENDPOINT", url)
+        .env("AKS_TRUSTEDACCESS_ACCESS_TOKEN", "bench")
+        .env(
+            "AZURE_CONFIG_DIR",
+            std::env::temp_dir().join("aks-trustedaccess-bench-no-az"),
+        )
+        .env("SSL_CERT_FILE", trust)
+        .env_remove("AZURE_SUBSCRIPTION_ID")
+        .env_remove("SSL_CERT_DIR");
+}
