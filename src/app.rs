@@ -298,6 +298,51 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
             Some(&["id", "name", "level", "origin"]),
         );
     }
+    let progress = audit_progress(ctx);
+    let started = std::time::Instant::now();
+    let mut sink = AuditSink {
+        options,
+        progress: &progress,
+        rows: RowWriter::new(printer, audit::TABLE_COLUMNS),
+        report: crate::output::report::Report {
+            rules: audit_report_rules(),
+            subjects: Vec::new(),
+        },
+        reader_gone: false,
+    };
+    let outcome = {
+        let mut emit = |row: serde_json::Value| sink.push(row);
+        tokio::select! {
+            summary = audit::run(ctx, options, &mut emit) => summary,
+            signal = crate::signals::stop() => Err(Error::Interrupted { check: None, signal }),
+        }
+    };
+    progress.finish_and_clear();
+    // Close the report even when interrupted, so what was printed stays valid JSON; but an audit
+    // that failed before its first row prints nothing, never `[]` (an empty, clean fleet).
+    let closed = if sink.reader_gone || (outcome.is_err() && sink.rows.written() == 0) {
+        Ok(())
+    } else {
+        sink.rows.finish()
+    };
+    let summary = outcome?;
+    closed?;
+    for (format, path) in &options.reports {
+        sink.report.write(*format, path)?;
+    }
+    ctx.diagnostics
+        .summary(&audit_summary_line(&summary, started.elapsed()));
+    if summary.errors > 0 {
+        Err(Error::AuditErrors(summary.errors))
+    } else if summary.new_findings > 0 {
+        Err(Error::AuditFindings(summary.new_findings))
+    } else {
+        Ok(())
+    }
+}
+
+/// The spinner on stderr (hidden under --only-show-errors; indicatif draws only on a terminal).
+fn audit_progress(ctx: &Context) -> indicatif::ProgressBar {
     let progress =
         indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     if ctx.diagnostics.verbosity == Verbosity::ErrorsOnly {
@@ -308,71 +353,62 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     progress.enable_steady_tick(Duration::from_millis(120));
-    let mut rows = RowWriter::new(printer, audit::TABLE_COLUMNS);
-    let started = std::time::Instant::now();
-    let mut report = crate::output::report::Report {
-        rules: audit_report_rules(),
-        subjects: Vec::new(),
-    };
-    // When the reader goes away (`| head -1`), the audit goes on without printing, so the exit
-    // code still reports findings and errors in the clusters not shown.
-    let mut reader_gone = false;
-    let outcome = {
-        let mut emit = |row: serde_json::Value| {
-            if row["cluster"].is_string() {
-                progress.inc(1);
-            }
-            let subject = audit_subject(&row);
-            if options.annotations {
-                // The runner reads workflow commands on stderr too, so stdout stays data.
-                for f in subject
-                    .findings
-                    .iter()
-                    .filter(|f| !f.known && f.level != "note")
-                {
-                    let name = audit::rules::rule(&f.rule).map_or("", |r| r.name);
-                    crate::diagnostics::write_stderr(&crate::output::report::annotation(f, name));
-                }
-            }
-            if !options.reports.is_empty()
-                && (row["cluster"].is_string() || row["error"].is_string())
-            {
-                report.subjects.push(subject);
-            }
-            if reader_gone {
-                return Ok(());
-            }
-            match rows.push(row) {
-                Err(Error::OutputClosed) => {
-                    reader_gone = true;
-                    Ok(())
-                }
-                other => other,
-            }
-        };
-        tokio::select! {
-            summary = audit::run(ctx, options, &mut emit) => summary,
-            signal = crate::signals::stop() => Err(Error::Interrupted { check: None, signal }),
+    progress
+}
+
+/// Where each audit row goes: the progress count, annotations, the reports, stdout.
+struct AuditSink<'a> {
+    options: &'a AuditOptions,
+    progress: &'a indicatif::ProgressBar,
+    rows: RowWriter<'a>,
+    report: crate::output::report::Report,
+    /// The reader went away (`| head -1`): the audit goes on without printing, so the exit
+    /// code still reports findings and errors in the clusters not shown.
+    reader_gone: bool,
+}
+
+impl AuditSink<'_> {
+    fn push(&mut self, row: serde_json::Value) -> Result<()> {
+        if row["cluster"].is_string() {
+            self.progress.inc(1);
         }
-    };
-    progress.finish_and_clear();
-    // Close the report even when interrupted, so what was printed stays valid JSON; but an audit
-    // that failed before its first row prints nothing, never `[]` (an empty, clean fleet).
-    let closed = if reader_gone || (outcome.is_err() && rows.written() == 0) {
-        Ok(())
-    } else {
-        rows.finish()
-    };
-    let summary = outcome?;
-    closed?;
-    for (format, path) in &options.reports {
-        report.write(*format, path)?;
+        let subject = audit_subject(&row);
+        if self.options.annotations {
+            // The runner reads workflow commands on stderr too, so stdout stays data.
+            for f in subject
+                .findings
+                .iter()
+                .filter(|f| !f.known && f.level != "note")
+            {
+                let name = audit::rules::rule(&f.rule).map_or("", |r| r.name);
+                crate::diagnostics::write_stderr(&crate::output::report::annotation(f, name));
+            }
+        }
+        if !self.options.reports.is_empty()
+            && (row["cluster"].is_string() || row["error"].is_string())
+        {
+            self.report.subjects.push(subject);
+        }
+        if self.reader_gone {
+            return Ok(());
+        }
+        match self.rows.push(row) {
+            Err(Error::OutputClosed) => {
+                self.reader_gone = true;
+                Ok(())
+            }
+            other => other,
+        }
     }
-    ctx.diagnostics.summary(&format!(
+}
+
+/// "Audited N clusters in M subscriptions in T s: …".
+fn audit_summary_line(summary: &audit::Summary, elapsed: Duration) -> String {
+    format!(
         "Audited {} in {} in {:.1} s: {} passing, {} failing, {}{}.",
         plural(summary.clusters, "cluster"),
         plural(summary.subscriptions, "subscription"),
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
         summary.passing,
         summary.failing,
         plural(summary.errors, "error"),
@@ -384,14 +420,7 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
         } else {
             String::new()
         }
-    ));
-    if summary.errors > 0 {
-        Err(Error::AuditErrors(summary.errors))
-    } else if summary.new_findings > 0 {
-        Err(Error::AuditFindings(summary.new_findings))
-    } else {
-        Ok(())
-    }
+    )
 }
 
 /// Prints a doctor report (`rolebinding check`, `token check`) and turns it into the exit code:

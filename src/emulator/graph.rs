@@ -142,38 +142,8 @@ fn invalid_query(message: String) -> Reply {
 }
 
 fn answer(world: &World, req: &ArmRequest) -> Reply {
-    let body: Value = match serde_json::from_slice(req.body) {
-        Ok(v) => v,
-        Err(e) => return invalid_query(format!("the request body is not JSON: {e}")),
-    };
-    let Some(text) = body["query"].as_str() else {
-        return invalid_query("the request has no 'query'".into());
-    };
-    let query = match kql::parse(text) {
-        Ok(q) => q,
-        Err(e) => {
-            return invalid_query(format!(
-                "the emulator does not understand {} (at character {} of the query)",
-                e.message, e.position
-            ));
-        }
-    };
-    if !query.table.eq_ignore_ascii_case("resources") {
-        return invalid_query(format!(
-            "the table '{}' (this emulator serves 'resources')",
-            query.table
-        ));
-    }
-    let options = &body["options"];
-    if let Some(format) = options["resultFormat"].as_str()
-        && !format.eq_ignore_ascii_case("objectArray")
-    {
-        return invalid_query(format!(
-            "the resultFormat '{format}' (this emulator serves objectArray)"
-        ));
-    }
-    let scope = match scope(world, &body) {
-        Ok(s) => s,
+    let (query, text, options, scope) = match understood(world, req) {
+        Ok(parts) => parts,
         Err(reply) => return reply,
     };
     let top = options["$top"].as_u64().unwrap_or(DEFAULT_TOP);
@@ -204,8 +174,48 @@ fn answer(world: &World, req: &ArmRequest) -> Reply {
         None => options["$skip"].as_u64().unwrap_or(0) as usize,
     };
     let rows = kql::run(&query, table(world, &scope));
+    Reply::json(200, page(rows, skip, top as usize, &fingerprint))
+}
+
+/// The request's query (parsed), its text, its options and the subscriptions in scope; or the
+/// 400 Resource Graph answers for what the emulator does not understand.
+fn understood(
+    world: &World,
+    req: &ArmRequest,
+) -> Result<(kql::Query, String, Value, Vec<String>), Reply> {
+    let body: Value = serde_json::from_slice(req.body)
+        .map_err(|e| invalid_query(format!("the request body is not JSON: {e}")))?;
+    let Some(text) = body["query"].as_str() else {
+        return Err(invalid_query("the request has no 'query'".into()));
+    };
+    let query = kql::parse(text).map_err(|e| {
+        invalid_query(format!(
+            "the emulator does not understand {} (at character {} of the query)",
+            e.message, e.position
+        ))
+    })?;
+    if !query.table.eq_ignore_ascii_case("resources") {
+        return Err(invalid_query(format!(
+            "the table '{}' (this emulator serves 'resources')",
+            query.table
+        )));
+    }
+    let options = body["options"].clone();
+    if let Some(format) = options["resultFormat"].as_str()
+        && !format.eq_ignore_ascii_case("objectArray")
+    {
+        return Err(invalid_query(format!(
+            "the resultFormat '{format}' (this emulator serves objectArray)"
+        )));
+    }
+    let scope = scope(world, &body)?;
+    Ok((query, text.to_string(), options, scope))
+}
+
+/// One page of the result: `top` rows from `skip`, and a `$skipToken` when more follow.
+fn page(rows: Vec<Map<String, Value>>, skip: usize, top: usize, fingerprint: &str) -> Value {
     let total = rows.len();
-    let end = (skip + top as usize).min(total);
+    let end = (skip + top).min(total);
     let data: Vec<Value> = rows
         .into_iter()
         .skip(skip)
@@ -222,7 +232,7 @@ fn answer(world: &World, req: &ArmRequest) -> Reply {
     if end < total {
         out["$skipToken"] = json!(format!("{end}:{fingerprint}"));
     }
-    Reply::json(200, out)
+    out
 }
 
 /// The lower-cased subscription ids the query covers (readable ones only, as ARG shows only

@@ -83,24 +83,7 @@ pub async fn run(
     options: &AuditOptions,
     emit: &mut dyn FnMut(Value) -> Result<()>,
 ) -> Result<Summary> {
-    let requirements = options
-        .require_binding_for
-        .iter()
-        .map(|r| Requirement::parse(r))
-        .collect::<Result<Vec<_>>>()?;
-    let audit = Audit {
-        ctx,
-        options,
-        requirements,
-        slots: Slots::new(options.parallel),
-        catalogs: Mutex::new(HashMap::new()),
-        sources: SourceChecker::new(ctx, options.discovery != DiscoveryMode::Arm),
-        baseline: options
-            .baseline
-            .iter()
-            .map(|(rule, resource)| (rule.clone(), resource.to_ascii_lowercase()))
-            .collect(),
-    };
+    let audit = Audit::new(ctx, options)?;
     audit.slots.bind(&ctx.client);
     let mut summary = Summary::default();
 
@@ -170,7 +153,28 @@ impl Summary {
     }
 }
 
-impl Audit<'_> {
+impl<'a> Audit<'a> {
+    fn new(ctx: &'a Context, options: &'a AuditOptions) -> Result<Self> {
+        let requirements = options
+            .require_binding_for
+            .iter()
+            .map(|r| Requirement::parse(r))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Audit {
+            ctx,
+            options,
+            requirements,
+            slots: Slots::new(options.parallel),
+            catalogs: Mutex::new(HashMap::new()),
+            sources: SourceChecker::new(ctx, options.discovery != DiscoveryMode::Arm),
+            baseline: options
+                .baseline
+                .iter()
+                .map(|(rule, resource)| (rule.clone(), resource.to_ascii_lowercase()))
+                .collect(),
+        })
+    }
+
     /// One chunk of discovery's output, as rows in the same order.
     async fn chunk(&self, chunk: Vec<Found>) -> Vec<Value> {
         let listed = join_all(chunk.into_iter().map(|found| async move {
@@ -272,43 +276,10 @@ impl Audit<'_> {
         row["bindings"] = Value::Array(
             bindings
                 .iter()
-                .map(|b| {
-                    let risk = catalog.as_deref().and_then(|c| {
-                        b.properties
-                            .roles
-                            .iter()
-                            .flatten()
-                            .filter_map(|r| c.get(&r.to_ascii_lowercase()).map(|e| e.0))
-                            .max()
-                    });
-                    json!({
-                        "name": b.name,
-                        "sourceResourceId": b.properties.source_resource_id,
-                        "roles": b.properties.roles,
-                        "provisioningState": b.properties.provisioning_state,
-                        "risk": risk.map(Risk::as_str),
-                        "madeBy": verdict::made_by(b),
-                    })
-                })
+                .map(|b| binding_json(b, catalog.as_deref()))
                 .collect(),
         );
-        let worst = findings.iter().map(|f| f.level).max();
-        row["verdict"] = json!(match worst {
-            Some(Level::Error) => "fail",
-            Some(Level::Warning) => "warn",
-            _ => "pass",
-        });
-        // `findings`: the messages of warnings and errors (what the table shows); notes such
-        // as privilege are in `results` with every finding's rule, level and hint.
-        row["findings"] = json!(
-            findings
-                .iter()
-                .filter(|f| f.level > Level::Note)
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-        );
-        row["results"] = Value::Array(findings.iter().map(Finding::to_json).collect());
-        row
+        with_verdict(row, &findings)
     }
 
     async fn catalog(
@@ -338,6 +309,48 @@ impl Audit<'_> {
         .await
         .clone()
     }
+}
+
+/// A binding as the row shows it: its source, roles, risk (its riskiest role's, when the
+/// catalog knows them) and who made it.
+fn binding_json(b: &RoleBinding, catalog: Option<&Catalog>) -> Value {
+    let risk = catalog.and_then(|c| {
+        b.properties
+            .roles
+            .iter()
+            .flatten()
+            .filter_map(|r| c.get(&r.to_ascii_lowercase()).map(|e| e.0))
+            .max()
+    });
+    json!({
+        "name": b.name,
+        "sourceResourceId": b.properties.source_resource_id,
+        "roles": b.properties.roles,
+        "provisioningState": b.properties.provisioning_state,
+        "risk": risk.map(Risk::as_str),
+        "madeBy": verdict::made_by(b),
+    })
+}
+
+/// The verdict (the worst finding's level), the messages the table shows, and every finding.
+fn with_verdict(mut row: Value, findings: &[Finding]) -> Value {
+    let worst = findings.iter().map(|f| f.level).max();
+    row["verdict"] = json!(match worst {
+        Some(Level::Error) => "fail",
+        Some(Level::Warning) => "warn",
+        _ => "pass",
+    });
+    // `findings`: the messages of warnings and errors (what the table shows); notes such
+    // as privilege are in `results` with every finding's rule, level and hint.
+    row["findings"] = json!(
+        findings
+            .iter()
+            .filter(|f| f.level > Level::Note)
+            .map(|f| f.message.clone())
+            .collect::<Vec<_>>()
+    );
+    row["results"] = Value::Array(findings.iter().map(Finding::to_json).collect());
+    row
 }
 
 /// The row of a subscription that was skipped or could not be read.

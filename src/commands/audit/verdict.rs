@@ -139,28 +139,61 @@ fn binding_findings(f: &Facts, b: &RoleBinding) -> Vec<Finding> {
         ));
     }
     if let Some(source) = b.properties.source_resource_id.as_deref() {
-        match f.sources.get(&source.trim_end_matches('/').to_ascii_lowercase()) {
-            Some(SourceState::Absent) => out.push(Finding::new(DANGLING_SOURCE, &id, format!(
-                "binding {name}: its source {source} no longer exists; a resource created later under that id would be trusted"
-            ))),
-            Some(state @ SourceState::Present { .. }) if state.has_system_identity() == Some(false) => {
-                out.push(Finding::new(SOURCE_IDENTITY, &id, format!(
-                    "binding {name}: its source {source} has no system-assigned managed identity, so the binding cannot work"
-                )));
-            }
-            Some(SourceState::Unreadable(why)) => out.push(Finding::new(SOURCE_UNKNOWN, &id, format!(
-                "binding {name}: its source {source} could not be read ({why})"
-            ))),
-            _ => {}
-        }
+        out.extend(source_finding(f, &id, name, source));
     }
-    let Some(catalog) = f.catalog else { return out };
+    if let Some(catalog) = f.catalog {
+        role_findings(f, catalog, b, &id, name, &mut out);
+    }
+    out
+}
+
+/// What the source's state says about a binding: gone, without identity, or unknown.
+fn source_finding(f: &Facts, id: &str, name: &str, source: &str) -> Option<Finding> {
+    match f
+        .sources
+        .get(&source.trim_end_matches('/').to_ascii_lowercase())?
+    {
+        SourceState::Absent => Some(Finding::new(
+            DANGLING_SOURCE,
+            id,
+            format!(
+                "binding {name}: its source {source} no longer exists; a resource created later under that id would be trusted"
+            ),
+        )),
+        state @ SourceState::Present { .. } if state.has_system_identity() == Some(false) => {
+            Some(Finding::new(
+                SOURCE_IDENTITY,
+                id,
+                format!(
+                    "binding {name}: its source {source} has no system-assigned managed identity, so the binding cannot work"
+                ),
+            ))
+        }
+        SourceState::Unreadable(why) => Some(Finding::new(
+            SOURCE_UNKNOWN,
+            id,
+            format!("binding {name}: its source {source} could not be read ({why})"),
+        )),
+        _ => None,
+    }
+}
+
+/// Roles gone from the catalog, and the privilege of the riskiest role (a note, or an error
+/// above `--max-risk`).
+fn role_findings(
+    f: &Facts,
+    catalog: &Catalog,
+    b: &RoleBinding,
+    id: &str,
+    name: &str,
+    out: &mut Vec<Finding>,
+) {
     let mut worst: Option<(Risk, &str, &Arc<Vec<String>>)> = None;
     for role in b.properties.roles.iter().flatten() {
         match catalog.get(&role.to_ascii_lowercase()) {
             None => out.push(Finding::new(
                 ROLE_GONE,
-                &id,
+                id,
                 format!(
                     "binding {name}: role {role} no longer exists in {}",
                     f.location
@@ -177,7 +210,7 @@ fn binding_findings(f: &Facts, b: &RoleBinding) -> Vec<Finding> {
     {
         let mut finding = Finding::new(
             PRIVILEGE,
-            &id,
+            id,
             format!(
                 "binding {name}: {} risk from role {role}: {}",
                 risk.as_str(),
@@ -189,7 +222,6 @@ fn binding_findings(f: &Facts, b: &RoleBinding) -> Vec<Finding> {
         }
         out.push(finding);
     }
-    out
 }
 
 /// A catalog entry: `<sourceResourceType>/<name>` lower-cased (the service compares roles
