@@ -67,6 +67,21 @@ impl Membership {
         }
     }
 
+    /// The ids a query's leading `where id in (…)` / `in~ (…)` of string literals keeps (lower-
+    /// cased when `in~`), so the table can skip other resources before building their rows: an
+    /// index on `id`, as Resource Graph has.
+    pub fn leading_ids(query: &Query) -> Option<(&HashSet<String>, bool)> {
+        let Some(Stage::Where(Expr::In(m))) = query.stages.first() else {
+            return None;
+        };
+        match (&m.left, &m.strings, m.negated) {
+            (Expr::Column(name, path), Some(set), false) if name == "id" && path.is_empty() => {
+                Some((set, m.insensitive))
+            }
+            _ => None,
+        }
+    }
+
     fn contains(&self, row: &Map<String, Value>) -> bool {
         let a = eval(&self.left, row);
         let found = match (&self.strings, &a) {

@@ -14,7 +14,13 @@ use crate::emulator::seed::CATALOG_JSON;
 #[derive(Debug, Default)]
 pub struct GraphQuota {
     pub(crate) window: Option<(Instant, u32)>,
+    /// The last query's rows, by its fingerprint: the pages after the first (`$skipToken`) are
+    /// cut from them rather than evaluated again (Resource Graph pages one result too).
+    pub(crate) last_result: Option<(String, GraphRows)>,
 }
+
+/// A Resource Graph query's evaluated rows, shared by the pages cut from them.
+pub type GraphRows = std::sync::Arc<Vec<serde_json::Map<String, Value>>>;
 pub use crate::emulator::seed::{
     BindingSeed, ClusterSeed, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, IdentitySeed, LOCATIONS,
     ManagementGroupSeed, ResourceGroupSeed, ResourceSeed, Seed, SubscriptionSeed,
