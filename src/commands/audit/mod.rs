@@ -64,6 +64,9 @@ pub struct Summary {
 /// quota for half its time.
 const CHUNK: usize = 500;
 
+/// The sizes of the first chunks, before full ones: the first rows come out after 50 clusters.
+const FIRST_CHUNKS: [usize; 3] = [50, 100, 200];
+
 /// Chunks in progress at once: while some wait on their source checks (Resource Graph's quota
 /// can hold a query for seconds), the others keep the requests in flight at `--parallel`.
 const CHUNKS_IN_FLIGHT: usize = 6;
@@ -101,7 +104,7 @@ pub async fn run(
     // sources checked together (one Resource Graph query per thousand), then the rows made;
     // a few chunks overlap. Rows keep discovery's order, and the slots bound the requests in
     // flight across all stages.
-    let (work_tx, mut work_rx) = tokio::sync::mpsc::unbounded_channel::<Found>();
+    let (work_tx, work_rx) = tokio::sync::mpsc::unbounded_channel::<Found>();
     let find_all = async {
         // The receiver lives until every row is out; a send cannot fail before then.
         let mut send = |found: Found| {
@@ -118,10 +121,22 @@ pub async fn run(
         drop(work_tx);
         outcome
     };
-    let mut chunks = stream::poll_fn(|cx| work_rx.poll_recv(cx))
-        .chunks(CHUNK)
-        .map(|chunk| audit.chunk(chunk))
-        .buffered(CHUNKS_IN_FLIGHT);
+    // The first chunks are small, so the first rows come out soon; then full chunks.
+    let sizes = FIRST_CHUNKS.into_iter().chain(std::iter::repeat(CHUNK));
+    let chunks = stream::unfold((work_rx, sizes), |(mut rx, mut sizes)| async move {
+        let size = sizes.next()?;
+        let mut chunk = Vec::with_capacity(size);
+        while chunk.len() < size {
+            let room = size - chunk.len();
+            if rx.recv_many(&mut chunk, room).await == 0 {
+                break;
+            }
+        }
+        (!chunk.is_empty()).then_some((chunk, (rx, sizes)))
+    })
+    .map(|chunk| audit.chunk(chunk))
+    .buffered(CHUNKS_IN_FLIGHT);
+    let mut chunks = std::pin::pin!(chunks);
     let emit_rows = async {
         while let Some(rows) = chunks.next().await {
             for row in rows {
