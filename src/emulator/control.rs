@@ -54,24 +54,8 @@ impl Emulator {
                 )
             }
             ("GET", ["msi", "token"]) => {
-                let query: HashMap<String, String> =
-                    url::form_urlencoded::parse(raw_query.as_bytes())
-                        .into_owned()
-                        .collect();
-                let tenant = self
-                    .world
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .subscriptions
-                    .first()
-                    .map(|s| s.tenant_id.clone())
-                    .unwrap_or_default();
-                let reply = identity::managed_identity_endpoint(
-                    &query,
-                    identity_header.as_deref(),
-                    &tenant,
-                    lifetime,
-                );
+                let reply =
+                    self.managed_identity_token(raw_query, identity_header.as_deref(), lifetime);
                 (
                     reply,
                     json!({"method": method, "path": path, "query": raw_query, "signIn": {"identityHeader": identity_header.is_some()}}),
@@ -81,6 +65,27 @@ impl Emulator {
         };
         self.record(recorded);
         Some(self.respond(reply, None))
+    }
+
+    /// The managed identity endpoint's token, for the world's (first subscription's) tenant.
+    fn managed_identity_token(
+        &self,
+        raw_query: &str,
+        identity_header: Option<&str>,
+        lifetime: i64,
+    ) -> Reply {
+        let query: HashMap<String, String> = url::form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
+        let tenant = self
+            .world
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .subscriptions
+            .first()
+            .map(|s| s.tenant_id.clone())
+            .unwrap_or_default();
+        identity::managed_identity_endpoint(&query, identity_header, &tenant, lifetime)
     }
 
     /// `GET|DELETE /_emulator/requests`, `GET /_emulator/state`, `GET /_emulator/stats`,
