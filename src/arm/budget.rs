@@ -23,30 +23,41 @@ pub fn subscription_of(url: &Url) -> Option<String> {
         .flatten()
 }
 
-/// Per subscription: the instant before which no request should start.
+/// Per subscription: the instant before which no further request should start.
 #[derive(Debug, Default)]
 pub struct ReadBudget {
     pause_until: Mutex<HashMap<String, Instant>>,
 }
 
 impl ReadBudget {
-    /// Waits while the subscription's budget is recovering.
+    /// Waits while the subscription's budget is recovering. Waiting requests are let go one
+    /// refill interval apart, at the rate ARM refills, not all at once when a pause ends: a
+    /// burst would spend the refilled reads at once and run into 429s and their Retry-After.
     pub async fn wait(&self, subscription: Option<&str>) {
         let Some(subscription) = subscription else {
             return;
         };
-        let until = self
-            .pause_until
-            .lock()
-            .ok()
-            .and_then(|p| p.get(subscription).copied());
-        if let Some(until) = until.filter(|u| *u > Instant::now()) {
-            tokio::time::sleep_until(until.into()).await;
+        if let Some(slot) = self.reserve(subscription, Instant::now()) {
+            tokio::time::sleep_until(slot.into()).await;
         }
     }
 
+    /// The instant this request may start, if the subscription is paused, and the next slot
+    /// taken: one request per refill interval while the pause lasts.
+    fn reserve(&self, subscription: &str, now: Instant) -> Option<Instant> {
+        let mut paused = self.pause_until.lock().ok()?;
+        let next = paused.get_mut(subscription)?;
+        if *next <= now {
+            return None;
+        }
+        let slot = *next;
+        *next = slot + READ_REFILL_INTERVAL;
+        Some(slot)
+    }
+
     /// Reads the remaining-reads header of an answer; a low budget pauses the subscription for
-    /// as long as ARM needs to refill it back to the threshold.
+    /// as long as ARM needs to refill it back to the threshold (never shortening a pause or
+    /// giving back slots already handed out).
     pub fn note(&self, subscription: Option<&str>, headers: &HeaderMap, diagnostics: &Diagnostics) {
         let (Some(subscription), Some(remaining)) = (
             subscription,
@@ -64,7 +75,9 @@ impl ReadBudget {
                 pause.as_millis()
             ));
             if let Ok(mut p) = self.pause_until.lock() {
-                p.insert(subscription.to_string(), Instant::now() + pause);
+                let until = Instant::now() + pause;
+                let next = p.entry(subscription.to_string()).or_insert(until);
+                *next = (*next).max(until);
             }
         }
     }
@@ -97,6 +110,18 @@ mod tests {
             "{pause:?}"
         );
         assert!(budget.pause_until.lock().unwrap().get("b").is_none());
+        // Waiting requests go one refill interval apart, not all at once when the pause ends.
+        let now = Instant::now();
+        let slots: Vec<Instant> = (0..3).filter_map(|_| budget.reserve("a", now)).collect();
+        assert_eq!(slots.len(), 3);
+        assert_eq!(slots[1] - slots[0], READ_REFILL_INTERVAL);
+        assert_eq!(slots[2] - slots[1], READ_REFILL_INTERVAL);
+        assert_eq!(budget.reserve("b", now), None);
+        // A later low reading never pulls the slots handed out earlier.
+        budget.note(Some("a"), &headers, &Diagnostics::default());
+        assert!(budget.reserve("a", now).unwrap() >= slots[2] + READ_REFILL_INTERVAL);
+        // Once the pause is over, nothing waits.
+        assert_eq!(budget.reserve("a", now + Duration::from_secs(10)), None);
         assert_eq!(
             subscription_of(&Url::parse("https://h/SUBSCRIPTIONS/AbC/x").unwrap()).as_deref(),
             Some("abc")
