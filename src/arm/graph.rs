@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
 pub const GRAPH_API_VERSION: &str = "2024-04-01";
 pub const GRAPH_PATH: &str = "/providers/Microsoft.ResourceGraph/resources";
@@ -37,9 +38,54 @@ struct Page {
     skip_token: Option<String>,
 }
 
+/// Rows handed on that their consumer has not taken yet. A paged query paced by it waits
+/// before asking for another page while the backlog is at its limit (backpressure: discovery
+/// does not hold a whole tenant's clusters ahead of the audit that reads them).
+pub struct Backlog {
+    pending: AtomicUsize,
+    limit: usize,
+    taken: Notify,
+}
+
+impl Backlog {
+    pub fn new(limit: usize) -> Self {
+        Backlog {
+            pending: AtomicUsize::new(0),
+            limit,
+            taken: Notify::new(),
+        }
+    }
+
+    /// `n` more rows handed on.
+    pub fn add(&self, n: usize) {
+        self.pending.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` rows taken by the consumer.
+    pub fn take(&self, n: usize) {
+        self.pending.fetch_sub(n, Ordering::Relaxed);
+        self.taken.notify_waiters();
+    }
+
+    /// Waits until the backlog is under its limit.
+    pub async fn room(&self) {
+        loop {
+            let taken = self.taken.notified();
+            let mut taken = std::pin::pin!(taken);
+            taken.as_mut().enable();
+            if self.pending.load(Ordering::Relaxed) < self.limit {
+                return;
+            }
+            taken.await;
+        }
+    }
+}
+
 pub struct Graph<'a> {
     client: &'a ArmClient,
     diagnostics: Diagnostics,
+    /// Waited on before each page, when set.
+    backlog: Option<&'a Backlog>,
     /// No query before this instant (the quota ran out).
     not_before: Mutex<Option<Instant>>,
 }
@@ -49,8 +95,15 @@ impl<'a> Graph<'a> {
         Graph {
             client,
             diagnostics,
+            backlog: None,
             not_before: Mutex::new(None),
         }
+    }
+
+    /// Asks for each page only when `backlog` has room.
+    pub fn paced(mut self, backlog: &'a Backlog) -> Self {
+        self.backlog = Some(backlog);
+        self
     }
 
     /// Runs `query` over the scope, handing each page's rows to `rows` in order. Subscriptions
@@ -85,6 +138,9 @@ impl<'a> Graph<'a> {
         body["query"] = json!(query);
         body["options"] = json!({"$top": PAGE_ROWS, "resultFormat": "objectArray"});
         loop {
+            if let Some(backlog) = self.backlog {
+                backlog.room().await;
+            }
             let page: Page = self.send(&body).await?.json()?;
             rows(page.data);
             match page.skip_token {

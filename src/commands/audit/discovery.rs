@@ -151,7 +151,11 @@ pub async fn arm_walk(
             (sub, clusters)
         })
         .buffered(slots.width());
-    while let Some((sub, clusters)) = listed.next().await {
+    loop {
+        slots.backlog().room().await;
+        let Some((sub, clusters)) = listed.next().await else {
+            break;
+        };
         match clusters {
             Ok(clusters) => {
                 let mut kept: Vec<FoundCluster> = clusters
@@ -287,7 +291,7 @@ async fn by_graph(
                 held.push(f);
             }
         };
-        graph_walk(ctx, selector, &listed, &mut sink).await
+        graph_walk(ctx, selector, &listed, slots, &mut sink).await
     };
     match outcome {
         Ok(searched) => {
@@ -384,9 +388,10 @@ async fn graph_walk(
     ctx: &Context,
     selector: &Selector,
     targets: &[Target],
+    slots: &Slots,
     found: &mut (dyn FnMut(Found) + Send),
 ) -> Result<Option<usize>> {
-    let graph = Graph::new(&ctx.client, ctx.diagnostics);
+    let graph = Graph::new(&ctx.client, ctx.diagnostics).paced(slots.backlog());
     let scope = if selector.management_groups.is_empty() {
         GraphScope::Subscriptions(targets.iter().map(|t| t.id.to_string()).collect())
     } else {

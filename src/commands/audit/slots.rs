@@ -4,6 +4,7 @@
 //! is sent and read), never to a request waiting out a retry; and the ordered window is wide, so
 //! a cluster waiting on a retry does not stall the clusters behind it.
 
+use crate::arm::graph::Backlog;
 use crate::error::Result;
 
 /// The least number of clusters in progress in an ordered stream.
@@ -11,12 +12,29 @@ const ORDERED_WINDOW: usize = 1024;
 
 pub struct Slots {
     width: usize,
+    /// Clusters discovery has handed on and the audit not yet taken: discovery waits while it
+    /// is at its limit (unlimited unless set with `paced`).
+    backlog: Backlog,
 }
 
 impl Slots {
     pub fn new(parallel: usize) -> Self {
         let width = parallel.max(1);
-        Slots { width }
+        Slots {
+            width,
+            backlog: Backlog::new(usize::MAX),
+        }
+    }
+
+    /// Discovery waits while `limit` clusters it found are not taken yet.
+    pub fn paced(mut self, limit: usize) -> Self {
+        self.backlog = Backlog::new(limit);
+        self
+    }
+
+    /// Discovery's backlog of clusters not yet taken.
+    pub fn backlog(&self) -> &Backlog {
+        &self.backlog
     }
 
     /// How many requests may be in flight at once (`--parallel`).

@@ -19,12 +19,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Ids per Resource Graph query (its page holds 1,000 rows).
 pub const SOURCE_BATCH: usize = 1000;
 
+/// Source states kept for later chunks (about two full chunks' sources); beyond it, only the
+/// states of the current request's sources are kept.
+const KNOWN_LIMIT: usize = 2 * SOURCE_BATCH;
+
 pub struct SourceChecker<'a> {
     ctx: &'a Context,
     graph: Graph<'a>,
     /// Resource Graph may be asked (not `--discovery arm`, and it has not refused).
     use_graph: AtomicBool,
     reader: ResourceReader,
+    /// States checked before, at most `KNOWN_LIMIT` of them (plus the last request's).
     known: Mutex<HashMap<String, SourceState>>,
 }
 
@@ -88,6 +93,11 @@ impl<'a> SourceChecker<'a> {
             found.insert(id, state?);
         }
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded: a source shared by clusters is most often shared within a chunk; keeping
+        // every state checked (20,000 for a 200×50 fleet) cost ~7 MB of the peak.
+        if known.len() + found.len() > KNOWN_LIMIT {
+            known.retain(|id, _| wanted.binary_search(id).is_ok());
+        }
         known.extend(found);
         Ok(wanted
             .into_iter()
