@@ -4,7 +4,7 @@
 use crate::arm::auth::{Credential, Token, claims};
 use crate::arm::budget::{self, ReadBudget};
 use crate::arm::cloud::Cloud;
-use crate::arm::error::decode_error;
+use crate::arm::error::{decode_error, status_reason};
 use crate::arm::retry::{self, Attempt, GiveUp, Step, TransportFailure};
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
@@ -452,10 +452,7 @@ impl ArmClient {
 }
 
 fn reason(status: u16) -> &'static str {
-    http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("")
+    status_reason(status).unwrap_or("")
 }
 
 /// A request that got no usable answer: what kind of failure (for the retry decision) and what

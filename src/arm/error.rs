@@ -36,7 +36,7 @@ pub fn decode_error(
                 .filter(|d| d.code.is_some() || d.message.is_some())
         })
         .unwrap_or_default();
-    let reason = http_reason(status);
+    let reason = status_reason(status).unwrap_or("Error");
     let code = detail
         .code
         .filter(|c| !c.is_empty())
@@ -83,11 +83,11 @@ fn cap(text: String, max: usize) -> String {
     format!("{kept}… ({}{TRUNCATED_MARK}", total - max)
 }
 
-fn http_reason(status: u16) -> &'static str {
+/// The status line's words for a status (`404` → `Not Found`), the one place they come from.
+pub fn status_reason(status: u16) -> Option<&'static str> {
     http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error")
 }
 
 #[cfg(test)]

@@ -70,12 +70,7 @@ impl Printer {
         Ok(match self.format {
             OutputFormat::Json | OutputFormat::Jsonc => json::render(data, self.color),
             OutputFormat::Yaml | OutputFormat::Yamlc => {
-                let text = yaml::render(data).map_err(Error::Io)?;
-                if self.color {
-                    yaml::colorize(&text)
-                } else {
-                    text
-                }
+                yaml::render_maybe_colored(data, self.color).map_err(Error::Io)?
             }
             OutputFormat::Table => table::render(data, columns),
             OutputFormat::Tsv => tsv::render(data),

@@ -38,13 +38,8 @@ impl<'a> RowWriter<'a> {
                 json::render_array_item(&row, self.written == 0, self.printer.color)
             }
             OutputFormat::Yaml | OutputFormat::Yamlc => {
-                let text =
-                    yaml::render(&PyValue::list(vec![row])).map_err(crate::error::Error::Io)?;
-                if self.printer.color {
-                    yaml::colorize(&text)
-                } else {
-                    text
-                }
+                yaml::render_maybe_colored(&PyValue::list(vec![row]), self.printer.color)
+                    .map_err(crate::error::Error::Io)?
             }
             OutputFormat::Tsv => tsv::render(&PyValue::list(vec![row])),
             OutputFormat::Table | OutputFormat::None => String::new(),

@@ -168,6 +168,13 @@ fn emit_str(s: &str, emit: &mut impl FnMut(Event) -> Result<(), String>) -> Resu
     ))
 }
 
+/// YAML as PyYAML writes it, keys coloured when `color` (`yamlc`): the one YAML branch of every
+/// printer.
+pub fn render_maybe_colored(data: &PyValue, color: bool) -> Result<String, String> {
+    let text = render(data)?;
+    Ok(if color { colorize(&text) } else { text })
+}
+
 /// `yamlc`: keys coloured, the text otherwise unchanged.
 pub fn colorize(text: &str) -> String {
     const KEY: &str = "\x1b[94m";
