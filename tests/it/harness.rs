@@ -125,6 +125,33 @@ impl Emulator {
     }
 
     /// `cli()` as a plain `std::process::Command`, for tests that manage the process themselves.
+    /// Runs a bash script as a reader pastes documented examples: the CLI's environment for this
+    /// emulator, the built binaries first on PATH, the emulator's home as working directory.
+    pub fn bash(&self, script: &str) -> std::process::Output {
+        let mut shell = std::process::Command::new("bash");
+        for (key, value) in self.std_cli().get_envs() {
+            match value {
+                Some(v) => shell.env(key, v),
+                None => shell.env_remove(key),
+            };
+        }
+        let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_aks-trustedaccess"))
+            .parent()
+            .expect("the binary is in a directory")
+            .to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        shell
+            .env("PATH", path)
+            .current_dir(self.home.path())
+            .args(["--norc", "-c", script])
+            .output()
+            .expect("bash runs")
+    }
+
     pub fn std_cli(&self) -> std::process::Command {
         let mut cmd = self.bare_std_command();
         cmd.env("AZURE_SUBSCRIPTION_ID", SUB);

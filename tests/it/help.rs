@@ -238,10 +238,6 @@ fn skipped(example: &Example) -> Option<&'static str> {
 fn every_example_in_help_runs_as_printed_against_the_emulator() {
     let all = examples();
     assert!(all.len() >= 15, "found only {} examples", all.len());
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_aks-trustedaccess"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
     let world = example_world();
     let manifest = example_manifest(&world);
     let mut ran = 0;
@@ -273,25 +269,7 @@ fn every_example_in_help_runs_as_printed_against_the_emulator() {
             std::fs::create_dir_all(emu.home.path().join(dir)).unwrap();
         }
         std::fs::write(emu.home.path().join("bindings.yaml"), &manifest).unwrap();
-        let cli = emu.std_cli();
-        let mut shell = std::process::Command::new("bash");
-        for (key, value) in cli.get_envs() {
-            match value {
-                Some(v) => shell.env(key, v),
-                None => shell.env_remove(key),
-            };
-        }
-        let path = format!(
-            "{}:{}",
-            bin_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let out = shell
-            .env("PATH", path)
-            .current_dir(emu.home.path())
-            .args(["-c", &format!("set -euo pipefail\n{script}")])
-            .output()
-            .expect("bash runs");
+        let out = emu.bash(&format!("set -euo pipefail\n{script}"));
         let code = out.status.code();
         // 0, or 4 where the command's verdict is "findings" (audit, check).
         assert!(

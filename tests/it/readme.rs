@@ -164,28 +164,7 @@ fn every_example_in_the_readme_runs_as_printed_against_the_emulator() {
     let emu = Emulator::start_with_state(&crate::help::example_world(), &[]);
     let (script, ran) = script(&all, &emu.url);
     assert!(ran >= 12, "ran only {ran} commands");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_aks-trustedaccess"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let mut shell = std::process::Command::new("bash");
-    for (key, value) in emu.std_cli().get_envs() {
-        match value {
-            Some(v) => shell.env(key, v),
-            None => shell.env_remove(key),
-        };
-    }
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = shell
-        .env("PATH", path)
-        .current_dir(emu.home.path())
-        .args(["--norc", "-c", &script])
-        .output()
-        .expect("bash runs");
+    let out = emu.bash(&script);
     assert_eq!(
         out.status.code(),
         Some(0),
