@@ -14,6 +14,8 @@ mod harness;
 mod help;
 mod hostile;
 mod hostile_properties;
+#[cfg(unix)]
+mod installer;
 mod layout;
 mod output;
 mod prechecks;
