@@ -3,9 +3,9 @@
 //! flight (so Ctrl-C can say how to check its result).
 
 use crate::arm::client::ArmClient;
-use crate::arm::ids::{BindingId, SubscriptionId};
 use crate::azconfig::AzConfig;
 use crate::diagnostics::Diagnostics;
+use crate::domain::ids::{BindingId, SubscriptionId};
 use crate::error::{Error, Result};
 use crate::subscription;
 use tokio::sync::{OnceCell, watch};

@@ -9,10 +9,10 @@ pub mod commands;
 pub mod context;
 pub mod desired_app;
 pub mod diagnostics;
+pub mod domain;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
-pub mod manifest;
 pub mod output;
 pub mod parse_errors;
 pub mod resolve;

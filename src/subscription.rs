@@ -4,9 +4,9 @@
 
 use crate::arm::api;
 use crate::arm::client::ArmClient;
-use crate::arm::ids::SubscriptionId;
 use crate::arm::models::Subscription;
 use crate::azconfig::ProfileSubscription;
+use crate::domain::ids::SubscriptionId;
 use crate::error::{Error, Result};
 
 /// One subscription, resolved.

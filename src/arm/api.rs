@@ -4,8 +4,8 @@ use crate::arm::client::{
     ACTIVITY_LOG_API_VERSION, API_VERSION, ArmClient, ArmResponse, PROVIDERS_API_VERSION,
     RESOURCES_API_VERSION,
 };
-use crate::arm::ids::{self, BindingId, ClusterId, Location, SubscriptionId};
 use crate::arm::models::{LocationInfo, ManagedCluster, Role, RoleBinding, Subscription};
+use crate::domain::ids::{self, BindingId, ClusterId, Location, SubscriptionId};
 use crate::error::Result;
 use reqwest::Method;
 use serde_json::json;

@@ -4,7 +4,7 @@
 //! the Python SDK model's attributes (what `keys(@)`, `values(@)` and a `--query` table show in
 //! az); JSON and YAML output sort them anyway.
 
-use crate::arm::ids::resource_group_of;
+use crate::domain::ids::resource_group_of;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

@@ -4,7 +4,7 @@
 //! namespace, as `az resource show --ids` does.
 
 use crate::arm::client::{ArmClient, RESOURCES_API_VERSION};
-use crate::arm::ids::SourceResourceId;
+use crate::domain::ids::SourceResourceId;
 use crate::error::{Error, Result};
 use reqwest::Method;
 use serde::Deserialize;

@@ -2,11 +2,11 @@
 //! risk from its Kubernetes rules (the levels audit's privilege rule uses).
 
 use crate::arm::api;
-use crate::arm::ids::{Location, SubscriptionId};
 use crate::arm::models::LocationInfo;
 use crate::arm::models::Role;
 use crate::commands::audit::rules::role_risk;
 use crate::context::Context;
+use crate::domain::ids::{Location, SubscriptionId};
 use crate::error::{Error, Result};
 use crate::resolve::{LocationText, RoleList, RoleShow};
 use serde_json::{Value, json};

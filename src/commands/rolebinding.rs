@@ -2,11 +2,11 @@
 //! resolved (names checked, roles parsed); the prompt of `delete` is answered before dispatch.
 
 use crate::arm::api;
-use crate::arm::ids::{BindingId, ClusterId, Location, SourceResourceId};
 use crate::arm::models::RoleBinding;
-use crate::arm::roles::RoleName;
 use crate::commands::Outcome;
 use crate::context::Context;
+use crate::domain::ids::{BindingId, ClusterId, Location, SourceResourceId};
+use crate::domain::roles::RoleName;
 use crate::error::{Error, Result};
 use crate::resolve::{
     BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
@@ -113,7 +113,7 @@ async fn check_roles_in_catalog(
         .filter(|r| {
             r.source_resource_type
                 .as_deref()
-                .is_some_and(|t| crate::arm::roles::role_type_fits_source(t, source_type))
+                .is_some_and(|t| crate::domain::roles::role_type_fits_source(t, source_type))
         })
         .filter_map(|r| {
             Some(format!(

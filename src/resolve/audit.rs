@@ -2,6 +2,7 @@
 //! resource groups and tags), how to find them, what every cluster must bind, how wide to run.
 
 use crate::cli::{AuditChecks, Discovery};
+use crate::domain::rules::{Level, Risk};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
@@ -80,58 +81,6 @@ impl From<Discovery> for DiscoveryMode {
     }
 }
 
-/// How serious a finding is (SARIF's levels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Note,
-    Warning,
-    Error,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Note => "note",
-            Level::Warning => "warning",
-            Level::Error => "error",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw.to_ascii_lowercase().as_str() {
-            "note" => Some(Level::Note),
-            "warning" => Some(Level::Warning),
-            "error" => Some(Level::Error),
-            _ => None,
-        }
-    }
-}
-
-/// What a role lets its holder do in the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Risk {
-    Low,
-    Medium,
-    High,
-}
-
-impl Risk {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Risk::Low => "low",
-            Risk::Medium => "medium",
-            Risk::High => "high",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw.to_ascii_lowercase().as_str() {
-            "low" => Some(Risk::Low),
-            "medium" => Some(Risk::Medium),
-            "high" => Some(Risk::High),
-            _ => None,
-        }
-    }
-}
-
 /// `--report FORMAT=PATH` formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
@@ -154,7 +103,9 @@ impl ReportFormat {
 /// `-g/--resource-group` (repeatable): names ARM would accept, checked before any request.
 pub fn resource_groups(raw: &[String]) -> Result<Vec<String>> {
     raw.iter()
-        .map(|g| crate::arm::ids::ResourceGroupName::parse(g.trim()).map(|_| g.trim().to_string()))
+        .map(|g| {
+            crate::domain::ids::ResourceGroupName::parse(g.trim()).map(|_| g.trim().to_string())
+        })
         .collect()
 }
 
@@ -185,14 +136,12 @@ pub fn checks(flags: &AuditChecks) -> Result<AuditOptions> {
         .skip_rules
         .iter()
         .map(|id| {
-            crate::resolve::rule_catalog::rule(id)
-                .map(|r| r.id)
-                .ok_or_else(|| {
-                    Error::usage_with_hint(
-                        format!("--skip-rule: no rule '{id}'"),
-                        "see the rules with 'aks-trustedaccess audit --list-rules'",
-                    )
-                })
+            crate::domain::rules::rule(id).map(|r| r.id).ok_or_else(|| {
+                Error::usage_with_hint(
+                    format!("--skip-rule: no rule '{id}'"),
+                    "see the rules with 'aks-trustedaccess audit --list-rules'",
+                )
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     let reports = flags

@@ -2,13 +2,13 @@
 //! group applied), the `--roles` parser, the roles-fit-the-source rule, and how long to wait.
 
 use super::Request;
-use crate::arm::ids::{
+use crate::azconfig::AzConfig;
+use crate::cli::{ClusterArgs, RolebindingCommand, WaitArgs, WriteChecks};
+use crate::domain::ids::{
     BindingId, BindingName, ClusterId, ClusterName, ResourceGroupName, SourceResourceId,
     SubscriptionId,
 };
-use crate::arm::roles::{RoleName, role_type_fits_source};
-use crate::azconfig::AzConfig;
-use crate::cli::{ClusterArgs, RolebindingCommand, WaitArgs, WriteChecks};
+use crate::domain::roles::{RoleName, role_type_fits_source};
 use crate::error::{Error, Result};
 use std::time::Duration;
 

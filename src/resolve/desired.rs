@@ -3,8 +3,10 @@
 
 use super::Wait;
 use crate::cli::{DesiredArgs, GlobalArgs, WaitArgs};
+use crate::domain::manifest::{self, Manifest};
+use crate::error::Error;
 use crate::error::Result;
-use crate::manifest::{self, Manifest};
+use std::path::Path;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -44,7 +46,7 @@ pub struct ApplyRequest {
 pub struct ExportRequest {
     /// `--subscription` values (ids or display names); empty: every Enabled subscription.
     pub subscriptions: Vec<String>,
-    pub resource_group: Option<crate::arm::ids::ResourceGroupName>,
+    pub resource_group: Option<crate::domain::ids::ResourceGroupName>,
     pub parallel: usize,
     /// `-o` or `--query` given: that format, else YAML (a manifest).
     pub structured: bool,
@@ -53,7 +55,7 @@ pub struct ExportRequest {
 pub fn plan(args: &DesiredArgs, global: &GlobalArgs) -> Result<PlanRequest> {
     Ok(PlanRequest {
         file: args.file.clone(),
-        manifest: manifest::load(&args.file)?,
+        manifest: load(&args.file)?,
         prune: PruneOptions {
             prune: args.prune,
             platform: args.prune_platform.clone(),
@@ -92,9 +94,38 @@ pub fn export(
     Ok(ExportRequest {
         subscriptions: global.subscription.clone(),
         resource_group: resource_group
-            .map(crate::arm::ids::ResourceGroupName::parse)
+            .map(crate::domain::ids::ResourceGroupName::parse)
             .transpose()?,
         parallel: usize::from(parallel),
         structured: global.output.is_some() || global.query.is_some(),
     })
+}
+
+/// A manifest larger than this is refused unread (a fleet of 10,000 clusters fits in a few MiB).
+const MAX_MANIFEST_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Reads and validates a manifest file (`-` reads stdin).
+pub fn load(path: &Path) -> Result<Manifest> {
+    let file = path.display().to_string();
+    let text = if file == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin(), MAX_MANIFEST_BYTES),
+            &mut text,
+        )
+        .map_err(|e| Error::usage(format!("cannot read the manifest from stdin: {e}")))?;
+        text
+    } else {
+        let size = std::fs::metadata(path)
+            .map_err(|e| Error::usage(format!("cannot read the manifest {file}: {e}")))?
+            .len();
+        if size > MAX_MANIFEST_BYTES {
+            return Err(Error::usage(format!(
+                "{file}: the manifest is {size} bytes, more than the {MAX_MANIFEST_BYTES} this tool reads"
+            )));
+        }
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::usage(format!("cannot read the manifest {file}: {e}")))?
+    };
+    manifest::parse(&text, &file)
 }

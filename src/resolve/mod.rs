@@ -8,9 +8,8 @@ mod desired;
 mod doctor;
 pub mod jwt;
 mod role;
-pub mod rule_catalog;
 
-pub use audit::{AuditOptions, DiscoveryMode, Level, ReportFormat, Risk, Selector};
+pub use audit::{AuditOptions, DiscoveryMode, ReportFormat, Selector};
 pub use binding::{
     BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
     cluster_ref, parse_roles, resource_group,

@@ -4,10 +4,10 @@
 
 use crate::arm::api;
 use crate::arm::graph::{self, Graph, GraphScope};
-use crate::arm::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
 use crate::arm::models::{ManagedCluster, Subscription};
 use crate::commands::audit::slots::Slots;
 use crate::context::Context;
+use crate::domain::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
 use crate::error::{Error, Result};
 use crate::subscription;
 use futures_util::stream::{self, StreamExt};
@@ -179,7 +179,7 @@ pub async fn arm_walk(
 /// A cluster from ARM's listing; `None` when its id is not a managed-cluster id.
 fn from_arm(sub: &Target, c: ManagedCluster) -> Option<FoundCluster> {
     let id = c.id.as_deref()?;
-    let group = crate::arm::ids::resource_group_of(id)?;
+    let group = crate::domain::ids::resource_group_of(id)?;
     Some(FoundCluster {
         id: ClusterId {
             subscription: sub.id.clone(),
@@ -428,7 +428,7 @@ fn from_graph(
 ) -> Option<FoundCluster> {
     let id = row["id"].as_str()?;
     let subscription = SubscriptionId::parse(row["subscriptionId"].as_str()?)?;
-    let group = crate::arm::ids::resource_group_of(id)?;
+    let group = crate::domain::ids::resource_group_of(id)?;
     let tags = row["tags"]
         .as_object()
         .map(|m| {

@@ -16,10 +16,10 @@ use sources::SourceChecker;
 use verdict::{Catalog, Requirement, describe, error_row};
 
 use crate::arm::api;
-use crate::arm::ids::{Location, SubscriptionId};
 use crate::arm::models::RoleBinding;
 use crate::arm::resources::SourceState;
 use crate::context::Context;
+use crate::domain::ids::{Location, SubscriptionId};
 use crate::error::{Error, Result};
 pub use crate::resolve::AuditOptions;
 use futures_util::future::join_all;

@@ -4,9 +4,9 @@
 use crate::arm::models::RoleRule;
 use serde_json::{Value, json};
 
-pub use crate::resolve::{Level, Risk};
+pub use crate::domain::rules::{Level, Risk};
 
-pub use crate::resolve::rule_catalog::*;
+pub use crate::domain::rules::*;
 
 /// One finding: a rule broken by one resource.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,11 +4,11 @@
 //! is not used or refuses.
 
 use crate::arm::graph::{self, Graph, GraphScope};
-use crate::arm::ids::SourceResourceId;
 use crate::arm::resources::{ResourceReader, SourceState};
 use crate::commands::audit::discovery::kql_string;
 use crate::commands::audit::slots::Slots;
 use crate::context::Context;
+use crate::domain::ids::SourceResourceId;
 use crate::error::Result;
 use futures_util::future::join_all;
 use serde_json::Value;

@@ -1,11 +1,11 @@
 //! A cluster's verdict: which findings its identity, bindings and the location's catalog give,
 //! and the rows the report prints. Pure: the requests are made by the audit pipeline.
 
-use crate::arm::ids::SourceResourceId;
 use crate::arm::models::{Role, RoleBinding};
 use crate::arm::resources::SourceState;
 use crate::commands::audit::discovery::FoundCluster;
 use crate::commands::audit::rules::*;
+use crate::domain::ids::SourceResourceId;
 use crate::error::{Error, Result};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -251,7 +251,7 @@ pub fn made_by(b: &RoleBinding) -> Option<&'static str> {
     {
         return Some("Microsoft Defender for Cloud");
     }
-    if crate::arm::ids::is_uuid(name)
+    if crate::domain::ids::is_uuid(name)
         && source.contains("/providers/microsoft.dataprotection/backupvaults/")
     {
         return Some("Azure Backup");

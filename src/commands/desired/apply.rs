@@ -5,9 +5,9 @@
 use super::Plan;
 use super::diff::{Action, ActionKind, BindingState};
 use crate::arm::api;
-use crate::arm::ids::{BindingId, BindingName, ClusterId};
 use crate::commands::rolebinding::{WriteKind, send_delete, send_put};
 use crate::context::Context;
+use crate::domain::ids::{BindingId, BindingName, ClusterId};
 use crate::error::Result;
 use crate::resolve::Wait;
 use futures_util::stream::{self, StreamExt};

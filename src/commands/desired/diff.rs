@@ -1,9 +1,9 @@
 //! The pure heart of `plan`: given what the manifest wants on one cluster and the bindings the
 //! cluster has (one read), the actions that make it so, in the order `apply` carries them out.
 
-use crate::arm::ids::{ClusterId, is_uuid};
 use crate::arm::models::RoleBinding;
-use crate::manifest::Entry;
+use crate::domain::ids::{ClusterId, is_uuid};
+use crate::domain::manifest::Entry;
 use serde_json::{Value, json};
 
 /// At most this many bindings on one cluster (the service's limit).
@@ -289,7 +289,7 @@ pub fn bindings_after(existing: usize, actions: &[Action]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest;
+    use crate::domain::manifest;
 
     const SUB: &str = "00000000-0000-0000-0000-000000000000";
 

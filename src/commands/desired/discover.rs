@@ -6,12 +6,12 @@
 //! `export` lists each subscription through ARM.
 
 use crate::arm::api;
-use crate::arm::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
 use crate::arm::models::ManagedCluster;
 use crate::commands::audit::discovery::{self, DiscoveryMode, Found};
 use crate::context::Context;
+use crate::domain::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
+use crate::domain::manifest::{ClusterRef, Manifest, Selector};
 use crate::error::{Error, Result};
-use crate::manifest::{ClusterRef, Manifest, Selector};
 use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,7 +35,7 @@ fn found(sub: &SubscriptionId, cluster: ManagedCluster) -> Option<FoundCluster> 
         // Keep the listed subscription when the id is odd but the name and group are not.
         Some(ClusterId {
             subscription: sub.clone(),
-            resource_group: ResourceGroupName::parse(crate::arm::ids::resource_group_of(id)?)
+            resource_group: ResourceGroupName::parse(crate::domain::ids::resource_group_of(id)?)
                 .ok()?,
             name: ClusterName::parse(cluster.name.as_deref()?).ok()?,
         })

@@ -4,11 +4,11 @@
 use super::describe;
 use super::discover::{self, FoundCluster};
 use crate::arm::api;
-use crate::arm::ids::{ClusterId, SubscriptionId};
 use crate::arm::models::RoleBinding;
 use crate::context::Context;
+use crate::domain::ids::{ClusterId, SubscriptionId};
+use crate::domain::manifest::MANIFEST_API_VERSION;
 use crate::error::{Error, Result};
-use crate::manifest::MANIFEST_API_VERSION;
 use crate::resolve::ExportRequest;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};

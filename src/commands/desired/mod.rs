@@ -8,11 +8,11 @@ pub mod discover;
 pub mod export;
 
 use crate::arm::api;
-use crate::arm::ids::{ClusterId, Location, SubscriptionId};
-use crate::arm::roles::RoleName;
 use crate::context::Context;
+use crate::domain::ids::{ClusterId, Location, SubscriptionId};
+use crate::domain::manifest::{Entry, Manifest};
+use crate::domain::roles::RoleName;
 use crate::error::{Error, Result};
-use crate::manifest::{Entry, Manifest};
 use diff::{Action, MAX_BINDINGS_PER_CLUSTER, PruneOptions};
 use discover::Target;
 use futures_util::stream::{self, StreamExt};

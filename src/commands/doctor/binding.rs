@@ -3,10 +3,10 @@
 
 use crate::arm::api;
 use crate::arm::auth::claims::unix_now;
-use crate::arm::ids::{ClusterId, Location};
 use crate::arm::models::RoleBinding;
 use crate::commands::doctor::{BINDING_LIMIT, Check, Report, binding_rules, reason, source};
 use crate::context::Context;
+use crate::domain::ids::{ClusterId, Location};
 use crate::error::{Error, Result};
 use crate::resolve::BindingCheck;
 use serde_json::json;

@@ -3,9 +3,9 @@
 //! newest stable api-version its resource provider lists (as `az resource show` does).
 
 use crate::arm::api;
-use crate::arm::ids::SourceResourceId;
 use crate::commands::doctor::{Check, reason};
 use crate::context::Context;
+use crate::domain::ids::SourceResourceId;
 use crate::error::Error;
 use serde_json::Value;
 

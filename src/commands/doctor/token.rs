@@ -4,12 +4,12 @@
 
 use crate::arm::api;
 use crate::arm::auth::claims::unix_now;
-use crate::arm::ids::{ClusterId, SourceResourceId, is_uuid};
 use crate::arm::models::RoleBinding;
 use crate::commands::doctor::binding::binding_checks;
 use crate::commands::doctor::binding_rules::same_resource;
 use crate::commands::doctor::{Check, Report, reason, rfc3339, span};
 use crate::context::Context;
+use crate::domain::ids::{ClusterId, SourceResourceId, is_uuid};
 use crate::error::Result;
 use crate::resolve::TokenCheck;
 use crate::resolve::jwt::Jwt;

@@ -2,16 +2,13 @@
 //! YAML's flow syntax) read into typed, validated entries. Every refusal names the file, the line
 //! and what is wrong, before any request (exit 2).
 
-use crate::arm::ids::{BindingName, ClusterId, ResourceGroupName, SourceResourceId};
-use crate::arm::roles::RoleName;
+use crate::domain::ids::{BindingName, ClusterId, ResourceGroupName, SourceResourceId};
+use crate::domain::roles::{RoleName, role_type_fits_source};
 use crate::error::{Error, Result};
 use libyaml_safer::{Document, Node, NodeData, Parser, ScalarStyle};
-use std::path::Path;
 
 /// The only `apiVersion` this tool reads and writes.
 pub const MANIFEST_API_VERSION: &str = "aks-trustedaccess/v1";
-/// A manifest larger than this is refused unread (a fleet of 10,000 clusters fits in a few MiB).
-const MAX_MANIFEST_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Manifest {
@@ -45,32 +42,6 @@ pub struct Selector {
     /// Every tag must be present with this value (names compared case-insensitively, as ARM does).
     pub tags: Vec<(String, String)>,
     pub line: u64,
-}
-
-/// Reads and validates a manifest file (`-` reads stdin).
-pub fn load(path: &Path) -> Result<Manifest> {
-    let file = path.display().to_string();
-    let text = if file == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut std::io::Read::take(std::io::stdin(), MAX_MANIFEST_BYTES),
-            &mut text,
-        )
-        .map_err(|e| Error::usage(format!("cannot read the manifest from stdin: {e}")))?;
-        text
-    } else {
-        let size = std::fs::metadata(path)
-            .map_err(|e| Error::usage(format!("cannot read the manifest {file}: {e}")))?
-            .len();
-        if size > MAX_MANIFEST_BYTES {
-            return Err(Error::usage(format!(
-                "{file}: the manifest is {size} bytes, more than the {MAX_MANIFEST_BYTES} this tool reads"
-            )));
-        }
-        std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read the manifest {file}: {e}")))?
-    };
-    parse(&text, &file)
 }
 
 /// Parses manifest text; `file` names it in messages.
@@ -279,7 +250,7 @@ impl<'a> Reader<'a> {
         for role_node in self.items(node, "roles")? {
             let role = RoleName::parse(self.required_scalar(role_node, "a role")?)
                 .map_err(|e| self.error(role_node, format!("{what}: {}", message_of(&e))))?;
-            if !role_fits_source(role.source_type(), source.resource_type()) {
+            if !role_type_fits_source(role.source_type(), source.resource_type()) {
                 return Err(self.error(
                     role_node,
                     format!(
@@ -365,19 +336,6 @@ fn message_of(e: &Error) -> String {
     }
 }
 
-/// The service's rule: a role's source type is a prefix of the source's resource type, by whole
-/// segments, compared case-insensitively (Defender's operator roles,
-/// `Microsoft.Security/pricings/…`, fit `Microsoft.Security/pricings/securityOperators`).
-pub fn role_fits_source(role_type: &str, source_type: &str) -> bool {
-    let role: Vec<&str> = role_type.split('/').collect();
-    let source: Vec<&str> = source_type.split('/').collect();
-    role.len() <= source.len()
-        && role
-            .iter()
-            .zip(&source)
-            .all(|(r, s)| r.eq_ignore_ascii_case(s))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,16 +409,5 @@ bindings:
         assert!(refusal("").starts_with("m.yaml:1: the manifest is empty"));
         let twice = GOOD.replace("    roles:\n", "    name: b\n    roles:\n");
         assert!(refusal(&twice).starts_with("m.yaml:5: 'name' is given twice"));
-    }
-
-    #[test]
-    fn roles_fit_sources_by_whole_segments() {
-        assert!(role_fits_source(
-            "Microsoft.Security/pricings",
-            "Microsoft.Security/pricings/securityOperators"
-        ));
-        assert!(role_fits_source("microsoft.a/b", "Microsoft.A/B"));
-        assert!(!role_fits_source("Microsoft.A/b", "Microsoft.A/bc"));
-        assert!(!role_fits_source("Microsoft.A/b/c", "Microsoft.A/b"));
     }
 }
