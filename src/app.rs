@@ -304,10 +304,7 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
         options,
         progress: &progress,
         rows: RowWriter::new(printer, audit::TABLE_COLUMNS),
-        report: crate::output::report::Report {
-            rules: audit_report_rules(),
-            subjects: Vec::new(),
-        },
+        report: crate::output::report::ReportStream::new(audit_report_rules(), &options.reports)?,
         reader_gone: false,
     };
     let outcome = {
@@ -327,9 +324,7 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
     };
     let summary = outcome?;
     closed?;
-    for (format, path) in &options.reports {
-        sink.report.write(*format, path)?;
-    }
+    sink.report.finish()?;
     ctx.diagnostics
         .summary(&audit_summary_line(&summary, started.elapsed()));
     if summary.errors > 0 {
@@ -361,7 +356,7 @@ struct AuditSink<'a> {
     options: &'a AuditOptions,
     progress: &'a indicatif::ProgressBar,
     rows: RowWriter<'a>,
-    report: crate::output::report::Report,
+    report: crate::output::report::ReportStream,
     /// The reader went away (`| head -1`): the audit goes on without printing, so the exit
     /// code still reports findings and errors in the clusters not shown.
     reader_gone: bool,
@@ -384,10 +379,8 @@ impl AuditSink<'_> {
                 crate::diagnostics::write_stderr(&crate::output::report::annotation(f, name));
             }
         }
-        if !self.options.reports.is_empty()
-            && (row["cluster"].is_string() || row["error"].is_string())
-        {
-            self.report.subjects.push(subject);
+        if !self.report.is_empty() && (row["cluster"].is_string() || row["error"].is_string()) {
+            self.report.push(&subject)?;
         }
         if self.reader_gone {
             return Ok(());
@@ -510,6 +503,7 @@ fn audit_subject(row: &serde_json::Value) -> crate::output::report::Subject {
                 resource: f["resource"].as_str().unwrap_or_default().into(),
                 message: f["message"].as_str().unwrap_or_default().into(),
                 known: f["known"] == true,
+                unknown: f["outcome"] == "unknown",
             })
             .collect(),
         error: row["error"].as_str().map(str::to_string),
