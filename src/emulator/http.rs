@@ -26,6 +26,8 @@ pub struct ArmRequest<'a> {
     pub base: String,
     /// `If-None-Match: *` was sent: create only, never replace (ARM's conditional PUT).
     pub if_none_match_any: bool,
+    /// Who sent it, from the bearer token (`systemData`, the activity log).
+    pub caller: crate::emulator::token::Caller,
 }
 
 /// An answer: status, extra headers, JSON body (or none).

@@ -3,9 +3,9 @@
 //! managed-identity endpoint (`GET /msi/token`, App Service style), and the checks ARM makes on a
 //! JWT bearer token (expiry, audience, tenant). Tokens it issues are unsigned JWTs.
 
-use crate::arm::auth::claims;
 use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::state::World;
+use crate::emulator::token;
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -20,22 +20,45 @@ const ARM_AUDIENCES: [&str; 4] = [
 /// A client secret the token endpoint refuses, to test sign-in failures.
 pub const REJECTED_SECRET: &str = "wrong-secret";
 
+/// Now, in the unix seconds token claims use.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
 /// An unsigned JWT for ARM, as the emulator hands out.
 pub fn issue_token(tenant: &str, client_id: &str, lifetime_seconds: i64) -> (String, i64) {
-    let now = claims::unix_now();
+    issue(tenant, client_id, lifetime_seconds, None)
+}
+
+/// An unsigned JWT for ARM; a managed identity's carries its resource id (`xms_mirid`), as
+/// Entra's do, which is how ARM tells it from an application.
+fn issue(
+    tenant: &str,
+    client_id: &str,
+    lifetime_seconds: i64,
+    managed_identity: Option<&str>,
+) -> (String, i64) {
+    let now = unix_now();
     let expires = now + lifetime_seconds;
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let header = json!({"alg": "none", "typ": "JWT"});
-    let claims = json!({
+    let mut claims = json!({
         "aud": "https://management.azure.com/",
         "iss": format!("https://sts.windows.net/{tenant}/"),
         "tid": tenant,
         "appid": client_id,
-        "oid": uuid::Uuid::new_v4().to_string(),
+        "idtyp": "app",
+        "oid": crate::emulator::seed::stable_uuid(&format!("{tenant}/{client_id}")),
         "iat": now,
         "nbf": now,
         "exp": expires,
     });
+    if let Some(resource_id) = managed_identity {
+        claims["xms_mirid"] = json!(resource_id);
+    }
     (
         format!("{}.{}.emulator", b64(&header), b64(&claims)),
         expires,
@@ -158,7 +181,11 @@ pub fn managed_identity_endpoint(
         .get("client_id")
         .cloned()
         .unwrap_or_else(|| "system-assigned".into());
-    let (token, expires) = issue_token(tenant, &client, lifetime_seconds);
+    let mirid = format!(
+        "/subscriptions/{}/resourcegroups/emulator/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{client}",
+        crate::emulator::seed::DEFAULT_SUBSCRIPTION
+    );
+    let (token, expires) = issue(tenant, &client, lifetime_seconds, Some(&mirid));
     Reply::json(
         200,
         json!({"access_token": token, "expires_on": expires.to_string(), "resource": resource, "token_type": "Bearer", "client_id": client}),
@@ -168,14 +195,14 @@ pub fn managed_identity_endpoint(
 /// ARM's checks on a JWT bearer token: expiry, audience, and the subscription's tenant.
 /// Opaque (non-JWT) tokens are accepted, so any token works for quick tries.
 pub fn check_bearer(token: &str, world: &World, req: &ArmRequest) -> Option<Reply> {
-    let claims = claims::decode(token)?;
-    if let Some(exp) = claims.exp.filter(|exp| *exp <= claims::unix_now()) {
+    let claims = token::claims(token)?;
+    if let Some(exp) = claims.exp.filter(|exp| *exp <= unix_now()) {
         return Some(Reply::arm_error(
             401,
             "ExpiredAuthenticationToken",
             format!(
                 "The access token expiry UTC time '{exp}' is earlier than current UTC time '{}'.",
-                claims::unix_now()
+                unix_now()
             ),
         ));
     }

@@ -18,6 +18,7 @@ pub mod seed;
 pub mod server;
 pub mod state;
 pub mod test_ca;
+pub mod token;
 
 use std::time::Duration;
 

@@ -200,8 +200,9 @@ fn write_binding(
             }
             binding.roles = put.roles;
             binding.provisioning_state = "Updating".into();
-            if let Some(system_data) = binding.system_data.as_mut() {
-                system_data["lastModifiedAt"] = json!(now);
+            match binding.system_data.as_mut() {
+                Some(system_data) => req.caller.touch(system_data, &now),
+                None => binding.system_data = Some(req.caller.system_data(&now)),
             }
             Ok(200)
         }
@@ -221,10 +222,7 @@ fn write_binding(
                 source_resource_id: put.source,
                 roles: put.roles,
                 provisioning_state: "Updating".into(),
-                system_data: Some(json!({
-                    "createdBy": "user@example.com", "createdByType": "User", "createdAt": now,
-                    "lastModifiedBy": "user@example.com", "lastModifiedByType": "User", "lastModifiedAt": now,
-                })),
+                system_data: Some(req.caller.system_data(&now)),
             });
             Ok(201)
         }

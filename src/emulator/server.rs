@@ -256,6 +256,7 @@ impl Emulator {
                 .header("if-none-match")
                 .is_some_and(|v| v.trim() == "*"),
             base: format!("{scheme}://{host}"),
+            caller: crate::emulator::token::caller(token),
         };
         let mut world = self
             .world

@@ -3,7 +3,7 @@
 use crate::harness::*;
 use serde_json::{Value, json};
 
-fn call(
+pub(crate) fn call(
     emu: &Emulator,
     method: &str,
     path: &str,

@@ -9,6 +9,7 @@ mod desired;
 mod docs;
 mod doctor;
 mod emulator;
+mod emulator_arm;
 mod graph;
 mod harness;
 mod help;
