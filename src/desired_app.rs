@@ -127,8 +127,17 @@ fn confirm(ctx: &Context, plan: &Plan, yes: bool) -> Result<()> {
         .filter(|a| a.kind.destructive())
         .map(desired::diff::Action::to_json)
         .collect();
-    // As for `rolebinding delete`: --yes, or az's `[core] disable_confirm_prompt`.
-    let yes = yes || ctx.config.get_bool("core", "disable_confirm_prompt") == Some(true);
+    // Only --yes or a yes at a terminal: unlike `rolebinding delete` (one binding, named), az's
+    // `[core] disable_confirm_prompt` / AZURE_CORE_DISABLE_CONFIRM_PROMPT does not lift this gate,
+    // since a prune can remove access fleet-wide. Said on stderr when the setting is on.
+    if !yes
+        && ctx.config.get_bool("core", "disable_confirm_prompt") == Some(true)
+        && !destructive.is_empty()
+    {
+        ctx.diagnostics.warn(
+            "az's disable_confirm_prompt does not apply to apply's deletes and replacements; they need --yes",
+        );
+    }
     if destructive.is_empty() || yes {
         return Ok(());
     }
@@ -173,17 +182,62 @@ fn apply_exit(ctx: &Context, applied: &[Applied], clusters: usize, took: Duratio
     let done = n(|o| *o == Outcome::Done);
     let failed = n(|o| matches!(o, Outcome::Failed(_)));
     let skipped = n(|o| *o == Outcome::Skipped);
+    let changed = n(|o| matches!(o, Outcome::Changed(_)));
     ctx.diagnostics.summary(&format!(
-        "Apply: {done} done, {failed} failed, {skipped} skipped, {} unchanged, on {clusters} clusters in {:.1} s.",
+        "Apply: {done} done, {failed} failed, {skipped} skipped, {} unchanged, on {clusters} clusters in {:.1} s.{}",
         n(|o| *o == Outcome::Unchanged),
-        took.as_secs_f64()
+        took.as_secs_f64(),
+        match changed {
+            0 => String::new(),
+            n => format!(" {n} bindings changed since the plan were not deleted."),
+        }
     ));
-    if failed > 0 {
-        return Err(Error::PartialFailure(format!(
-            "{failed} writes or cluster reads failed (see above); run apply again to finish what is missing"
-        )));
+    if failed == 0 && changed == 0 {
+        return Ok(());
     }
-    Ok(())
+    let mut message = match failed {
+        0 => format!(
+            "{changed} bindings changed since the plan and were left as they are; run plan again to see them:"
+        ),
+        _ => format!(
+            "{failed} writes or cluster reads failed; run apply again to finish what is missing:"
+        ),
+    };
+    message.push_str(&failure_lines(applied));
+    Err(Error::PartialFailure(message))
+}
+
+/// Why each write failed (or was kept), one line each, on stderr as well as in the output:
+/// the first `MAX_REASONS`, then how many more.
+fn failure_lines(applied: &[Applied]) -> String {
+    const MAX_REASONS: usize = 10;
+    let reasons: Vec<String> = applied
+        .iter()
+        .filter_map(|a| match &a.outcome {
+            Outcome::Failed(why) | Outcome::Changed(why) => Some(match &a.action {
+                Some(action) => format!(
+                    "{} {}/trustedAccessRoleBindings/{}: {why}",
+                    action.kind.as_str(),
+                    a.cluster.path(),
+                    action.name
+                ),
+                None => format!("{}: {why}", a.cluster.path()),
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut out = String::new();
+    for line in reasons.iter().take(MAX_REASONS) {
+        out.push_str("\n  ");
+        out.push_str(line);
+    }
+    if reasons.len() > MAX_REASONS {
+        out.push_str(&format!(
+            "\n  … and {} more (all of them are in the output)",
+            reasons.len() - MAX_REASONS
+        ));
+    }
+    out
 }
 
 /// `export`: the manifest on stdout (YAML unless `-o`); clusters it could not read are named on

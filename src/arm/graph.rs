@@ -30,12 +30,43 @@ pub enum GraphScope {
     ManagementGroups(Vec<String>),
 }
 
+/// The most pages one query follows (100,000 rows): a server that always sends a fresh
+/// `$skipToken` ends here with an error instead of running for ever (as ARM's pager does).
+pub const MAX_PAGES: usize = 100;
+/// The most answer bytes one query reads, all pages together (about 60,000 clusters' rows):
+/// past it the query stops with an error, whatever the rows' consumer keeps.
+pub const MAX_QUERY_BYTES: usize = 32 * 1024 * 1024;
+
 #[derive(Debug, Deserialize)]
 struct Page {
-    #[serde(default)]
+    /// Required: an answer without it (`{}`) is not an empty result.
     data: Vec<Value>,
     #[serde(rename = "$skipToken")]
     skip_token: Option<String>,
+    /// `"true"` (or `true`) when rows were left out; then a `$skipToken` must say where to go on.
+    #[serde(rename = "resultTruncated", default)]
+    truncated: Option<Value>,
+}
+
+/// One answer page: its rows, and the token of the next page (`None` when it is the last).
+/// A page without `data`, or one that says rows were left out but gives no token to read them
+/// with, is an error: taking either as the end would silently leave clusters unread.
+fn parse_page(body: &[u8]) -> std::result::Result<(Vec<Value>, Option<String>), String> {
+    let page: Page =
+        serde_json::from_slice(body).map_err(|e| format!("not a Resource Graph answer ({e})"))?;
+    let token = page.skip_token.filter(|t| !t.is_empty());
+    let truncated = match &page.truncated {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    if truncated && token.is_none() {
+        return Err(
+            "the answer says rows were left out (resultTruncated) but gives no $skipToken to read them with"
+                .into(),
+        );
+    }
+    Ok((page.data, token))
 }
 
 /// Rows handed on that their consumer has not taken yet. A paged query paced by it waits
@@ -137,17 +168,35 @@ impl<'a> Graph<'a> {
     ) -> Result<()> {
         body["query"] = json!(query);
         body["options"] = json!({"$top": PAGE_ROWS, "resultFormat": "objectArray"});
-        loop {
+        let mut tokens = std::collections::HashSet::new();
+        let mut bytes = 0usize;
+        for page in 1.. {
             if let Some(backlog) = self.backlog {
                 backlog.room().await;
             }
-            let page: Page = self.send(&body).await?.json()?;
-            rows(page.data);
-            match page.skip_token {
-                Some(token) if !token.is_empty() => body["options"]["$skipToken"] = json!(token),
-                _ => return Ok(()),
+            let resp = self.send(&body).await?;
+            bytes += resp.body.len();
+            let refused = |detail: String| Error::UnexpectedResponse {
+                request: format!("{} (Resource Graph, page {page})", resp.request),
+                detail,
+            };
+            if page > MAX_PAGES || bytes > MAX_QUERY_BYTES {
+                return Err(refused(format!(
+                    "the answer goes on past {MAX_PAGES} pages or {} MiB; stopping (no real fleet's query is that long)",
+                    MAX_QUERY_BYTES / (1024 * 1024)
+                )));
             }
+            let (data, token) = parse_page(&resp.body).map_err(refused)?;
+            rows(data);
+            let Some(token) = token else { return Ok(()) };
+            if !tokens.insert(token.clone()) {
+                return Err(refused(
+                    "the $skipToken repeats an earlier one; stopping to avoid a loop".into(),
+                ));
+            }
+            body["options"]["$skipToken"] = json!(token);
         }
+        Ok(())
     }
 
     /// One request, after any quota wait; a 429 waits for the reset it names and tries again.
@@ -220,6 +269,18 @@ pub fn is_refusal(e: &Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_need_data_and_a_token_when_truncated() {
+        assert!(parse_page(b"{}").is_err());
+        assert!(parse_page(br#"{"data":[],"resultTruncated":"true"}"#).is_err());
+        assert!(parse_page(br#"{"data":[],"resultTruncated":true,"$skipToken":""}"#).is_err());
+        let (rows, token) =
+            parse_page(br#"{"data":[{}],"resultTruncated":"true","$skipToken":"t"}"#).unwrap();
+        assert_eq!((rows.len(), token.as_deref()), (1, Some("t")));
+        let (_, token) = parse_page(br#"{"data":[],"resultTruncated":"false"}"#).unwrap();
+        assert_eq!(token, None);
+    }
 
     #[test]
     fn quota_resets_are_read_as_durations() {

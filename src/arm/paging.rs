@@ -20,13 +20,16 @@ pub const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
-    #[serde(default = "Vec::new")]
+    /// Required, as ARM's list schema says: a page without it (`{}`) is not "empty and last",
+    /// which would silently drop the rest of a list (and a prune of it would delete what was
+    /// dropped).
     pub value: Vec<T>,
     #[serde(default)]
     pub next_link: Option<String>,
 }
 
-/// Parses one page. An empty or null `nextLink` ends the listing; an empty `value` does not.
+/// Parses one page. An empty or null `nextLink` ends the listing; an empty `value` does not;
+/// a missing `value` is an error.
 pub fn parse_page<T: DeserializeOwned>(body: &[u8]) -> Result<Page<T>, String> {
     let mut page: Page<T> =
         serde_json::from_slice(body).map_err(|e| format!("not a list page: {e}"))?;
@@ -122,9 +125,10 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_value_is_an_empty_page_and_garbage_is_an_error() {
-        let p: Page<Value> = parse_page(b"{}").unwrap();
-        assert!(p.value.is_empty());
+    fn a_missing_value_is_an_error_as_is_garbage() {
+        assert!(parse_page::<Value>(b"{}").is_err());
+        assert!(parse_page::<Value>(br#"{"nextLink":null}"#).is_err());
+        assert!(parse_page::<Value>(br#"{"value":null}"#).is_err());
         assert!(parse_page::<Value>(b"<html>").is_err());
         assert!(parse_page::<Value>(br#"{"value":{}}"#).is_err());
     }

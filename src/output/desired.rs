@@ -116,6 +116,7 @@ pub fn render_applied(results: &[Value], color: bool) -> String {
         let (mark, paint_with) = match result {
             "done" => ("done", GREEN),
             "failed" => ("FAILED", RED),
+            "changed" => ("KEPT", YELLOW),
             _ => ("skipped", YELLOW),
         };
         let _ = write!(

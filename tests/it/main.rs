@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod conventions;
+mod deletes;
 mod desired;
 mod docs;
 mod doctor;

@@ -421,14 +421,29 @@ async fn graph_walk(
     Ok((!selector.management_groups.is_empty()).then_some(subscriptions_seen.len()))
 }
 
-/// A cluster from a Resource Graph row; `None` when the row is not a managed cluster.
+/// A cluster from a Resource Graph row; `None` when the row is not a managed cluster, or not
+/// one of the scope's. The row's `id` decides (its subscription, group and name): a row whose
+/// `subscriptionId` or `name` disagrees with its id, or whose id is in a subscription outside
+/// the ones asked for (`names`, when the scope is subscriptions), is left out.
 fn from_graph(
     row: &serde_json::Value,
     names: &std::collections::HashMap<String, Option<String>>,
 ) -> Option<FoundCluster> {
-    let id = row["id"].as_str()?;
-    let subscription = SubscriptionId::parse(row["subscriptionId"].as_str()?)?;
-    let group = crate::domain::ids::resource_group_of(id)?;
+    let id = ClusterId::parse_id(row["id"].as_str()?).ok()?;
+    let subscription = id.subscription.clone();
+    let agrees = |key: &str, value: &str| {
+        row[key]
+            .as_str()
+            .is_none_or(|v| v.eq_ignore_ascii_case(value))
+    };
+    let in_scope =
+        names.is_empty() || names.contains_key(&subscription.as_str().to_ascii_lowercase());
+    if !in_scope
+        || !agrees("subscriptionId", subscription.as_str())
+        || !agrees("name", id.name.as_str())
+    {
+        return None;
+    }
     let tags = row["tags"]
         .as_object()
         .map(|m| {
@@ -438,11 +453,7 @@ fn from_graph(
         })
         .unwrap_or_default();
     Some(FoundCluster {
-        id: ClusterId {
-            subscription: subscription.clone(),
-            resource_group: ResourceGroupName::parse(group).ok()?,
-            name: ClusterName::parse(row["name"].as_str()?).ok()?,
-        },
+        id,
         subscription: Target {
             listed: true,
             name: names

@@ -20,6 +20,8 @@ pub enum Outcome {
     /// Nothing to write (noop, adopt).
     Unchanged,
     Failed(String),
+    /// Not written: the binding is no longer what the plan saw (another writer changed it).
+    Changed(String),
     /// Not tried: an earlier write on the same cluster failed.
     Skipped,
 }
@@ -30,6 +32,7 @@ impl Outcome {
             Outcome::Done => "done",
             Outcome::Unchanged => "unchanged",
             Outcome::Failed(_) => "failed",
+            Outcome::Changed(_) => "changed",
             Outcome::Skipped => "skipped",
         }
     }
@@ -51,7 +54,7 @@ impl Applied {
         };
         value["result"] = json!(self.outcome.as_str());
         value["error"] = match &self.outcome {
-            Outcome::Failed(why) => json!(why),
+            Outcome::Failed(why) | Outcome::Changed(why) => json!(why),
             Outcome::Skipped => json!("not tried: an earlier write on this cluster failed"),
             _ => Value::Null,
         };
@@ -117,7 +120,8 @@ async fn apply_cluster(
             Outcome::Skipped
         } else {
             let outcome = match write(ctx, action, wait).await {
-                Ok(()) => Outcome::Done,
+                Ok(None) => Outcome::Done,
+                Ok(Some(why)) => Outcome::Changed(why),
                 Err(e) => {
                     failed = true;
                     Outcome::Failed(super::describe(&e))
@@ -135,48 +139,70 @@ async fn apply_cluster(
     results
 }
 
-async fn write(ctx: &Context, action: &Action, wait: Wait) -> Result<()> {
+/// One action's writes; `Some(why)` when a delete was not sent because the binding changed.
+async fn write(ctx: &Context, action: &Action, wait: Wait) -> Result<Option<String>> {
     let binding = BindingId {
         cluster: action.cluster.clone(),
         name: BindingName::parse(&action.name)?,
     };
     match action.kind {
-        ActionKind::Delete => send_delete(ctx, &binding, wait).await,
+        ActionKind::Delete => {
+            if let Some(why) = changed_since_plan(ctx, &binding, action).await? {
+                return Ok(Some(why));
+            }
+            send_delete(ctx, &binding, wait).await.map(|()| None)
+        }
+        kind => write_entry(ctx, &binding, kind, action, wait)
+            .await
+            .map(|()| None),
+    }
+}
+
+/// A prune deletes by name what the plan read; another writer may have deleted and re-created
+/// that name since (another source or roles). Read it again just before the delete: `Some(why)`
+/// when it is not what the plan saw, so it is left alone. Gone already is not a change.
+async fn changed_since_plan(
+    ctx: &Context,
+    binding: &BindingId,
+    action: &Action,
+) -> Result<Option<String>> {
+    let Some(now) = api::find_binding(&ctx.client, binding).await? else {
+        return Ok(None);
+    };
+    let now = BindingState::of(&now);
+    Ok(match &action.before {
+        Some(before) if before.same_as(&now) => None,
+        _ => Some(format!(
+            "not deleted: the binding changed since the plan (now source {}, roles {}); run plan again",
+            crate::diagnostics::sanitize(&now.source),
+            crate::diagnostics::sanitize(&now.roles.join(", "))
+        )),
+    })
+}
+
+async fn write_entry(
+    ctx: &Context,
+    binding: &BindingId,
+    kind: ActionKind,
+    action: &Action,
+    wait: Wait,
+) -> Result<()> {
+    match kind {
+        ActionKind::Delete => send_delete(ctx, binding, wait).await,
         ActionKind::Replace => {
             // The create must not start before the delete has ended, --no-wait or not.
             let delete_wait = match wait {
                 Wait::Accepted => Wait::Done { timeout: None },
                 done => done,
             };
-            send_delete(ctx, &binding, delete_wait).await?;
-            put(
-                ctx,
-                &binding,
-                action.after.as_ref(),
-                WriteKind::Create,
-                wait,
-            )
-            .await
+            send_delete(ctx, binding, delete_wait).await?;
+            put(ctx, binding, action.after.as_ref(), WriteKind::Create, wait).await
         }
         ActionKind::Update => {
-            put(
-                ctx,
-                &binding,
-                action.after.as_ref(),
-                WriteKind::Update,
-                wait,
-            )
-            .await
+            put(ctx, binding, action.after.as_ref(), WriteKind::Update, wait).await
         }
         ActionKind::Create => {
-            put(
-                ctx,
-                &binding,
-                action.after.as_ref(),
-                WriteKind::Create,
-                wait,
-            )
-            .await
+            put(ctx, binding, action.after.as_ref(), WriteKind::Create, wait).await
         }
         ActionKind::Adopt | ActionKind::Noop => Ok(()),
     }

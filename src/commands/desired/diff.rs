@@ -62,7 +62,7 @@ pub struct BindingState {
 }
 
 impl BindingState {
-    fn of(binding: &RoleBinding) -> Self {
+    pub fn of(binding: &RoleBinding) -> Self {
         BindingState {
             source: binding
                 .properties
@@ -78,10 +78,14 @@ impl BindingState {
             roles: entry.roles.iter().map(|r| r.as_str().to_string()).collect(),
         }
     }
+    /// The same source and roles, compared as ARM does (ignoring case and order).
+    pub fn same_as(&self, other: &BindingState) -> bool {
+        self.source.eq_ignore_ascii_case(&other.source) && self.same_roles(other)
+    }
     pub fn to_json(&self) -> Value {
         json!({"sourceResourceId": self.source, "roles": self.roles})
     }
-    fn same_roles(&self, other: &BindingState) -> bool {
+    pub fn same_roles(&self, other: &BindingState) -> bool {
         let norm = |roles: &[String]| {
             let mut r: Vec<String> = roles.iter().map(|s| s.to_ascii_lowercase()).collect();
             r.sort();
@@ -142,6 +146,30 @@ pub fn platform_reason(binding: &RoleBinding) -> Option<&'static str> {
     by_identity.then_some("created by a managed identity (systemData.createdByType)")
 }
 
+/// A cluster's bindings with each name once (names compared as ARM does, ignoring case). A list
+/// can hold a name twice (a hostile server, or a binding deleted and re-created between two pages
+/// of an offset-paged list): copies with the same source and roles are merged; copies that differ
+/// make the read unusable (`Err`), since either could be the binding that exists now.
+pub fn merge_duplicates(listed: Vec<RoleBinding>) -> Result<Vec<RoleBinding>, String> {
+    let mut kept: Vec<RoleBinding> = Vec::with_capacity(listed.len());
+    for binding in listed {
+        let name = name_of(&binding);
+        match kept.iter().find(|k| name_of(k).eq_ignore_ascii_case(&name)) {
+            None => kept.push(binding),
+            Some(first) => {
+                let (a, b) = (BindingState::of(first), BindingState::of(&binding));
+                if !a.source.eq_ignore_ascii_case(&b.source) || !a.same_roles(&b) {
+                    return Err(format!(
+                        "the service listed binding '{}' twice with different sources or roles; nothing is planned for this cluster (read it again later)",
+                        crate::diagnostics::sanitize(&name)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(kept)
+}
+
 /// The actions for one cluster: `wanted` are the entries that apply to it (already checked not
 /// to conflict), `existing` its bindings as read. Each entry claims the binding of its name, else
 /// an unclaimed one of its source (adoption), else is created; unclaimed bindings are kept or,
@@ -160,7 +188,13 @@ pub fn cluster_actions(
             .iter()
             .position(|b| name_of(b).eq_ignore_ascii_case(entry.name.as_str()))
         {
-            claimed[i] = true;
+            // Every binding of the entry's name is claimed (a name the manifest wants is never
+            // pruned, even if a list held it twice).
+            for (j, b) in existing.iter().enumerate() {
+                if name_of(b).eq_ignore_ascii_case(entry.name.as_str()) {
+                    claimed[j] = true;
+                }
+            }
             let (kind, reason) = same_name_action(&existing[i], &after);
             let before = BindingState::of(&existing[i]);
             (name_of(&existing[i]), kind, Some(before), reason)

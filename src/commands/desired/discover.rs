@@ -79,7 +79,12 @@ pub struct Resolution {
     pub unreachable: Vec<(ClusterId, String)>,
     /// Selectors that matched no cluster (worth a warning).
     pub empty_selectors: Vec<String>,
+    /// Subscription display names used by selectors (lower-cased) and their ids.
+    pub names: Names,
 }
+
+/// Subscription display names (lower-cased) and the ids of the subscriptions so named.
+pub type Names = HashMap<String, Vec<SubscriptionId>>;
 
 /// What discovery found per subscription (lower-cased id): its clusters (by lower-cased id), or
 /// why it is unreadable.
@@ -95,6 +100,7 @@ pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Res
         targets: Vec::new(),
         unreachable: Vec::new(),
         empty_selectors: Vec::new(),
+        names: HashMap::new(),
     };
     let mut targets: BTreeMap<String, Target> = BTreeMap::new();
     let mut unreachable: BTreeMap<String, (ClusterId, String)> = BTreeMap::new();
@@ -133,7 +139,55 @@ pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Res
     }
     resolution.targets = targets.into_values().collect();
     resolution.unreachable = unreachable.into_values().collect();
+    resolution.names = names;
     Ok(resolution)
+}
+
+/// The entries (indices, in the manifest's order) that apply to one cluster as `cluster` shows
+/// it: those naming its id, and those whose selector matches it.
+pub fn entries_for(
+    manifest: &Manifest,
+    names: &Names,
+    cluster: &FoundCluster,
+) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for (index, entry) in manifest.entries.iter().enumerate() {
+        let mut applies = false;
+        for r in &entry.clusters {
+            applies |= match r {
+                ClusterRef::Id(id) => id.key() == cluster.id.key(),
+                ClusterRef::Selector(s) => {
+                    let sub = selector_subscription(s, names, manifest)?;
+                    sub.as_str()
+                        .eq_ignore_ascii_case(cluster.id.subscription.as_str())
+                        && matches(s, cluster)
+                }
+            };
+        }
+        if applies {
+            out.push(index);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether any selector picks clusters by tag (which Resource Graph may show stale).
+pub fn has_tag_selectors(manifest: &Manifest) -> bool {
+    manifest
+        .entries
+        .iter()
+        .flat_map(|e| &e.clusters)
+        .any(|r| matches!(r, ClusterRef::Selector(s) if !s.tags.is_empty()))
+}
+
+/// One cluster read through ARM (its current tags), for a membership Resource Graph decided.
+pub async fn read_cluster(ctx: &Context, id: &ClusterId) -> Result<FoundCluster> {
+    let cluster = api::get_cluster(&ctx.client, id).await?;
+    Ok(FoundCluster {
+        id: id.clone(),
+        location: cluster.location.unwrap_or_default().to_ascii_lowercase(),
+        tags: cluster.tags.unwrap_or_default(),
+    })
 }
 
 /// Every subscription the manifest's ids and selectors name, once each, in order.
@@ -268,10 +322,7 @@ fn select<'a>(
 }
 
 /// Display names used by selectors, resolved with one list of the visible subscriptions.
-async fn subscription_names(
-    ctx: &Context,
-    manifest: &Manifest,
-) -> Result<HashMap<String, Vec<SubscriptionId>>> {
+async fn subscription_names(ctx: &Context, manifest: &Manifest) -> Result<Names> {
     let needs_names = manifest.entries.iter().any(|e| {
         e.clusters.iter().any(|r| {
             matches!(r, ClusterRef::Selector(s) if SubscriptionId::parse(&s.subscription).is_none())
@@ -294,7 +345,7 @@ async fn subscription_names(
 
 fn selector_subscription(
     s: &Selector,
-    names: &HashMap<String, Vec<SubscriptionId>>,
+    names: &Names,
     manifest: &Manifest,
 ) -> Result<SubscriptionId> {
     if let Some(id) = SubscriptionId::parse(&s.subscription) {

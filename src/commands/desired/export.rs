@@ -42,7 +42,7 @@ pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
     let mut read: Vec<_> = stream::iter(super::by_subscription_in_turn(&ids))
         .map(|i| async move {
             let c = &clusters[i];
-            (i, c, api::list_bindings(&ctx.client, &c.id).await)
+            (i, c, super::read_bindings(ctx, &c.id).await)
         })
         .buffer_unordered(options.parallel.max(1))
         .collect()
@@ -55,10 +55,13 @@ pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
     })
 }
 
+/// A cluster's bindings, or why they could not be read.
+type Bindings = std::result::Result<Vec<RoleBinding>, String>;
+
 /// Identical bindings grouped into one entry with their clusters: same name, source and roles
 /// (compared as ARM does, ignoring case). Unreadable clusters are added to `unreadable`.
 fn group_identical(
-    read: Vec<(usize, &FoundCluster, Result<Vec<RoleBinding>>)>,
+    read: Vec<(usize, &FoundCluster, Bindings)>,
     unreadable: &mut Vec<String>,
 ) -> Vec<Value> {
     let mut entries: Vec<Value> = Vec::new();
@@ -67,7 +70,7 @@ fn group_identical(
         let bindings = match bindings {
             Ok(b) => b,
             Err(e) => {
-                unreadable.push(format!("cluster {}: {}", cluster.id.path(), describe(&e)));
+                unreadable.push(format!("cluster {}: {e}", cluster.id.path()));
                 continue;
             }
         };

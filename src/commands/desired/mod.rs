@@ -8,6 +8,7 @@ pub mod discover;
 pub mod export;
 
 use crate::arm::api;
+use crate::arm::models::RoleBinding;
 use crate::context::Context;
 use crate::domain::ids::{ClusterId, Location, SubscriptionId};
 use crate::domain::manifest::{Entry, Manifest};
@@ -107,6 +108,7 @@ struct Planner<'a> {
     ctx: &'a Context,
     manifest: &'a Manifest,
     prune: &'a PruneOptions,
+    names: &'a discover::Names,
     catalogs: Mutex<HashMap<(String, String), Arc<CatalogCell>>>,
 }
 
@@ -123,6 +125,7 @@ pub async fn plan(
         ctx,
         manifest,
         prune,
+        names: &resolution.names,
         catalogs: Mutex::new(HashMap::new()),
     };
     // Unordered: a slow cluster must not hold the window's other slots (the plan is sorted below).
@@ -152,6 +155,17 @@ pub async fn plan(
     plan.clusters
         .sort_by_key(|c| (c.cluster.key(), c.actions.is_ok()));
     Ok(plan)
+}
+
+/// One read of a cluster's bindings, each name once (see `diff::merge_duplicates`), or why not.
+pub async fn read_bindings(
+    ctx: &Context,
+    id: &ClusterId,
+) -> std::result::Result<Vec<RoleBinding>, String> {
+    let listed = api::list_bindings(&ctx.client, id)
+        .await
+        .map_err(|e| format!("cannot read the bindings: {}", describe(&e)))?;
+    diff::merge_duplicates(listed)
 }
 
 /// The refusal of a cluster that would pass the service's limit of bindings, if it would.
@@ -218,19 +232,27 @@ impl Planner<'_> {
             cluster,
             actions: Err(why),
         };
-        let existing = match api::list_bindings(&self.ctx.client, &id).await {
+        let existing = match read_bindings(self.ctx, &id).await {
             Ok(b) => b,
-            Err(e) => {
-                let why = format!("cannot read the bindings: {}", describe(&e));
-                return (unreadable(id, why), vec![]);
-            }
+            Err(why) => return (unreadable(id, why), vec![]),
         };
-        let wanted: Vec<&Entry> = target
-            .entries
-            .iter()
-            .map(|i| &self.manifest.entries[*i])
-            .collect();
-        let actions = diff::cluster_actions(&id, &wanted, &existing, self.prune);
+        let mut entries = target.entries.clone();
+        let mut actions = self.actions(&id, &entries, &existing);
+        if actions.iter().any(|a| a.kind == diff::ActionKind::Delete)
+            && discover::has_tag_selectors(self.manifest)
+        {
+            // Resource Graph lags ARM: a tag selector may have dropped this cluster on old tags,
+            // and what it wanted would then be pruned. ARM's tags decide before any delete.
+            match self.confirmed_entries(target).await {
+                Ok(fresh) if fresh != entries => {
+                    actions = self.actions(&id, &fresh, &existing);
+                    entries = fresh;
+                }
+                Ok(_) => {}
+                Err(why) => return (unreadable(id, why), vec![]),
+            }
+        }
+        let wanted: Vec<&Entry> = entries.iter().map(|i| &self.manifest.entries[*i]).collect();
         let mut refusals: Vec<String> = limit_refusal(&id, existing.len(), &actions)
             .into_iter()
             .collect();
@@ -254,6 +276,28 @@ impl Planner<'_> {
             actions: Ok(actions),
         };
         (planned, refusals)
+    }
+
+    fn actions(&self, id: &ClusterId, entries: &[usize], existing: &[RoleBinding]) -> Vec<Action> {
+        let wanted: Vec<&Entry> = entries.iter().map(|i| &self.manifest.entries[*i]).collect();
+        diff::cluster_actions(id, &wanted, existing, self.prune)
+    }
+
+    /// The entries that apply to the cluster by its tags as ARM has them now (one GET), checked
+    /// for conflicts as the plan's were; why not, when it cannot be read or they conflict.
+    async fn confirmed_entries(&self, target: &Target) -> std::result::Result<Vec<usize>, String> {
+        let id = &target.cluster.id;
+        let cluster = discover::read_cluster(self.ctx, id).await.map_err(|e| {
+            format!(
+                "cannot confirm the cluster's tags through ARM before a prune: {}",
+                describe(&e)
+            )
+        })?;
+        let entries =
+            discover::entries_for(self.manifest, self.names, &cluster).map_err(|e| describe(&e))?;
+        let fresh = Target { cluster, entries };
+        check_conflicts(self.manifest, std::slice::from_ref(&fresh)).map_err(|e| describe(&e))?;
+        Ok(fresh.entries)
     }
 
     /// Roles the writes would grant that the location's catalog does not offer.
