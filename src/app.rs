@@ -436,6 +436,10 @@ fn print_doctor(
     }
 }
 
+/// How far ahead of this machine's clock the service's may be before `--wait-effective` stops
+/// trusting an effective time (a minute, beyond the 5 minutes a change takes).
+const MAX_CLOCK_SKEW_SECONDS: i64 = 60;
+
 /// `rolebinding check`, and with `--wait-effective` a wait until the binding's effective time
 /// then a fresh check (a binding changed meanwhile is waited for again, a few times at most).
 /// Waiting makes sense only when nothing else fails.
@@ -454,6 +458,21 @@ async fn check_until_effective(
             .iter()
             .any(|c| c.verdict == Verdict::Fail && c.id != "binding-effective");
         if other_failure {
+            break;
+        }
+        // A change takes effect about 5 minutes after it is made: an effective time further
+        // ahead comes from a lastModifiedAt in the future (a wrong clock or a hostile server),
+        // which is reported as "not yet", not waited for (it could be years).
+        let limit = crate::commands::doctor::EFFECTIVE_AFTER_SECONDS + MAX_CLOCK_SKEW_SECONDS;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if at.saturating_sub(now) > limit {
+            ctx.diagnostics.warn(&format!(
+                "not waiting: the binding would take effect in {}, more than the {} a change takes (its lastModifiedAt is in the future)",
+                crate::diagnostics::span(at.saturating_sub(now)),
+                crate::diagnostics::span(crate::commands::doctor::EFFECTIVE_AFTER_SECONDS)
+            ));
             break;
         }
         output::countdown::wait_until(at, "the binding to take effect", ctx.diagnostics).await;

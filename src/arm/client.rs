@@ -103,6 +103,11 @@ impl ArmClient {
             .set(tokio::sync::Semaphore::new(requests.max(1)));
     }
 
+    /// `--retry-budget`: how long one request may spend retrying and waiting.
+    pub fn retry_budget(&self) -> Duration {
+        self.retry.budget
+    }
+
     pub fn diagnostics(&self) -> &Diagnostics {
         &self.diagnostics
     }

@@ -200,10 +200,14 @@ impl<'a> Graph<'a> {
     }
 
     /// One request, after any quota wait; a 429 waits for the reset it names and tries again.
+    /// Every wait counts against `--retry-budget`, with the client's own retries: a wait that
+    /// would end past it is not made (the query fails, saying why).
     async fn send(&self, body: &Value) -> Result<crate::arm::client::ArmResponse> {
+        let started = Instant::now();
+        let budget = self.client.retry_budget();
         let mut throttled = 0;
         loop {
-            self.wait_for_quota().await;
+            self.wait_for_quota(started, budget).await?;
             let url = self.client.url(GRAPH_PATH, GRAPH_API_VERSION);
             let resp = self.client.execute(Method::POST, url, Some(body)).await?;
             let (remaining, resets) = quota(&resp.headers);
@@ -213,26 +217,56 @@ impl<'a> Graph<'a> {
             }
             match resp.status {
                 200..=299 => return Ok(resp),
-                429 if throttled < MAX_THROTTLED => throttled += 1,
+                429 if throttled < MAX_THROTTLED && self.fits(started, budget).await => {
+                    throttled += 1
+                }
                 _ => return Err(self.client.error_of(&resp)),
             }
         }
     }
 
-    async fn wait_for_quota(&self) {
+    /// Whether the pending quota wait ends within the budget of the request started at `started`.
+    async fn fits(&self, started: Instant, budget: Duration) -> bool {
+        let until = *self.not_before.lock().await;
+        until.is_none_or(|until| until <= started + budget)
+    }
+
+    /// Waits for the quota to reset, if it ran out; an error when the reset would come after
+    /// `--retry-budget` (a broken or hostile server, or a quota no run should sit out). Waits of
+    /// more than a few seconds are said on stderr, not only under `--verbose`.
+    async fn wait_for_quota(&self, started: Instant, budget: Duration) -> Result<()> {
         let until = self.not_before.lock().await.take();
-        if let Some(until) = until {
-            let wait = until.saturating_duration_since(Instant::now());
-            if !wait.is_zero() {
-                self.diagnostics.verbose(&format!(
-                    "Resource Graph quota used up: waiting {} ms for it to reset",
-                    wait.as_millis()
-                ));
-                tokio::time::sleep(wait).await;
-            }
+        let Some(until) = until else { return Ok(()) };
+        let wait = until.saturating_duration_since(Instant::now());
+        if wait.is_zero() {
+            return Ok(());
         }
+        if until > started + budget {
+            return Err(Error::UnexpectedResponse {
+                request: format!("POST {GRAPH_PATH}"),
+                detail: format!(
+                    "Resource Graph's quota is used up and resets in {} s, past --retry-budget ({} s); not waiting",
+                    wait.as_secs(),
+                    budget.as_secs()
+                ),
+            });
+        }
+        let message = format!(
+            "Resource Graph quota used up: waiting {} ms for it to reset",
+            wait.as_millis()
+        );
+        if wait > NOTABLE_WAIT {
+            self.diagnostics.warn(&message);
+        } else {
+            self.diagnostics.verbose(&message);
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
     }
 }
+
+/// A quota wait longer than this is said on stderr (Resource Graph's windows are 5 s).
+const NOTABLE_WAIT: Duration = Duration::from_secs(5);
 
 /// `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after` (`hh:mm:ss`).
 fn quota(headers: &reqwest::header::HeaderMap) -> (Option<u64>, Option<Duration>) {

@@ -313,6 +313,28 @@ fn wait_effective_waits_for_the_binding_then_checks_again() {
     assert_eq!(binding_reads, 2, "read once, then again after the wait");
 }
 
+/// A lastModifiedAt ten years ahead (a wrong clock or a hostile server): --wait-effective says
+/// it will not wait, instead of waiting for years (issue 21 item 9).
+#[test]
+fn wait_effective_does_not_wait_for_a_time_in_the_future() {
+    let state = world(
+        json!([binding(
+            "future",
+            WORKSPACE,
+            &[ML_ROLE],
+            3600,
+            -10 * 365 * 86400
+        )]),
+        json!([workspace(WORKSPACE)]),
+    );
+    let emu = Emulator::start_with_state(&state, &[]);
+    let (out, doc) = check_binding(&emu, "future", &["--wait-effective"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(verdict(&doc, "binding-effective")["verdict"], "warn");
+    assert!(out.stderr.contains("not waiting"), "{}", out.stderr);
+    assert!(!out.stderr.contains("Waiting"), "{}", out.stderr);
+}
+
 #[test]
 fn wait_effective_does_not_wait_when_something_else_fails() {
     let misfit = "Microsoft.DataProtection/backupVaults/backup-operator";

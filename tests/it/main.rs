@@ -15,6 +15,7 @@ mod graph;
 mod harness;
 mod help;
 mod hostile;
+mod hostile_graph;
 mod hostile_properties;
 #[cfg(unix)]
 mod installer;

@@ -422,9 +422,10 @@ async fn graph_walk(
 }
 
 /// A cluster from a Resource Graph row; `None` when the row is not a managed cluster, or not
-/// one of the scope's. The row's `id` decides (its subscription, group and name): a row whose
-/// `subscriptionId` or `name` disagrees with its id, or whose id is in a subscription outside
-/// the ones asked for (`names`, when the scope is subscriptions), is left out.
+/// one of the scope's. The row's `id` decides (its subscription, group and name; the row's `name`
+/// is not used): a row whose `subscriptionId` disagrees with its id, or whose id is in a
+/// subscription outside the ones asked for (`names`, when the scope is subscriptions), is left
+/// out.
 fn from_graph(
     row: &serde_json::Value,
     names: &std::collections::HashMap<String, Option<String>>,
@@ -438,10 +439,7 @@ fn from_graph(
     };
     let in_scope =
         names.is_empty() || names.contains_key(&subscription.as_str().to_ascii_lowercase());
-    if !in_scope
-        || !agrees("subscriptionId", subscription.as_str())
-        || !agrees("name", id.name.as_str())
-    {
+    if !in_scope || !agrees("subscriptionId", subscription.as_str()) {
         return None;
     }
     let tags = row["tags"]
