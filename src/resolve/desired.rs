@@ -104,28 +104,68 @@ pub fn export(
 /// A manifest larger than this is refused unread (a fleet of 10,000 clusters fits in a few MiB).
 const MAX_MANIFEST_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Reads and validates a manifest file (`-` reads stdin).
+/// Reads and validates a manifest file (`-` reads stdin). The size bound holds on the stream
+/// (`/dev/zero`, `/dev/stdin`, a FIFO), and more than it is an error, never a cut manifest.
 pub fn load(path: &Path) -> Result<Manifest> {
     let file = path.display().to_string();
-    let text = if file == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut std::io::Read::take(std::io::stdin(), MAX_MANIFEST_BYTES),
-            &mut text,
-        )
-        .map_err(|e| Error::usage(format!("cannot read the manifest from stdin: {e}")))?;
-        text
-    } else {
-        let size = std::fs::metadata(path)
-            .map_err(|e| Error::usage(format!("cannot read the manifest {file}: {e}")))?
-            .len();
-        if size > MAX_MANIFEST_BYTES {
-            return Err(Error::usage(format!(
-                "{file}: the manifest is {size} bytes, more than the {MAX_MANIFEST_BYTES} this tool reads"
-            )));
-        }
-        std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read the manifest {file}: {e}")))?
-    };
+    let bytes =
+        super::input::read_input(path, MAX_MANIFEST_BYTES).map_err(|e| match file.as_str() {
+            "-" => Error::usage(format!("cannot read the manifest from stdin: {e}")),
+            _ => Error::usage(format!("cannot read the manifest {file}: {e}")),
+        })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::usage(format!("{file}: the manifest is not UTF-8 text")))?;
+    if let Some((line, depth)) = too_deep(&text) {
+        return Err(Error::usage_with_hint(
+            format!(
+                "{file}:{line}: the manifest nests deeper than {MAX_MANIFEST_NESTING} levels ({depth}); a manifest needs a handful"
+            ),
+            "see 'Desired state' in the README for the manifest's format",
+        ));
+    }
     manifest::parse(&text, &file)
+}
+
+/// The deepest nesting a manifest may have, before it is parsed: the schema needs about six
+/// levels; the YAML parser's time grows with the square of the depth (400 KB of `[` took 74 s).
+const MAX_MANIFEST_NESTING: usize = 64;
+
+/// The first line where the nesting passes [`MAX_MANIFEST_NESTING`], and the depth there: flow
+/// brackets (`[`, `{`, outside quotes and comments) plus block levels (leading `- `, `? `
+/// markers, and indentation at two columns a level, generously counted as one per 4 columns).
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let mut flow = 0usize;
+    for (index, line) in text.lines().enumerate() {
+        let rest = line.trim_start_matches(' ');
+        let indent = line.len() - rest.len();
+        let mut markers = 0;
+        let mut tail = rest;
+        while let Some(after) = tail.strip_prefix("- ").or_else(|| tail.strip_prefix("? ")) {
+            markers += 1;
+            tail = after.trim_start_matches(' ');
+        }
+        let mut quote: Option<char> = None;
+        let mut previous = ' ';
+        for c in line.chars() {
+            match (quote, c) {
+                (Some('"'), _) if previous == '\\' => {
+                    previous = ' ';
+                    continue;
+                }
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') if previous.is_whitespace() => break,
+                (None, '[' | '{') => flow += 1,
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            previous = c;
+        }
+        let depth = flow + markers + indent / 4;
+        if depth > MAX_MANIFEST_NESTING {
+            return Some((index + 1, depth));
+        }
+    }
+    None
 }

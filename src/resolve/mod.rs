@@ -6,6 +6,7 @@ mod audit;
 mod binding;
 mod desired;
 mod doctor;
+pub mod input;
 pub mod jwt;
 mod role;
 
