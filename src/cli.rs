@@ -353,7 +353,12 @@ pub struct AuditChecks {
     /// A previous `audit -o json`: findings already in it are known and do not fail the run.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<std::path::PathBuf>,
-    /// No GitHub Actions annotations, even under GITHUB_ACTIONS=true.
+    /// Accepted findings that expire (YAML entries: rule, resource glob, reason, owner, expires):
+    /// a live entry suppresses, an expired one fails the run, one matching nothing is stale.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<std::path::PathBuf>,
+    /// No CI annotations, even under GitHub Actions (GITHUB_ACTIONS=true) or Azure Pipelines
+    /// (TF_BUILD=True).
     #[arg(long)]
     pub no_annotations: bool,
 }

@@ -4,8 +4,9 @@
 
 use crate::domain::ids::{BindingName, ClusterId, ResourceGroupName, SourceResourceId};
 use crate::domain::roles::{RoleName, role_type_fits_source};
+use crate::domain::yaml_schema::{self, Reader};
 use crate::error::{Error, Result};
-use libyaml_safer::{Document, Node, NodeData, Parser, ScalarStyle};
+use libyaml_safer::{Node, NodeData};
 
 /// The only `apiVersion` this tool reads and writes.
 pub const MANIFEST_API_VERSION: &str = "aks-trustedaccess/v1";
@@ -46,123 +47,15 @@ pub struct Selector {
 
 /// Parses manifest text; `file` names it in messages.
 pub fn parse(text: &str, file: &str) -> Result<Manifest> {
-    let mut input = text.as_bytes();
-    let mut parser = Parser::new();
-    parser.set_input_string(&mut input);
-    let document = Document::load(&mut parser).map_err(|e| {
-        let line = e.problem_mark().map_or(1, |m| m.line + 1);
-        invalid(
-            file,
-            line,
-            format!("not valid YAML or JSON: {}", e.problem()),
-        )
-    })?;
-    let Some(root) = document.nodes.first() else {
-        return Err(invalid(file, 1, "the manifest is empty"));
-    };
-    let reader = Reader {
-        doc: &document,
-        root,
-        file,
-    };
-    if Document::load(&mut parser).is_ok_and(|next| !next.nodes.is_empty()) {
-        return Err(invalid(
-            file,
-            document.end_mark.line + 1,
-            "the manifest holds several YAML documents; put every binding in one",
-        ));
-    }
-    reader.manifest(root)
+    let document = yaml_schema::document(text, file, "the manifest", HINT)?;
+    let reader = Reader::new(&document, file, HINT)?;
+    reader.manifest(reader.root)
 }
 
-fn invalid(file: &str, line: u64, what: impl std::fmt::Display) -> Error {
-    Error::usage_with_hint(
-        format!("{file}:{line}: {what}"),
-        "see 'Desired state' in the README for the manifest's format",
-    )
-}
-
-/// Walks the parsed document along the schema, turning each node into a typed value.
-struct Reader<'a> {
-    doc: &'a Document,
-    root: &'a Node,
-    file: &'a str,
-}
+/// Where a refusal points the reader.
+const HINT: &str = "see 'Desired state' in the README for the manifest's format";
 
 impl<'a> Reader<'a> {
-    fn node(&self, index: i32) -> &'a Node {
-        // Indices come from the parser and are 1-based; a bad one (never seen) reads as the root.
-        usize::try_from(index - 1)
-            .ok()
-            .and_then(|i| self.doc.nodes.get(i))
-            .unwrap_or(self.root)
-    }
-
-    fn error(&self, node: &Node, what: impl std::fmt::Display) -> Error {
-        invalid(self.file, node.start_mark.line + 1, what)
-    }
-
-    /// A scalar's text, `None` for YAML's null (`~`, `null`, nothing).
-    fn scalar(&self, node: &'a Node, field: &str) -> Result<Option<&'a str>> {
-        match &node.data {
-            NodeData::Scalar { value, style } => {
-                let null = *style == ScalarStyle::Plain
-                    && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL");
-                Ok((!null).then_some(value.as_str()))
-            }
-            _ => Err(self.error(node, format!("{field} must be a string"))),
-        }
-    }
-
-    fn required_scalar(&self, node: &'a Node, field: &str) -> Result<&'a str> {
-        self.scalar(node, field)?
-            .ok_or_else(|| self.error(node, format!("{field} is empty")))
-    }
-
-    /// A mapping's fields, refusing keys not in `allowed`, duplicates, and missing `required` ones.
-    fn fields(
-        &self,
-        node: &'a Node,
-        what: &str,
-        allowed: &[&str],
-        required: &[&str],
-    ) -> Result<Vec<(&'a str, &'a Node)>> {
-        let NodeData::Mapping { pairs, .. } = &node.data else {
-            return Err(self.error(node, format!("{what} must be a mapping")));
-        };
-        let mut fields: Vec<(&'a str, &'a Node)> = Vec::new();
-        for pair in pairs {
-            let key_node = self.node(pair.key);
-            let key = self.required_scalar(key_node, "a key")?;
-            if !allowed.contains(&key) {
-                return Err(self.error(
-                    key_node,
-                    format!(
-                        "unknown key '{key}' in {what} (expected {})",
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-            if fields.iter().any(|(k, _)| *k == key) {
-                return Err(self.error(key_node, format!("'{key}' is given twice in {what}")));
-            }
-            fields.push((key, self.node(pair.value)));
-        }
-        for field in required {
-            if !fields.iter().any(|(k, _)| k == field) {
-                return Err(self.error(node, format!("{what} has no '{field}'")));
-            }
-        }
-        Ok(fields)
-    }
-
-    fn items(&self, node: &'a Node, field: &str) -> Result<Vec<&'a Node>> {
-        match &node.data {
-            NodeData::Sequence { items, .. } => Ok(items.iter().map(|i| self.node(*i)).collect()),
-            _ => Err(self.error(node, format!("{field} must be a list"))),
-        }
-    }
-
     fn manifest(&self, root: &'a Node) -> Result<Manifest> {
         let fields = self.fields(
             root,

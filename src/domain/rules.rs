@@ -74,6 +74,8 @@ pub const BINDING_LIMIT: &str = "TA007";
 pub const PRIVILEGE: &str = "TA008";
 pub const REQUIRED_BINDING: &str = "TA009";
 pub const SOURCE_UNKNOWN: &str = "TA010";
+pub const SUPPRESSION_EXPIRED: &str = "TA011";
+pub const SUPPRESSION_STALE: &str = "TA012";
 
 pub const RULES: &[Rule] = &[
     Rule {
@@ -155,6 +157,22 @@ pub const RULES: &[Rule] = &[
         origin: "The caller could not read the binding's source resource",
         description: "The binding's source could not be read, so whether it exists is unknown.",
         help: "run the audit with an identity that can read the source (Reader on its scope)",
+    },
+    Rule {
+        id: SUPPRESSION_EXPIRED,
+        name: "suppression-expired",
+        level: Level::Error,
+        origin: "--ignore-file: an entry past its expires date",
+        description: "An ignore-file entry expired: it no longer suppresses, and someone has to decide again.",
+        help: "fix the finding, or give the entry a new expires date",
+    },
+    Rule {
+        id: SUPPRESSION_STALE,
+        name: "suppression-stale",
+        level: Level::Warning,
+        origin: "--ignore-file: an entry no finding matched",
+        description: "An ignore-file entry matched no finding; it would hide a future one unseen.",
+        help: "remove the entry, or correct its rule or resource",
     },
 ];
 

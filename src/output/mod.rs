@@ -5,6 +5,7 @@ pub mod countdown;
 pub mod desired;
 pub mod doctor;
 pub mod json;
+pub mod logissue;
 pub mod pyvalue;
 pub mod query;
 pub mod report;

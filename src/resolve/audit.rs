@@ -21,12 +21,15 @@ pub struct AuditOptions {
     pub fail_level: Level,
     /// (rule id, resource) of the findings of a previous run (`--baseline`).
     pub baseline: Vec<(String, String)>,
+    /// `--ignore-file`: accepted findings, each until its expiry date.
+    pub ignore: Option<std::sync::Arc<crate::domain::suppressions::IgnoreFile>>,
     /// `--report FORMAT=PATH`.
     pub reports: Vec<(ReportFormat, std::path::PathBuf)>,
     /// Print the rules and stop.
     pub list_rules: bool,
-    /// GitHub Actions annotations (under GITHUB_ACTIONS=true, unless --no-annotations).
-    pub annotations: bool,
+    /// Findings as CI annotations: GitHub Actions' (GITHUB_ACTIONS=true) or Azure DevOps'
+    /// logging commands (TF_BUILD=True); none with --no-annotations.
+    pub annotations: Option<Annotations>,
 }
 
 /// Where clusters come from.
@@ -77,6 +80,29 @@ impl From<Discovery> for DiscoveryMode {
             Discovery::Arg => DiscoveryMode::Arg,
             Discovery::Arm => DiscoveryMode::Arm,
             Discovery::Auto => DiscoveryMode::Auto,
+        }
+    }
+}
+
+/// Which CI system's annotations the audit writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Annotations {
+    /// `::error title=…::…` workflow commands.
+    GitHub,
+    /// `##vso[task.logissue …]` logging commands.
+    AzureDevOps,
+}
+
+impl Annotations {
+    /// The CI system the run is under: GitHub Actions sets GITHUB_ACTIONS=true, Azure
+    /// Pipelines TF_BUILD=True.
+    pub fn from_environment() -> Option<Self> {
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            Some(Annotations::GitHub)
+        } else if std::env::var("TF_BUILD").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
+            Some(Annotations::AzureDevOps)
+        } else {
+            None
         }
     }
 }
@@ -171,10 +197,17 @@ pub fn checks(flags: &AuditChecks) -> Result<AuditOptions> {
         max_risk: flags.max_risk.as_deref().and_then(Risk::parse),
         fail_level: Level::parse(&flags.fail_level).unwrap_or(Level::Error),
         baseline,
+        ignore: match &flags.ignore_file {
+            Some(path) => Some(std::sync::Arc::new(read_ignore_file(path)?)),
+            None => None,
+        },
         reports,
         list_rules: flags.list_rules,
-        annotations: !flags.no_annotations
-            && std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        annotations: if flags.no_annotations {
+            None
+        } else {
+            Annotations::from_environment()
+        },
     })
 }
 
@@ -199,4 +232,27 @@ fn read_baseline(path: &std::path::Path) -> Result<Vec<(String, String)>> {
             ))
         })
         .collect())
+}
+
+/// An ignore file larger than this is refused unread (thousands of entries fit in a few
+/// hundred KiB).
+const MAX_IGNORE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads and checks `--ignore-file`.
+fn read_ignore_file(path: &std::path::Path) -> Result<crate::domain::suppressions::IgnoreFile> {
+    let file = path.display().to_string();
+    let unreadable = |e: std::io::Error| {
+        Error::usage_with_hint(
+            format!("cannot read the ignore file {file}: {e}"),
+            crate::domain::suppressions::HINT,
+        )
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > MAX_IGNORE_BYTES {
+        return Err(Error::usage(format!(
+            "{file}: the ignore file is {size} bytes, more than the {MAX_IGNORE_BYTES} this tool reads"
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(unreadable)?;
+    crate::domain::suppressions::parse(&text, &file)
 }

@@ -10,7 +10,7 @@ pub mod input;
 pub mod jwt;
 mod role;
 
-pub use audit::{AuditOptions, DiscoveryMode, ReportFormat, Selector};
+pub use audit::{Annotations, AuditOptions, DiscoveryMode, ReportFormat, Selector};
 pub use binding::{
     BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
     cluster_ref, parse_roles, resource_group,

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod ci_systems;
 mod conventions;
 mod deletes;
 mod desired;
@@ -36,6 +37,7 @@ mod session;
 mod settings;
 mod signals;
 mod sources;
+mod suppressions;
 #[cfg(unix)]
 mod terminal;
 #[cfg(target_os = "linux")]

@@ -57,7 +57,7 @@ fn sarif_is_valid_against_the_2_1_0_schema_and_carries_every_finding() {
             .as_array()
             .unwrap()
             .len(),
-        10
+        12
     );
     // A result that is not valid SARIF is caught by the same check.
     let mut broken = sarif.clone();
@@ -86,9 +86,9 @@ fn junit_parses_back_with_a_testcase_per_cluster_and_rule() {
         }
     }
     // A testsuite per rule, a testcase per cluster and rule; cluster 12 cannot be read (error).
-    assert_eq!(suites, 10);
-    assert_eq!(cases, 10 * 13, "{junit}");
-    assert_eq!(errors, 10);
+    assert_eq!(suites, 12);
+    assert_eq!(cases, 12 * 13, "{junit}");
+    assert_eq!(errors, 12);
     assert!(failures > 0 && errors > 0);
     assert!(md.starts_with("## aks-trustedaccess audit\n"));
     assert!(md.contains("| TA003 dangling-source | error |"), "{md}");

@@ -26,6 +26,7 @@ use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
@@ -55,6 +56,12 @@ pub struct Summary {
     pub new_findings: usize,
     /// Findings the baseline already had.
     pub known_findings: usize,
+    /// Findings a live `--ignore-file` entry accepted.
+    pub suppressed: usize,
+    /// Ignore-file entries (by index) past their expiry date: each fails the run.
+    pub expired: Vec<usize>,
+    /// Live ignore-file entries (by index) that matched no finding.
+    pub stale: Vec<usize>,
 }
 
 /// Clusters whose bindings are read before their sources are checked together. A chunk waits
@@ -93,6 +100,10 @@ struct Audit<'a> {
     sources: SourceChecker<'a>,
     /// (rule id, lower-cased resource) of the baseline's findings.
     baseline: HashSet<(String, String)>,
+    /// The day ignore-file entries are compared with (one for the whole run).
+    today: time::Date,
+    /// Findings each ignore-file entry accepted.
+    matched: Vec<AtomicUsize>,
 }
 
 /// Runs the audit, handing each row to `emit` as soon as it is ready, in a stable order.
@@ -160,6 +171,7 @@ pub async fn run(
     let (searched, emitted) = tokio::join!(find_all, emit_rows);
     summary.subscriptions = searched?;
     emitted?;
+    audit.check_ignore_file(&mut summary);
     Ok(summary)
 }
 
@@ -176,7 +188,9 @@ impl Summary {
             self.clusters += 1;
         }
         for f in row["results"].as_array().into_iter().flatten() {
-            if f["known"] == true {
+            if f["suppression"].is_object() {
+                self.suppressed += 1;
+            } else if f["known"] == true {
                 self.known_findings += 1;
             } else if Level::parse(f["level"].as_str().unwrap_or_default())
                 .is_some_and(|l| l >= fail_level)
@@ -206,7 +220,46 @@ impl<'a> Audit<'a> {
                 .iter()
                 .map(|(rule, resource)| (rule.clone(), resource.to_ascii_lowercase()))
                 .collect(),
+            today: crate::domain::suppressions::today(),
+            matched: options
+                .ignore
+                .iter()
+                .flat_map(|f| &f.entries)
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
         })
+    }
+
+    /// Marks the findings a live ignore-file entry accepts, counting each entry's matches.
+    fn suppress(&self, findings: &mut [Finding]) {
+        let Some(ignore) = &self.options.ignore else {
+            return;
+        };
+        for f in findings {
+            if let Some(i) = ignore.live_match(f.rule, &f.resource, self.today) {
+                self.matched[i].fetch_add(1, Ordering::Relaxed);
+                f.suppression = Some(rules::Suppressed::of(&ignore.file, &ignore.entries[i]));
+            }
+        }
+    }
+
+    /// After the run: the entries past their date, and the live ones that matched nothing.
+    fn check_ignore_file(&self, summary: &mut Summary) {
+        let Some(ignore) = &self.options.ignore else {
+            return;
+        };
+        let checked = |rule| !self.options.skip_rules.contains(&rule);
+        for (i, entry) in ignore.entries.iter().enumerate() {
+            if !entry.is_live(self.today) {
+                if checked(rules::SUPPRESSION_EXPIRED) {
+                    summary.expired.push(i);
+                }
+            } else if self.matched[i].load(Ordering::Relaxed) == 0
+                && checked(rules::SUPPRESSION_STALE)
+            {
+                summary.stale.push(i);
+            }
+        }
     }
 
     /// One chunk of discovery's output, as rows in the same order.
@@ -320,6 +373,7 @@ impl<'a> Audit<'a> {
                 .baseline
                 .contains(&(f.rule.to_string(), f.resource.to_ascii_lowercase()));
         }
+        self.suppress(&mut findings);
         row["bindingCount"] = json!(bindings.len());
         row["bindings"] = Value::Array(
             bindings
@@ -380,9 +434,14 @@ fn binding_json(b: &RoleBinding, catalog: Option<&Catalog>) -> Value {
     })
 }
 
-/// The verdict (the worst finding's level), the messages the table shows, and every finding.
+/// The verdict (the worst level of the findings no ignore-file entry accepted), the messages
+/// the table shows, and every finding.
 fn with_verdict(mut row: Value, findings: &[Finding]) -> Value {
-    let worst = findings.iter().map(|f| f.level).max();
+    let worst = findings
+        .iter()
+        .filter(|f| f.suppression.is_none())
+        .map(|f| f.level)
+        .max();
     row["verdict"] = json!(match worst {
         Some(Level::Error) => "fail",
         Some(Level::Warning) => "warn",
@@ -393,7 +452,7 @@ fn with_verdict(mut row: Value, findings: &[Finding]) -> Value {
     row["findings"] = json!(
         findings
             .iter()
-            .filter(|f| f.level > Level::Note)
+            .filter(|f| f.level > Level::Note && f.suppression.is_none())
             .map(|f| f.message.clone())
             .collect::<Vec<_>>()
     );

@@ -19,6 +19,50 @@ pub struct Finding {
     pub hint: String,
     /// Already in the baseline.
     pub known: bool,
+    /// Accepted by a live `--ignore-file` entry.
+    pub suppression: Option<Suppressed>,
+}
+
+/// The ignore-file entry that accepted a finding: why, whose decision, until when, where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suppressed {
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+    pub file: String,
+    pub line: u64,
+}
+
+impl Suppressed {
+    pub fn of(file: &str, entry: &crate::domain::suppressions::Suppression) -> Self {
+        Suppressed {
+            reason: entry.reason.clone(),
+            owner: entry.owner.clone(),
+            expires: entry.expires.to_string(),
+            file: file.to_string(),
+            line: entry.line,
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "reason": self.reason,
+            "owner": self.owner,
+            "expires": self.expires,
+            "file": self.file,
+            "line": self.line,
+        })
+    }
+
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Suppressed {
+            reason: v["reason"].as_str()?.to_string(),
+            owner: v["owner"].as_str()?.to_string(),
+            expires: v["expires"].as_str()?.to_string(),
+            file: v["file"].as_str()?.to_string(),
+            line: v["line"].as_u64()?,
+        })
+    }
 }
 
 impl Finding {
@@ -31,18 +75,24 @@ impl Finding {
             message,
             hint: rule.map_or("", |r| r.help).to_string(),
             known: false,
+            suppression: None,
         }
     }
 
+    /// The finding as rows carry it; `suppression` only when an ignore-file entry accepted it.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut out = json!({
             "ruleId": self.rule,
             "level": self.level.as_str(),
             "resource": self.resource,
             "message": self.message,
             "hint": self.hint,
             "known": self.known,
-        })
+        });
+        if let Some(s) = &self.suppression {
+            out["suppression"] = s.to_json();
+        }
+        out
     }
 
     pub fn from_json(v: &Value) -> Option<Self> {
@@ -54,6 +104,7 @@ impl Finding {
             message: v["message"].as_str().unwrap_or_default().to_string(),
             hint: v["hint"].as_str().unwrap_or_default().to_string(),
             known: v["known"].as_bool().unwrap_or(false),
+            suppression: Suppressed::from_json(&v["suppression"]),
         })
     }
 }
@@ -64,13 +115,18 @@ pub fn list() -> Value {
         RULES
             .iter()
             .map(|r| {
+                let g = crate::domain::rule_guidance::guidance(r.id);
                 json!({
                     "id": r.id,
                     "name": r.name,
                     "level": r.level.as_str(),
+                    "severity": g.map(|g| g.severity.as_str()),
+                    "securitySeverity": g.map(|g| g.score),
                     "origin": r.origin,
                     "description": r.description,
                     "help": r.help,
+                    "fix": g.map(|g| g.command),
+                    "helpUri": crate::domain::rule_guidance::help_uri(r.id, r.name),
                 })
             })
             .collect(),

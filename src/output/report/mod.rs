@@ -36,6 +36,11 @@ pub struct ReportFinding {
     pub known: bool,
     /// A check that could not be made: the message says why.
     pub unknown: bool,
+    /// Accepted by an ignore-file entry: the justification (reason, owner, expiry, where).
+    pub suppressed: Option<String>,
+    /// The finding is about a line of a file (`resource` is then the file's path): an ignore
+    /// file's entry.
+    pub line: Option<u64>,
 }
 
 /// One checked resource (a cluster): its findings, or why it could not be checked.
@@ -190,14 +195,22 @@ pub fn portal_uri(resource: &str) -> String {
 /// A GitHub Actions workflow command for a new finding (`::error`/`::warning`/`::notice`),
 /// escaped as the runner expects.
 pub fn annotation(f: &ReportFinding, rule_name: &str) -> String {
+    annotation_at(f, rule_name, None)
+}
+
+/// An annotation, on a file's line when the finding is about one (an ignore file's entry).
+pub fn annotation_at(f: &ReportFinding, rule_name: &str, file: Option<(&str, u64)>) -> String {
     let command = match f.level.as_str() {
         "error" => "error",
         "warning" => "warning",
         _ => "notice",
     };
     let title = format!("{} {rule_name}", f.rule);
+    let at = file.map_or(String::new(), |(path, line)| {
+        format!("file={},line={line},", escape_property(path))
+    });
     format!(
-        "::{command} title={}::{}\n",
+        "::{command} {at}title={}::{}\n",
         escape_property(&title),
         escape_data(&format!("{} ({})", f.message, f.resource))
     )
@@ -241,6 +254,8 @@ mod tests {
             message: "a\n::error::injected 100%".into(),
             known: false,
             unknown: false,
+            suppressed: None,
+            line: None,
         };
         assert_eq!(
             annotation(&f, "dangling-source"),
@@ -258,6 +273,8 @@ mod tests {
             message: format!("finding {n} {}", "x".repeat(400)),
             known: false,
             unknown,
+            suppressed: None,
+            line: None,
         }
     }
 
