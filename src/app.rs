@@ -400,7 +400,7 @@ fn ignore_file_findings(
             } else {
                 "matched no finding (stale): remove it, or correct its rule or resource".into()
             };
-            let finding = crate::output::report::ReportFinding {
+            crate::output::report::ReportFinding {
                 rule: if expired {
                     audit::rules::SUPPRESSION_EXPIRED
                 } else {
@@ -417,8 +417,7 @@ fn ignore_file_findings(
                 unknown: false,
                 suppressed: None,
                 line: Some(entry.line),
-            };
-            finding
+            }
         })
         .collect()
 }

@@ -347,7 +347,8 @@ pub struct AuditChecks {
     /// Findings at or above this level make the exit code 4.
     #[arg(long, value_name = "LEVEL", default_value = "error", value_parser = ["error", "warning", "note"])]
     pub fail_level: String,
-    /// Also write a report: sarif, junit or markdown, e.g. sarif=audit.sarif (repeatable).
+    /// Also write a report: sarif, junit, markdown or codeclimate (GitLab Code Quality), e.g.
+    /// sarif=audit.sarif (repeatable).
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<String>,
     /// A previous `audit -o json`: findings already in it are known and do not fail the run.

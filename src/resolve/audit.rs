@@ -113,6 +113,8 @@ pub enum ReportFormat {
     Sarif,
     Junit,
     Markdown,
+    /// GitLab Code Quality (Code Climate's JSON subset).
+    CodeClimate,
 }
 
 impl ReportFormat {
@@ -121,6 +123,7 @@ impl ReportFormat {
             "sarif" => Some(ReportFormat::Sarif),
             "junit" => Some(ReportFormat::Junit),
             "markdown" | "md" => Some(ReportFormat::Markdown),
+            "codeclimate" => Some(ReportFormat::CodeClimate),
             _ => None,
         }
     }
@@ -179,7 +182,7 @@ pub fn checks(flags: &AuditChecks) -> Result<AuditOptions> {
                 (Some(f), false) => Ok((f, std::path::PathBuf::from(path))),
                 _ => Err(Error::usage_with_hint(
                     format!("--report '{raw}': expected FORMAT=PATH"),
-                    "formats: sarif, junit, markdown; e.g. --report sarif=audit.sarif",
+                    "formats: sarif, junit, markdown, codeclimate; e.g. --report sarif=audit.sarif",
                 )),
             }
         })

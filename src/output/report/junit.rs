@@ -1,8 +1,9 @@
 //! JUnit XML, streamed: a testsuite per rule, a testcase per subject and rule, each spooled to
 //! its rule's file as the audit produces it (a suite's counts head it, so the suites are put
-//! together at the end). `failure` for a finding at warning or error level (new or known),
-//! `error` when the subject could not be checked, or the rule's check could not be made
-//! (unknown).
+//! together at the end). `failure` for a new finding at warning or error level, `skipped` (with
+//! the reason) for one the baseline knows or an ignore-file entry accepted, as the run's exit
+//! code treats them; `error` when the subject could not be checked, or the rule's check could not
+//! be made (unknown).
 
 use super::spool::Spool;
 use super::{ReportFinding, ReportRule, Subject, xml};
@@ -13,6 +14,7 @@ struct Suite {
     tests: usize,
     failures: usize,
     errors: usize,
+    skipped: usize,
 }
 
 pub struct JunitWriter {
@@ -30,6 +32,7 @@ impl JunitWriter {
                     tests: 0,
                     failures: 0,
                     errors: 0,
+                    skipped: 0,
                 })
             })
             .collect::<std::io::Result<_>>()?;
@@ -50,12 +53,12 @@ impl JunitWriter {
                 .filter(mine)
                 .filter(|f| f.unknown)
                 .collect();
-            let failed: Vec<&ReportFinding> = subject
+            let (failed, accepted): (Vec<&ReportFinding>, Vec<&ReportFinding>) = subject
                 .findings
                 .iter()
                 .filter(mine)
                 .filter(|f| !f.unknown && f.level != "note")
-                .collect();
+                .partition(|f| !f.known && f.suppressed.is_none());
             suite.tests += 1;
             if let Some(e) = &subject.error {
                 suite.errors += 1;
@@ -65,6 +68,13 @@ impl JunitWriter {
                 let why: Vec<&str> = unknown.iter().map(|f| f.message.as_str()).collect();
                 case += &format!(
                     "><error type=\"unknown\" message=\"unknown: {}\"/></testcase>",
+                    xml(&why.join("; "))
+                );
+            } else if failed.is_empty() && !accepted.is_empty() {
+                suite.skipped += 1;
+                let why: Vec<String> = accepted.iter().map(|f| skip_reason(f)).collect();
+                case += &format!(
+                    "><skipped message=\"{}\"/></testcase>",
                     xml(&why.join("; "))
                 );
             } else if failed.is_empty() {
@@ -90,19 +100,21 @@ impl JunitWriter {
         let tests: usize = self.suites.iter().map(|s| s.tests).sum();
         let failures: usize = self.suites.iter().map(|s| s.failures).sum();
         let errors: usize = self.suites.iter().map(|s| s.errors).sum();
+        let skipped: usize = self.suites.iter().map(|s| s.skipped).sum();
         write!(
             out,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"aks-trustedaccess audit\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">\n"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"aks-trustedaccess audit\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n"
         )?;
         for (rule, suite) in rules.iter().zip(&mut self.suites) {
             writeln!(
                 out,
-                "  <testsuite name=\"{} {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
+                "  <testsuite name=\"{} {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
                 xml(&rule.id),
                 xml(&rule.name),
                 suite.tests,
                 suite.failures,
-                suite.errors
+                suite.errors,
+                suite.skipped
             )?;
             let mut first = true;
             if suite.cases.copy_to(out, usize::MAX, "\n", &mut first)? > 0 {
@@ -111,5 +123,13 @@ impl JunitWriter {
             out.write_all(b"  </testsuite>\n")?;
         }
         out.write_all(b"</testsuites>\n")
+    }
+}
+
+/// Why a finding does not fail the run: the ignore-file entry's justification, or the baseline.
+fn skip_reason(f: &ReportFinding) -> String {
+    match &f.suppressed {
+        Some(why) => format!("suppressed: {why}: {}", f.message),
+        None => format!("known (in the baseline): {}", f.message),
     }
 }

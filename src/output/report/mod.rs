@@ -1,10 +1,11 @@
 //! Reports CI systems read, written beside the normal output (`--report FORMAT=PATH`): SARIF
 //! 2.1.0 for code scanning, JUnit XML (a testcase per resource and rule), a Markdown summary
-//! for `$GITHUB_STEP_SUMMARY`; and GitHub Actions annotations. Reports are streamed: each
+//! for `$GITHUB_STEP_SUMMARY`, GitLab Code Quality JSON; and GitHub Actions annotations. Reports are streamed: each
 //! checked resource (a `Subject`) goes to every report as it is produced (`ReportStream::push`),
 //! spooled to temporary files where the report needs another order, and the files are put
 //! together at the end (`finish`), so memory stays bounded with the fleet's size.
 
+mod codeclimate;
 mod junit;
 mod markdown;
 mod sarif;
@@ -87,10 +88,10 @@ fn elsewhere(targets: &[(ReportFormat, PathBuf)]) -> String {
         .iter()
         .filter(|(f, _)| *f != ReportFormat::Markdown)
         .map(|(f, p)| {
-            let name = if *f == ReportFormat::Sarif {
-                "SARIF"
-            } else {
-                "JUnit"
+            let name = match f {
+                ReportFormat::Sarif => "SARIF",
+                ReportFormat::CodeClimate => "Code Quality",
+                _ => "JUnit",
             };
             format!("the {name} report ({})", p.display())
         })
@@ -100,6 +101,7 @@ fn elsewhere(targets: &[(ReportFormat, PathBuf)]) -> String {
 }
 
 enum Writer {
+    CodeClimate(codeclimate::CodeClimateWriter),
     Sarif(sarif::SarifWriter),
     Junit(junit::JunitWriter),
     Markdown(markdown::MarkdownWriter),
@@ -117,6 +119,9 @@ impl ReportStream {
             .iter()
             .map(|(format, path)| {
                 let writer = match format {
+                    ReportFormat::CodeClimate => Writer::CodeClimate(
+                        codeclimate::CodeClimateWriter::new().map_err(spool_failed)?,
+                    ),
                     ReportFormat::Sarif => {
                         Writer::Sarif(sarif::SarifWriter::new().map_err(spool_failed)?)
                     }
@@ -141,6 +146,7 @@ impl ReportStream {
     pub fn push(&mut self, subject: &Subject) -> Result<()> {
         for (writer, _) in &mut self.writers {
             match writer {
+                Writer::CodeClimate(w) => w.push(subject).map_err(spool_failed)?,
                 Writer::Sarif(w) => w.push(&self.rules, subject).map_err(spool_failed)?,
                 Writer::Junit(w) => w.push(&self.rules, subject).map_err(spool_failed)?,
                 Writer::Markdown(w) => w.push(&self.rules, subject),
@@ -154,6 +160,7 @@ impl ReportStream {
         let rules = self.rules;
         for (writer, path) in self.writers {
             write_whole(&path, |out| match writer {
+                Writer::CodeClimate(w) => w.finish(out),
                 Writer::Sarif(w) => w.finish(&rules, out),
                 Writer::Junit(w) => w.finish(&rules, out),
                 Writer::Markdown(w) => out.write_all(w.finish(&rules).as_bytes()),
