@@ -15,6 +15,7 @@ mod emulator_arm;
 mod graph;
 mod harness;
 mod help;
+mod inputs;
 mod hostile;
 mod hostile_graph;
 mod hostile_properties;
