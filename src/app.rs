@@ -315,9 +315,12 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
         }
     };
     progress.finish_and_clear();
-    // Close the report even when interrupted, so what was printed stays valid JSON; but an audit
-    // that failed before its first row prints nothing, never `[]` (an empty, clean fleet).
-    let closed = if sink.reader_gone || (outcome.is_err() && sink.rows.written() == 0) {
+    // Close the report even when interrupted (before the first row too: `[]` and exit 128+n),
+    // so what was printed stays valid JSON; but an audit that failed before its first row prints
+    // nothing, never `[]` (an empty, clean fleet).
+    let interrupted = matches!(outcome, Err(Error::Interrupted { .. }));
+    let failed_unseen = outcome.is_err() && !interrupted && sink.rows.written() == 0;
+    let closed = if sink.reader_gone || failed_unseen {
         Ok(())
     } else {
         sink.rows.finish()

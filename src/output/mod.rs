@@ -4,6 +4,7 @@
 pub mod countdown;
 pub mod desired;
 pub mod doctor;
+pub mod files;
 pub mod json;
 pub mod logissue;
 pub mod pyvalue;

@@ -16,7 +16,8 @@ fn dev_zero_is_refused_at_the_size_bound() {
     let out = run(emu.cli().args(["plan", "-f", "/dev/zero"]));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stderr.contains("larger than the 32 MiB this tool reads"),
+        out.stderr
+            .contains("larger than the 32 MiB this tool reads"),
         "{}",
         out.stderr
     );
@@ -63,7 +64,11 @@ fn an_endless_fifo_is_refused_at_the_size_bound() {
     let _ = writer.kill();
     let _ = writer.wait();
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("larger than the 32 MiB"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("larger than the 32 MiB"),
+        "{}",
+        out.stderr
+    );
     no_requests(&emu);
 }
 
@@ -105,7 +110,10 @@ fn stdin_past_the_bound_is_refused_not_cut() {
         feeder.join().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{path}: {stderr}");
-        assert!(stderr.contains("larger than the 32 MiB"), "{path}: {stderr}");
+        assert!(
+            stderr.contains("larger than the 32 MiB"),
+            "{path}: {stderr}"
+        );
     }
     no_requests(&emu);
 }
@@ -132,8 +140,9 @@ fn deep_nesting_is_refused_before_parsing() {
             .args(["plan", "-f", file]));
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(
-            out.stderr
-                .contains(&format!("{file}:{line}: the manifest nests deeper than 64 levels")),
+            out.stderr.contains(&format!(
+                "{file}:{line}: the manifest nests deeper than 64 levels"
+            )),
             "{}",
             out.stderr
         );

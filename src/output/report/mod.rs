@@ -115,6 +115,10 @@ pub struct ReportStream {
 
 impl ReportStream {
     pub fn new(rules: Vec<ReportRule>, targets: &[(ReportFormat, PathBuf)]) -> Result<Self> {
+        // Before any request: a report that cannot be written is said now, not after the audit.
+        for (_, path) in targets {
+            crate::output::files::check_writable(path)?;
+        }
         let writers = targets
             .iter()
             .map(|(format, path)| {
@@ -174,24 +178,12 @@ fn spool_failed(e: std::io::Error) -> Error {
     Error::Io(format!("cannot spool a report to a temporary file: {e}"))
 }
 
-/// Writes a report whole (a temporary file renamed into place, never half a report).
+/// Writes a report whole (the file-writing layer: `output::files`).
 fn write_whole(
     path: &Path,
     fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let failed = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
-    {
-        let mut out = std::io::BufWriter::new(file.as_file_mut());
-        fill(&mut out).map_err(failed)?;
-        std::io::Write::flush(&mut out).map_err(failed)?;
-    }
-    file.persist(path).map_err(|e| failed(e.error))?;
-    Ok(())
+    crate::output::files::write_whole(path, fill)
 }
 
 /// Where a finding points: the resource's page in the Azure portal.
