@@ -329,12 +329,17 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
     closed?;
     let failing_entries = report_ignore_file(ctx, options, &summary, &mut sink.report)?;
     sink.report.finish()?;
-    ctx.diagnostics
-        .summary(&audit_summary_line(&summary, started.elapsed()));
+    ctx.diagnostics.summary(&audit_summary_line(
+        &summary,
+        options.fail_level,
+        started.elapsed(),
+    ));
     if summary.errors > 0 {
         Err(Error::AuditErrors(summary.errors))
     } else if summary.new_findings + failing_entries > 0 {
         Err(Error::AuditFindings(summary.new_findings + failing_entries))
+    } else if summary.unknown_checks > 0 && !options.allow_unknown {
+        Err(Error::AuditUnknown(summary.unknown_checks))
     } else {
         Ok(())
     }
@@ -489,10 +494,32 @@ impl AuditSink<'_> {
     }
 }
 
-/// "Audited N clusters in M subscriptions in T s: …".
-fn audit_summary_line(summary: &audit::Summary, elapsed: Duration) -> String {
+/// "Audited N clusters in M subscriptions in T s: …": the counts the exit code comes from
+/// (unknowns, and new findings below error level when `--fail-level` counts them).
+fn audit_summary_line(
+    summary: &audit::Summary,
+    fail_level: crate::domain::rules::Level,
+    elapsed: Duration,
+) -> String {
+    let unknown = match summary.unknown_checks {
+        0 => String::new(),
+        n => format!(
+            ", {} unknown ({} that could not be made)",
+            summary.unknown,
+            plural(n, "check")
+        ),
+    };
+    let below_error = if fail_level < crate::domain::rules::Level::Error && summary.new_findings > 0 {
+        format!(
+            "; {} at {} level or above",
+            plural(summary.new_findings, "new finding"),
+            fail_level.as_str()
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "Audited {} in {} in {:.1} s: {} passing, {} failing, {}{}{}.",
+        "Audited {} in {} in {:.1} s: {} passing, {} failing{unknown}, {}{}{}{below_error}.",
         plural(summary.clusters, "cluster"),
         plural(summary.subscriptions, "subscription"),
         elapsed.as_secs_f64(),

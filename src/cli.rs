@@ -347,6 +347,9 @@ pub struct AuditChecks {
     /// Findings at or above this level make the exit code 4.
     #[arg(long, value_name = "LEVEL", default_value = "error", value_parser = ["error", "warning", "note"])]
     pub fail_level: String,
+    /// Exit 0 even when some checks could not be made (verdict unknown); they are still shown.
+    #[arg(long)]
+    pub allow_unknown: bool,
     /// Also write a report: sarif, junit, markdown or codeclimate (GitLab Code Quality), e.g.
     /// sarif=audit.sarif (repeatable).
     #[arg(long = "report", value_name = "FORMAT=PATH")]

@@ -124,6 +124,12 @@ pub enum Error {
         "the audit could not read some subscriptions or clusters ({0} rows with verdict 'error')"
     )]
     AuditErrors(usize),
+    /// An audit found nothing failing but could not make some checks (verdict unknown); exit 1
+    /// unless `--allow-unknown`.
+    #[error(
+        "the audit could not make {0} checks (verdict 'unknown'): see each one's hint, or pass --allow-unknown to accept them"
+    )]
+    AuditUnknown(usize),
     /// A doctor check failed: the report says which; exit 4.
     #[error("{0} checks failed")]
     ChecksFailed(usize),

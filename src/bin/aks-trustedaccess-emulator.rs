@@ -119,6 +119,15 @@ struct Args {
     #[arg(long, value_name = "HOW", value_parser = ["forbidden", "unregistered"])]
     graph_refuse: Option<String>,
 
+    /// Make Resource Graph refuse (400) any query longer than this many characters (0: none).
+    #[arg(long, value_name = "CHARS", default_value_t = 0)]
+    graph_max_query_chars: usize,
+
+    /// Make Resource Graph refuse (400) this share (0 to 1) of the queries that check a list
+    /// of ids, picked by a hash of the query's text (the same query, the same answer).
+    #[arg(long, value_name = "RATIO", default_value_t = 0.0)]
+    graph_refuse_batches: f64,
+
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
@@ -292,6 +301,8 @@ fn config_of(args: &Args) -> Result<EmulatorConfig, String> {
                 "forbidden" => 403,
                 _ => 409,
             }),
+            max_query_chars: args.graph_max_query_chars,
+            refuse_batches: args.graph_refuse_batches.clamp(0.0, 1.0),
         },
     })
 }

@@ -154,9 +154,9 @@ pub const RULES: &[Rule] = &[
         id: SOURCE_UNKNOWN,
         name: "source-unknown",
         level: Level::Note,
-        origin: "The caller could not read the binding's source resource",
-        description: "The binding's source could not be read, so whether it exists is unknown.",
-        help: "run the audit with an identity that can read the source (Reader on its scope)",
+        origin: "The binding's source resource could not be read by any path (Resource Graph, then ARM)",
+        description: "The binding's source could not be read, so whether it exists is unknown: the cluster's verdict is unknown, and the exit code not 0 (unless --allow-unknown).",
+        help: "a 403 needs Reader on the source's scope; any other cause is named in the finding's hint",
     },
     Rule {
         id: SUPPRESSION_EXPIRED,

@@ -25,6 +25,12 @@ pub struct GraphConfig {
     pub window: Duration,
     /// Refuse every query: 403 (no access) or 409 (provider not registered).
     pub refusal: Option<u16>,
+    /// Refuse (400) a query longer than this many characters (0 = no limit).
+    pub max_query_chars: usize,
+    /// Refuse (400) this share of the queries that check a list of ids (`id in~ (…)`), chosen
+    /// by a hash of the query's text: the same query is always answered the same way, and a
+    /// part of a refused one may pass.
+    pub refuse_batches: f64,
 }
 
 impl Default for GraphConfig {
@@ -33,6 +39,8 @@ impl Default for GraphConfig {
             quota: 15,
             window: Duration::from_secs(5),
             refusal: None,
+            max_query_chars: 0,
+            refuse_batches: 0.0,
         }
     }
 }
@@ -115,7 +123,7 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> R
     }
     let (allowed, remaining, resets) = world.graph_quota.charge(&config.graph);
     let reply = if allowed {
-        answer(world, req)
+        refused_query(&config.graph, req).unwrap_or_else(|| answer(world, req))
     } else {
         graph_error(
             429,
@@ -128,6 +136,32 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> R
     reply
         .header("x-ms-user-quota-remaining", remaining.to_string())
         .header("x-ms-user-quota-resets-after", hms(resets))
+}
+
+/// A query the configured faults refuse: too long, or a batch of ids picked to fail.
+fn refused_query(config: &GraphConfig, req: &ArmRequest) -> Option<Reply> {
+    let body: Value = serde_json::from_slice(req.body).ok()?;
+    let query = body["query"].as_str()?;
+    let len = query.chars().count();
+    if config.max_query_chars > 0 && len > config.max_query_chars {
+        return Some(invalid_query(format!(
+            "The query is {len} characters long, over the limit of {}.",
+            config.max_query_chars
+        )));
+    }
+    // FNV-1a of the text, as a fraction of u64's range.
+    let hash = query.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let picked = (hash as f64 / u64::MAX as f64) < config.refuse_batches;
+    (query.contains(" in~ (") && picked).then(|| {
+        graph_error(
+            400,
+            "BadRequest",
+            "The query could not be processed.",
+            json!([{"code": "InternalServiceError", "message": "Refused by the emulator's --graph-refuse-batches."}]),
+        )
+    })
 }
 
 fn invalid_query(message: String) -> Reply {

@@ -148,8 +148,11 @@ fn row(item: &PyValue, columns: Columns<'_>) -> Vec<(String, String)> {
                 Columns::AsBuilt => map.keys().map(String::as_str).collect(),
                 Columns::Sorted => d.sorted().into_iter().map(|(k, _)| k.as_str()).collect(),
             };
+            // A key this tool's own report names is shown even if az would hide it (the rule id
+            // of `audit --list-rules`).
+            let given = |k: &str| matches!(columns, Columns::Given(c) if c.contains(&k));
             keys.into_iter()
-                .filter(|k| !SKIP_KEYS.contains(k))
+                .filter(|k| !SKIP_KEYS.contains(k) || given(k))
                 .filter_map(|k| {
                     let cell = match &map[k] {
                         PyValue::Null | PyValue::Dict(_) => return None,

@@ -19,6 +19,8 @@ pub struct AuditOptions {
     pub max_risk: Option<Risk>,
     /// Findings at or above this level (and not in the baseline) make the exit code 4.
     pub fail_level: Level,
+    /// Checks that could not be made (verdict unknown) do not keep the exit code from 0.
+    pub allow_unknown: bool,
     /// (rule id, resource) of the findings of a previous run (`--baseline`).
     pub baseline: Vec<(String, String)>,
     /// `--ignore-file`: accepted findings, each until its expiry date.
@@ -199,6 +201,7 @@ pub fn checks(flags: &AuditChecks) -> Result<AuditOptions> {
         skip_rules,
         max_risk: flags.max_risk.as_deref().and_then(Risk::parse),
         fail_level: Level::parse(&flags.fail_level).unwrap_or(Level::Error),
+        allow_unknown: flags.allow_unknown,
         baseline,
         ignore: match &flags.ignore_file {
             Some(path) => Some(std::sync::Arc::new(read_ignore_file(path)?)),

@@ -6,17 +6,19 @@ use serde_json::{Value, json};
 
 /// What the fleet generator promises for cluster number `n` (see `Seed::fleet` and
 /// `fleet_source`): binding k = n * bindings + b has a dangling source when k % 17 == 5 and an
-/// identity-less one when k % 19 == 7 (an unreadable source, k % 23 == 11, is only a note).
-fn expected_verdict(n: usize, bindings: usize) -> &'static str {
+/// identity-less one when k % 19 == 7; a source the caller cannot read (k % 23 == 11, and not
+/// dangling) makes the cluster `unknown` unless something else fails it.
+pub fn expected_verdict(n: usize, bindings: usize) -> &'static str {
     let bound = if n % 10 == 9 { 0 } else { bindings };
-    let broken_source = (0..bound).any(|b| {
-        let k = n * bound + b;
-        k % 17 == 5 || k % 19 == 7
-    });
+    let ks = || (0..bound).map(move |b| n * bound + b);
+    let unreadable = |k: usize| k % 23 == 11 && k % 17 != 5;
+    let broken_source = ks().any(|k| k % 17 == 5 || (k % 19 == 7 && !unreadable(k)));
     if n % 13 == 12 {
         "error"
     } else if n % 10 == 9 || n % 7 == 6 || (n % 11 == 10 && bound > 0) || broken_source {
         "fail"
+    } else if ks().any(unreadable) {
+        "unknown"
     } else {
         "pass"
     }
@@ -125,6 +127,16 @@ fn every_cluster_of_a_generated_fleet_gets_the_right_verdict() {
         .iter()
         .filter(|r| r["verdict"] == "fail")
         .count();
+    let unknown = cluster_rows
+        .iter()
+        .filter(|r| r["verdict"] == "unknown")
+        .count();
+    let checks: usize = cluster_rows
+        .iter()
+        .flat_map(|r| r["results"].as_array().unwrap())
+        .filter(|f| f["outcome"] == "unknown")
+        .count();
+    assert!(unknown > 0 && checks >= unknown);
     assert!(
         out.stderr.contains(&format!(
             "Audited {} clusters in {} subscriptions in ",
@@ -135,7 +147,7 @@ fn every_cluster_of_a_generated_fleet_gets_the_right_verdict() {
         out.stderr
     );
     assert!(
-        out.stderr.contains(&format!(": {passing} passing, {failing} failing, {errors} errors, 1 subscription skipped (not Enabled).")),
+        out.stderr.contains(&format!(": {passing} passing, {failing} failing, {unknown} unknown ({checks} checks that could not be made), {errors} errors, 1 subscription skipped (not Enabled).")),
         "{}",
         out.stderr
     );

@@ -85,10 +85,18 @@ fn junit_parses_back_with_a_testcase_per_cluster_and_rule() {
             _ => {}
         }
     }
-    // A testsuite per rule, a testcase per cluster and rule; cluster 12 cannot be read (error).
+    // A testsuite per rule, a testcase per cluster (and the unreadable subscription) and rule;
+    // cluster 12 and the subscription cannot be read (an error in each suite); one source
+    // cannot be read (an unknown: an error of type unknown in TA010's suite).
     assert_eq!(suites, 12);
-    assert_eq!(cases, 12 * 13, "{junit}");
-    assert_eq!(errors, 12);
+    assert_eq!(cases, 12 * 14, "{junit}");
+    assert_eq!(errors, 2 * 12 + 1);
+    assert_eq!(
+        junit
+            .matches("<error type=\"unknown\" message=\"unknown: binding")
+            .count(),
+        1
+    );
     assert!(failures > 0 && errors > 0);
     assert!(md.starts_with("## aks-trustedaccess audit\n"));
     assert!(md.contains("| TA003 dangling-source | error |"), "{md}");

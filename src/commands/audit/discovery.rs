@@ -254,10 +254,11 @@ enum GraphOutcome {
     Failed(Error),
 }
 
-/// Discovery by Resource Graph. Clusters are handed on page by page as they arrive, except when
-/// subscriptions were named: Resource Graph silently leaves out what the caller cannot read, so
-/// a named subscription it returned nothing for is then listed through ARM (an error row, not
-/// an empty result), which needs the whole answer first.
+/// Discovery by Resource Graph. Resource Graph silently leaves out what the caller cannot read,
+/// so every subscription in scope it returned no cluster for is listed through ARM once (an
+/// error row, not an empty result). Clusters are handed on page by page as they arrive, and
+/// the confirmed subscriptions after them; when subscriptions were named, the whole answer is
+/// held first so the rows keep the subscriptions' order.
 async fn by_graph(
     ctx: &Context,
     selector: &Selector,
@@ -282,9 +283,13 @@ async fn by_graph(
     let streamed = selector.subscriptions.is_empty();
     let mut held = Vec::new();
     let mut handed_on = 0usize;
+    let mut seen = std::collections::HashSet::new();
     let outcome = {
         let mut sink = |f: Found| {
             if streamed {
+                if let Found::Cluster(c) = &f {
+                    seen.insert(c.id.subscription.as_str().to_ascii_lowercase());
+                }
                 handed_on += 1;
                 found(f);
             } else {
@@ -295,7 +300,15 @@ async fn by_graph(
     };
     match outcome {
         Ok(searched) => {
-            if !streamed {
+            if streamed {
+                // Every listed subscription Resource Graph showed no cluster for is confirmed
+                // with one ARM listing (after the others' rows): a 403 or 404 is an error row.
+                let empty: Vec<Target> = listed
+                    .into_iter()
+                    .filter(|t| !seen.contains(&t.id.as_str().to_ascii_lowercase()))
+                    .collect();
+                arm_walk(ctx, selector, empty, slots, found).await;
+            } else {
                 confirm_empty(ctx, selector, &listed, slots, &mut held).await;
                 held.into_iter().for_each(&mut *found);
             }

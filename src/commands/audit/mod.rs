@@ -52,6 +52,10 @@ pub struct Summary {
     pub warning: usize,
     pub failing: usize,
     pub errors: usize,
+    /// Clusters whose verdict is unknown.
+    pub unknown: usize,
+    /// Checks that could not be made, in any cluster (a failing cluster may have some too).
+    pub unknown_checks: usize,
     /// Findings at or above `--fail-level` that are not in the baseline.
     pub new_findings: usize,
     /// Findings the baseline already had.
@@ -182,6 +186,7 @@ impl Summary {
             Some("warn") => self.warning += 1,
             Some("fail") => self.failing += 1,
             Some("skipped") => self.skipped += 1,
+            Some("unknown") => self.unknown += 1,
             _ => self.errors += 1,
         }
         if row["cluster"].is_string() {
@@ -190,6 +195,8 @@ impl Summary {
         for f in row["results"].as_array().into_iter().flatten() {
             if f["suppression"].is_object() {
                 self.suppressed += 1;
+            } else if f["outcome"] == "unknown" {
+                self.unknown_checks += 1;
             } else if f["known"] == true {
                 self.known_findings += 1;
             } else if Level::parse(f["level"].as_str().unwrap_or_default())
@@ -281,15 +288,7 @@ impl<'a> Audit<'a> {
             .filter_map(|b| b.properties.source_resource_id.as_deref())
             .map(|s| s.trim_end_matches('/').to_ascii_lowercase())
             .collect();
-        let sources = match self.sources.states(&ids, &self.slots).await {
-            Ok(s) => s,
-            Err(e) => {
-                let why = describe(&e);
-                ids.iter()
-                    .map(|id| (id.clone(), SourceState::Unreadable(why.clone())))
-                    .collect()
-            }
-        };
+        let sources = self.sources.states(&ids, &self.slots).await;
         join_all(listed.into_iter().map(|item| {
             let sources = &sources;
             async move {
@@ -343,17 +342,16 @@ impl<'a> Audit<'a> {
             Ok(b) => b,
             Err(e) => return error_row(row, &describe(&e)),
         };
-        let catalog = if bindings.is_empty() {
-            None
+        // A catalog that cannot be read leaves the roles' checks unknown, not the whole cluster.
+        let (catalog, catalog_error) = if bindings.is_empty() {
+            (None, None)
         } else {
             match self.catalog(&cluster.id.subscription, &location).await {
-                Ok(catalog) => Some(catalog),
-                Err(e) => {
-                    return error_row(
-                        row,
-                        &format!("cannot read the role catalog of {location}: {e}"),
-                    );
-                }
+                Ok(catalog) => (Some(catalog), None),
+                Err(e) => (
+                    None,
+                    Some(format!("cannot read the role catalog of {location}: {e}")),
+                ),
             }
         };
         let cluster_id = cluster.id.path();
@@ -366,6 +364,7 @@ impl<'a> Audit<'a> {
             requirements: &self.requirements,
             sources,
             max_risk: self.options.max_risk,
+            catalog_error: catalog_error.as_deref(),
         });
         findings.retain(|f| !self.options.skip_rules.contains(&f.rule));
         for f in &mut findings {
@@ -434,26 +433,31 @@ fn binding_json(b: &RoleBinding, catalog: Option<&Catalog>) -> Value {
     })
 }
 
-/// The verdict (the worst level of the findings no ignore-file entry accepted), the messages
-/// the table shows, and every finding.
+/// The verdict, the messages the table shows, and every finding; findings an ignore-file entry
+/// accepted count for none of them. The verdict is `fail` when an error-level finding was made;
+/// else `unknown` when a check could not be made (a cluster is never `pass` or `warn` on checks
+/// that were not made); else `warn` for a warning; else `pass`.
 fn with_verdict(mut row: Value, findings: &[Finding]) -> Value {
-    let worst = findings
-        .iter()
-        .filter(|f| f.suppression.is_none())
-        .map(|f| f.level)
-        .max();
+    let counted = || findings.iter().filter(|f| f.suppression.is_none());
+    let worst = counted().filter(|f| !f.unknown).map(|f| f.level).max();
+    let unknown = counted().any(|f| f.unknown);
     row["verdict"] = json!(match worst {
         Some(Level::Error) => "fail",
+        _ if unknown => "unknown",
         Some(Level::Warning) => "warn",
         _ => "pass",
     });
-    // `findings`: the messages of warnings and errors (what the table shows); notes such
-    // as privilege are in `results` with every finding's rule, level and hint.
+    // `findings`: the messages of warnings, errors and unknowns (what the table shows); notes
+    // such as privilege are in `results` with every finding's rule, level, outcome and hint.
     row["findings"] = json!(
         findings
             .iter()
-            .filter(|f| f.level > Level::Note && f.suppression.is_none())
-            .map(|f| f.message.clone())
+            .filter(|f| (f.unknown || f.level > Level::Note) && f.suppression.is_none())
+            .map(|f| if f.unknown {
+                format!("unknown: {}", f.message)
+            } else {
+                f.message.clone()
+            })
             .collect::<Vec<_>>()
     );
     row["results"] = Value::Array(findings.iter().map(Finding::to_json).collect());

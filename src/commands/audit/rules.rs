@@ -21,6 +21,8 @@ pub struct Finding {
     pub known: bool,
     /// Accepted by a live `--ignore-file` entry.
     pub suppression: Option<Suppressed>,
+    /// The check could not be made (the message says why): neither a pass nor a failure.
+    pub unknown: bool,
 }
 
 /// The ignore-file entry that accepted a finding: why, whose decision, until when, where.
@@ -76,6 +78,16 @@ impl Finding {
             hint: rule.map_or("", |r| r.help).to_string(),
             known: false,
             suppression: None,
+            unknown: false,
+        }
+    }
+
+    /// A check of `rule_id` that could not be made; `hint` names the cause's remedy.
+    pub fn unknown(rule_id: &'static str, resource: &str, message: String, hint: String) -> Self {
+        Finding {
+            unknown: true,
+            hint,
+            ..Finding::new(rule_id, resource, message)
         }
     }
 
@@ -88,6 +100,7 @@ impl Finding {
             "message": self.message,
             "hint": self.hint,
             "known": self.known,
+            "outcome": if self.unknown { "unknown" } else { "finding" },
         });
         if let Some(s) = &self.suppression {
             out["suppression"] = s.to_json();
@@ -105,6 +118,7 @@ impl Finding {
             hint: v["hint"].as_str().unwrap_or_default().to_string(),
             known: v["known"].as_bool().unwrap_or(false),
             suppression: Suppressed::from_json(&v["suppression"]),
+            unknown: v["outcome"] == "unknown",
         })
     }
 }

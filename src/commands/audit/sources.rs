@@ -1,12 +1,16 @@
-//! Checking binding sources, each distinct one once: in batches through Resource Graph
-//! (`where id in~ (…)`), then an ARM GET for each one Resource Graph did not return (it cannot
-//! tell a deleted resource from one the caller cannot read), or ARM GETs only when Resource Graph
-//! is not used or refuses.
+//! Checking binding sources, each distinct one once, in a way a refusing server cannot starve:
+//! small Resource Graph queries (`where id in~ (…)`, bounded in ids and in characters), a
+//! batch that fails split in halves and asked again, and what still fails read through ARM (a
+//! GET per source, within the client's request budget). Resource Graph's answer is then
+//! completed with an ARM GET for each source it did not return (it cannot tell a deleted
+//! resource from one the caller cannot read). A source no path could read is `Unreadable` with
+//! the reason, which the audit reports as `unknown`, never as a pass.
 
 use crate::arm::graph::{self, Graph, GraphScope};
 use crate::arm::resources::{ResourceReader, SourceState};
 use crate::commands::audit::discovery::kql_string;
 use crate::commands::audit::slots::Slots;
+use crate::commands::audit::verdict::describe;
 use crate::context::Context;
 use crate::domain::ids::SourceResourceId;
 use crate::error::Result;
@@ -16,12 +20,29 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Ids per Resource Graph query (its page holds 1,000 rows).
-pub const SOURCE_BATCH: usize = 1000;
+/// Ids per Resource Graph query at most. With `MAX_QUERY_CHARS` this keeps a query well under
+/// the ~110,000 characters a 1,000-id query reached (which a server refused), while a chunk of
+/// 500 clusters still takes two or three queries: Resource Graph's quota (15 per 5 s) holds for
+/// a 10,000-cluster fleet.
+pub const SOURCE_BATCH: usize = 400;
+
+/// Characters per query at most (the ids are cut to fit). Resource Graph documents no length
+/// limit a client can rely on; 48,000 is under half of the length seen refused, and a batch
+/// refused anyway is split (see `MIN_SPLIT`).
+pub const MAX_QUERY_CHARS: usize = 48_000;
+
+/// A failed batch is split in halves while it has more ids than this; a smaller one that
+/// still fails is read through ARM (a handful of GETs costs less than more queries against
+/// Resource Graph's quota).
+const MIN_SPLIT: usize = 16;
 
 /// Source states kept for later chunks (about two full chunks' sources); beyond it, only the
 /// states of the current request's sources are kept.
-const KNOWN_LIMIT: usize = 2 * SOURCE_BATCH;
+const KNOWN_LIMIT: usize = 2000;
+
+/// The query before its ids, and after.
+const QUERY_HEAD: &str = "resources | where id in~ (";
+const QUERY_TAIL: &str = ") | project id, identity";
 
 pub struct SourceChecker<'a> {
     ctx: &'a Context,
@@ -44,12 +65,9 @@ impl<'a> SourceChecker<'a> {
         }
     }
 
-    /// The states of `ids` (lower-cased), checking those not checked before.
-    pub async fn states(
-        &self,
-        ids: &[String],
-        slots: &Slots,
-    ) -> Result<HashMap<String, SourceState>> {
+    /// The states of `ids` (lower-cased), checking those not checked before. Never fails as a
+    /// whole: a source no path could read is `Unreadable` with the reason.
+    pub async fn states(&self, ids: &[String], slots: &Slots) -> HashMap<String, SourceState> {
         let mut wanted: Vec<String> = ids.to_vec();
         wanted.sort();
         wanted.dedup();
@@ -63,19 +81,9 @@ impl<'a> SourceChecker<'a> {
         };
         let mut found = HashMap::new();
         if self.use_graph.load(Ordering::Relaxed) {
-            for batch in unknown.chunks(SOURCE_BATCH) {
-                match slots.run(self.by_graph(batch)).await {
-                    Ok(states) => found.extend(states),
-                    Err(e) if graph::is_refusal(&e) => {
-                        self.ctx.diagnostics.warn(
-                            "Resource Graph refused the source query; checking sources with ARM reads instead",
-                        );
-                        self.use_graph.store(false, Ordering::Relaxed);
-                        break;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+            let batches = batches(&unknown);
+            let answers = join_all(batches.iter().map(|b| self.by_graph_split(b, slots))).await;
+            answers.into_iter().for_each(|a| found.extend(a));
         }
         let rest: Vec<&String> = unknown
             .iter()
@@ -83,15 +91,16 @@ impl<'a> SourceChecker<'a> {
             .collect();
         let read = join_all(rest.iter().map(|id| async move {
             let state = match SourceResourceId::parse(id) {
-                Ok(parsed) => slots.run(self.reader.read(&self.ctx.client, &parsed)).await,
-                Err(_) => Ok(SourceState::Unreadable("not an ARM resource id".into())),
+                Ok(parsed) => slots
+                    .run(self.reader.read(&self.ctx.client, &parsed))
+                    .await
+                    .unwrap_or_else(|e| SourceState::Unreadable(describe(&e))),
+                Err(_) => SourceState::Unreadable("not an ARM resource id".into()),
             };
             ((*id).clone(), state)
         }))
         .await;
-        for (id, state) in read {
-            found.insert(id, state?);
-        }
+        found.extend(read);
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         // Bounded: a source shared by clusters is most often shared within a chunk; keeping
         // every state checked (20,000 for a 200×50 fleet) cost ~7 MB of the peak.
@@ -99,10 +108,49 @@ impl<'a> SourceChecker<'a> {
             known.retain(|id, _| wanted.binary_search(id).is_ok());
         }
         known.extend(found);
-        Ok(wanted
+        wanted
             .into_iter()
             .filter_map(|id| known.get(&id).cloned().map(|s| (id, s)))
-            .collect())
+            .collect()
+    }
+
+    /// A batch through Resource Graph, split in halves (and each half asked again) while it
+    /// fails; what is left unanswered is for ARM. A refusal of the caller (403, not registered)
+    /// stops Resource Graph for the rest of the audit.
+    async fn by_graph_split(
+        &self,
+        batch: &[String],
+        slots: &Slots,
+    ) -> HashMap<String, SourceState> {
+        let mut out = HashMap::new();
+        let mut pending: Vec<&[String]> = vec![batch];
+        while let Some(part) = pending.pop() {
+            if !self.use_graph.load(Ordering::Relaxed) {
+                break;
+            }
+            match slots.run(self.by_graph(part)).await {
+                Ok(states) => out.extend(states),
+                Err(e) if graph::is_refusal(&e) => {
+                    self.ctx.diagnostics.warn(
+                        "Resource Graph refused the source query; checking sources with ARM reads instead",
+                    );
+                    self.use_graph.store(false, Ordering::Relaxed);
+                }
+                Err(e) if part.len() > MIN_SPLIT => {
+                    self.ctx.diagnostics.verbose(&format!(
+                        "Resource Graph failed a query of {} sources ({}); asking again in two halves",
+                        part.len(),
+                        describe(&e)
+                    ));
+                    let (a, b) = part.split_at(part.len() / 2);
+                    pending.push(b);
+                    pending.push(a);
+                }
+                // Left for ARM reads.
+                Err(_) => {}
+            }
+        }
+        out
     }
 
     /// One Resource Graph query for a batch: the sources it returns exist (with their identity).
@@ -114,10 +162,7 @@ impl<'a> SourceChecker<'a> {
         subscriptions.sort();
         subscriptions.dedup();
         let ids: Vec<String> = batch.iter().map(|id| kql_string(id)).collect();
-        let query = format!(
-            "resources | where id in~ ({}) | project id, identity",
-            ids.join(", ")
-        );
+        let query = format!("{QUERY_HEAD}{}{QUERY_TAIL}", ids.join(", "));
         let mut out = HashMap::new();
         self.graph
             .query(
@@ -133,5 +178,60 @@ impl<'a> SourceChecker<'a> {
             )
             .await?;
         Ok(out)
+    }
+}
+
+/// The ids in batches of at most `SOURCE_BATCH` ids and `MAX_QUERY_CHARS` characters of query
+/// (an id too long for a query alone gets a batch of its own, which ARM reads if refused).
+fn batches(ids: &[String]) -> Vec<&[String]> {
+    let mut out = Vec::new();
+    let (mut start, mut chars) = (0, QUERY_HEAD.len() + QUERY_TAIL.len());
+    for (i, id) in ids.iter().enumerate() {
+        // Quoted and escaped, with ", " between.
+        let cost = kql_string(id).len() + 2;
+        if i > start && (i - start >= SOURCE_BATCH || chars + cost > MAX_QUERY_CHARS) {
+            out.push(&ids[start..i]);
+            (start, chars) = (i, QUERY_HEAD.len() + QUERY_TAIL.len());
+        }
+        chars += cost;
+    }
+    if start < ids.len() {
+        out.push(&ids[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_hold_at_most_the_ids_and_characters_allowed() {
+        let ids: Vec<String> = (0..1000)
+            .map(|n| {
+                format!(
+                    "/subscriptions/s/resourcegroups/g/providers/microsoft.x/y/{}",
+                    "n".repeat(n % 300)
+                )
+            })
+            .collect();
+        let all = batches(&ids);
+        assert_eq!(all.iter().map(|b| b.len()).sum::<usize>(), 1000);
+        for b in &all {
+            let query = format!(
+                "{QUERY_HEAD}{}{QUERY_TAIL}",
+                b.iter()
+                    .map(|id| kql_string(id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            assert!(
+                b.len() <= SOURCE_BATCH && query.len() <= MAX_QUERY_CHARS,
+                "{}",
+                query.len()
+            );
+        }
+        assert!(all.len() > 1000 / SOURCE_BATCH);
+        assert!(batches(&[]).is_empty());
     }
 }

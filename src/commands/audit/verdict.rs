@@ -76,6 +76,8 @@ pub struct Facts<'a> {
     pub sources: &'a HashMap<String, SourceState>,
     /// Risk above this is an error-level finding.
     pub max_risk: Option<Risk>,
+    /// Why the location's catalog could not be read (the roles' checks are then unknown).
+    pub catalog_error: Option<&'a str>,
 }
 
 /// Everything wrong with one cluster; empty when it passes.
@@ -143,6 +145,13 @@ fn binding_findings(f: &Facts, b: &RoleBinding) -> Vec<Finding> {
     }
     if let Some(catalog) = f.catalog {
         role_findings(f, catalog, b, &id, name, &mut out);
+    } else if let Some(why) = f.catalog_error {
+        out.push(Finding::unknown(
+            ROLE_GONE,
+            &id,
+            format!("binding {name}: its roles could not be checked: {why}"),
+            unknown_hint(why),
+        ));
     }
     out
 }
@@ -169,10 +178,11 @@ fn source_finding(f: &Facts, id: &str, name: &str, source: &str) -> Option<Findi
                 ),
             ))
         }
-        SourceState::Unreadable(why) => Some(Finding::new(
+        SourceState::Unreadable(why) => Some(Finding::unknown(
             SOURCE_UNKNOWN,
             id,
             format!("binding {name}: its source {source} could not be read ({why})"),
+            unknown_hint(why),
         )),
         _ => None,
     }
@@ -261,6 +271,30 @@ pub fn made_by(b: &RoleBinding) -> Option<&'static str> {
         t if t.eq_ignore_ascii_case("Application") => Some("application"),
         t if t.eq_ignore_ascii_case("ManagedIdentity") => Some("managed identity"),
         _ => Some("other"),
+    }
+}
+
+/// The remedy for a check that could not be made, by its real cause: a refusal of the caller
+/// (401, 403) is a permission to grant; anything else (a 400, a 5xx after retries, a provider
+/// that cannot be asked) is not, and the hint says so rather than blaming permissions.
+pub fn unknown_hint(why: &str) -> String {
+    let denied = [
+        "AuthorizationFailed",
+        "Forbidden",
+        "InvalidAuthenticationToken",
+        "does not have authorization",
+        "(401)",
+        "(403)",
+        "HTTP 401",
+        "HTTP 403",
+    ];
+    if denied.iter().any(|d| why.contains(d)) {
+        "the audit's identity may not read it: grant Reader on its scope, or pass --allow-unknown to accept unknowns".into()
+    } else {
+        format!(
+            "not a permission problem ({}): run the audit again, or with --discovery arm; --allow-unknown accepts unknowns",
+            why.split(':').next().unwrap_or(why).trim()
+        )
     }
 }
 
@@ -360,6 +394,7 @@ mod tests {
             requirements,
             sources,
             max_risk: None,
+            catalog_error: None,
         }
     }
 
@@ -462,7 +497,12 @@ mod tests {
             ]
         );
         assert_eq!(all[1].message, "binding b is Failed");
-        assert_eq!(all[5].level, Level::Note);
+        assert!(all[5].unknown && !all[4].unknown);
+        assert!(
+            all[5].hint.starts_with("not a permission problem"),
+            "{}",
+            all[5].hint
+        );
         let eight: Vec<RoleBinding> = (0..8).map(|_| good.clone()).collect();
         assert_eq!(
             rule_ids(&findings(&facts(
