@@ -34,6 +34,12 @@ struct Args {
     #[arg(long, value_name = "SxCxB")]
     fleet: Option<String>,
 
+    /// With --fleet: make this percentage of the binding sources dangling, and as many without
+    /// identity (picked by a hash of the binding's number) instead of the default 1 in 17 and
+    /// 1 in 19.
+    #[arg(long, value_name = "PERCENT", requires = "fleet", value_parser = clap::value_parser!(u32).range(0..=50))]
+    fleet_broken_percent: Option<u32>,
+
     /// Items per list page (0 = one page).
     #[arg(long, default_value_t = 100)]
     page_size: usize,
@@ -243,7 +249,7 @@ fn load_seed(args: &Args) -> Result<Seed, String> {
                     "--fleet '{spec}': expected three numbers, e.g. 20x50x2"
                 ));
             };
-            Ok(Seed::fleet(s, c, b))
+            Ok(Seed::fleet_with(s, c, b, args.fleet_broken_percent))
         }
         (None, None) => Ok(Seed::default_world()),
     }

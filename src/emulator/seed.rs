@@ -244,6 +244,17 @@ impl Seed {
     /// Binding sources follow `fleet_source` (some dangling, identity-less or unreadable).
     /// Management groups: `mg-fleet` (every generated subscription), `mg-fleet-even`.
     pub fn fleet(subscriptions: usize, clusters: usize, bindings: usize) -> Self {
+        Self::fleet_with(subscriptions, clusters, bindings, None)
+    }
+
+    /// `fleet`, with `broken_percent` of the sources dangling and as many without identity
+    /// (see `fleet_broken`) instead of 1 in 17 and 1 in 19.
+    pub fn fleet_with(
+        subscriptions: usize,
+        clusters: usize,
+        bindings: usize,
+        broken_percent: Option<u32>,
+    ) -> Self {
         let mut seed = Seed {
             subscriptions: vec![],
             resource_groups: vec![],
@@ -277,12 +288,10 @@ impl Seed {
                         )
                     })
                     .collect();
-                seed.resources.extend(
-                    sources
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(b, source)| fleet_source(source.clone(), n * bindings + b)),
-                );
+                seed.resources
+                    .extend(sources.iter().enumerate().filter_map(|(b, source)| {
+                        fleet_source_with(source.clone(), n * bindings + b, broken_percent)
+                    }));
                 let name = format!("aks-{s}-{c}");
                 seed.clusters
                     .push(fleet_cluster(&sub, &group, name, s, n, sources));
@@ -384,13 +393,26 @@ fn fleet_cluster(
 /// (dangling) when k % 17 == 5, without identity when k % 19 == 7, unreadable (403) when
 /// k % 23 == 11, else with a system-assigned identity.
 pub fn fleet_source(id: String, k: usize) -> Option<ResourceSeed> {
-    if k % 17 == 5 {
+    fleet_source_with(id, k, None)
+}
+
+/// With `broken_percent` P: dangling and identity-less are `fleet_broken(k, P)`.
+pub fn fleet_source_with(
+    id: String,
+    k: usize,
+    broken_percent: Option<u32>,
+) -> Option<ResourceSeed> {
+    let (dangling, no_identity) = match broken_percent {
+        Some(p) => fleet_broken(k, p),
+        None => (k % 17 == 5, k % 19 == 7),
+    };
+    if dangling {
         return None;
     }
     Some(ResourceSeed {
         id,
         location: default_location(),
-        identity: (k % 19 != 7).then(|| IdentitySeed {
+        identity: (!no_identity).then(|| IdentitySeed {
             identity_type: "SystemAssigned".into(),
             principal_id: None,
             tenant_id: None,
@@ -398,6 +420,14 @@ pub fn fleet_source(id: String, k: usize) -> Option<ResourceSeed> {
         tags: HashMap::new(),
         readable: k % 23 != 11,
     })
+}
+
+/// Source k's (dangling, without identity) for `--fleet-broken-percent P`: a Fibonacci hash of
+/// k taken modulo 100 is below P (dangling) or at least 100 - P (no identity); P ≤ 50.
+pub fn fleet_broken(k: usize, percent: u32) -> (bool, bool) {
+    let bucket = ((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 100;
+    let p = u64::from(percent);
+    (bucket < p, bucket >= 100 - p)
 }
 
 /// The id of generated subscription number `s`.

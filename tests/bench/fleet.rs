@@ -4,7 +4,11 @@
 //! the default parallelism. For each output format (JSON, TSV) it checks every verdict against
 //! what the generator promises (not against the tool), then reports the requests sent (by kind,
 //! and per cluster), the wall time against the ideal `requests × latency / parallelism`, CPU
-//! time and peak memory. Then the issue-12 case: a 20 × 50 fleet over TLS and plain http.
+//! time and peak memory. Then the issue-12 case: a 20 × 50 fleet over TLS and plain http. Then
+//! issue 20's: a 200 × 50 × 2 fleet with 8 % dangling and 8 % identity-less sources behind a
+//! Resource Graph that refuses queries over 100,000 characters, audited with all three reports
+//! (every broken binding reported, the same findings under `--discovery arm`, time against the
+//! ideal, peak memory, the Markdown report's size).
 //!
 //! Knobs (environment): AKS_BENCH_FLEET (default "200x50x2"), AKS_BENCH_FLEET_RUNS (3 per
 //! format), AKS_BENCH_SMALL_FLEET ("20x50x2"), AKS_BENCH_SMALL_RUNS (5 per transport),
@@ -55,6 +59,7 @@ fn main() {
     large_fleet(&trust, &fleet, transport, env_or("AKS_BENCH_FLEET_RUNS", 3));
     let small = std::env::var("AKS_BENCH_SMALL_FLEET").unwrap_or_else(|_| "20x50x2".into());
     small_fleet(&trust, &small, env_or("AKS_BENCH_SMALL_RUNS", 5));
+    refusing_graph(&trust, &fleet, env_or("AKS_BENCH_REFUSING_RUNS", 3));
 }
 
 /// One measured audit of a fresh emulator (each run starts with ARM's full budget and Resource
@@ -200,18 +205,19 @@ fn requests_by_kind(log: &[Value]) -> BTreeMap<&'static str, (usize, u64, u64)> 
 /// (n % 10 == 9), a user-assigned identity (n % 7 == 6), a role its location's catalog lacks
 /// (n % 11 == 10, australiaeast), or a binding k = n × bindings + b whose source is gone
 /// (k % 17 == 5) or has no identity (k % 19 == 7); an unreadable source (k % 23 == 11) is a
-/// note, even one without identity (the caller cannot see that: first at k = 425, so only
-/// fleets larger than the tests' meet it).
+/// makes the cluster `unknown` unless something else fails it, even one without identity (the
+/// caller cannot see that: first at k = 425, so only fleets larger than the tests' meet it).
 fn expected_verdict(n: usize, bindings: usize) -> &'static str {
     let bound = if n % 10 == 9 { 0 } else { bindings };
-    let broken_source = (0..bound).any(|b| {
-        let k = n * bound + b;
-        k % 17 == 5 || (k % 19 == 7 && k % 23 != 11)
-    });
+    let ks = || (0..bound).map(move |b| n * bound + b);
+    let unreadable = |k: usize| k % 23 == 11 && k % 17 != 5;
+    let broken_source = ks().any(|k| k % 17 == 5 || (k % 19 == 7 && !unreadable(k)));
     if n % 13 == 12 {
         "error"
     } else if n % 10 == 9 || n % 7 == 6 || (n % 11 == 10 && bound > 0) || broken_source {
         "fail"
+    } else if ks().any(unreadable) {
+        "unknown"
     } else {
         "pass"
     }
@@ -262,7 +268,7 @@ fn check_verdicts(format: &str, out: &[u8], subs: usize, clusters: usize, bindin
         *tally.entry(want).or_default() += 1;
     }
     assert!(
-        tally.len() == 3,
+        tally.len() == 4,
         "every kind of verdict is exercised: {tally:?}"
     );
 }
@@ -279,4 +285,143 @@ fn cli_env(cmd: &mut Command, url: &str, trust: &std::path::Path) {
         .env("SSL_CERT_FILE", trust)
         .env_remove("AZURE_SUBSCRIPTION_ID")
         .env_remove("SSL_CERT_DIR");
+}
+
+/// Issue 20's case (see the file's comment): each discovery mode, `runs` times.
+fn refusing_graph(trust: &measure::TrustFile, fleet: &str, runs: usize) {
+    let (_, clusters, bindings) = fleet_shape(fleet);
+    println!(
+        "\n| {fleet}, 8 % dangling + 8 % identity-less, queries over 100,000 characters refused, all three reports | requests | ideal | median wall (p10 – p90) | ratio to ideal | peak RSS | Markdown | SARIF results |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut findings_by_mode: Vec<(&str, Vec<Value>)> = Vec::new();
+    for mode in ["arg", "arm"] {
+        let mut measured = Vec::new();
+        let (mut requests, mut md_len, mut sarif_results) = (0, 0, 0);
+        for _ in 0..runs {
+            let (run, rows, sizes) = refusing_graph_once(trust, fleet, mode);
+            check_broken_bindings(&rows, clusters, bindings);
+            (requests, md_len, sarif_results) = sizes;
+            let clusters_only: Vec<Value> = rows
+                .into_iter()
+                .filter(|r| r["cluster"].is_string())
+                .map(|r| serde_json::json!([r["id"], r["verdict"], r["results"]]))
+                .collect();
+            findings_by_mode.push((mode, clusters_only));
+            measured.push(run);
+        }
+        let s = Stats::of(&measured);
+        let ideal = requests as f64 * LATENCY_MS / DEFAULT_PARALLEL;
+        println!(
+            "| --discovery {mode} | {requests} | {} | {} ({} – {}) | {:.2}× | {:.1} MiB | {:.0} KiB | {sarif_results} |",
+            ms(ideal),
+            ms(s.wall.median),
+            ms(s.wall.p10),
+            ms(s.wall.p90),
+            s.wall.median / ideal,
+            s.peak_rss_kib as f64 / 1024.0,
+            md_len as f64 / 1024.0
+        );
+    }
+    let first = &findings_by_mode[0].1;
+    for (mode, rows) in &findings_by_mode {
+        assert!(rows == first, "--discovery {mode} gives the same findings");
+    }
+    println!(
+        "\nevery dangling and identity-less binding reported in all {} runs (none as a pass); the same verdicts and findings under --discovery arg and arm",
+        findings_by_mode.len()
+    );
+}
+
+/// One audit with the three reports: the run, its rows, and (requests, Markdown bytes, SARIF
+/// results).
+fn refusing_graph_once(
+    trust: &measure::TrustFile,
+    fleet: &str,
+    mode: &str,
+) -> (Run, Vec<Value>, (usize, u64, usize)) {
+    let latency = LATENCY_MS.to_string();
+    let emulator = Emulator::start(
+        Transport::Tls,
+        &[
+            "--fleet",
+            fleet,
+            "--fleet-broken-percent",
+            "8",
+            "--graph-max-query-chars",
+            "100000",
+            "--latency-ms",
+            &latency,
+        ],
+        trust,
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report = |name: &str| dir.path().join(name).display().to_string();
+    let mut args: Vec<String> = vec!["audit".into(), "--discovery".into(), mode.into()];
+    for (format, file) in [
+        ("sarif", "a.sarif"),
+        ("junit", "a.xml"),
+        ("markdown", "a.md"),
+    ] {
+        args.push("--report".into());
+        args.push(format!("{format}={}", report(file)));
+    }
+    let stdout = dir.path().join("out.json");
+    let run = emulator.run_to(&args, &stdout);
+    assert_eq!(run.code, 1, "some clusters cannot be read");
+    let rows: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(&stdout).expect("stdout")).expect("JSON");
+    let md_len = std::fs::metadata(report("a.md")).expect("markdown").len();
+    assert!(md_len < 1024 * 1024, "Markdown under 1 MiB: {md_len}");
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(report("a.sarif")).expect("SARIF")).expect("JSON");
+    let results = sarif["runs"][0]["results"].as_array().map_or(0, Vec::len);
+    (run, rows, (emulator.requests().len(), md_len, results))
+}
+
+/// Source k's (dangling, without identity) under `--fleet-broken-percent P`, as the generator
+/// promises (a Fibonacci hash of k modulo 100 below P, or at least 100 - P).
+fn broken(k: usize, percent: u64) -> (bool, bool) {
+    let bucket = ((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 100;
+    (bucket < percent, bucket >= 100 - percent)
+}
+
+/// Every binding whose source is dangling (TA003) or without identity (TA004, when the caller
+/// can read it) is reported as such, on a cluster that fails; no other binding is.
+fn check_broken_bindings(rows: &[Value], clusters: usize, bindings: usize) {
+    let (mut dangling, mut without_identity) = (0, 0);
+    for row in rows.iter().filter(|r| r["cluster"].is_string()) {
+        let name = row["cluster"].as_str().unwrap_or_default();
+        let parts: Vec<usize> = name[4..]
+            .split('-')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let n = parts[0] * clusters + parts[1];
+        if n % 13 == 12 || n % 10 == 9 {
+            continue;
+        }
+        for b in 0..bindings {
+            let k = n * bindings + b;
+            let (gone, no_identity) = broken(k, 8);
+            let seen_without = no_identity && k % 23 != 11;
+            let binding = format!("/trustedAccessRoleBindings/binding-{b}");
+            let has = |rule: &str| {
+                row["results"].as_array().into_iter().flatten().any(|f| {
+                    f["ruleId"] == rule
+                        && f["resource"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .ends_with(&binding)
+                })
+            };
+            assert_eq!(has("TA003"), gone, "{name} binding-{b}");
+            assert_eq!(has("TA004"), seen_without, "{name} binding-{b}");
+            if gone || seen_without {
+                assert_eq!(row["verdict"], "fail", "{name}");
+            }
+            dangling += usize::from(gone);
+            without_identity += usize::from(seen_without);
+        }
+    }
+    assert!(dangling > 0 && without_identity > 0);
 }
