@@ -509,7 +509,8 @@ fn audit_summary_line(
             plural(n, "check")
         ),
     };
-    let below_error = if fail_level < crate::domain::rules::Level::Error && summary.new_findings > 0 {
+    let below_error = if fail_level < crate::domain::rules::Level::Error && summary.new_findings > 0
+    {
         format!(
             "; {} at {} level or above",
             plural(summary.new_findings, "new finding"),

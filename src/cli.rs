@@ -385,7 +385,8 @@ pub struct DesiredArgs {
     /// made by platforms such as Defender or Backup, unless named with --prune-platform).
     #[arg(long)]
     pub prune: bool,
-    /// A platform binding --prune may delete too, by name (repeatable).
+    /// A platform whose bindings --prune may delete too: defender, backup, application or
+    /// managed-identity (repeatable).
     #[arg(long, value_name = "NAME", action = ArgAction::Append, requires = "prune")]
     pub prune_platform: Vec<String>,
     /// Clusters read and written at once.

@@ -64,13 +64,21 @@ fn count(plan: &Plan, kind: ActionKind) -> usize {
 /// The summary line and the exit code of a plan.
 fn plan_exit(ctx: &Context, plan: &Plan) -> Result<()> {
     ctx.diagnostics.summary(&format!(
-        "Plan: {} to create, {} to update, {} to replace, {} to delete, {} adopted, {} unchanged, on {} clusters{}.",
+        "Plan: {} to create, {} to update, {} to replace, {} to delete, {} adopted, {} unchanged{}, on {} clusters{}.",
         count(plan, ActionKind::Create),
         count(plan, ActionKind::Update),
         count(plan, ActionKind::Replace),
         count(plan, ActionKind::Delete),
         count(plan, ActionKind::Adopt),
         count(plan, ActionKind::Noop),
+        match plan
+            .actions()
+            .filter(|a| a.kind == ActionKind::Noop && a.platform.is_some())
+            .count()
+        {
+            0 => String::new(),
+            n => format!(" ({n} of them made by platforms, kept)"),
+        },
         plan.clusters.len(),
         match plan.errors() {
             0 => String::new(),

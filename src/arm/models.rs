@@ -20,6 +20,22 @@ pub struct RoleBinding {
     pub properties: RoleBindingProperties,
 }
 
+impl RoleBinding {
+    /// Who made it, by the one rule (`domain::provenance`).
+    pub fn maker(&self) -> crate::domain::provenance::Maker {
+        let system = self.system_data.as_ref();
+        crate::domain::provenance::made_by(&crate::domain::provenance::Made {
+            source: self
+                .properties
+                .source_resource_id
+                .as_deref()
+                .unwrap_or_default(),
+            created_by: system.and_then(|s| s.created_by.as_deref()),
+            created_by_type: system.and_then(|s| s.created_by_type.as_deref()),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleBindingProperties {

@@ -28,13 +28,14 @@ fn roles(state: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// The plan as a diff, grouped by cluster; unchanged bindings are counted, not listed.
+/// The plan as a diff, grouped by cluster; unchanged bindings are counted, not listed, except
+/// the platform bindings no entry describes: each is listed (`.`) with why it is kept.
 pub fn render_plan(actions: &[Value], color: bool) -> String {
     let mut out = String::new();
     let mut current = "";
     for action in actions {
         let kind = text(action, "action");
-        if kind == "noop" {
+        if kind == "noop" && !action["platform"].is_string() {
             continue;
         }
         let cluster = text(action, "cluster");
@@ -92,6 +93,15 @@ fn describe(action: &Value, color: bool) -> String {
             ),
         ),
         "adopt" => line("=", CYAN, text(after, "sourceResourceId").to_string()),
+        "noop" => line(
+            ".",
+            "",
+            format!(
+                "{} roles [{}], kept",
+                text(before, "sourceResourceId"),
+                roles(before)
+            ),
+        ),
         _ => format!("  ! {reason}\n"),
     }
 }
@@ -134,7 +144,7 @@ pub fn render_applied(results: &[Value], color: bool) -> String {
 }
 
 fn paint(color: bool, code: &str, s: &str) -> String {
-    if color {
+    if color && !code.is_empty() {
         format!("{code}{s}{RESET}")
     } else {
         s.to_string()

@@ -4,6 +4,7 @@
 use super::Wait;
 use crate::cli::{DesiredArgs, GlobalArgs, WaitArgs};
 use crate::domain::manifest::{self, Manifest};
+use crate::domain::provenance::Platform;
 use crate::error::Error;
 use crate::error::Result;
 use std::path::Path;
@@ -15,8 +16,8 @@ use std::time::Duration;
 pub struct PruneOptions {
     /// `--prune`: delete bindings no entry describes.
     pub prune: bool,
-    /// `--prune-platform NAME`: platform bindings that may be pruned too (names, any case).
-    pub platform: Vec<String>,
+    /// `--prune-platform NAME`: the platforms whose bindings may be pruned too.
+    pub platforms: Vec<Platform>,
 }
 
 /// `plan` (and the planning half of `apply`).
@@ -52,13 +53,32 @@ pub struct ExportRequest {
     pub structured: bool,
 }
 
+/// `--prune-platform` values: platform names (`defender`, `backup`, …); anything else is a
+/// usage error before any request.
+fn platforms(raw: &[String]) -> Result<Vec<Platform>> {
+    raw.iter()
+        .map(|name| {
+            Platform::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = Platform::ALL.iter().map(|p| p.name()).collect();
+                Error::usage_with_hint(
+                    format!("--prune-platform '{name}' is not a platform"),
+                    format!(
+                        "name a platform whose bindings --prune may delete: {}",
+                        known.join(", ")
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 pub fn plan(args: &DesiredArgs, global: &GlobalArgs) -> Result<PlanRequest> {
     Ok(PlanRequest {
         file: args.file.clone(),
         manifest: load(&args.file)?,
         prune: PruneOptions {
             prune: args.prune,
-            platform: args.prune_platform.clone(),
+            platforms: platforms(&args.prune_platform)?,
         },
         parallel: usize::from(args.parallel),
         structured: global.output.is_some() || global.query.is_some(),

@@ -200,7 +200,7 @@ fn plan_lists_each_action_from_one_read_and_apply_makes_it_so() {
     assert_eq!(plan[1]["before"]["sourceResourceId"], source("c"));
     assert_eq!(plan[1]["after"]["sourceResourceId"], source("c2"));
     assert!(
-        out.stderr.contains("Plan: 1 to create, 1 to update, 1 to replace, 1 to delete, 1 adopted, 2 unchanged, on 1 clusters."),
+        out.stderr.contains("Plan: 1 to create, 1 to update, 1 to replace, 1 to delete, 1 adopted, 2 unchanged (1 of them made by platforms, kept), on 1 clusters."),
         "{}",
         out.stderr
     );
@@ -276,10 +276,10 @@ fn plan_lists_each_action_from_one_read_and_apply_makes_it_so() {
     assert_eq!(
         again.stdout,
         format!(
-            "cluster {CLUSTERS}/c1\n  = adopted: {}\n      (the source is already bound as 'old-name' with the same roles; no duplicate is created)\n",
+            "cluster {CLUSTERS}/c1\n  = adopted: {}\n      (the source is already bound as 'old-name' with the same roles; no duplicate is created)\n  . defender-containers: /subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Security/pricings/containers roles [Microsoft.Security/pricings/microsoft-defender-operator], kept\n      (made by Microsoft Defender for Cloud (its source is a Microsoft.Security resource); kept (--prune-platform defender deletes it))\n",
             source("e")
         ),
-        "only the adoption is reported"
+        "only the adoption and the platform binding kept are reported"
     );
 }
 
@@ -299,13 +299,37 @@ fn the_diff_is_readable_and_platform_bindings_are_pruned_only_when_named() {
         assert!(out.stdout.contains(mark), "{mark} in {}", out.stdout);
     }
     assert!(!out.stdout.contains("extra"), "no delete without --prune");
-    let named = world.cli(&[
+    // A binding's name is not a platform: refused before any request.
+    let before = world.emu.requests().len();
+    let wrong = world.cli(&[
         "plan",
         "-f",
         "m.yaml",
         "--prune",
         "--prune-platform",
         "defender-containers",
+    ]);
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .starts_with("ERROR: --prune-platform 'defender-containers' is not a platform\n"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(
+        wrong
+            .stderr
+            .contains("defender, backup, application, managed-identity")
+    );
+    assert_eq!(world.emu.requests().len(), before, "nothing sent");
+    let named = world.cli(&[
+        "plan",
+        "-f",
+        "m.yaml",
+        "--prune",
+        "--prune-platform",
+        "Defender",
         "-o",
         "json",
     ]);
@@ -315,6 +339,72 @@ fn the_diff_is_readable_and_platform_bindings_are_pruned_only_when_named() {
         .map(|(n, _)| n)
         .collect();
     assert_eq!(deletes, ["extra", "defender-containers"]);
+}
+
+/// Issue 20's Backup binding (a GUID name, `createdByType: Application`, `createdBy: Azure
+/// Backup`, an ordinary-looking source) and a Defender one are kept by `--prune`, each listed
+/// with why; only `--prune-platform backup` lets it go. A user's binding is pruned.
+#[test]
+fn prune_keeps_what_platforms_made_and_names_them() {
+    let backup_name = "6f1c0c52-0f0a-4c48-9b8e-6a1d2b3c4d5e";
+    let mut backup = binding(backup_name, &source("vault"), &[ML_ROLE]);
+    backup["systemData"] = json!({"createdBy": "Azure Backup", "createdByType": "Application"});
+    let mut mine = binding("mine", &source("old"), &[ML_ROLE]);
+    mine["systemData"] = json!({"createdBy": "me@contoso.com", "createdByType": "User"});
+    let defender = binding(
+        "defender-containers",
+        "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Security/pricings/containers",
+        &["Microsoft.Security/pricings/microsoft-defender-operator"],
+    );
+    let world = World::start(
+        vec![cluster("c1", "westeurope", vec![backup, mine, defender])],
+        &[],
+    );
+    world.manifest(&manifest(&[entry(
+        "wanted",
+        &source("a"),
+        &[ML_ROLE],
+        &["c1"],
+    )]));
+    let out = world.cli(&["plan", "-f", "m.yaml", "--prune"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stdout.contains("  - mine: "), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("  . {backup_name}: {} roles [{ML_ROLE}], kept\n      (made by Azure Backup (systemData.createdBy is 'Azure Backup'); kept (--prune-platform backup deletes it))\n", source("vault"))),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  . defender-containers: "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("2 unchanged (2 of them made by platforms, kept)"),
+        "{}",
+        out.stderr
+    );
+    let json_plan = world.cli(&[
+        "plan",
+        "-f",
+        "m.yaml",
+        "--prune",
+        "--prune-platform",
+        "backup",
+        "-o",
+        "json",
+    ]);
+    let deletes: Vec<String> = actions(&json_plan)
+        .into_iter()
+        .filter(|(_, a)| a == "delete")
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(deletes, [backup_name, "mine"]);
+    let applied = world.cli(&["apply", "-f", "m.yaml", "--prune", "--yes"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let names: Vec<String> = world.bindings("c1").into_iter().map(|b| b.0).collect();
+    assert_eq!(names, [backup_name, "defender-containers", "wanted"]);
 }
 
 #[test]
@@ -426,8 +516,8 @@ fn conflicting_entries_are_refused_with_both_lines() {
     world.manifest(&manifest(&[
         entry("b1", &source("a"), &[ML_ROLE], &["c1"]),
         entry(
-            "b2",
-            &source("a"),
+            "b1",
+            &source("b"),
             &[ML_ROLE],
             &["{subscription: Emulated Subscription, tags: {env: prod}}"],
         ),
@@ -435,10 +525,26 @@ fn conflicting_entries_are_refused_with_both_lines() {
     let out = world.cli(&["plan", "-f", "m.yaml"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stderr.starts_with(&format!("ERROR: m.yaml:3: and m.yaml:8: ask for the same source under two names ('b1' and 'b2') on cluster {CLUSTERS}/c1")),
+        out.stderr.starts_with(&format!("ERROR: m.yaml:3: and m.yaml:8: ask for two different bindings named 'b1' on cluster {CLUSTERS}/c1")),
         "{}",
         out.stderr
     );
+}
+
+/// The service allows one source under two names on a cluster (Defender's platform binding
+/// beside a user's): a manifest asking for it is planned, not refused.
+#[test]
+fn one_source_under_two_names_is_planned() {
+    let world = World::start(vec![cluster("c1", "westeurope", vec![])], &[]);
+    world.manifest(&manifest(&[
+        entry("b1", &source("a"), &[ML_ROLE], &["c1"]),
+        entry("b2", &source("a"), &[ML_ROLE], &["c1"]),
+    ]));
+    let out = world.cli(&["apply", "-f", "m.yaml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let names: Vec<String> = world.bindings("c1").into_iter().map(|b| b.0).collect();
+    assert_eq!(names, ["b1", "b2"]);
+    assert_eq!(world.cli(&["plan", "-f", "m.yaml"]).code, 0);
 }
 
 #[test]

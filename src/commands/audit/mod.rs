@@ -429,7 +429,7 @@ fn binding_json(b: &RoleBinding, catalog: Option<&Catalog>) -> Value {
         "roles": b.properties.roles,
         "provisioningState": b.properties.provisioning_state,
         "risk": risk.map(Risk::as_str),
-        "madeBy": verdict::made_by(b),
+        "madeBy": b.maker().label(),
     })
 }
 

@@ -247,33 +247,6 @@ pub fn catalog_entry(role: &Role) -> Option<(String, RoleRisk)> {
     Some((key, (risk, Arc::new(reasons))))
 }
 
-/// Who made a binding: Defender for Cloud, Azure Backup, or what `systemData` says.
-pub fn made_by(b: &RoleBinding) -> Option<&'static str> {
-    let name = b.name.as_deref().unwrap_or_default();
-    let source = b
-        .properties
-        .source_resource_id
-        .as_deref()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if name.to_ascii_lowercase().starts_with("defender-")
-        || source.contains("/providers/microsoft.security/")
-    {
-        return Some("Microsoft Defender for Cloud");
-    }
-    if crate::domain::ids::is_uuid(name)
-        && source.contains("/providers/microsoft.dataprotection/backupvaults/")
-    {
-        return Some("Azure Backup");
-    }
-    match b.system_data.as_ref()?.created_by_type.as_deref()? {
-        t if t.eq_ignore_ascii_case("User") => Some("user"),
-        t if t.eq_ignore_ascii_case("Application") => Some("application"),
-        t if t.eq_ignore_ascii_case("ManagedIdentity") => Some("managed identity"),
-        _ => Some("other"),
-    }
-}
-
 /// The remedy for a check that could not be made, by its real cause: a refusal of the caller
 /// (401, 403) is a permission to grant; anything else (a 400, a 5xx after retries, a provider
 /// that cannot be asked) is not, and the hint says so rather than blaming permissions.

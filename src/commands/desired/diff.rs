@@ -2,8 +2,9 @@
 //! cluster has (one read), the actions that make it so, in the order `apply` carries them out.
 
 use crate::arm::models::RoleBinding;
-use crate::domain::ids::{ClusterId, is_uuid};
+use crate::domain::ids::ClusterId;
 use crate::domain::manifest::Entry;
+use crate::domain::provenance::{Maker, Platform};
 use serde_json::{Value, json};
 
 /// At most this many bindings on one cluster (the service's limit).
@@ -104,6 +105,9 @@ pub struct Action {
     pub before: Option<BindingState>,
     pub after: Option<BindingState>,
     pub reason: String,
+    /// The platform that made the binding, for one no entry describes (kept unless
+    /// `--prune-platform` names it).
+    pub platform: Option<Platform>,
 }
 
 impl Action {
@@ -115,36 +119,12 @@ impl Action {
             "before": self.before.as_ref().map(BindingState::to_json),
             "after": self.after.as_ref().map(BindingState::to_json),
             "reason": self.reason,
+            "platform": self.platform.map(Platform::name),
         })
     }
 }
 
 pub use crate::resolve::PruneOptions;
-
-/// Why a binding counts as made by a platform (never pruned unless named), or `None`.
-pub fn platform_reason(binding: &RoleBinding) -> Option<&'static str> {
-    let name = binding.name.as_deref().unwrap_or_default();
-    let source = binding
-        .properties
-        .source_resource_id
-        .as_deref()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if name.to_ascii_lowercase().starts_with("defender-")
-        || source.contains("/providers/microsoft.security/")
-    {
-        return Some("made by Microsoft Defender for Cloud");
-    }
-    if is_uuid(name) {
-        return Some("named by a GUID, as Azure Backup names its bindings");
-    }
-    let by_identity = binding
-        .system_data
-        .as_ref()
-        .and_then(|s| s.created_by_type.as_deref())
-        .is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity"));
-    by_identity.then_some("created by a managed identity (systemData.createdByType)")
-}
 
 /// A cluster's bindings with each name once (names compared as ARM does, ignoring case). A list
 /// can hold a name twice (a hostile server, or a binding deleted and re-created between two pages
@@ -223,6 +203,7 @@ pub fn cluster_actions(
             before,
             after: Some(after),
             reason,
+            platform: None,
         });
     }
     let unclaimed = existing.iter().zip(&claimed).filter(|(_, c)| !**c);
@@ -278,19 +259,28 @@ fn same_source(
     })
 }
 
-/// A binding no entry describes: kept, or deleted with `--prune` (a platform's binding only when
-/// named with `--prune-platform`).
+/// A binding no entry describes: kept, or deleted with `--prune`; one a platform made (the one
+/// rule, `domain::provenance`) only when `--prune-platform` names its platform.
 fn leftover_action(cluster: &ClusterId, binding: &RoleBinding, prune: &PruneOptions) -> Action {
     let name = name_of(binding);
-    let named = prune.platform.iter().any(|p| p.eq_ignore_ascii_case(&name));
-    let (kind, reason) = match (prune.prune, platform_reason(binding)) {
+    let maker = binding.maker();
+    let platform = maker.platform();
+    let (kind, reason) = match (prune.prune, &maker) {
+        (false, Maker::Platform(p, why)) => (
+            ActionKind::Noop,
+            format!("made by {} ({why}); no entry describes it; kept", p.label()),
+        ),
         (false, _) => (
             ActionKind::Noop,
             "no entry describes it; kept (--prune deletes it)".to_string(),
         ),
-        (true, Some(why)) if !named => (
+        (true, Maker::Platform(p, why)) if !prune.platforms.contains(p) => (
             ActionKind::Noop,
-            format!("{why}; kept (--prune-platform {name} deletes it)"),
+            format!(
+                "made by {} ({why}); kept (--prune-platform {} deletes it)",
+                p.label(),
+                p.name()
+            ),
         ),
         (true, _) => (
             ActionKind::Delete,
@@ -304,6 +294,7 @@ fn leftover_action(cluster: &ClusterId, binding: &RoleBinding, prune: &PruneOpti
         kind,
         after: None,
         reason,
+        platform,
     }
 }
 
@@ -377,7 +368,20 @@ mod tests {
             binding("moved", &source("c"), &[ROLE]),
             binding("old-name", &source("e"), &[ROLE]),
             binding("extra", &source("f"), &[ROLE]),
-            binding("defender-containers", &source("g"), &[ROLE]),
+            binding(
+                "defender-containers",
+                &format!(
+                    "/subscriptions/{SUB}/providers/Microsoft.Security/pricings/Containers/securityOperators/op"
+                ),
+                &["Microsoft.Security/pricings/microsoft-defender-operator"],
+            ),
+            // The Backup binding: a GUID name, made by the application Azure Backup.
+            serde_json::from_value(json!({
+                "name": "6f1c0c52-0f0a-4c48-9b8e-6a1d2b3c4d5e",
+                "systemData": {"createdBy": "Azure Backup", "createdByType": "Application"},
+                "properties": {"sourceResourceId": source("h"), "roles": [ROLE]}
+            }))
+            .unwrap(),
         ];
         let cluster = ClusterId::parse_id(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c")).unwrap();
         let refs: Vec<&Entry> = wanted.iter().collect();
@@ -392,26 +396,36 @@ mod tests {
                 ("same".to_string(), "noop"),
                 ("extra".to_string(), "noop"),
                 ("defender-containers".to_string(), "noop"),
+                ("6f1c0c52-0f0a-4c48-9b8e-6a1d2b3c4d5e".to_string(), "noop"),
             ]
         );
+        assert_eq!(plain[6].platform, Some(Platform::Defender));
+        assert_eq!(plain[7].platform, Some(Platform::Backup));
         let pruned = cluster_actions(
             &cluster,
             &refs,
             &existing,
             &PruneOptions {
                 prune: true,
-                platform: vec![],
+                platforms: vec![],
             },
         );
         assert_eq!(kinds(&pruned)[0], ("extra".to_string(), "delete"));
-        assert!(pruned[6].reason.contains("Defender"), "{:?}", pruned[6]);
+        assert_eq!(
+            pruned[6].reason,
+            "made by Microsoft Defender for Cloud (its source is a Microsoft.Security resource); kept (--prune-platform defender deletes it)"
+        );
+        assert_eq!(
+            pruned[7].reason,
+            "made by Azure Backup (systemData.createdBy is 'Azure Backup'); kept (--prune-platform backup deletes it)"
+        );
         let platform = cluster_actions(
             &cluster,
             &refs,
             &existing,
             &PruneOptions {
                 prune: true,
-                platform: vec!["DEFENDER-containers".into()],
+                platforms: vec![Platform::Defender],
             },
         );
         assert_eq!(
@@ -421,6 +435,11 @@ mod tests {
                 .count(),
             2
         );
-        assert_eq!(bindings_after(existing.len(), &platform), 5);
+        assert_eq!(bindings_after(existing.len(), &platform), 6);
+        assert!(
+            platform
+                .iter()
+                .any(|a| a.platform == Some(Platform::Backup) && a.kind == ActionKind::Noop)
+        );
     }
 }
