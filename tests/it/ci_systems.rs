@@ -104,6 +104,7 @@ fn audit_with_reports(emu: &Emulator, tag: &str, extra: &[&str]) -> (Run, std::p
         ("sarif", "a.sarif"),
         ("junit", "a.xml"),
         ("codeclimate", "gl-code-quality.json"),
+        ("markdown", "a.md"),
     ] {
         args.push("--report".into());
         args.push(format!("{format}={}", path(file)));
@@ -256,6 +257,10 @@ fn junit_reports_known_and_suppressed_findings_as_skipped_with_the_reason() {
     // The one failure left: the expired entry, in the ignore file's own testcase.
     assert_eq!(failures, 1, "{junit}");
     assert!(junit.contains(&format!("skipped=\"{skipped}\"")));
+    // The summary marks them too, and counts neither as new.
+    let md = std::fs::read_to_string(dir.join("a.md")).unwrap();
+    assert!(md.contains("| error (suppressed) | TA001 |"), "{md}");
+    assert!(md.contains("| error (known) | TA003 |"), "{md}");
 }
 
 #[test]

@@ -63,7 +63,7 @@ impl MarkdownWriter {
                     c.unknown += 1;
                 } else {
                     c.all += 1;
-                    c.new += usize::from(!f.known);
+                    c.new += usize::from(!f.known && f.suppressed.is_none());
                 }
             }
             let at = match Severity::of(f) {
@@ -143,7 +143,11 @@ fn line(f: &ReportFinding) -> String {
     };
     let mut line = format!(
         "| {level}{} | {} | `{}` | {} |",
-        if f.known { " (known)" } else { "" },
+        match (&f.suppressed, f.known) {
+            (Some(_), _) => " (suppressed)",
+            (None, true) => " (known)",
+            (None, false) => "",
+        },
         f.rule,
         md(&f.resource).replace('`', "'"),
         md(&f.message)
