@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod arm;
+pub mod audit_ignore;
 pub mod azconfig;
 pub mod cli;
 pub mod commands;
