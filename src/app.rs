@@ -536,9 +536,14 @@ fn audit_report_rules() -> Vec<crate::output::report::ReportRule> {
         .collect()
 }
 
-/// One audit row as a report subject: the cluster (or subscription) and its findings.
+/// One audit row as a report subject: the cluster (or subscription) and its findings. Every
+/// string in it goes through the one sanitiser, so reports and annotations never carry escape
+/// sequences or characters XML refuses.
 fn audit_subject(row: &serde_json::Value) -> crate::output::report::Subject {
-    let text = |k: &str| row[k].as_str().unwrap_or_default().to_string();
+    let clean = |v: &serde_json::Value| {
+        crate::diagnostics::sanitize(v.as_str().unwrap_or_default()).into_owned()
+    };
+    let text = |k: &str| clean(&row[k]);
     let name = match row["cluster"].as_str() {
         Some(cluster) => format!(
             "{}/{}/{cluster}",
@@ -547,10 +552,10 @@ fn audit_subject(row: &serde_json::Value) -> crate::output::report::Subject {
         ),
         None => text("subscription"),
     };
-    let resource = row["id"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("/subscriptions/{}", text("subscriptionId")));
+    let resource = match row["id"].is_string() {
+        true => text("id"),
+        false => format!("/subscriptions/{}", text("subscriptionId")),
+    };
     crate::output::report::Subject {
         name,
         resource,
@@ -559,18 +564,18 @@ fn audit_subject(row: &serde_json::Value) -> crate::output::report::Subject {
             .into_iter()
             .flatten()
             .map(|f| crate::output::report::ReportFinding {
-                rule: f["ruleId"].as_str().unwrap_or_default().into(),
-                level: f["level"].as_str().unwrap_or_default().into(),
-                resource: f["resource"].as_str().unwrap_or_default().into(),
-                message: f["message"].as_str().unwrap_or_default().into(),
+                rule: clean(&f["ruleId"]),
+                level: clean(&f["level"]),
+                resource: clean(&f["resource"]),
+                message: clean(&f["message"]),
                 known: f["known"] == true,
                 unknown: f["outcome"] == "unknown",
                 suppressed: f["suppression"]
                     .is_object()
-                    .then(|| crate::audit_ignore::justification(&f["suppression"])),
+                    .then(|| clean(&crate::audit_ignore::justification(&f["suppression"]).into())),
                 line: None,
             })
             .collect(),
-        error: row["error"].as_str().map(str::to_string),
+        error: row["error"].is_string().then(|| text("error")),
     }
 }

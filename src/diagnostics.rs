@@ -127,11 +127,18 @@ fn redact_word(word: &str) -> String {
     word.to_string()
 }
 
-/// Server text made safe for a terminal or a log: control characters other than newline and
-/// tab (ESC starting ANSI/OSC sequences, BEL, carriage return, backspace, DEL, the C1 range)
-/// become U+FFFD, so a hostile string can neither hide text nor retitle or rewrite the terminal.
+/// Server text made safe for a terminal, a log or a report (the one sanitiser: tables, TSV,
+/// plan and apply lines, reports, annotations, errors): control characters other than newline
+/// and tab (ESC starting ANSI/OSC sequences, BEL, carriage return, backspace, DEL, the C1
+/// range), the bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069, which reorder
+/// what is shown) and the non-characters U+FFFE and U+FFFF (not allowed in XML: a JUnit report
+/// holding one is not well-formed) become U+FFFD, so a hostile string can neither hide text nor
+/// retitle or rewrite the terminal, nor break a report.
 pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{fffe}' | '\u{ffff}')
+    };
     if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }

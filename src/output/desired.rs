@@ -12,12 +12,14 @@ const MAGENTA: &str = "\x1b[35m";
 const CYAN: &str = "\x1b[36m";
 const RESET: &str = "\x1b[0m";
 
-fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_default()
+/// A field of an action, made safe for the terminal (names, sources, reasons come from the
+/// server or the manifest).
+fn text(v: &Value, key: &str) -> String {
+    crate::output::terminal::sanitize(v[key].as_str().unwrap_or_default()).into_owned()
 }
 
 fn roles(state: &Value) -> String {
-    state["roles"]
+    let joined = state["roles"]
         .as_array()
         .map(|r| {
             r.iter()
@@ -25,14 +27,15 @@ fn roles(state: &Value) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    crate::output::terminal::sanitize(&joined).into_owned()
 }
 
 /// The plan as a diff, grouped by cluster; unchanged bindings are counted, not listed, except
 /// the platform bindings no entry describes: each is listed (`.`) with why it is kept.
 pub fn render_plan(actions: &[Value], color: bool) -> String {
     let mut out = String::new();
-    let mut current = "";
+    let mut current = String::new();
     for action in actions {
         let kind = text(action, "action");
         if kind == "noop" && !action["platform"].is_string() {
@@ -40,8 +43,8 @@ pub fn render_plan(actions: &[Value], color: bool) -> String {
         }
         let cluster = text(action, "cluster");
         if cluster != current {
-            current = cluster;
             let _ = writeln!(out, "{}", paint(color, CYAN, &format!("cluster {cluster}")));
+            current = cluster;
         }
         out.push_str(&describe(action, color));
     }
@@ -58,7 +61,7 @@ fn describe(action: &Value, color: bool) -> String {
             paint(color, paint_with, sign)
         )
     };
-    match kind {
+    match kind.as_str() {
         "create" => line(
             "+",
             GREEN,
@@ -123,7 +126,7 @@ pub fn render_applied(results: &[Value], color: bool) -> String {
         } else {
             text(r, "cluster").to_string()
         };
-        let (mark, paint_with) = match result {
+        let (mark, paint_with) = match result.as_str() {
             "done" => ("done", GREEN),
             "failed" => ("FAILED", RED),
             "changed" => ("KEPT", YELLOW),
@@ -135,8 +138,8 @@ pub fn render_applied(results: &[Value], color: bool) -> String {
             paint(color, paint_with, mark),
             text(r, "action")
         );
-        if let Some(why) = r["error"].as_str() {
-            let _ = write!(out, ": {why}");
+        if r["error"].is_string() {
+            let _ = write!(out, ": {}", text(r, "error"));
         }
         out.push('\n');
     }

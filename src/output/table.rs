@@ -165,7 +165,8 @@ fn row(item: &PyValue, columns: Columns<'_>) -> Vec<(String, String)> {
                                     _ => None,
                                 })
                                 .collect();
-                            python_strip(&texts?.join(separator)).to_string()
+                            let joined = texts?.join(separator);
+                            crate::output::terminal::sanitize(python_strip(&joined)).into_owned()
                         }
                         scalar => cell_text(scalar),
                     };

@@ -24,7 +24,7 @@ pub fn render(data: &PyValue) -> String {
             }
             PyValue::List(values) => push_fields(&mut out, values.iter().collect()),
             PyValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            scalar => out.push_str(&field(scalar)),
+            scalar => out.push_str(&crate::output::terminal::sanitize(&field(scalar))),
         }
         out.push('\n');
     }

@@ -36,6 +36,7 @@ mod report_files;
 mod reports;
 mod role;
 mod rolebinding;
+mod sanitise;
 mod session;
 mod settings;
 mod signals;
