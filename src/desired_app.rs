@@ -107,15 +107,18 @@ pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest)
     confirm(ctx, &plan, request.confirmed)?;
     let progress = progress_bar(ctx, plan.changes());
     let started = Instant::now();
-    let on_write = |_: &desired::diff::Action, _: &Outcome| progress.inc(1);
+    let journal = Journal::default();
+    let on_write = |action: &desired::diff::Action, outcome: Option<&Outcome>| {
+        if outcome.is_some() {
+            progress.inc(1);
+        }
+        journal.note(action, outcome);
+    };
     let applied = tokio::select! {
         applied = desired::apply::apply(ctx, &plan, request.wait, request.plan.parallel, &on_write) => applied,
         signal = crate::signals::stop() => {
             progress.finish_and_clear();
-            return Err(Error::Interrupted {
-                signal,
-                check: Some(format!("aks-trustedaccess plan -f {} (apply again to finish)", request.plan.file.display())),
-            });
+            return interrupted(printer, request, &journal, signal);
         }
     };
     progress.finish_and_clear();
@@ -126,6 +129,101 @@ pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest)
         output::write_stdout(&render::render_applied(&results, terminal::color_allowed()))?;
     }
     apply_exit(ctx, &applied, plan.clusters.len(), started.elapsed())
+}
+
+/// The writes of an apply as they start and end, so an interrupted apply can say what it did.
+#[derive(Default)]
+struct Journal {
+    /// Each write started: its action (as `-o json` prints it) and its result once it ended.
+    writes: std::sync::Mutex<Vec<(Value, Option<Value>)>>,
+}
+
+impl Journal {
+    fn note(&self, action: &desired::diff::Action, outcome: Option<&Outcome>) {
+        let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let json = action.to_json();
+        match outcome {
+            None => writes.push((json, None)),
+            Some(outcome) => {
+                let ended = Applied {
+                    cluster: action.cluster.clone(),
+                    action: Some(action.clone()),
+                    outcome: outcome.clone(),
+                }
+                .to_json();
+                match writes
+                    .iter_mut()
+                    .rev()
+                    .find(|(a, r)| r.is_none() && *a == json)
+                {
+                    Some(entry) => entry.1 = Some(ended),
+                    None => writes.push((json, Some(ended))),
+                }
+            }
+        }
+    }
+
+    /// Each write: ended ones with their result, the others as `in-flight`.
+    fn results(&self) -> Vec<Value> {
+        let writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        writes
+            .iter()
+            .map(|(action, ended)| match ended {
+                Some(result) => result.clone(),
+                None => {
+                    let mut value = action.clone();
+                    value["result"] = "in-flight".into();
+                    value["error"] =
+                        "interrupted while in flight: it may still be carried out in Azure".into();
+                    value
+                }
+            })
+            .collect()
+    }
+}
+
+/// An interrupted apply: what was written and what was in flight, on stderr and (with `-o json`)
+/// on stdout, then exit 128 + the signal's number.
+fn interrupted(
+    printer: &Printer,
+    request: &ApplyRequest,
+    journal: &Journal,
+    signal: i32,
+) -> Result<()> {
+    let results = journal.results();
+    let mut lines = format!(
+        "Interrupted during apply: {} writes ended, {} in flight.\n",
+        results
+            .iter()
+            .filter(|r| r["result"] != "in-flight")
+            .count(),
+        results
+            .iter()
+            .filter(|r| r["result"] == "in-flight")
+            .count()
+    );
+    for r in &results {
+        let text =
+            |k: &str| crate::diagnostics::sanitize(r[k].as_str().unwrap_or_default()).into_owned();
+        lines.push_str(&format!(
+            "  {} {} {}/trustedAccessRoleBindings/{}\n",
+            text("result"),
+            text("action"),
+            text("cluster"),
+            text("name")
+        ));
+    }
+    write_stderr(&lines);
+    if request.plan.structured {
+        printer.print_value(&Value::Array(results), None)?;
+    }
+    Err(Error::Interrupted {
+        signal,
+        check: Some(format!(
+            "aks-trustedaccess plan -f {} (apply again to finish)",
+            request.plan.file.display()
+        )),
+    })
 }
 
 /// Deletes and replacements remove access: asked on a terminal, `--yes` otherwise.

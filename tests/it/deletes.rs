@@ -293,3 +293,77 @@ fn az_prompt_setting_does_not_lift_the_prune_gate() {
     assert_eq!(deletes(&emu), Vec::<String>::new());
     assert_eq!(names_on_c1(&emu), ["extra", "keep"]);
 }
+
+/// TERM during apply (issue 21 item 11): the writes that ended and the one in flight are listed
+/// on stderr and, with `-o json`, on stdout as valid JSON; exit 143 (before: stdout empty, stderr
+/// only "the operation continues in Azure").
+#[cfg(unix)]
+#[test]
+fn an_interrupted_apply_lists_the_writes_done_and_in_flight() {
+    use std::process::Stdio;
+    let emu = world(&[("extra", "f")]);
+    manifest(&emu, &[("new", "a", &c1())]);
+    script(
+        &emu,
+        json!([{"method": "PUT", "path": binding_path("c1", "new"), "hang": true}]),
+    );
+    let child = emu
+        .std_cli()
+        .current_dir(emu.home.path())
+        .args([
+            "apply",
+            "-f",
+            "m.yaml",
+            "--prune",
+            "--yes",
+            "--no-wait",
+            "-o",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !emu.request_lines().iter().any(|l| l.starts_with("PUT")) {
+        assert!(std::time::Instant::now() < deadline, "the PUT never came");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    let results: Vec<(String, String, String)> = json(&String::from_utf8_lossy(&out.stdout))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let t = |k: &str| r[k].as_str().unwrap().to_string();
+            (t("name"), t("action"), t("result"))
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            (
+                "extra".to_string(),
+                "delete".to_string(),
+                "done".to_string()
+            ),
+            ("new".into(), "create".into(), "in-flight".into())
+        ]
+    );
+    assert!(stderr.contains("1 writes ended, 1 in flight"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "in-flight create {}/trustedAccessRoleBindings/new",
+            c1()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("done delete"), "{stderr}");
+}

@@ -65,13 +65,16 @@ impl Applied {
     }
 }
 
-/// Carries out every write of `plan`; `progress` hears of each write as it ends.
+/// Hears of each write as it starts (`None`) and as it ends (its outcome).
+pub type Progress<'a> = &'a dyn Fn(&Action, Option<&Outcome>);
+
+/// Carries out every write of `plan`; `progress` hears of each write as it starts and ends.
 pub async fn apply(
     ctx: &Context,
     plan: &Plan,
     wait: Wait,
     parallel: usize,
-    progress: &dyn Fn(&Action, &Outcome),
+    progress: Progress<'_>,
 ) -> Vec<Applied> {
     // Unordered, so a cluster with several writes does not hold the slots of those after it,
     // and subscriptions in turn (see `by_subscription_in_turn`); results in the plan's order.
@@ -109,7 +112,7 @@ async fn apply_cluster(
     ctx: &Context,
     actions: &[Action],
     wait: Wait,
-    progress: &dyn Fn(&Action, &Outcome),
+    progress: Progress<'_>,
 ) -> Vec<Applied> {
     let mut results = Vec::with_capacity(actions.len());
     let mut failed = false;
@@ -119,6 +122,7 @@ async fn apply_cluster(
         } else if failed {
             Outcome::Skipped
         } else {
+            progress(action, None);
             let outcome = match write(ctx, action, wait).await {
                 Ok(None) => Outcome::Done,
                 Ok(Some(why)) => Outcome::Changed(why),
@@ -127,7 +131,7 @@ async fn apply_cluster(
                     Outcome::Failed(super::describe(&e))
                 }
             };
-            progress(action, &outcome);
+            progress(action, Some(&outcome));
             outcome
         };
         results.push(Applied {
