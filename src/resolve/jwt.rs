@@ -59,9 +59,20 @@ impl Jwt {
     }
 
     /// A NumericDate claim (`exp`, `nbf`, `iat`), as whole unix seconds.
+    /// A time claim (Unix seconds) within the years 0001-9999; a value outside (the extremes of
+    /// i64, a float like 1e300) is no usable time and reads as absent, so no duration computed
+    /// from it can overflow or print as nonsense.
     pub fn time_claim(&self, name: &str) -> Option<i64> {
+        const EARLIEST: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+        const LATEST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
         let value = self.claims.get(name)?;
-        value.as_i64().or_else(|| value.as_f64().map(|f| f as i64))
+        let seconds = value.as_i64().or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.is_finite() && (EARLIEST as f64..=LATEST as f64).contains(f))
+                .map(|f| f as i64)
+        })?;
+        (EARLIEST..=LATEST).contains(&seconds).then_some(seconds)
     }
 
     /// `aud` is a string or a list of strings.

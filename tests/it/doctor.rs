@@ -998,3 +998,38 @@ fn a_deleted_source_fails_even_when_no_resource_of_its_type_is_left() {
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert_eq!(verdict(&doc, "source-exists")["verdict"], "fail", "{doc}");
 }
+
+/// `alg: none` (an unsigned token) fails the format check; time claims at the extremes of i64
+/// are no time at all, never an absurd duration or an overflow (issue 21 item 14).
+#[test]
+fn unsigned_tokens_and_absurd_times_fail_plainly() {
+    let emu = Emulator::start_with_state(&healthy(), &[]);
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&json!({"typ": "JWT", "alg": "none"})),
+        b64(&good_claims())
+    );
+    let (out, doc) = check_token(&emu, &unsigned, &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(verdict(&doc, "token-format")["verdict"], "fail");
+    for extreme in [json!(i64::MAX), json!(i64::MIN), json!(1e300)] {
+        let (out, doc) = check_token(&emu, &token(&with("exp", extreme.clone())), &[]);
+        assert_eq!(out.code, 4, "{extreme}: {}", out.stderr);
+        let check = verdict(&doc, "token-expiry");
+        assert_eq!(check["verdict"], "fail", "{check}");
+        assert!(
+            check["message"]
+                .as_str()
+                .unwrap()
+                .contains("no usable expiry"),
+            "{check}"
+        );
+        let (out, doc) = check_token(&emu, &token(&with("nbf", extreme.clone())), &[]);
+        assert!(out.code == 0 || out.code == 4, "{extreme}: {}", out.stderr);
+        assert_eq!(
+            verdict(&doc, "token-not-before")["verdict"],
+            "pass",
+            "{extreme}"
+        );
+    }
+}

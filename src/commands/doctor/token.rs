@@ -197,14 +197,28 @@ pub fn offline_checks(token: &Jwt, audience: &str, now: i64) -> Vec<Check> {
         .get("alg")
         .and_then(Value::as_str)
         .unwrap_or("?");
-    vec![
+    // `alg: none` (any case) or no alg: an unsigned token, which the gateway never accepts.
+    let format = if alg == "?" || alg.eq_ignore_ascii_case("none") {
+        Check::fail(
+            "token-format",
+            format!(
+                "a JWT with alg {}: it is not signed",
+                crate::diagnostics::sanitize(alg)
+            ),
+            "Entra ID tokens are signed (RS256); the gateway refuses an unsigned one",
+        )
+    } else {
         Check::pass(
             "token-format",
             format!(
-                "a JWT (alg {alg}); its claims were decoded WITHOUT verifying the signature \
-                 (only the AKS gateway can verify it)"
+                "a JWT (alg {}); its claims were decoded WITHOUT verifying the signature \
+                 (only the AKS gateway can verify it)",
+                crate::diagnostics::sanitize(alg)
             ),
-        ),
+        )
+    };
+    vec![
+        format,
         expiry(token, now),
         not_before(token, now),
         issued_at(token, now),
@@ -220,7 +234,7 @@ fn expiry(token: &Jwt, now: i64) -> Check {
     match token.time_claim("exp") {
         None => Check::fail(
             ID,
-            "the token has no expiry (exp)",
+            "the token has no usable expiry (exp missing, or not a time in the years 1-9999)",
             "the gateway refuses tokens without exp",
         ),
         Some(exp) if exp + CLOCK_SKEW_SECONDS <= now => Check::fail(
