@@ -2,7 +2,9 @@
 //! users' scripts, with no Azure account. Knobs for paging, operation timing and fault injection.
 
 pub mod activity;
+pub mod conflicts;
 pub mod control;
+pub mod directory;
 pub mod faults;
 pub mod graph;
 pub mod http;
@@ -11,6 +13,7 @@ pub mod instance;
 pub mod kql;
 pub mod operations;
 pub mod ratelimit;
+pub mod regions;
 pub mod resources;
 pub mod routes;
 pub mod rules;
@@ -19,6 +22,7 @@ pub mod server;
 pub mod state;
 pub mod test_ca;
 pub mod token;
+pub mod versions;
 
 use std::time::Duration;
 

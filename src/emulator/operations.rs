@@ -2,6 +2,7 @@
 //! long-running operations they start (status polls, `Location` polls, completion).
 
 use crate::emulator::EmulatorConfig;
+use crate::emulator::conflicts::{conflicting_put, in_progress, running_on};
 use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::rules::{binding_name_ok, role_fits_source, source_type};
 use crate::emulator::state::{Binding, Cluster, Operation, OperationKind, OperationOutcome, World};
@@ -27,6 +28,19 @@ pub(super) fn put_binding(
         Ok(put) => put,
         Err(refusal) => return refusal,
     };
+    match conflicting_put(world, req, index, name, &put.source, &put.roles) {
+        Err(refusal) => return refusal,
+        Ok(Some(running)) => {
+            // The same PUT again: the same answer, with the operation already running.
+            let cluster = &world.clusters[index];
+            let binding = &cluster.bindings[cluster.find_binding(name).unwrap_or_default()];
+            let (async_url, _) = operation_urls(world, req, index, &location, &running);
+            return Reply::json(201, cluster.binding_json(binding))
+                .header("Azure-AsyncOperation", async_url)
+                .retry_after(config);
+        }
+        Ok(None) => {}
+    }
     let status = match write_binding(&mut world.clusters[index], req, name, put) {
         Ok(status) => status,
         Err(refusal) => return refusal,
@@ -166,8 +180,8 @@ fn check_roles(world: &World, location: &str, put: &Put) -> Result<(), Reply> {
     Ok(())
 }
 
-/// The write itself: 200 when an existing binding (same source) takes the new roles, 201 when a
-/// new one is added; refused under `If-None-Match: *` on an existing binding, on a changed
+/// The write itself: 201 when an existing binding (same source) takes the new roles, and when a
+/// new one is added (the service answers both alike); refused under `If-None-Match: *` on an existing binding, on a changed
 /// source, or past the cluster's limit.
 fn write_binding(
     cluster: &mut Cluster,
@@ -204,7 +218,8 @@ fn write_binding(
                 Some(system_data) => req.caller.touch(system_data, &now),
                 None => binding.system_data = Some(req.caller.system_data(&now)),
             }
-            Ok(200)
+            // The service answers an update as it answers a create (the recordings: 201 both).
+            Ok(201)
         }
         None if cluster.bindings.len() >= MAX_BINDINGS => Err(Reply::aks_error(
             400,
@@ -236,6 +251,20 @@ pub(super) fn delete_binding(
     index: usize,
     name: &str,
 ) -> Reply {
+    // A DELETE repeated while the first still runs gets the same answer, with the operation
+    // already running (ARM's DELETE is idempotent); a DELETE during a PUT is refused.
+    match running_on(world, index, name) {
+        Some(op) if op.kind == OperationKind::Delete => {
+            let (id, location) = (op.id.clone(), world.clusters[index].location.clone());
+            let (async_url, location_url) = operation_urls(world, req, index, &location, &id);
+            return Reply::empty(202)
+                .header("Azure-AsyncOperation", async_url)
+                .header("Location", location_url)
+                .retry_after(config);
+        }
+        Some(_) => return in_progress(world, index, name).unwrap_or_else(|| Reply::empty(409)),
+        None => {}
+    }
     let cluster = &mut world.clusters[index];
     let Some(b) = cluster.find_binding(name) else {
         return Reply::empty(204);
@@ -273,15 +302,7 @@ fn start_operation(
 ) -> (String, String) {
     let (binding, incarnation) = binding;
     let id = uuid::Uuid::new_v4().to_string();
-    let sub = &world.clusters[cluster].subscription_id;
-    let base = format!(
-        "{}/subscriptions/{sub}/providers/Microsoft.ContainerService/locations/{location}",
-        req.base
-    );
-    let urls = (
-        format!("{base}/operations/{id}?api-version=2016-03-30"),
-        format!("{base}/operationresults/{id}?api-version=2016-03-30"),
-    );
+    let urls = operation_urls(world, req, cluster, location, &id);
     world.running.push(id.clone());
     world.operations.insert(
         id.clone(),
@@ -299,6 +320,25 @@ fn start_operation(
         },
     );
     urls
+}
+
+/// An operation's `Azure-AsyncOperation` and `Location` URLs.
+fn operation_urls(
+    world: &World,
+    req: &ArmRequest,
+    cluster: usize,
+    location: &str,
+    id: &str,
+) -> (String, String) {
+    let sub = &world.clusters[cluster].subscription_id;
+    let base = format!(
+        "{}/subscriptions/{sub}/providers/Microsoft.ContainerService/locations/{location}",
+        req.base
+    );
+    (
+        format!("{base}/operations/{id}?api-version=2016-03-30"),
+        format!("{base}/operationresults/{id}?api-version=2016-03-30"),
+    )
 }
 
 /// Operations also end on their own after `--operation-seconds`, as real ones do, so a

@@ -6,12 +6,20 @@ pub use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::operations::{
     delete_binding, finish_expired_operations, operation_result, operation_status, put_binding,
 };
-use crate::emulator::state::{LOCATIONS, World};
+use crate::emulator::state::World;
+use crate::emulator::{directory, regions, versions};
 use serde_json::{Value, json};
 
 pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> Reply {
     finish_expired_operations(world, config);
-    if let Some(refusal) = check_api_version(req) {
+    let Some(api_version) = req.query.get("api-version").map(String::as_str) else {
+        return Reply::arm_error(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        );
+    };
+    if let Some(refusal) = versions::malformed(api_version) {
         return refusal;
     }
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
@@ -20,12 +28,20 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> R
     let path = Path {
         segments: &segments,
         lower: &lower,
+        api_version,
     };
     if lower == ["providers", "microsoft.resourcegraph", "resources"] {
         return crate::emulator::graph::handle(world, config, req);
     }
-    if lower == ["subscriptions"] {
-        return only_get(req.method).unwrap_or_else(|| list_subscriptions(world, config, req));
+    if lower == ["subscriptions"] || lower == ["tenants"] {
+        if let Some(refusal) = only_get(req.method).or_else(|| versions::resources(api_version)) {
+            return refusal;
+        }
+        return if lower == ["tenants"] {
+            list_tenants(world, config, req)
+        } else {
+            list_subscriptions(world, config, req)
+        };
     }
     if lower.len() < 2 || lower[0] != "subscriptions" {
         return no_route(req);
@@ -40,26 +56,7 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> R
 struct Path<'a> {
     segments: &'a [&'a str],
     lower: &'a [&'a str],
-}
-
-/// ARM's first check: an `api-version` that is there and looks like one.
-fn check_api_version(req: &ArmRequest) -> Option<Reply> {
-    let Some(api_version) = req.query.get("api-version") else {
-        return Some(Reply::arm_error(
-            400,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        ));
-    };
-    (!api_version_is_well_formed(api_version)).then(|| {
-        Reply::arm_error(
-            400,
-            "InvalidApiVersionParameter",
-            format!(
-                "The api-version '{api_version}' is invalid. The supported versions are '2023-09-01' and later."
-            ),
-        )
-    })
+    api_version: &'a str,
 }
 
 /// `/subscriptions/{id}/…`, the subscription known and enabled.
@@ -70,15 +67,23 @@ fn under_subscription(
     path: &Path<'_>,
 ) -> Reply {
     let (segments, method, sub) = (path.segments, req.method, path.segments[1]);
+    if let Some(refusal) = version_refusal(world, path) {
+        return refusal;
+    }
     match path.lower[2..] {
         [] => only_get(method).unwrap_or_else(|| {
             let s = world
                 .subscription(sub)
-                .map(subscription_json)
+                .map(directory::subscription_json)
                 .unwrap_or(Value::Null);
             Reply::json(200, s)
         }),
-        ["locations"] => only_get(method).unwrap_or_else(|| list_locations(config, req, sub)),
+        ["locations"] => {
+            only_get(method).unwrap_or_else(|| page(directory::locations(sub), config, req))
+        }
+        ["resourcegroups", _] => {
+            only_get(method).unwrap_or_else(|| directory::resource_group(world, sub, segments[3]))
+        }
         [
             "providers",
             "microsoft.containerservice",
@@ -124,6 +129,70 @@ fn under_subscription(
         ] => under_cluster(world, config, req, path, rest),
         _ => crate::emulator::resources::route(world, req, path.lower)
             .unwrap_or_else(|| no_route(req)),
+    }
+}
+
+/// The api-version check of a request under a subscription, by the provider that serves it
+/// (generic resources and Resource Graph check their own).
+fn version_refusal(world: &World, path: &Path<'_>) -> Option<Reply> {
+    let (v, segments) = (path.api_version, path.segments);
+    match path.lower[2..] {
+        [] | ["locations"] | ["resourcegroups", _] | ["providers", _] => versions::resources(v),
+        [
+            "providers",
+            "microsoft.containerservice",
+            "locations",
+            _,
+            "trustedaccessroles",
+        ] => {
+            let location = segments[5];
+            (regions::region(location).is_none() || !versions::AKS.contains(&v)).then(|| {
+                versions::no_provider(location, v, "locations/trustedAccessRoles", versions::AKS)
+            })
+        }
+        [
+            "providers",
+            "microsoft.containerservice",
+            "locations",
+            _,
+            kind,
+            _,
+        ] if kind == "operations" || kind == "operationresults" => {
+            (v != versions::OPERATIONS && !versions::AKS.contains(&v)).then(|| {
+                versions::no_provider(
+                    segments[5],
+                    v,
+                    &format!("locations/{kind}"),
+                    &[versions::OPERATIONS],
+                )
+            })
+        }
+        ["providers", "microsoft.insights", "eventtypes", ..] => (!versions::ACTIVITY_LOG
+            .contains(&v))
+        .then(|| versions::no_provider("global", v, "eventtypes", versions::ACTIVITY_LOG)),
+        ["providers", "microsoft.containerservice", "managedclusters"] => {
+            versions::container_service(v, "global", "managedClusters")
+        }
+        [
+            "resourcegroups",
+            _,
+            "providers",
+            "microsoft.containerservice",
+            "managedclusters",
+            _,
+            ref rest @ ..,
+        ] => {
+            let location = world
+                .find_cluster(segments[1], segments[3], segments[7])
+                .map_or("global", |i| world.clusters[i].location.as_str());
+            let kind = if rest.is_empty() {
+                "managedClusters"
+            } else {
+                "managedClusters/trustedAccessRoleBindings"
+            };
+            versions::container_service(v, location, kind)
+        }
+        _ => None,
     }
 }
 
@@ -196,18 +265,6 @@ fn no_route(req: &ArmRequest) -> Reply {
     )
 }
 
-fn api_version_is_well_formed(v: &str) -> bool {
-    let date = v.strip_suffix("-preview").unwrap_or(v);
-    date.len() == 10
-        && date.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
-}
-
 fn check_subscription(world: &World, sub: &str, method: &str) -> Option<Reply> {
     let Some(subscription) = world.subscription(sub) else {
         return Some(Reply::arm_error(
@@ -266,55 +323,23 @@ fn page(items: Vec<Value>, config: &EmulatorConfig, req: &ArmRequest) -> Reply {
     Reply::json(200, body)
 }
 
-fn subscription_json(s: &crate::emulator::state::SubscriptionSeed) -> Value {
-    json!({
-        "id": format!("/subscriptions/{}", s.subscription_id),
-        "subscriptionId": s.subscription_id,
-        "displayName": s.display_name,
-        "state": s.state,
-        "tenantId": s.tenant_id,
-        "authorizationSource": "RoleBased",
-        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}
-    })
-}
-
 fn list_subscriptions(world: &World, config: &EmulatorConfig, req: &ArmRequest) -> Reply {
     page(
-        world.subscriptions.iter().map(subscription_json).collect(),
+        world
+            .subscriptions
+            .iter()
+            .map(directory::subscription_json)
+            .collect(),
         config,
         req,
     )
 }
 
-fn list_locations(config: &EmulatorConfig, req: &ArmRequest, sub: &str) -> Reply {
-    let items = LOCATIONS
-        .iter()
-        .map(|(name, display, regional)| {
-            json!({
-                "id": format!("/subscriptions/{sub}/locations/{name}"),
-                "name": name,
-                "displayName": display,
-                "regionalDisplayName": regional,
-                "type": "Region",
-            })
-        })
-        .collect();
-    page(items, config, req)
+fn list_tenants(world: &World, config: &EmulatorConfig, req: &ArmRequest) -> Reply {
+    page(directory::tenants(world), config, req)
 }
 
 fn list_roles(world: &World, config: &EmulatorConfig, req: &ArmRequest, location: &str) -> Reply {
-    if !LOCATIONS
-        .iter()
-        .any(|(name, ..)| name.eq_ignore_ascii_case(location))
-    {
-        return Reply::arm_error(
-            404,
-            "NoRegisteredProviderFound",
-            format!(
-                "No registered resource provider found for location '{location}' and API version for type 'locations/trustedAccessRoles'."
-            ),
-        );
-    }
     page(world.catalog_for(location).to_vec(), config, req)
 }
 

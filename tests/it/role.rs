@@ -124,11 +124,11 @@ fn role_list_of_an_unknown_location_says_so_after_the_service_refuses_it() {
     // Issue 10: not the service's api-version error with exit 3, but "unknown location" (exit 2),
     // with no suggestion when no known name is near.
     let emu = Emulator::start();
-    let out = run(emu.cli().args(["role", "list", "-l", "marsnorth"]));
+    let out = run(emu.cli().args(["role", "list", "-l", "moonbase"]));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "ERROR: unknown location 'marsnorth'\nhint: see 'az account list-locations -o table' for the names\n"
+        "ERROR: unknown location 'moonbase'\nhint: see 'az account list-locations -o table' for the names\n"
     );
     assert_eq!(out.stdout, "");
 }
