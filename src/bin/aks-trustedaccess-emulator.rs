@@ -1,178 +1,120 @@
 //! `aks-trustedaccess-emulator`: serves the Trusted Access slice of ARM on 127.0.0.1 so the CLI,
-//! its tests and users' scripts run with no Azure account. Prints its URL on stdout.
+//! its tests and users' scripts run with no Azure account. Serves until stopped (printing its
+//! URL on stdout), runs one command against a fresh emulator (`exec`), or prints `export` lines
+//! for a long-running one (`env`).
+
+#[path = "aks-trustedaccess-emulator/flags.rs"]
+mod flags;
 
 use aks_trustedaccess::diagnostics::write_stderr;
-use aks_trustedaccess::emulator::graph::GraphConfig;
-use aks_trustedaccess::emulator::ratelimit::{Budget, Limits};
-use aks_trustedaccess::emulator::server;
-use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, OperationOutcome, Seed, World};
-use aks_trustedaccess::emulator::{EmulatorConfig, FaultKind, Faults, test_ca};
+use aks_trustedaccess::emulator::exec::{self, Session};
+use aks_trustedaccess::emulator::identity::{self, EMULATOR_CLIENT_ID};
+use aks_trustedaccess::emulator::server::{self, Bound};
+use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, World};
 use aks_trustedaccess::output::write_stdout;
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use flags::{Args, config_of, load_seed, with_test_ca};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// An offline Azure Resource Manager for AKS Trusted Access, on 127.0.0.1.
 ///
 /// Serves role list, role bindings (list/show/create/update/delete with long-running
-/// operations), subscriptions, locations and managed clusters, with ARM's paging, errors and
-/// checks. Any non-empty bearer token is accepted. GET /_emulator/requests lists the requests
-/// received; DELETE clears them; GET /_emulator/state dumps the world as a state file.
+/// operations), subscriptions, tenants, locations, resource groups and managed clusters, with
+/// ARM's paging, errors and checks, and sign-in as clients do it (/metadata/endpoints, OpenID
+/// discovery, the token endpoint, managed identity). Any non-empty bearer token is accepted.
+/// GET /_emulator/requests lists the requests received; DELETE clears them; GET /_emulator/state
+/// dumps the world as a state file.
 #[derive(Debug, Parser)]
-#[command(name = "aks-trustedaccess-emulator", version)]
-struct Args {
-    /// Port on 127.0.0.1; 0 picks a free one (printed on stdout).
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-
-    /// Start from this state file (JSON; see GET /_emulator/state for the format).
-    #[arg(long, value_name = "FILE", conflicts_with = "fleet")]
-    state: Option<PathBuf>,
-
-    /// Generate a fleet: SUBSCRIPTIONSxCLUSTERSxBINDINGS, e.g. 20x50x2.
-    #[arg(long, value_name = "SxCxB")]
-    fleet: Option<String>,
-
-    /// With --fleet: make this percentage of the binding sources dangling, and as many without
-    /// identity (picked by a hash of the binding's number) instead of the default 1 in 17 and
-    /// 1 in 19.
-    #[arg(long, value_name = "PERCENT", requires = "fleet", value_parser = clap::value_parser!(u32).range(0..=50))]
-    fleet_broken_percent: Option<u32>,
-
-    /// Items per list page (0 = one page).
-    #[arg(long, default_value_t = 100)]
-    page_size: usize,
-
-    /// Start every list with an empty page that carries a nextLink.
-    #[arg(long)]
-    leading_empty_page: bool,
-
-    /// Polls an operation answers InProgress before it ends.
-    #[arg(long, default_value_t = 1)]
-    operation_polls: u32,
-
-    /// Seconds after which an operation ends even if nobody polls it (0 = only by polls).
-    #[arg(long, default_value_t = 5.0)]
-    operation_seconds: f64,
-
-    /// How operations end.
-    #[arg(long, default_value = "succeeded", value_parser = ["succeeded", "failed", "canceled"])]
-    operation_outcome: String,
-
-    /// Retry-After seconds on write answers and running polls, or "none" to leave it out.
-    #[arg(long, default_value = "0", value_parser = parse_retry_after)]
-    retry_after: RetryAfter,
-
-    /// Milliseconds added to every ARM answer.
-    #[arg(long, default_value_t = 0)]
-    latency_ms: u64,
-
-    /// Fault kinds to inject, comma-separated: throttle, 500, 503, drop, html (a proxy's 502 page), lost (carried out, answer lost).
-    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
-    faults: Vec<String>,
-
-    /// Inject a fault on every Nth ARM request.
-    #[arg(long, value_name = "N")]
-    fault_every: Option<u64>,
-
-    /// Or inject a fault on this fraction of ARM requests (0.0-1.0).
-    #[arg(long, value_name = "RATIO", default_value_t = 0.0)]
-    fault_ratio: f64,
-
-    /// Seed of the random faults of --fault-ratio (default: a random one, printed on stderr), so
-    /// a run can be replayed.
-    #[arg(long, value_name = "N")]
-    fault_seed: Option<u64>,
-
-    /// Retry-After seconds on an injected 429.
-    #[arg(long, default_value_t = 1)]
-    throttle_retry_after: u64,
-
-    /// ARM's per-subscription read bucket: size (0 = unlimited)...
-    #[arg(long, default_value_t = 250.0)]
-    read_budget: f64,
-
-    /// ...and reads refilled per second.
-    #[arg(long, default_value_t = 25.0)]
-    read_refill: f64,
-
-    /// The write bucket: size (0 = unlimited)...
-    #[arg(long, default_value_t = 200.0)]
-    write_budget: f64,
-
-    /// ...and writes refilled per second.
-    #[arg(long, default_value_t = 10.0)]
-    write_refill: f64,
-
-    /// Lifetime in seconds of the tokens the sign-in endpoints issue (negative: already expired).
-    #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
-    token_lifetime: i64,
-
-    /// Serve HTTPS with this PEM certificate (chain); needs --tls-key.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-
-    /// Resource Graph queries allowed per user per quota window (0 = unlimited)...
-    #[arg(long, default_value_t = 15)]
-    graph_quota: u32,
-
-    /// ...and the window's length in seconds.
-    #[arg(long, default_value_t = 5.0)]
-    graph_window_seconds: f64,
-
-    /// Make Resource Graph refuse every query: forbidden (403) or unregistered (409).
-    #[arg(long, value_name = "HOW", value_parser = ["forbidden", "unregistered"])]
-    graph_refuse: Option<String>,
-
-    /// Make Resource Graph refuse (400) any query longer than this many characters (0: none).
-    #[arg(long, value_name = "CHARS", default_value_t = 0)]
-    graph_max_query_chars: usize,
-
-    /// Make Resource Graph refuse (400) this share (0 to 1) of the queries that check a list
-    /// of ids, picked by a hash of the query's text (the same query, the same answer).
-    #[arg(long, value_name = "RATIO", default_value_t = 0.0)]
-    graph_refuse_batches: f64,
-
-    /// The PEM private key of --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-
-    /// Serve HTTPS with a certificate for 127.0.0.1 from a test CA made at start (its
-    /// certificate is written to --tls-ca-file, for SSL_CERT_FILE).
-    #[arg(long, conflicts_with = "tls_cert")]
-    tls: bool,
-
-    /// Where --tls writes the test CA's certificate (default: a temporary file, printed).
-    #[arg(long, value_name = "FILE", requires = "tls")]
-    tls_ca_file: Option<PathBuf>,
-
-    /// Over TLS, offer HTTP/1.1 only (ARM, and this emulator by default, also offer HTTP/2).
-    #[arg(long)]
-    http1_only: bool,
-
-    /// Print one line on stderr for each ARM request as it arrives.
-    #[arg(long)]
-    log_requests: bool,
+#[command(
+    name = "aks-trustedaccess-emulator",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = CREDENTIALS
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    flags: Args,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct RetryAfter(Option<u64>);
+/// The sign-in every client can use (any other client id and secret work too).
+const CREDENTIALS: &str = "Sign in as this service principal (az login --service-principal, \
+ClientSecretCredential, AZURE_CLIENT_* variables):\n  \
+tenant:        11111111-1111-1111-1111-111111111111\n  \
+client id:     a3f9c4d2-6e1b-4c8a-9d7e-0b5f2e8a1c34\n  \
+client secret: emulator-client-secret\n  \
+subscription:  00000000-0000-0000-0000-000000000000 (the default world)\n\
+The authority is the emulator's URL (turn off instance discovery); so is ARM's endpoint.";
 
-fn parse_retry_after(raw: &str) -> Result<RetryAfter, String> {
-    match raw {
-        "none" => Ok(RetryAfter(None)),
-        n => n
-            .parse()
-            .map(|n| RetryAfter(Some(n)))
-            .map_err(|_| format!("'{raw}' is not a number of seconds or 'none'")),
-    }
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start an emulator on a free port (TLS, with a CA of its own), run COMMAND with the
+    /// environment pointing at it, stop, and exit with COMMAND's code (128+n if signal n ended
+    /// it). The environment: AKS_TRUSTEDACCESS_ARM_ENDPOINT, AKS_TRUSTEDACCESS_ACCESS_TOKEN,
+    /// AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID/CLIENT_ID/CLIENT_SECRET, SSL_CERT_FILE,
+    /// REQUESTS_CA_BUNDLE and a private AZURE_CONFIG_DIR.
+    #[command(after_help = CREDENTIALS)]
+    Exec(ExecArgs),
+    /// Start an emulator, print `export` lines for it on stdout (and its process id as
+    /// AKS_TRUSTEDACCESS_EMULATOR_PID), and serve until stopped:
+    /// eval "$(aks-trustedaccess-emulator env &)"; … ; kill $AKS_TRUSTEDACCESS_EMULATOR_PID
+    #[command(after_help = CREDENTIALS)]
+    Env(EnvArgs),
+}
+
+/// What `exec` and `env` add to the emulator's flags.
+#[derive(Debug, clap::Args)]
+struct ClientFlags {
+    /// Prepare the private AZURE_CONFIG_DIR so `az` talks to the emulator: its cloud registered
+    /// and current, the documented service principal signed in, the subscription set (needs az).
+    #[arg(long)]
+    az: bool,
+    /// When the emulator stops, write its request log (requests.json) and its final world
+    /// (state.json, a --state file) into DIR, for a test to assert on.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Serve plain http instead of TLS (az and the Azure SDKs refuse bearer tokens over http).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls"])]
+    plain_http: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExecArgs {
+    #[command(flatten)]
+    client: ClientFlags,
+    #[command(flatten)]
+    flags: Args,
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct EnvArgs {
+    #[command(flatten)]
+    client: ClientFlags,
+    #[command(flatten)]
+    flags: Args,
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => serve(cli.flags).map(|()| 0),
+        Some(Command::Exec(args)) => {
+            let ExecArgs {
+                client,
+                flags,
+                command,
+            } = args;
+            with_client(flags, client, Some(command))
+        }
+        Some(Command::Env(args)) => with_client(args.flags, args.client, None),
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(message) => {
             write_stderr(&format!("ERROR: {message}\n"));
             ExitCode::from(1)
@@ -180,24 +122,33 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+/// The world's first subscription and its tenant: what clients are pointed at.
+fn first_subscription(world: &World) -> (String, String) {
+    world.subscriptions.first().map_or_else(
+        || (DEFAULT_SUBSCRIPTION.to_string(), DEFAULT_TENANT.to_string()),
+        |s| (s.subscription_id.clone(), s.tenant_id.clone()),
+    )
+}
+
+/// Serves until Ctrl-C, printing the URL on stdout and how to point the CLI at it on stderr.
+fn serve(args: Args) -> Result<(), String> {
     let world = World::from_seed(load_seed(&args)?)?;
     // The banner exports a subscription this world holds (a fleet has no default one).
-    let banner_subscription = world.subscriptions.first().map_or_else(
-        || DEFAULT_SUBSCRIPTION.to_string(),
-        |s| s.subscription_id.clone(),
-    );
+    let (banner_subscription, _) = first_subscription(&world);
     let config = config_of(&args)?;
     // Kept until the emulator stops: the test CA's files live in it.
     let (config, test_ca, _dir) = with_test_ca(config, &args)?;
     let fault_seed =
         (config.faults.ratio > 0.0 && config.faults.every.is_none()).then_some(config.faults.seed);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async move {
+    runtime()?.block_on(async move {
         let bound = server::bind(args.port, config, world)
             .await
             .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
@@ -225,116 +176,79 @@ fn run(args: Args) -> Result<(), String> {
     })
 }
 
-/// The world to start from: `--state FILE`, a generated `--fleet`, or the default world.
-fn load_seed(args: &Args) -> Result<Seed, String> {
-    match (&args.state, &args.fleet) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            serde_json::from_str::<Seed>(&text)
-                .map_err(|e| format!("{} is not a state file: {e}", path.display()))
-        }
-        (None, Some(spec)) => {
-            let numbers: Vec<usize> = spec
-                .split(['x', 'X'])
-                .map(|n| n.trim().parse::<usize>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| {
-                    format!(
-                        "--fleet '{spec}': expected SUBSCRIPTIONSxCLUSTERSxBINDINGS, e.g. 20x50x2"
-                    )
-                })?;
-            let [s, c, b] = numbers[..] else {
-                return Err(format!(
-                    "--fleet '{spec}': expected three numbers, e.g. 20x50x2"
-                ));
-            };
-            Ok(Seed::fleet_with(s, c, b, args.fleet_broken_percent))
-        }
-        (None, None) => Ok(Seed::default_world()),
+/// `exec` (with a command) and `env` (without): an emulator on a free port, TLS unless
+/// `--plain-http`, a session for clients, az prepared when asked; then the command's exit code,
+/// or 0 once `env` is stopped. `--record` is written when the emulator stops.
+fn with_client(
+    mut args: Args,
+    client: ClientFlags,
+    command: Option<Vec<String>>,
+) -> Result<i32, String> {
+    if !client.plain_http && args.tls_cert.is_none() {
+        args.tls = true;
     }
-}
-
-/// The emulator's settings from its flags. One field per flag, so it reads as a table.
-fn config_of(args: &Args) -> Result<EmulatorConfig, String> {
-    let kinds = args
-        .faults
-        .iter()
-        .map(|k| {
-            FaultKind::parse(k).ok_or_else(|| {
-                format!("unknown fault kind '{k}' (throttle, 500, 503, drop, html, lost)")
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let outcome = match args.operation_outcome.as_str() {
-        "failed" => OperationOutcome::Failed,
-        "canceled" => OperationOutcome::Canceled,
-        _ => OperationOutcome::Succeeded,
-    };
-    Ok(EmulatorConfig {
-        page_size: args.page_size,
-        leading_empty_page: args.leading_empty_page,
-        operation_polls: args.operation_polls,
-        operation_seconds: (args.operation_seconds > 0.0).then_some(args.operation_seconds),
-        retry_after: args.retry_after.0,
-        operation_outcome: outcome,
-        latency: Duration::from_millis(args.latency_ms),
-        faults: Faults::new(
-            args.fault_every,
-            args.fault_ratio,
-            kinds,
-            args.throttle_retry_after,
-        )
-        .with_seed(args.fault_seed.unwrap_or_else(|| fastrand::u64(..))),
-        token_lifetime: args.token_lifetime,
-        limits: Limits {
-            reads: Budget {
-                capacity: args.read_budget,
-                refill_per_second: args.read_refill,
-            },
-            writes: Budget {
-                capacity: args.write_budget,
-                refill_per_second: args.write_refill,
-            },
-        },
-        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
-        http2: !args.http1_only,
-        log_requests: args.log_requests,
-        graph: GraphConfig {
-            quota: args.graph_quota,
-            window: Duration::from_secs_f64(args.graph_window_seconds.max(0.0)),
-            refusal: args.graph_refuse.as_deref().map(|how| match how {
-                "forbidden" => 403,
-                _ => 409,
-            }),
-            max_query_chars: args.graph_max_query_chars,
-            refuse_batches: args.graph_refuse_batches.clamp(0.0, 1.0),
-        },
+    let world = World::from_seed(load_seed(&args)?)?;
+    let (subscription, tenant) = first_subscription(&world);
+    let config = config_of(&args)?;
+    let lifetime = config.token_lifetime;
+    // Kept until the emulator stops: the test CA and az's config directory live in them.
+    let (config, ca_file, _ca_dir) = with_test_ca(config, &args)?;
+    let config_dir = tempfile::Builder::new()
+        .prefix("aks-trustedaccess-emulator-az-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a config directory: {e}"))?;
+    runtime()?.block_on(async move {
+        let bound = server::bind(args.port, config, world)
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+        let session = Session {
+            url: bound.url(),
+            ca_file,
+            token: identity::issue_token(&tenant, EMULATOR_CLIENT_ID, lifetime).0,
+            subscription,
+            tenant,
+            config_dir: config_dir.path().to_path_buf(),
+        };
+        let emulator = bound.emulator();
+        let server = tokio::spawn(serve_quietly(bound));
+        let outcome = run_client(&session, &client, command).await;
+        server.abort();
+        if let Some(dir) = &client.record {
+            exec::write_record(dir, &emulator)?;
+        }
+        outcome
     })
 }
 
-/// `--tls`: makes the test CA and the server certificate in a private temporary directory, and
-/// copies the CA's certificate to --tls-ca-file. Returns where the CA certificate is.
-fn with_test_ca(
-    mut config: EmulatorConfig,
-    args: &Args,
-) -> Result<(EmulatorConfig, Option<PathBuf>, Option<tempfile::TempDir>), String> {
-    if !args.tls {
-        return Ok((config, None, None));
+async fn serve_quietly(bound: Bound) {
+    // Errors here are accept failures of the loopback listener; the child then fails to connect
+    // and says so itself.
+    let _ = bound.serve().await;
+}
+
+/// Prepares az when asked, then runs the command (`exec`) or prints the exports and waits for a
+/// stop signal (`env`).
+async fn run_client(
+    session: &Session,
+    client: &ClientFlags,
+    command: Option<Vec<String>>,
+) -> Result<i32, String> {
+    if client.az {
+        exec::prepare_az(session).await?;
     }
-    let dir = tempfile::Builder::new()
-        .prefix("aks-trustedaccess-emulator-")
-        .tempdir()
-        .map_err(|e| format!("cannot make a directory for the test CA: {e}"))?;
-    let files = test_ca::generate(dir.path())?;
-    let ca = match &args.tls_ca_file {
-        Some(path) => {
-            std::fs::copy(&files.ca_cert, path)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            path.clone()
+    match command {
+        Some(command) => Ok(exec::run_child(&command, &session.env()).await),
+        None => {
+            let exports = format!(
+                "{}export AKS_TRUSTEDACCESS_EMULATOR_PID={}\n",
+                session.export_lines(),
+                std::process::id()
+            );
+            write_stdout(&exports).map_err(|e| e.to_string())?;
+            // Let `$(… &)` end: nothing more is written to the pipe it reads.
+            exec::detach_stdout();
+            aks_trustedaccess::signals::stop().await;
+            Ok(0)
         }
-        None => files.ca_cert.clone(),
-    };
-    config.tls = Some((files.server_cert, files.server_key));
-    Ok((config, Some(ca), Some(dir)))
+    }
 }

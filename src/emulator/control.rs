@@ -16,19 +16,47 @@ use std::collections::HashMap;
 pub use crate::emulator::instance::Canned;
 
 impl Emulator {
-    /// The token endpoint and the managed-identity endpoint; `None` for any other path.
+    /// The sign-in side, unauthenticated as Entra's and ARM's are: the cloud's metadata, OpenID
+    /// discovery, the token endpoint and the managed-identity endpoint; `None` for any other path.
     pub(super) fn sign_in(
         &self,
-        method: &str,
-        path: &str,
-        raw_query: &str,
-        body: &[u8],
-        identity_header: Option<String>,
-        authorization_present: bool,
+        received: &crate::emulator::http::Received,
     ) -> Option<Response<Full<Bytes>>> {
+        let (method, path, raw_query, body) = (
+            received.method.as_str(),
+            received.path.as_str(),
+            received.raw_query.as_str(),
+            &received.body[..],
+        );
+        let identity_header = received.header("x-identity-header");
+        let authorization_present = received.header("authorization").is_some();
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let lifetime = self.config.token_lifetime;
+        let base = self.base_url(received);
         let (reply, recorded) = match (method, segments.as_slice()) {
+            ("GET", ["metadata", "endpoints"]) => {
+                let query: HashMap<String, String> =
+                    url::form_urlencoded::parse(raw_query.as_bytes())
+                        .into_owned()
+                        .collect();
+                let reply = identity::metadata_endpoints(
+                    &base,
+                    query.get("api-version").map(String::as_str),
+                );
+                (
+                    reply,
+                    json!({"method": method, "path": path, "query": raw_query}),
+                )
+            }
+            ("GET", [tenant, version @ .., ".well-known", "openid-configuration"])
+                if version.is_empty() || version == ["v2.0"] =>
+            {
+                let reply = identity::openid_configuration(&base, tenant, !version.is_empty());
+                (
+                    reply,
+                    json!({"method": method, "path": path, "query": raw_query}),
+                )
+            }
             ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
                 let (reply, fields) = identity::token_endpoint(tenant, body, lifetime);
                 (

@@ -20,6 +20,86 @@ const ARM_AUDIENCES: [&str; 4] = [
 /// A client secret the token endpoint refuses, to test sign-in failures.
 pub const REJECTED_SECRET: &str = "wrong-secret";
 
+/// The documented service principal (`--help`, the README): any client id and any other secret
+/// are accepted too, but these are the ones `exec --az` signs in with.
+pub const EMULATOR_CLIENT_ID: &str = "a3f9c4d2-6e1b-4c8a-9d7e-0b5f2e8a1c34";
+pub const EMULATOR_CLIENT_SECRET: &str = "emulator-client-secret";
+
+/// `GET /metadata/endpoints?api-version=…` (unauthenticated, as ARM serves it): where this
+/// cloud's ARM and sign-in are, as `az cloud register --endpoint-resource-manager` reads them.
+/// 2022-09-01 and later answer one cloud; 2019-05-01 and 2020-06-01 a list of clouds; older
+/// versions the first format (`authentication` and a few endpoints).
+pub fn metadata_endpoints(base: &str, api_version: Option<&str>) -> Reply {
+    let cloud = json!({
+        "name": "AksTrustedAccessEmulator",
+        "portal": base,
+        "resourceManager": format!("{base}/"),
+        "authentication": {
+            "loginEndpoint": base,
+            "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
+            "tenant": "common",
+            "identityProvider": "AAD",
+        },
+        "graph": format!("{base}/graph/"),
+        "graphAudience": "https://graph.windows.net/",
+        "microsoftGraphResourceId": "https://graph.microsoft.com/",
+        "suffixes": {
+            "storage": "core.windows.net",
+            "keyVaultDns": "vault.azure.net",
+            "acrLoginServer": "azurecr.io",
+            "sqlServerHostname": "database.windows.net",
+        },
+    });
+    match api_version.unwrap_or_default() {
+        v if v >= "2022-09-01" => Reply::json(200, cloud),
+        "2019-05-01" | "2020-06-01" => Reply::json(200, json!([cloud])),
+        _ => Reply::json(
+            200,
+            json!({
+                "galleryEndpoint": "",
+                "graphEndpoint": format!("{base}/graph/"),
+                "portalEndpoint": base,
+                "authentication": cloud["authentication"].clone(),
+            }),
+        ),
+    }
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration` (and v1 without `/v2.0`): the OpenID
+/// discovery document MSAL reads before it asks for a token. `common` and `organizations` give
+/// the `{tenantid}` template, as Entra does.
+pub fn openid_configuration(base: &str, tenant: &str, v2: bool) -> Reply {
+    let issuer_tenant = match tenant.to_ascii_lowercase().as_str() {
+        "common" | "organizations" | "consumers" => "{tenantid}".to_string(),
+        _ => tenant.to_string(),
+    };
+    let (version, issuer) = if v2 {
+        ("/v2.0", format!("{base}/{issuer_tenant}/v2.0"))
+    } else {
+        ("", format!("{base}/{issuer_tenant}/"))
+    };
+    Reply::json(
+        200,
+        json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{base}/{tenant}/oauth2{version}/token"),
+            "authorization_endpoint": format!("{base}/{tenant}/oauth2{version}/authorize"),
+            "device_authorization_endpoint": format!("{base}/{tenant}/oauth2{version}/devicecode"),
+            "end_session_endpoint": format!("{base}/{tenant}/oauth2{version}/logout"),
+            "jwks_uri": format!("{base}/{tenant}/discovery{version}/keys"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "tenant_region_scope": "WW",
+            "cloud_instance_name": "emulator",
+            "request_uri_parameter_supported": false,
+        }),
+    )
+}
+
 /// Now, in the unix seconds token claims use.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -30,7 +110,23 @@ pub fn unix_now() -> i64 {
 
 /// An unsigned JWT for ARM, as the emulator hands out.
 pub fn issue_token(tenant: &str, client_id: &str, lifetime_seconds: i64) -> (String, i64) {
-    issue(tenant, client_id, lifetime_seconds, None)
+    issue(
+        tenant,
+        client_id,
+        lifetime_seconds,
+        None,
+        "https://management.azure.com/",
+    )
+}
+
+/// The audience a token for `scope` carries: the scope without `/.default` (az asks for
+/// `https://management.core.windows.net//.default`, the SDKs for `https://management.azure.com/.default`).
+fn audience_of(scope: &str) -> String {
+    let resource = scope.strip_suffix(".default").unwrap_or(scope);
+    match resource.strip_suffix('/') {
+        Some(r) if r.ends_with('/') => r.to_string(),
+        _ => resource.to_string(),
+    }
 }
 
 /// An unsigned JWT for ARM; a managed identity's carries its resource id (`xms_mirid`), as
@@ -40,13 +136,14 @@ fn issue(
     client_id: &str,
     lifetime_seconds: i64,
     managed_identity: Option<&str>,
+    audience: &str,
 ) -> (String, i64) {
     let now = unix_now();
     let expires = now + lifetime_seconds;
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let header = json!({"alg": "none", "typ": "JWT"});
     let mut claims = json!({
-        "aud": "https://management.azure.com/",
+        "aud": audience,
         "iss": format!("https://sts.windows.net/{tenant}/"),
         "tid": tenant,
         "appid": client_id,
@@ -126,7 +223,14 @@ pub fn token_endpoint(tenant: &str, body: &[u8], lifetime_seconds: i64) -> (Repl
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         )
     } else {
-        let (token, _) = issue_token(tenant, field("client_id"), lifetime_seconds);
+        let audience = audience_of(field("scope"));
+        let (token, _) = issue(
+            tenant,
+            field("client_id"),
+            lifetime_seconds,
+            None,
+            &audience,
+        );
         Reply::json(
             200,
             json!({"token_type": "Bearer", "expires_in": lifetime_seconds, "ext_expires_in": lifetime_seconds, "access_token": token}),
@@ -185,7 +289,12 @@ pub fn managed_identity_endpoint(
         "/subscriptions/{}/resourcegroups/emulator/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{client}",
         crate::emulator::seed::DEFAULT_SUBSCRIPTION
     );
-    let (token, expires) = issue(tenant, &client, lifetime_seconds, Some(&mirid));
+    let audience = if resource.is_empty() {
+        "https://management.azure.com/".to_string()
+    } else {
+        resource.clone()
+    };
+    let (token, expires) = issue(tenant, &client, lifetime_seconds, Some(&mirid), &audience);
     Reply::json(
         200,
         json!({"access_token": token, "expires_on": expires.to_string(), "resource": resource, "token_type": "Bearer", "client_id": client}),

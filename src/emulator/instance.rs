@@ -26,6 +26,28 @@ pub struct Emulator {
     pub(crate) connections: std::sync::atomic::AtomicU64,
 }
 
+impl Emulator {
+    /// The request log, as `GET /_emulator/requests` gives it.
+    pub fn requests_json(&self) -> Value {
+        Value::Array(
+            self.requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        )
+    }
+
+    /// The world now, as a state file (`GET /_emulator/state`).
+    pub fn state_json(&self) -> Value {
+        let seed = self
+            .world
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .to_seed();
+        serde_json::to_value(seed).unwrap_or_default()
+    }
+}
+
 /// One scripted answer: any status, headers and raw body, or a dropped connection; also the
 /// hostile ones a malicious server sends (an endless body, no answer at all, the same answer for
 /// ever with a new `nextLink` each time).

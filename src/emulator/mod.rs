@@ -5,6 +5,7 @@ pub mod activity;
 pub mod conflicts;
 pub mod control;
 pub mod directory;
+pub mod exec;
 pub mod faults;
 pub mod graph;
 pub mod http;

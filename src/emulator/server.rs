@@ -68,6 +68,11 @@ pub async fn bind(port: u16, config: EmulatorConfig, world: World) -> std::io::R
 }
 
 impl Bound {
+    /// The emulator's shared state, to read its log and world while or after it serves.
+    pub fn emulator(&self) -> Arc<Emulator> {
+        self.emulator.clone()
+    }
+
     /// Serves connections until the task is dropped.
     pub async fn serve(self) -> std::io::Result<()> {
         loop {
@@ -121,14 +126,7 @@ impl Emulator {
         if let Some(control) = received.path.strip_prefix("/_emulator/") {
             return Ok(whole(self.control(method, control, &received.body)));
         }
-        if let Some(answer) = self.sign_in(
-            method,
-            &received.path,
-            &received.raw_query,
-            &received.body,
-            received.header("x-identity-header"),
-            received.header("authorization").is_some(),
-        ) {
+        if let Some(answer) = self.sign_in(&received) {
             return Ok(whole(answer));
         }
         self.answer_arm(&received).await
@@ -237,16 +235,6 @@ impl Emulator {
             }
             Authorization::Bearer(token) => token,
         };
-        // HTTP/2 carries the host in the URI (`:authority`), HTTP/1.1 in `Host`.
-        let host = received
-            .header("host")
-            .or_else(|| received.uri.authority().map(|a| a.to_string()))
-            .unwrap_or_else(|| "127.0.0.1".into());
-        let scheme = if self.config.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
         let request = ArmRequest {
             method: received.method.as_str(),
             path: &received.path,
@@ -255,7 +243,7 @@ impl Emulator {
             if_none_match_any: received
                 .header("if-none-match")
                 .is_some_and(|v| v.trim() == "*"),
-            base: format!("{scheme}://{host}"),
+            base: self.base_url(received),
             caller: crate::emulator::token::caller(token),
         };
         let mut world = self
@@ -266,6 +254,21 @@ impl Emulator {
             Some(refusal) => refusal,
             None => routes::handle(&mut world, &self.config, &request),
         }
+    }
+
+    /// `scheme://host:port` as the client addressed this emulator, for links in answers.
+    pub(super) fn base_url(&self, received: &Received) -> String {
+        // HTTP/2 carries the host in the URI (`:authority`), HTTP/1.1 in `Host`.
+        let host = received
+            .header("host")
+            .or_else(|| received.uri.authority().map(|a| a.to_string()))
+            .unwrap_or_else(|| "127.0.0.1".into());
+        let scheme = if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{host}")
     }
 
     /// The next scripted answer and its serial number, if any is queued.

@@ -73,18 +73,6 @@ impl Emulator {
         Self::spawn(&all, home, Some(ca))
     }
 
-    /// The emulator over TLS with the CA it makes itself at start (`--tls`), its certificate in
-    /// `ca_pem` and in `ca.pem` in `home`.
-    pub fn start_own_tls(args: &[&str]) -> Self {
-        let home = tempfile::tempdir().expect("temp dir");
-        let ca = home.path().join("ca.pem").to_string_lossy().into_owned();
-        let mut all = vec!["--tls", "--tls-ca-file", ca.as_str()];
-        all.extend_from_slice(args);
-        let mut emu = Self::spawn(&all, home, None);
-        emu.ca_pem = Some(std::fs::read_to_string(&ca).expect("the test CA is written"));
-        emu
-    }
-
     fn spawn(args: &[&str], home: tempfile::TempDir, ca_pem: Option<String>) -> Self {
         let mut child =
             std::process::Command::new(env!("CARGO_BIN_EXE_aks-trustedaccess-emulator"))
