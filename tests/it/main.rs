@@ -12,6 +12,7 @@ mod docs;
 mod doctor;
 mod emulator;
 mod emulator_arm;
+mod emulator_exec;
 mod fleet_answers;
 mod graph;
 mod harness;
