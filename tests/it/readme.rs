@@ -86,7 +86,9 @@ fn examples(markdown: &str) -> Vec<Example> {
 fn skipped(command: &str) -> Option<&'static str> {
     let words: Vec<&str> = command.split_whitespace().collect();
     let runs = |program: &str| words.contains(&program);
-    if runs("aks-trustedaccess-emulator") {
+    if runs("aks-trustedaccess-emulator") && runs("--az") {
+        Some("needs az")
+    } else if runs("aks-trustedaccess-emulator") && !runs("exec") {
         Some("the test starts the emulator itself, on a free port")
     } else if runs("cargo") || runs("python3") || runs("pip") {
         Some("builds, tests or regenerates the project")
