@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod az_flows;
 mod ci_systems;
 mod conventions;
 mod deletes;
