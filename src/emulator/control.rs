@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::Response;
 use hyper::body::Frame;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 
 pub use crate::emulator::instance::Canned;
@@ -134,15 +134,7 @@ impl Emulator {
                     format!("expected a list of {{status, headers, body, drop}}: {e}"),
                 ),
             },
-            ("GET", "requests") => Reply::json(
-                200,
-                Value::Array(
-                    self.requests
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .clone(),
-                ),
-            ),
+            ("GET", "requests") => Reply::json(200, self.requests_json()),
             ("DELETE", "requests") => {
                 self.requests
                     .lock()
@@ -150,14 +142,7 @@ impl Emulator {
                     .clear();
                 Reply::empty(204)
             }
-            ("GET", "state") => {
-                let seed = self
-                    .world
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .to_seed();
-                Reply::json(200, serde_json::to_value(seed).unwrap_or_default())
-            }
+            ("GET", "state") => Reply::json(200, self.state_json()),
             ("GET", "stats") => {
                 let (seen, injected) = self.config.faults.counts();
                 let recorded = self

@@ -239,3 +239,20 @@ fn env_output_is_export_lines_with_quoted_values() {
         "{text}"
     );
 }
+
+/// `--help` documents the credentials every client can sign in with, and they work: the token
+/// endpoint issues a token for them that ARM accepts.
+#[test]
+fn help_prints_the_documented_credentials() {
+    for args in [&["--help"][..], &["exec", "--help"]] {
+        let out = emulator().args(args).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for text in [
+            "11111111-1111-1111-1111-111111111111",
+            "a3f9c4d2-6e1b-4c8a-9d7e-0b5f2e8a1c34",
+            "emulator-client-secret",
+        ] {
+            assert!(help.contains(text), "{args:?}: {help}");
+        }
+    }
+}
