@@ -240,8 +240,8 @@ fn env_output_is_export_lines_with_quoted_values() {
     );
 }
 
-/// `--help` documents the credentials every client can sign in with, and they work: the token
-/// endpoint issues a token for them that ARM accepts.
+/// `--help` documents the credentials every client can sign in with (az_flows.rs signs in
+/// with them).
 #[test]
 fn help_prints_the_documented_credentials() {
     for args in [&["--help"][..], &["exec", "--help"]] {
@@ -255,4 +255,24 @@ fn help_prints_the_documented_credentials() {
             assert!(help.contains(text), "{args:?}: {help}");
         }
     }
+}
+
+/// `--az` without az on PATH: a clear error before anything runs, not a child that cannot sign in.
+#[test]
+fn exec_az_without_az_says_so_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let cli = std::path::Path::new(env!("CARGO_BIN_EXE_aks-trustedaccess"));
+    let out = emulator()
+        .env("PATH", cli.parent().unwrap())
+        .args(["exec", "--az", "--", "/bin/sh", "-c"])
+        .arg(format!("touch '{}'", marker.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ERROR: --az: 'az' is not on PATH (install the Azure CLI, or leave out --az)\n"
+    );
+    assert!(!marker.exists());
 }
