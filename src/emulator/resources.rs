@@ -145,11 +145,8 @@ fn get(world: &World, req: &ArmRequest, id: &str, kind: &str) -> Reply {
         Some(r) if !r.readable => Reply::arm_error(
             403,
             "AuthorizationFailed",
-            format!(
-                "The client 'user@example.com' with object id '22222222-2222-2222-2222-222222222222' does not have authorization \
-                 to perform action '{}/read' over scope '{}' or the scope is invalid.",
-                r.resource_type, r.id
-            ),
+            req.caller
+                .authorization_failed(&format!("{}/read", r.resource_type), &r.id),
         ),
         Some(r) => Reply::json(200, r.to_json()),
         None => not_found(world, id, kind),

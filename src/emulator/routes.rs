@@ -46,7 +46,7 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> R
     if lower.len() < 2 || lower[0] != "subscriptions" {
         return no_route(req);
     }
-    if let Some(refusal) = check_subscription(world, segments[1], req.method) {
+    if let Some(refusal) = check_subscription(world, segments[1], req) {
         return refusal;
     }
     under_subscription(world, config, req, &path)
@@ -232,7 +232,7 @@ fn under_cluster(
         ["trustedaccessrolebindings", _] => {
             let name = segments[9];
             match method {
-                "GET" => get_binding(world, index, name),
+                "GET" => get_binding(world, req, index, name),
                 "PUT" => put_binding(world, config, req, index, name),
                 "DELETE" => delete_binding(world, config, req, index, name),
                 _ => method_not_allowed(method),
@@ -265,7 +265,8 @@ fn no_route(req: &ArmRequest) -> Reply {
     )
 }
 
-fn check_subscription(world: &World, sub: &str, method: &str) -> Option<Reply> {
+fn check_subscription(world: &World, sub: &str, req: &ArmRequest) -> Option<Reply> {
+    let method = req.method;
     let Some(subscription) = world.subscription(sub) else {
         return Some(Reply::arm_error(
             404,
@@ -277,9 +278,9 @@ fn check_subscription(world: &World, sub: &str, method: &str) -> Option<Reply> {
         return Some(Reply::arm_error(
             403,
             "AuthorizationFailed",
-            format!(
-                "The client 'user@example.com' with object id '22222222-2222-2222-2222-222222222222' does not have authorization \
-                 to perform action 'Microsoft.ContainerService/managedClusters/read' over scope '/subscriptions/{sub}' or the scope is invalid."
+            req.caller.authorization_failed(
+                "Microsoft.ContainerService/managedClusters/read",
+                &format!("/subscriptions/{sub}"),
             ),
         ));
     }
@@ -353,23 +354,22 @@ fn list_clusters(world: &World, config: &EmulatorConfig, req: &ArmRequest, sub: 
     page(items, config, req)
 }
 
-fn cluster_forbidden(world: &World, index: usize) -> Option<Reply> {
+fn cluster_forbidden(world: &World, req: &ArmRequest, index: usize) -> Option<Reply> {
     let cluster = &world.clusters[index];
     (!cluster.readable).then(|| {
         Reply::arm_error(
             403,
             "AuthorizationFailed",
-            format!(
-                "The client 'user@example.com' does not have authorization to perform action \
-                 'Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/read' over scope '{}'.",
-                cluster.id()
+            req.caller.authorization_failed(
+                "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/read",
+                &cluster.id(),
             ),
         )
     })
 }
 
 fn list_bindings(world: &World, config: &EmulatorConfig, req: &ArmRequest, index: usize) -> Reply {
-    if let Some(refusal) = cluster_forbidden(world, index) {
+    if let Some(refusal) = cluster_forbidden(world, req, index) {
         return refusal;
     }
     let cluster = &world.clusters[index];
@@ -400,8 +400,8 @@ fn binding_not_found(world: &World, index: usize, name: &str) -> Reply {
     )
 }
 
-fn get_binding(world: &World, index: usize, name: &str) -> Reply {
-    if let Some(refusal) = cluster_forbidden(world, index) {
+fn get_binding(world: &World, req: &ArmRequest, index: usize, name: &str) -> Reply {
+    if let Some(refusal) = cluster_forbidden(world, req, index) {
         return refusal;
     }
     let cluster = &world.clusters[index];

@@ -131,6 +131,19 @@ impl Caller {
         })
     }
 
+    /// ARM's 403 message for an action this caller may not take on `scope`.
+    pub fn authorization_failed(&self, action: &str, scope: &str) -> String {
+        let object_id = self
+            .object_id
+            .as_deref()
+            .unwrap_or("22222222-2222-2222-2222-222222222222");
+        format!(
+            "The client '{}' with object id '{object_id}' does not have authorization to perform action '{action}' \
+             over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+            self.name
+        )
+    }
+
     /// Marks `system_data` as last modified by this caller at `now`.
     pub fn touch(&self, system_data: &mut Value, now: &str) {
         system_data["lastModifiedBy"] = json!(self.name);

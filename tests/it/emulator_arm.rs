@@ -338,3 +338,33 @@ fn tenants_resource_groups_and_managed_by_tenants_are_served() {
         (404, &json!("ResourceGroupNotFound"))
     );
 }
+
+/// A 403 names the caller from the token, as ARM's does.
+#[test]
+fn a_refusal_names_the_caller_from_the_token() {
+    let mut state = Emulator::start().state();
+    state["subscriptions"][0]["readable"] = json!(false);
+    let emu = Emulator::start_with_state(&state, &[]);
+    let token = jwt(
+        json!({"appid": "c0ffee00-0000-4000-8000-000000000001", "oid": "0b1ec700-0000-4000-8000-000000000001"}),
+    );
+    let (status, body, _) = call(
+        &emu,
+        "GET",
+        &format!(
+            "/subscriptions/{SUB}/providers/Microsoft.ContainerService/managedClusters?api-version=2026-08-01"
+        ),
+        Some(&token),
+        None,
+    );
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("AuthorizationFailed"))
+    );
+    assert!(
+        body["error"]["message"].as_str().unwrap().starts_with(
+            "The client 'c0ffee00-0000-4000-8000-000000000001' with object id '0b1ec700-0000-4000-8000-000000000001' does not have authorization to perform action"
+        ),
+        "{body}"
+    );
+}
