@@ -239,6 +239,10 @@ async fn run_client(
     match command {
         Some(command) => Ok(exec::run_child(&command, &session.env()).await),
         None => {
+            // Caught before the exports are out: a `kill` right after `eval` must stop it
+            // cleanly (writing --record), not end it by the signal's default action.
+            let stop =
+                exec::Forwarded::catch().map_err(|e| format!("cannot catch signals: {e}"))?;
             let exports = format!(
                 "{}export AKS_TRUSTEDACCESS_EMULATOR_PID={}\n",
                 session.export_lines(),
@@ -247,7 +251,7 @@ async fn run_client(
             write_stdout(&exports).map_err(|e| e.to_string())?;
             // Let `$(… &)` end: nothing more is written to the pipe it reads.
             exec::detach_stdout();
-            aks_trustedaccess::signals::stop().await;
+            stop.first().await;
             Ok(0)
         }
     }

@@ -139,6 +139,15 @@ pub async fn run_child(command: &[String], env: &[(&'static str, String)]) -> i3
     let Some((program, args)) = command.split_first() else {
         return 2;
     };
+    // Caught from before the child exists, so a signal sent once it runs is never the default
+    // action on this process (which would end it and leave the child running).
+    let signals = match Forwarded::catch() {
+        Ok(signals) => signals,
+        Err(e) => {
+            crate::diagnostics::write_stderr(&format!("ERROR: cannot catch signals: {e}\n"));
+            return 1;
+        }
+    };
     let mut child = match tokio::process::Command::new(program)
         .args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
@@ -154,7 +163,7 @@ pub async fn run_child(command: &[String], env: &[(&'static str, String)]) -> i3
             };
         }
     };
-    let status = wait_forwarding_signals(&mut child).await;
+    let status = signals.wait(&mut child).await;
     match status {
         Ok(status) => exit_code_of(status),
         Err(e) => {
@@ -164,41 +173,81 @@ pub async fn run_child(command: &[String], env: &[(&'static str, String)]) -> i3
     }
 }
 
+/// The signals `exec` passes on to its child (and that stop `env`), caught from when it is made.
 #[cfg(unix)]
-async fn wait_forwarding_signals(
-    child: &mut tokio::process::Child,
-) -> std::io::Result<std::process::ExitStatus> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let pid = child
-        .id()
-        .and_then(|id| rustix::process::Pid::from_raw(id as i32));
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut quit = signal(SignalKind::quit())?;
-    loop {
-        let forward = tokio::select! {
-            status = child.wait() => return status,
-            _ = int.recv() => rustix::process::Signal::INT,
-            _ = term.recv() => rustix::process::Signal::TERM,
-            _ = hup.recv() => rustix::process::Signal::HUP,
-            _ = quit.recv() => rustix::process::Signal::QUIT,
-        };
-        if let Some(pid) = pid {
-            let _ = rustix::process::kill_process(pid, forward);
+pub struct Forwarded([(tokio::signal::unix::Signal, rustix::process::Signal); 4]);
+
+#[cfg(unix)]
+impl Forwarded {
+    pub fn catch() -> std::io::Result<Self> {
+        use rustix::process::Signal;
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Forwarded([
+            (signal(SignalKind::interrupt())?, Signal::INT),
+            (signal(SignalKind::terminate())?, Signal::TERM),
+            (signal(SignalKind::hangup())?, Signal::HUP),
+            (signal(SignalKind::quit())?, Signal::QUIT),
+        ]))
+    }
+
+    /// Waits for the first caught signal (`env`, stopped by a signal).
+    pub async fn first(mut self) {
+        let [(int, _), (term, _), (hup, _), (quit, _)] = &mut self.0;
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+            _ = quit.recv() => {}
+        }
+    }
+
+    /// Waits for the child, passing each caught signal on to it.
+    async fn wait(
+        mut self,
+        child: &mut tokio::process::Child,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        let pid = child
+            .id()
+            .and_then(|id| rustix::process::Pid::from_raw(id as i32));
+        loop {
+            let [(int, _), (term, _), (hup, _), (quit, _)] = &mut self.0;
+            let index = tokio::select! {
+                status = child.wait() => return status,
+                _ = int.recv() => 0,
+                _ = term.recv() => 1,
+                _ = hup.recv() => 2,
+                _ = quit.recv() => 3,
+            };
+            if let Some(pid) = pid {
+                let _ = rustix::process::kill_process(pid, self.0[index].1);
+            }
         }
     }
 }
 
+/// Elsewhere Ctrl-C reaches every process of the console: wait for the child to end.
 #[cfg(not(unix))]
-async fn wait_forwarding_signals(
-    child: &mut tokio::process::Child,
-) -> std::io::Result<std::process::ExitStatus> {
-    // Ctrl-C reaches every process of the console; wait for the child to end.
-    loop {
-        tokio::select! {
-            status = child.wait() => return status,
-            _ = tokio::signal::ctrl_c() => {}
+pub struct Forwarded;
+
+#[cfg(not(unix))]
+impl Forwarded {
+    pub fn catch() -> std::io::Result<Self> {
+        Ok(Forwarded)
+    }
+
+    pub async fn first(self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+
+    async fn wait(
+        self,
+        child: &mut tokio::process::Child,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        loop {
+            tokio::select! {
+                status = child.wait() => return status,
+                _ = tokio::signal::ctrl_c() => {}
+            }
         }
     }
 }
