@@ -362,6 +362,11 @@ pub async fn run_export(ctx: &Context, printer: &Printer, options: &ExportReques
         ctx.diagnostics
             .warn(&format!("left out of the manifest: {why}"));
     }
+    for what in &export.unsettled {
+        ctx.diagnostics.warn(&format!(
+            "left out of the manifest: {what} (plan keeps it; add an entry to have apply write it)"
+        ));
+    }
     if export.unreadable.is_empty() {
         Ok(())
     } else {

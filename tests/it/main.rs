@@ -38,6 +38,7 @@ mod report_files;
 mod reports;
 mod role;
 mod rolebinding;
+mod roundtrip;
 mod sanitise;
 mod session;
 mod settings;

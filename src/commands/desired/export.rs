@@ -18,6 +18,10 @@ use std::collections::HashMap;
 pub struct Export {
     pub manifest: Value,
     pub unreadable: Vec<String>,
+    /// Bindings left out because they are not settled (`Failed`, `Canceled`, `Deleting`): a
+    /// manifest asking for them would have `apply` write a failed binding again or re-create
+    /// one being deleted; `plan` keeps them as they are (no entry describes them).
+    pub unsettled: Vec<String>,
 }
 
 pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
@@ -48,10 +52,12 @@ pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
         .collect()
         .await;
     read.sort_by_key(|(i, _, _)| *i);
-    let entries = group_identical(read, &mut unreadable);
+    let mut unsettled = Vec::new();
+    let entries = group_identical(read, &mut unreadable, &mut unsettled);
     Ok(Export {
         manifest: json!({"apiVersion": MANIFEST_API_VERSION, "bindings": entries}),
         unreadable,
+        unsettled,
     })
 }
 
@@ -59,10 +65,12 @@ pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
 type Bindings = std::result::Result<Vec<RoleBinding>, String>;
 
 /// Identical bindings grouped into one entry with their clusters: same name, source and roles
-/// (compared as ARM does, ignoring case). Unreadable clusters are added to `unreadable`.
+/// (compared as ARM does, ignoring case). Unreadable clusters are added to `unreadable`, and
+/// bindings not settled to `unsettled`.
 fn group_identical(
     read: Vec<(usize, &FoundCluster, Bindings)>,
     unreadable: &mut Vec<String>,
+    unsettled: &mut Vec<String>,
 ) -> Vec<Value> {
     let mut entries: Vec<Value> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -75,6 +83,22 @@ fn group_identical(
             }
         };
         for b in bindings {
+            let state = b
+                .properties
+                .provisioning_state
+                .as_deref()
+                .unwrap_or_default();
+            if ["Failed", "Canceled", "Deleting"]
+                .iter()
+                .any(|s| state.eq_ignore_ascii_case(s))
+            {
+                unsettled.push(format!(
+                    "binding {} on cluster {} is {state}",
+                    crate::diagnostics::sanitize(b.name.as_deref().unwrap_or_default()),
+                    cluster.id.path()
+                ));
+                continue;
+            }
             let name = b.name.unwrap_or_default();
             let source = b.properties.source_resource_id.unwrap_or_default();
             let roles = b.properties.roles.unwrap_or_default();
