@@ -183,9 +183,23 @@ impl ArmClient {
         body: Option<&serde_json::Value>,
         extra_headers: &[(&str, &str)],
     ) -> Result<ArmResponse> {
+        self.execute_since(method, url, body, extra_headers, Instant::now())
+            .await
+    }
+
+    /// `execute_with`, its retries counted against `--retry-budget` from `started`: a caller that
+    /// already waited for this request (Resource Graph's quota) shares the one budget, so the
+    /// whole request ends within the budget plus one attempt's timeout.
+    pub async fn execute_since(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        extra_headers: &[(&str, &str)],
+        started: Instant,
+    ) -> Result<ArmResponse> {
         let request = format!("{method} {}", url.path());
         let body_bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
-        let started = Instant::now();
         let mut retries: u32 = 0;
         let mut refreshed = false;
         let subscription = budget::subscription_of(&url);

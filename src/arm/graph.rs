@@ -209,7 +209,10 @@ impl<'a> Graph<'a> {
         loop {
             self.wait_for_quota(started, budget).await?;
             let url = self.client.url(GRAPH_PATH, GRAPH_API_VERSION);
-            let resp = self.client.execute(Method::POST, url, Some(body)).await?;
+            let resp = self
+                .client
+                .execute_since(Method::POST, url, Some(body), &[], started)
+                .await?;
             let (remaining, resets) = quota(&resp.headers);
             if remaining == Some(0) || resp.status == 429 {
                 let wait = resets.unwrap_or(Duration::from_secs(5));

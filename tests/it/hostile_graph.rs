@@ -170,3 +170,26 @@ fn rows_are_taken_from_their_id_and_kept_to_the_scope() {
         "nothing was asked of the subscription outside the scope"
     );
 }
+
+/// A quota wait and the client's own retries of the same query share one `--retry-budget`: after
+/// waiting 2 s of a 3 s budget for the quota, a 503 asking for 2 s more is not retried (before:
+/// the client's retries started a budget of their own, so the query could take two budgets).
+#[test]
+fn a_quota_wait_and_the_retries_after_it_share_one_budget() {
+    let emu = Emulator::start();
+    let page = r#"{"totalRecords": 2, "count": 0, "data": [], "$skipToken": "next", "resultTruncated": "true"}"#;
+    script(
+        &emu,
+        json!([
+            {"method": "POST", "path_contains": "Microsoft.ResourceGraph", "body": page,
+             "headers": {"x-ms-user-quota-remaining": "0", "x-ms-user-quota-resets-after": "00:00:02"}},
+            {"method": "POST", "path_contains": "Microsoft.ResourceGraph", "times": 10, "status": 503,
+             "headers": {"Retry-After": "2"},
+             "body": r#"{"error": {"code": "ServiceUnavailable", "message": "busy"}}"#}
+        ]),
+    );
+    let out = audit(&emu, &["--retry-budget", "3"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("ServiceUnavailable"), "{}", out.stderr);
+    assert_eq!(queries(&emu), 2, "{}", emu.request_lines().join("\n"));
+}
