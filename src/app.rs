@@ -16,6 +16,7 @@ use crate::desired_app;
 use crate::diagnostics::{Diagnostics, Verbosity};
 use crate::domain::ids::BindingId;
 use crate::error::{Error, Result};
+use crate::iac_app;
 use crate::output::query::Query;
 use crate::output::rows::RowWriter;
 use crate::output::{self, Printer, terminal};
@@ -141,6 +142,11 @@ async fn dispatch(
         Request::Plan(plan) => return desired_app::run_plan(ctx, printer, plan).await,
         Request::Apply(apply) => return desired_app::run_apply(ctx, printer, apply).await,
         Request::Export(export) => return desired_app::run_export(ctx, printer, export).await,
+        Request::ExportCode(code) => return iac_app::run_export_code(ctx, code).await,
+        Request::History(history) => {
+            let changes = commands::history::history(ctx, history).await?;
+            return printer.print_value(&changes, Some(&commands::history::COLUMNS));
+        }
     };
     match outcome {
         Outcome::Data(data) => printer

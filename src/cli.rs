@@ -299,7 +299,11 @@ Examples:
   Every cluster of two subscriptions, as YAML:
     aks-trustedaccess export --subscription Prod --subscription Staging >f.yaml
   One resource group, as JSON:
-    aks-trustedaccess export --subscription Prod -g myResourceGroup -o json")]
+    aks-trustedaccess export --subscription Prod -g myResourceGroup -o json
+  As Terraform (azurerm, with import blocks), into main.tf:
+    aks-trustedaccess export --format terraform > main.tf
+  As Bicep modules, one per resource group:
+    aks-trustedaccess export --format bicep --output-dir infra")]
     Export {
         /// Only the clusters of this resource group.
         #[arg(short = 'g', long = "resource-group", value_name = "NAME")]
@@ -307,6 +311,8 @@ Examples:
         /// ARM requests in flight at once.
         #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
         parallel: u16,
+        #[command(flatten)]
+        code: ExportCodeArgs,
     },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
@@ -373,6 +379,40 @@ pub enum Discovery {
     Arg,
     Arm,
     Auto,
+}
+
+/// `export`'s formats: the manifest, or infrastructure as code.
+#[derive(Debug, Args, Clone)]
+pub struct ExportCodeArgs {
+    /// yaml or json: the manifest (default yaml; -o picks its format too). terraform,
+    /// terraform-azapi, bicep, arm: the bindings as code, with import blocks for Terraform.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<ExportFormat>,
+    /// Write the files into this directory instead of stdout (bicep needs it: a main file and
+    /// one module per subscription and resource group). Existing files are never replaced
+    /// unless --force.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<std::path::PathBuf>,
+    /// Replace files that already exist in --output-dir.
+    #[arg(long, requires = "output_dir")]
+    pub force: bool,
+    /// Keep the bindings a platform made (Defender, Backup) in code formats, which leave them
+    /// out by default (the manifest always lists them).
+    #[arg(long)]
+    pub include_platform: bool,
+    /// The api-version written into the azapi, Bicep and ARM resource types.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub api_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Yaml,
+    Json,
+    Terraform,
+    TerraformAzapi,
+    Bicep,
+    Arm,
 }
 
 /// The manifest and scope of `plan` and `apply`.
@@ -580,6 +620,30 @@ Examples:
         dry_run: bool,
         #[command(flatten)]
         wait: WaitArgs,
+    },
+
+    /// Who created, updated or deleted bindings, and when: the activity log's binding writes
+    /// (deleted bindings too), newest first. Of a binding (-n), a cluster, a resource group
+    /// (-g alone), or the whole subscription.
+    #[command(after_help = "Examples:
+  Who changed a binding in the last 30 days:
+    aks-trustedaccess rolebinding history -g myResourceGroup \
+      --cluster-name myCluster -n myBinding --since 30d -o table
+  Every binding change in the subscription (90 days, all the log keeps), as JSON:
+    aks-trustedaccess rolebinding history")]
+    History {
+        /// Only this resource group (alone: every cluster in it).
+        #[arg(short = 'g', long = "resource-group", value_name = "NAME")]
+        resource_group: Option<String>,
+        /// Only this cluster (its group from -g or az's `[defaults] group`).
+        #[arg(long = "cluster-name", value_name = "NAME")]
+        cluster_name: Option<String>,
+        /// Only this binding.
+        #[arg(short = 'n', long, value_name = "NAME", requires = "cluster_name")]
+        name: Option<String>,
+        /// How far back: Nd (days) or Nh (hours), at most 90d (the activity log's retention).
+        #[arg(long, value_name = "AGE", default_value = "90d")]
+        since: String,
     },
 }
 

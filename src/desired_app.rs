@@ -2,7 +2,6 @@
 //! asks the commands for data, hands it to the output layer, shows progress and the summary on
 //! stderr, and turns the outcome into the exit code.
 
-use crate::cli::OutputFormat;
 use crate::commands::desired::apply::{Applied, Outcome};
 use crate::commands::desired::diff::ActionKind;
 use crate::commands::desired::{self, Plan};
@@ -356,7 +355,7 @@ pub async fn run_export(ctx: &Context, printer: &Printer, options: &ExportReques
     if options.structured {
         printer.print_value(&export.manifest, None)?;
     } else {
-        Printer::new(OutputFormat::Yaml, None).print_value(&export.manifest, None)?;
+        Printer::new(options.plain, None).print_value(&export.manifest, None)?;
     }
     for why in &export.unreadable {
         ctx.diagnostics

@@ -14,6 +14,7 @@ pub mod domain;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
+pub mod iac_app;
 pub mod output;
 pub mod parse_errors;
 pub mod resolve;

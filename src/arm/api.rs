@@ -148,22 +148,14 @@ pub async fn failed_write_error(
     subscription: &SubscriptionId,
     resource_id: &str,
 ) -> Result<Option<String>> {
-    let since = time::OffsetDateTime::now_utc() - time::Duration::days(89);
-    let since = since
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let mut url = client.url(
-        &ids::activity_log_path(subscription),
-        ACTIVITY_LOG_API_VERSION,
-    );
-    url.query_pairs_mut().append_pair(
-        "$filter",
-        &format!(
-            "eventTimestamp ge '{since}' and resourceUri eq '{}'",
-            resource_id.replace('\'', "''")
-        ),
-    );
-    let events: Vec<serde_json::Value> = client.list(url).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let events = activity_events(
+        client,
+        subscription,
+        (now - time::Duration::days(89), now),
+        Some(("resourceUri", resource_id)),
+    )
+    .await?;
     let newest_failure = events
         .iter()
         .filter(|e| {
@@ -178,9 +170,38 @@ pub async fn failed_write_error(
     Ok(newest_failure.map(event_error))
 }
 
+/// The subscription's activity-log events between two times (the service keeps 90 days),
+/// narrowed by one of the fields the service filters on (`resourceGroupName`, `resourceUri`,
+/// `resourceProvider`, `correlationId`): the only `$filter` forms it accepts. Every page.
+pub async fn activity_events(
+    client: &ArmClient,
+    subscription: &SubscriptionId,
+    (from, to): (time::OffsetDateTime, time::OffsetDateTime),
+    narrow: Option<(&str, &str)>,
+) -> Result<Vec<serde_json::Value>> {
+    let at = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let mut filter = format!(
+        "eventTimestamp ge '{}' and eventTimestamp le '{}'",
+        at(from),
+        at(to)
+    );
+    if let Some((field, value)) = narrow {
+        filter.push_str(&format!(" and {field} eq '{}'", value.replace('\'', "''")));
+    }
+    let mut url = client.url(
+        &ids::activity_log_path(subscription),
+        ACTIVITY_LOG_API_VERSION,
+    );
+    url.query_pairs_mut().append_pair("$filter", &filter);
+    client.list(url).await
+}
+
 /// `(code) message` from an event's `properties.statusMessage` (JSON text, in one of ARM's
 /// error shapes), else its `statusCode`.
-fn event_error(event: &serde_json::Value) -> String {
+pub fn event_error(event: &serde_json::Value) -> String {
     let properties = &event["properties"];
     let message = properties["statusMessage"].as_str().unwrap_or("");
     if let Ok(parsed) = serde_json::from_str::<serde_json::Value>(message) {

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod desired;
 pub mod doctor;
+pub mod history;
 pub mod role;
 pub mod rolebinding;
 

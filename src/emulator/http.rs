@@ -28,6 +28,10 @@ pub struct ArmRequest<'a> {
     pub if_none_match_any: bool,
     /// Who sent it, from the bearer token (`systemData`, the activity log).
     pub caller: crate::emulator::token::Caller,
+    /// What the activity log records of the caller (`caller`, `claims`), from the same token.
+    pub activity_caller: Value,
+    /// `x-ms-correlation-request-id` as sent, else a new one (ARM's rule).
+    pub correlation_id: String,
 }
 
 /// An answer: status, extra headers, JSON body (or none).

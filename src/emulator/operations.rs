@@ -55,7 +55,7 @@ pub(super) fn put_binding(
         req,
         index,
         binding_name,
-        OperationKind::Put,
+        (OperationKind::Put, status),
         &location,
     );
     Reply::json(status, body)
@@ -281,7 +281,7 @@ pub(super) fn delete_binding(
         req,
         index,
         binding_name,
-        OperationKind::Delete,
+        (OperationKind::Delete, 202),
         &location,
     );
     Reply::empty(202)
@@ -297,7 +297,7 @@ fn start_operation(
     req: &ArmRequest,
     cluster: usize,
     binding: (String, String),
-    kind: OperationKind,
+    (kind, http_status): (OperationKind, u16),
     location: &str,
 ) -> (String, String) {
     let (binding, incarnation) = binding;
@@ -317,6 +317,9 @@ fn start_operation(
             start_time: now_rfc3339(),
             end_time: None,
             outcome: config.operation_outcome,
+            caller: req.activity_caller.clone(),
+            correlation_id: req.correlation_id.clone(),
+            http_status,
         },
     );
     urls

@@ -113,8 +113,9 @@ fn under_subscription(
             "eventtypes",
             "management",
             "values",
-        ] => only_get(method)
-            .unwrap_or_else(|| crate::emulator::activity::management_events(world, req, sub)),
+        ] => only_get(method).unwrap_or_else(|| {
+            crate::emulator::activity::management_events(world, config, req, sub)
+        }),
         ["providers", "microsoft.containerservice", "managedclusters"] => {
             only_get(method).unwrap_or_else(|| list_clusters(world, config, req, sub))
         }

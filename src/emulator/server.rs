@@ -245,6 +245,10 @@ impl Emulator {
                 .is_some_and(|v| v.trim() == "*"),
             base: self.base_url(received),
             caller: crate::emulator::token::caller(token),
+            activity_caller: crate::emulator::activity::caller_of(token),
+            correlation_id: received
+                .header("x-ms-correlation-request-id")
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         };
         let mut world = self
             .world

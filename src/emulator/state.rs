@@ -127,6 +127,11 @@ pub struct Operation {
     pub end_time: Option<String>,
     /// The status it ends with.
     pub outcome: OperationOutcome,
+    /// Who asked for it (the activity log's `caller`, `claims`, client address), its
+    /// correlation id, and the status its PUT answered (201 created, 200 updated; 202 delete).
+    pub caller: serde_json::Value,
+    pub correlation_id: String,
+    pub http_status: u16,
 }
 
 /// How an operation ends (`--operation-outcome`), spelled in its status as ARM spells it.

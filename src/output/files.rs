@@ -3,7 +3,8 @@
 //! renamed into place (never half a report), keeping the existing file's permissions or, for a
 //! new one, `0666` less the umask, as a shell's `>` would; a symlink to one is followed (the
 //! link stays). A stream in a file's place (`/dev/stdout`, a FIFO, `>(…)`) is written through,
-//! never replaced by a regular file.
+//! never replaced by a regular file. A set of files (`export --output-dir`) is checked whole
+//! before the first is written.
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -80,6 +81,37 @@ pub fn write_whole(
     set_mode(file.as_file(), meta.as_ref()).map_err(failed)?;
     file.persist(&target).map_err(|e| failed(e.error))?;
     Ok(())
+}
+
+/// Writes a set of files under `dir` (`export --format … --output-dir`), each whole through
+/// [`write_whole`], subdirectories created as needed. Unless `replace`, a file that already
+/// exists stops everything before anything is written (exit 2: nothing was sent or changed).
+/// Returns the paths written, in order.
+pub fn write_set(dir: &Path, files: &[(String, String)], replace: bool) -> Result<Vec<PathBuf>> {
+    let paths: Vec<PathBuf> = files.iter().map(|(p, _)| dir.join(p)).collect();
+    if !replace {
+        let existing: Vec<String> = paths
+            .iter()
+            .filter(|p| p.symlink_metadata().is_ok())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            return Err(Error::usage_with_hint(
+                format!(
+                    "{} files already exist, nothing was written: {}",
+                    existing.len(),
+                    existing.join(", ")
+                ),
+                "add --force to replace them, or choose another --output-dir",
+            ));
+        }
+    }
+    for (path, (_, text)) in paths.iter().zip(files) {
+        std::fs::create_dir_all(parent(path))
+            .map_err(|e| Error::Io(format!("cannot create {}: {e}", parent(path).display())))?;
+        write_whole(path, |out| out.write_all(text.as_bytes()))?;
+    }
+    Ok(paths)
 }
 
 /// The directory a path is in (`.` for a bare name).

@@ -110,9 +110,9 @@ pub(super) fn request(command: &RolebindingCommand, config: &AzConfig) -> Result
             Request::BindingUpdate(write(binding, None, roles, checks, wait))
         }
         // Resolved by `doctor` (the caller routes it there; doctor builds on this module).
-        RolebindingCommand::Check { .. } => {
+        RolebindingCommand::Check { .. } | RolebindingCommand::History { .. } => {
             return Err(Error::usage(
-                "rolebinding check is resolved by resolve::doctor",
+                "rolebinding check and history are resolved by resolve::doctor and resolve::history",
             ));
         }
         RolebindingCommand::Delete {

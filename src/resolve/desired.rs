@@ -49,8 +49,9 @@ pub struct ExportRequest {
     pub subscriptions: Vec<String>,
     pub resource_group: Option<crate::domain::ids::ResourceGroupName>,
     pub parallel: usize,
-    /// `-o` or `--query` given: that format, else YAML (a manifest).
+    /// `-o` or `--query` given: that format, else `plain` (YAML, or JSON with `--format json`).
     pub structured: bool,
+    pub plain: crate::cli::OutputFormat,
 }
 
 /// `--prune-platform` values: platform names (`defender`, `backup`, …); anything else is a
@@ -118,6 +119,7 @@ pub fn export(
             .transpose()?,
         parallel: usize::from(parallel),
         structured: global.output.is_some() || global.query.is_some(),
+        plain: crate::cli::OutputFormat::Yaml,
     })
 }
 

@@ -6,6 +6,8 @@ mod audit;
 mod binding;
 mod desired;
 mod doctor;
+mod history;
+mod iac;
 pub mod input;
 pub mod jwt;
 mod role;
@@ -17,6 +19,8 @@ pub use binding::{
 };
 pub use desired::{ApplyRequest, ExportRequest, PlanRequest, PruneOptions};
 pub use doctor::{BindingCheck, TRUSTED_ACCESS_AUDIENCE, TokenCheck};
+pub use history::{HistoryRequest, HistoryScope};
+pub use iac::{ExportKind, IacFormat, IacRequest};
 pub use role::{LocationText, RoleList, RoleShow};
 
 use crate::azconfig::AzConfig;
@@ -45,6 +49,10 @@ pub enum Request {
     Plan(PlanRequest),
     Apply(ApplyRequest),
     Export(ExportRequest),
+    /// `export --format terraform|terraform-azapi|bicep|arm`.
+    ExportCode(IacRequest),
+    /// `rolebinding history`.
+    History(HistoryRequest),
 }
 
 /// Resolves the command's arguments. `Completion` and `Man` need no request: the caller handles
@@ -66,6 +74,18 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             cluster,
             name,
             *wait_effective,
+            config,
+        )?)),
+        Command::Rolebinding(RolebindingCommand::History {
+            resource_group,
+            cluster_name,
+            name,
+            since,
+        }) => Ok(Request::History(history::resolve(
+            resource_group.as_deref(),
+            cluster_name.as_deref(),
+            name.as_deref(),
+            since,
             config,
         )?)),
         Command::Rolebinding(sub) => binding::request(sub, config),
@@ -102,11 +122,13 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
         Command::Export {
             resource_group,
             parallel,
-        } => Ok(Request::Export(desired::export(
-            resource_group.as_deref(),
-            *parallel,
-            global,
-        )?)),
+            code,
+        } => Ok(
+            match iac::export(resource_group.as_deref(), *parallel, code, global)? {
+                ExportKind::Manifest(export) => Request::Export(export),
+                ExportKind::Code(code) => Request::ExportCode(code),
+            },
+        ),
         Command::Completion { .. } | Command::Man { .. } => Err(Error::usage(
             "completion and man are answered before any request is resolved",
         )),

@@ -18,12 +18,14 @@ mod fleet_answers;
 mod graph;
 mod harness;
 mod help;
+mod history;
 mod hostile;
 mod hostile_graph;
 mod hostile_properties;
 mod inputs;
 #[cfg(unix)]
 mod installer;
+mod iac;
 mod layout;
 mod output;
 mod prechecks;

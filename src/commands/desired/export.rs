@@ -25,6 +25,22 @@ pub struct Export {
 }
 
 pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
+    let (read, mut unreadable) = read(ctx, options).await?;
+    let mut unsettled = Vec::new();
+    let entries = group_identical(read, &mut unreadable, &mut unsettled);
+    Ok(Export {
+        manifest: json!({"apiVersion": MANIFEST_API_VERSION, "bindings": entries}),
+        unreadable,
+        unsettled,
+    })
+}
+
+/// Every selected cluster's bindings as read (clusters in id order), and the subscriptions that
+/// could not be listed.
+pub async fn read(
+    ctx: &Context,
+    options: &ExportRequest,
+) -> Result<(Vec<(ClusterId, Bindings)>, Vec<String>)> {
     let group = options.resource_group.as_ref();
     let subs = subscriptions(ctx, &options.subscriptions).await?;
     let mut unreadable = Vec::new();
@@ -46,39 +62,37 @@ pub async fn export(ctx: &Context, options: &ExportRequest) -> Result<Export> {
     let mut read: Vec<_> = stream::iter(super::by_subscription_in_turn(&ids))
         .map(|i| async move {
             let c = &clusters[i];
-            (i, c, super::read_bindings(ctx, &c.id).await)
+            (i, super::read_bindings(ctx, &c.id).await)
         })
         .buffer_unordered(options.parallel.max(1))
         .collect()
         .await;
-    read.sort_by_key(|(i, _, _)| *i);
-    let mut unsettled = Vec::new();
-    let entries = group_identical(read, &mut unreadable, &mut unsettled);
-    Ok(Export {
-        manifest: json!({"apiVersion": MANIFEST_API_VERSION, "bindings": entries}),
-        unreadable,
-        unsettled,
-    })
+    read.sort_by_key(|(i, _)| *i);
+    let read = read
+        .into_iter()
+        .map(|(i, bindings)| (clusters[i].id.clone(), bindings))
+        .collect();
+    Ok((read, unreadable))
 }
 
 /// A cluster's bindings, or why they could not be read.
-type Bindings = std::result::Result<Vec<RoleBinding>, String>;
+pub type Bindings = std::result::Result<Vec<RoleBinding>, String>;
 
 /// Identical bindings grouped into one entry with their clusters: same name, source and roles
 /// (compared as ARM does, ignoring case). Unreadable clusters are added to `unreadable`, and
 /// bindings not settled to `unsettled`.
 fn group_identical(
-    read: Vec<(usize, &FoundCluster, Bindings)>,
+    read: Vec<(ClusterId, Bindings)>,
     unreadable: &mut Vec<String>,
     unsettled: &mut Vec<String>,
 ) -> Vec<Value> {
     let mut entries: Vec<Value> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for (_, cluster, bindings) in read {
+    for (cluster, bindings) in read {
         let bindings = match bindings {
             Ok(b) => b,
             Err(e) => {
-                unreadable.push(format!("cluster {}: {e}", cluster.id.path()));
+                unreadable.push(format!("cluster {}: {e}", cluster.path()));
                 continue;
             }
         };
@@ -95,7 +109,7 @@ fn group_identical(
                 unsettled.push(format!(
                     "binding {} on cluster {} is {state}",
                     crate::diagnostics::sanitize(b.name.as_deref().unwrap_or_default()),
-                    cluster.id.path()
+                    cluster.path()
                 ));
                 continue;
             }
@@ -120,7 +134,7 @@ fn group_identical(
                 entries.len() - 1
             });
             if let Some(list) = entries[i]["clusters"].as_array_mut() {
-                list.push(json!(cluster.id.path()));
+                list.push(json!(cluster.path()));
             }
         }
     }

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod diff;
 pub mod discover;
 pub mod export;
+pub mod iac;
 
 use crate::arm::api;
 use crate::arm::models::RoleBinding;
