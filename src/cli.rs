@@ -222,6 +222,8 @@ Examples:
   Only the failing clusters and why:
     aks-trustedaccess audit \\
       --query \"[?verdict!='pass'].{cluster:cluster, findings:findings}\"
+  Who changed bindings in the last 30 days, in every enabled subscription:
+    aks-trustedaccess audit --since 30d -o table
   Try it on a generated fleet:
     aks-trustedaccess-emulator --fleet 20x50x2 --latency-ms 20"
     )]
@@ -247,6 +249,11 @@ Examples:
         /// of them).
         #[arg(long = "tag", value_name = "KEY[=VALUE]")]
         tags: Vec<String>,
+        /// Instead of auditing: who created, updated or deleted bindings in the audited
+        /// subscriptions (and -g groups) over this age (Nd or Nh, at most 90d), newest first, as
+        /// `rolebinding history` shows them.
+        #[arg(long, value_name = "AGE", conflicts_with_all = ["management_groups", "tags", "require_binding_for"])]
+        since: Option<String>,
         #[command(flatten)]
         checks: AuditChecks,
     },

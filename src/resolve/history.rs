@@ -16,6 +16,12 @@ pub enum HistoryScope {
     Group(ResourceGroupName),
     Cluster(ClusterRef),
     Binding(ClusterRef, BindingName),
+    /// `audit --since`: these subscriptions (ids or display names; none: every Enabled one),
+    /// only these resource groups if any.
+    Fleet {
+        subscriptions: Vec<String>,
+        groups: Vec<ResourceGroupName>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +54,20 @@ pub fn resolve(
         }
     };
     Ok(HistoryRequest { scope, since })
+}
+
+/// `audit --since`: the history of every audited subscription.
+pub fn fleet(subscriptions: &[String], groups: &[String], since: &str) -> Result<HistoryRequest> {
+    Ok(HistoryRequest {
+        since: parse_since(since)?,
+        scope: HistoryScope::Fleet {
+            subscriptions: subscriptions.to_vec(),
+            groups: groups
+                .iter()
+                .map(|g| ResourceGroupName::parse(g))
+                .collect::<Result<_>>()?,
+        },
+    })
 }
 
 /// `Nd` or `Nh`, more than zero and at most 90 days.

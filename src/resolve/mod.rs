@@ -90,6 +90,15 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
         )?)),
         Command::Rolebinding(sub) => binding::request(sub, config),
         Command::Audit {
+            since: Some(since),
+            resource_groups,
+            ..
+        } => Ok(Request::History(history::fleet(
+            &global.subscription,
+            resource_groups,
+            since,
+        )?)),
+        Command::Audit {
             require_binding_for,
             parallel,
             discovery,
@@ -97,6 +106,7 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             resource_groups,
             tags,
             checks,
+            since: None,
         } => Ok(Request::Audit(AuditOptions {
             selector: Selector {
                 subscriptions: global.subscription.clone(),

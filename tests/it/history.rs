@@ -321,3 +321,92 @@ fn filters_outside_the_five_forms_get_the_services_message() {
         "{body}"
     );
 }
+
+#[test]
+fn audit_since_lists_the_changes_of_every_audited_subscription() {
+    let emu = Emulator::start_with(&["--fleet", "2x2x1"]);
+    let subs = [
+        "00000000-0000-4000-8000-000000000001",
+        "00000001-0000-4000-8000-000000000002",
+    ];
+    for (i, sub) in subs.iter().enumerate() {
+        let token = if i == 0 { user() } else { service_principal() };
+        as_identity(
+            &emu,
+            &token,
+            &[
+                "rolebinding",
+                "update",
+                "--subscription",
+                sub,
+                "-g",
+                &format!("rg-fleet-{i}"),
+                "--cluster-name",
+                &format!("aks-{i}-0"),
+                "-n",
+                "binding-0",
+                "--roles",
+                &format!("{ML_ROLE},{ML_ROLE_2}"),
+            ],
+        );
+    }
+    let out = run(emu.cli().args([
+        "audit",
+        "--since",
+        "30d",
+        "--subscription",
+        subs[0],
+        "--subscription",
+        subs[1],
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows: Vec<(String, String, String)> = json(&out.stdout)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["subscription"].as_str().unwrap().to_string(),
+                c["cluster"].as_str().unwrap().to_string(),
+                c["callerType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                subs[1].to_string(),
+                "aks-1-0".to_string(),
+                "ServicePrincipal".to_string()
+            ),
+            (
+                subs[0].to_string(),
+                "aks-0-0".to_string(),
+                "User".to_string()
+            ),
+        ]
+    );
+    let group = run(emu.cli().args([
+        "audit",
+        "--since",
+        "30d",
+        "--subscription",
+        subs[0],
+        "--subscription",
+        subs[1],
+        "-g",
+        "rg-fleet-0",
+        "-o",
+        "tsv",
+        "--query",
+        "[].cluster",
+    ]));
+    assert_eq!(group.stdout, "aks-0-0\n", "{}", group.stderr);
+    let refused = run(emu
+        .cli()
+        .args(["audit", "--since", "30d", "--tag", "env=prod"]));
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+}

@@ -142,7 +142,7 @@ fn group_identical(
 }
 
 /// The subscriptions named (ids used as given, names looked up), else every Enabled one.
-async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<Vec<SubscriptionId>> {
+pub async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<Vec<SubscriptionId>> {
     if !wanted.is_empty() && wanted.iter().all(|w| SubscriptionId::parse(w).is_some()) {
         return Ok(wanted
             .iter()
