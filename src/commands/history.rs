@@ -4,8 +4,8 @@
 //! then the binding events kept, paired by correlation id into one change each, newest first.
 
 use crate::arm::api;
-use crate::domain::ids::{ClusterId, ResourceGroupName};
 use crate::context::Context;
+use crate::domain::ids::{ClusterId, ResourceGroupName};
 use crate::error::Result;
 use crate::resolve::{HistoryRequest, HistoryScope};
 use futures_util::stream::{self, StreamExt};

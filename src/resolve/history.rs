@@ -3,8 +3,8 @@
 //! activity log's retention).
 
 use super::binding::{ClusterRef, resource_group};
-use crate::domain::ids::{BindingName, ClusterName, ResourceGroupName};
 use crate::azconfig::AzConfig;
+use crate::domain::ids::{BindingName, ClusterName, ResourceGroupName};
 use crate::error::{Error, Result};
 
 /// The activity log keeps 90 days.

@@ -22,10 +22,10 @@ mod history;
 mod hostile;
 mod hostile_graph;
 mod hostile_properties;
+mod iac;
 mod inputs;
 #[cfg(unix)]
 mod installer;
-mod iac;
 mod layout;
 mod output;
 mod prechecks;

@@ -10,9 +10,9 @@ pub mod names;
 pub mod terraform;
 
 use super::diff::platform_reason;
-use crate::domain::ids::{ClusterId, SourceResourceId, binding_name_is_valid};
 use crate::arm::models::RoleBinding;
 use crate::context::Context;
+use crate::domain::ids::{ClusterId, SourceResourceId, binding_name_is_valid};
 use crate::error::{Error, Result};
 use crate::resolve::{ExportRequest, IacFormat};
 
