@@ -31,8 +31,14 @@ pub fn caller_of(token: &str) -> Value {
             ("appid", &c.appid),
             ("idtyp", &c.idtyp),
             ("xms_mirid", &c.xms_mirid),
-            ("http://schemas.microsoft.com/identity/claims/objectidentifier", &c.oid),
-            ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", &c.upn),
+            (
+                "http://schemas.microsoft.com/identity/claims/objectidentifier",
+                &c.oid,
+            ),
+            (
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+                &c.upn,
+            ),
         ] {
             if let Some(v) = value {
                 claims[key] = json!(v);
@@ -328,12 +334,13 @@ mod tests {
     fn callers_come_from_the_token() {
         use base64::Engine;
         let jwt = |claims: Value| {
-            let b64 = |v: &Value| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-            };
+            let b64 =
+                |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
             format!("{}.{}.sig", b64(&json!({"alg": "none"})), b64(&claims))
         };
-        let user = caller_of(&jwt(json!({"upn": "ana@contoso.com", "oid": "1", "idtyp": "user"})));
+        let user = caller_of(&jwt(
+            json!({"upn": "ana@contoso.com", "oid": "1", "idtyp": "user"}),
+        ));
         assert_eq!(user["caller"], "ana@contoso.com");
         let app = caller_of(&jwt(json!({"oid": "2", "appid": "a", "idtyp": "app"})));
         assert_eq!(app["caller"], "a");

@@ -116,14 +116,15 @@ fn history_shows_each_write_by_its_identity_newest_first_across_pages() {
             (
                 "update",
                 BINDING,
-                "22222222-2222-2222-2222-222222222222",
+                "33333333-3333-3333-3333-333333333333",
                 "ServicePrincipal",
                 "Succeeded"
             ),
             ("create", BINDING, "ana@contoso.com", "User", "Succeeded"),
         ]
     );
-    assert_eq!(changes[0]["clientIp"], "203.0.113.7");
+    // The emulator listens on loopback only: that is the caller's address.
+    assert_eq!(changes[0]["clientIp"], "127.0.0.1");
     assert_eq!(changes[0]["cluster"], "cluster2");
     assert_eq!(changes[0]["resourceId"], binding_path("cluster2", BINDING));
     let times: Vec<&str> = changes
