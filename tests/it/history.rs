@@ -411,3 +411,49 @@ fn audit_since_lists_the_changes_of_every_audited_subscription() {
         .args(["audit", "--since", "30d", "--tag", "env=prod"]));
     assert_eq!(refused.code, 2, "{}", refused.stderr);
 }
+
+/// A managed identity's token (Defender's and Backup's writes look like this).
+fn managed_identity() -> String {
+    jwt(json!({
+        "oid": "44444444-4444-4444-4444-444444444444",
+        "appid": "55555555-5555-5555-5555-555555555555",
+        "idtyp": "app",
+        "xms_mirid": "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg1/providers/Microsoft.ManagedIdentity/userAssignedIdentities/backup",
+    }))
+}
+
+#[test]
+fn failed_writes_and_managed_identities_show_as_such() {
+    let emu = Emulator::start_with(&["--operation-outcome", "failed"]);
+    let out = run(emu
+        .cli()
+        .env("AKS_TRUSTEDACCESS_ACCESS_TOKEN", managed_identity())
+        .args(create_args(BINDING, ML_ROLE)));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let out = run(emu.cli().args([
+        "rolebinding",
+        "history",
+        "-g",
+        "rg1",
+        "--cluster-name",
+        "cluster2",
+        "-n",
+        BINDING,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let changes = json(&out.stdout);
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    let c = &changes[0];
+    assert_eq!(c["status"], "Failed");
+    // A failed PUT's log does not say whether it would have created or updated.
+    assert_eq!(c["operation"], "write");
+    assert_eq!(c["caller"], "55555555-5555-5555-5555-555555555555");
+    assert_eq!(c["callerType"], "ManagedIdentity");
+    assert_eq!(
+        c["error"],
+        "(EmulatedOperationFailed) The operation failed (emulator --operation-outcome failed)."
+    );
+}

@@ -113,6 +113,48 @@ mod tests {
         assert_eq!(again, labels);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(25),
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+        /// Labels are unique and valid identifiers whatever the names; when the items are told
+        /// apart by their full identifiers, they do not depend on the order of the items.
+        #[test]
+        fn labels_are_unique_valid_and_independent_of_order(
+            items in proptest::collection::vec(
+                ("[ab]", "[a-zA-Z0-9_.()-]{1,3}", "[a-z0-9_-]{1,3}", "[a-zA-Z0-9-]{1,3}"),
+                0..24,
+            )
+        ) {
+            let parts: Vec<Vec<&str>> = items
+                .iter()
+                .map(|(s, g, c, b)| vec![s.as_str(), g.as_str(), c.as_str(), b.as_str()])
+                .collect();
+            let labels = unique_labels(&parts);
+            let distinct: std::collections::HashSet<&String> = labels.iter().collect();
+            proptest::prop_assert_eq!(distinct.len(), labels.len());
+            for l in &labels {
+                proptest::prop_assert!(
+                    l.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                        && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    "{}", l
+                );
+            }
+            let full: std::collections::HashSet<String> =
+                parts.iter().map(|p| identifier(p)).collect();
+            if full.len() == parts.len() {
+                let mut reversed = parts.clone();
+                reversed.reverse();
+                let mut again = unique_labels(&reversed);
+                again.reverse();
+                proptest::prop_assert_eq!(again, labels);
+            }
+        }
+    }
+
     #[test]
     fn what_sanitising_merges_gets_a_suffix() {
         let items = vec![vec!["c", "a-b"], vec!["c", "a_b"], vec!["c", "a_b_2"]];
