@@ -9,10 +9,10 @@ pub mod bicep;
 pub mod names;
 pub mod terraform;
 
-use super::diff::platform_reason;
 use crate::arm::models::RoleBinding;
 use crate::context::Context;
 use crate::domain::ids::{ClusterId, SourceResourceId, binding_name_is_valid};
+use crate::domain::provenance::Maker;
 use crate::error::{Error, Result};
 use crate::resolve::{ExportRequest, IacFormat};
 
@@ -94,8 +94,12 @@ pub fn select(
     let mut invalid = Vec::new();
     for (cluster, binding) in found {
         let name = binding.name.clone().unwrap_or_default();
-        if let Some(why) = platform_reason(&binding).filter(|_| !include_platform) {
-            platform.push(format!("{}/{name}: {why}", cluster.bindings_path()));
+        if let (Maker::Platform(by, why), false) = (binding.maker(), include_platform) {
+            platform.push(format!(
+                "{}/{name}: made by {} ({why})",
+                cluster.bindings_path(),
+                by.label()
+            ));
             continue;
         }
         let source = binding
@@ -208,7 +212,11 @@ mod tests {
             select(vec![found("b", &good), found("d", &defender)], false).unwrap();
         assert_eq!(kept.len(), 1);
         assert_eq!(platform.len(), 1);
-        assert!(platform[0].ends_with("/d: made by Microsoft Defender for Cloud"));
+        assert!(
+            platform[0].contains("/d: made by Microsoft Defender for Cloud ("),
+            "{}",
+            platform[0]
+        );
         let (kept, _) = select(vec![found("b", &good), found("d", &defender)], true).unwrap();
         assert_eq!(kept.len(), 2);
         let err = select(
