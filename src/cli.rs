@@ -634,9 +634,9 @@ Examples:
     /// (-g alone), or the whole subscription.
     #[command(after_help = "Examples:
   Who changed a binding in the last 30 days:
-    aks-trustedaccess rolebinding history -g myResourceGroup \
+    aks-trustedaccess rolebinding history -g myResourceGroup \\
       --cluster-name myCluster -n myBinding --since 30d -o table
-  Every binding change in the subscription (90 days, all the log keeps), as JSON:
+  Every binding change in the subscription (the last 90 days), as JSON:
     aks-trustedaccess rolebinding history")]
     History {
         /// Only this resource group (alone: every cluster in it).
