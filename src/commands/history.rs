@@ -135,6 +135,7 @@ pub fn changes(events: &[Value], prefix: Option<&str>) -> Vec<Value> {
             .push(e);
     }
     let mut out: Vec<Value> = groups.values().map(|group| change(group)).collect();
+    name_writes(&mut out);
     out.sort_by(|a, b| {
         let at = |v: &Value| v["time"].as_str().unwrap_or_default().to_string();
         at(b).cmp(&at(a)).then_with(|| {
@@ -169,10 +170,10 @@ fn change(group: &[&Value]) -> Value {
         .filter_map(|e| e["properties"]["statusCode"].as_str())
         .map(str::to_ascii_lowercase)
         .collect();
+    // The service answers a create and an update alike (201), so only a 200 tells an update;
+    // `name_writes` tells the rest from what came before in the log.
     let operation = if operation_name.to_ascii_lowercase().ends_with("/delete") {
         "delete"
-    } else if codes.iter().any(|c| c == "created") {
-        "create"
     } else if status.eq_ignore_ascii_case("Succeeded") && codes.iter().any(|c| c == "ok") {
         "update"
     } else {
@@ -205,6 +206,41 @@ fn change(group: &[&Value]) -> Value {
         "correlationId": text(&|e| e["correlationId"].as_str()),
         "resourceId": resource_id,
     })
+}
+
+/// A succeeded `write` is an `update` when the log shows the binding written (and not deleted
+/// since) earlier in the window, a `create` when it shows it deleted just before; otherwise it
+/// stays `write` (the binding may have existed before the window).
+fn name_writes(changes: &mut [Value]) {
+    let mut order: Vec<usize> = (0..changes.len()).collect();
+    order.sort_by(|a, b| {
+        changes[*a]["time"]
+            .as_str()
+            .cmp(&changes[*b]["time"].as_str())
+    });
+    let mut last: std::collections::HashMap<String, &'static str> = Default::default();
+    for i in order {
+        let id = changes[i]["resourceId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if !changes[i]["status"]
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("Succeeded"))
+        {
+            continue;
+        }
+        let operation = changes[i]["operation"].as_str().unwrap_or_default();
+        let named = match (operation, last.get(&id)) {
+            ("write", Some(&"delete")) => "create",
+            ("write", Some(_)) => "update",
+            ("delete", _) => "delete",
+            ("update", _) => "update",
+            _ => "write",
+        };
+        changes[i]["operation"] = json!(named);
+        last.insert(id, if named == "delete" { "delete" } else { "write" });
+    }
 }
 
 /// Ended statuses sort after the rest, so a change shows how it ended.
@@ -314,7 +350,7 @@ mod tests {
             [
                 ("2026-01-03T00:00:00Z", "delete", "Succeeded"),
                 ("2026-01-02T00:00:00Z", "write", "Failed"),
-                ("2026-01-01T00:00:00Z", "create", "Succeeded"),
+                ("2026-01-01T00:00:00Z", "write", "Succeeded"),
             ]
         );
         assert_eq!(out[0]["cluster"], "c1");
