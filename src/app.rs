@@ -17,10 +17,10 @@ use crate::diagnostics::{Diagnostics, Verbosity};
 use crate::domain::ids::BindingId;
 use crate::error::{Error, Result};
 use crate::iac_app;
-use crate::output::query::Query;
 use crate::output::rows::RowWriter;
 use crate::output::{self, Printer, terminal};
 use crate::resolve::{self, AuditOptions, Request};
+use crate::settings::{Settings, Surroundings};
 use crate::shell_integration;
 use std::time::Duration;
 
@@ -40,31 +40,28 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
-    let config = AzConfig::load();
-    let diagnostics = Diagnostics::new(resolve::verbosity(&cli.global, &config)?)
-        .with_color(terminal::stderr_color_allowed(&config));
-    let global = &without_empty_subscriptions(&cli.global, diagnostics);
-    let query = global.query.as_deref().map(Query::compile).transpose()?;
-    // A doctor report is a readable list on a terminal unless a format was asked for.
-    let format_chosen =
-        global.output.is_some() || global.query.is_some() || config.get("core", "output").is_some();
-    let printer = Printer::new(resolve::output_format(global, &config)?, query);
-    let arm = arm_client(global, &config, diagnostics)?;
+    let settings = Settings::resolve(&cli.global, AzConfig::load(), &Surroundings::of_process())?;
+    let diagnostics = Diagnostics::new(settings.verbosity).with_color(settings.stderr_color);
+    for warning in &settings.warnings {
+        diagnostics.warn(warning);
+    }
+    let global = &cli.global;
+    let arm = arm_client(global, &settings.config, diagnostics)?;
     if let Command::Token(TokenCommand::Check { token: Some(_), .. }) = &cli.command {
         diagnostics.warn(
             "a token given with --token may be saved in your shell history; prefer stdin or --token-file",
         );
     }
-    let request = resolve::request(&cli.command, global, &config)?;
-    let readable = !format_chosen && output::terminal::stdout_is_terminal();
-    let mut ctx = Context::new(
-        arm,
+    let request = resolve::request(&cli.command, &cli.global, &settings)?;
+    let readable = settings.output.readable();
+    let Settings {
         config,
-        diagnostics,
-        // argparse: a single-value option given twice takes the last value (only `audit` takes
-        // several subscriptions).
-        global.subscription.last().cloned(),
-    );
+        output,
+        subscription,
+        ..
+    } = settings;
+    let printer = output.printer;
+    let mut ctx = Context::new(arm, config, diagnostics, subscription);
     ctx.az_profile_applies = signs_in_with_az(global);
     confirm(&ctx, &request)?;
     tokio::select! {
@@ -77,20 +74,6 @@ pub async fn run(cli: Cli) -> Result<()> {
             signal,
         }),
     }
-}
-
-/// `--subscription ""` (an unset variable in a script): az warns `Subscription '' not
-/// recognized.` and uses the default subscription, so the empty value is dropped here.
-fn without_empty_subscriptions(global: &GlobalArgs, diagnostics: Diagnostics) -> GlobalArgs {
-    let mut global = global.clone();
-    global.subscription.retain(|s| {
-        let empty = s.trim().is_empty();
-        if empty {
-            diagnostics.warn(&format!("Subscription '{s}' not recognized."));
-        }
-        !empty
-    });
-    global
 }
 
 /// Whether sign-in will go through az (then az's profile decides which subscriptions exist).

@@ -59,6 +59,15 @@ impl AzConfig {
         AzConfig { dir, ini }
     }
 
+    /// A configuration read from `config` text, with no directory (tests).
+    #[cfg(test)]
+    pub fn from_text(text: &str) -> Self {
+        AzConfig {
+            dir: None,
+            ini: ini::Ini::load_from_str(text).ok(),
+        }
+    }
+
     /// A setting, environment first (`AZURE_DEFAULTS_GROUP` for `[defaults] group`), as az reads it.
     pub fn get(&self, section: &str, key: &str) -> Option<String> {
         let env_name = format!("AZURE_{}_{}", section.to_uppercase(), key.to_uppercase());

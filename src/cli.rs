@@ -1,5 +1,6 @@
 //! The whole command-line tree (clap derive). Doc comments are the help text; no logic lives here.
 
+use crate::output::OutputFormat;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Examples and the exit-code table, after the top-level help.
@@ -175,24 +176,6 @@ fn positive_seconds(raw: &str) -> Result<u64, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("'{raw}' is not a whole number of seconds")),
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// JSON (the default, whatever the terminal).
-    Json,
-    /// Coloured JSON on a terminal.
-    Jsonc,
-    /// YAML, as az prints it.
-    Yaml,
-    /// Coloured YAML on a terminal.
-    Yamlc,
-    /// A human-readable table.
-    Table,
-    /// Tab-separated values, no header.
-    Tsv,
-    /// Nothing.
-    None,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ use crate::azconfig::AzConfig;
 use crate::diagnostics::Diagnostics;
 use crate::domain::ids::{BindingId, SubscriptionId};
 use crate::error::{Error, Result};
+use crate::settings::SubscriptionChoice;
 use crate::subscription;
 use tokio::sync::{OnceCell, watch};
 
@@ -14,7 +15,7 @@ pub struct Context {
     pub client: ArmClient,
     pub config: AzConfig,
     pub diagnostics: Diagnostics,
-    subscription_arg: Option<String>,
+    subscription_choice: SubscriptionChoice,
     subscription: OnceCell<SubscriptionId>,
     /// Sign-in goes through az, so az's profile (`azureProfile.json`) says which subscriptions
     /// exist: one it does not list is refused before any request, as az does.
@@ -37,20 +38,21 @@ impl Context {
         client: ArmClient,
         config: AzConfig,
         diagnostics: Diagnostics,
-        subscription_arg: Option<String>,
+        subscription_choice: SubscriptionChoice,
     ) -> Self {
         Context {
             client,
             config,
             diagnostics,
-            subscription_arg,
+            subscription_choice,
             subscription: OnceCell::new(),
             az_profile_applies: false,
             in_flight: watch::Sender::new(None),
         }
     }
 
-    /// `--subscription`, else `AZURE_SUBSCRIPTION_ID`, else az's default subscription.
+    /// The settings' choice (`--subscription`, else `AZURE_SUBSCRIPTION_ID`), looked up; else az's
+    /// default subscription.
     pub async fn subscription(&self) -> Result<&SubscriptionId> {
         self.subscription
             .get_or_try_init(|| self.resolve_subscription())
@@ -58,13 +60,9 @@ impl Context {
     }
 
     async fn resolve_subscription(&self) -> Result<SubscriptionId> {
-        let from_env = std::env::var("AZURE_SUBSCRIPTION_ID")
-            .ok()
-            .filter(|v| !v.trim().is_empty());
-        let raw = match (&self.subscription_arg, from_env) {
-            (Some(arg), _) => arg.trim().to_string(),
-            (None, Some(env)) => env.trim().to_string(),
-            (None, None) => {
+        let raw = match &self.subscription_choice {
+            SubscriptionChoice::Named(raw) => raw.clone(),
+            SubscriptionChoice::AzDefault => {
                 return match self.config.default_subscription() {
                     Some(default) => SubscriptionId::parse(&default.id).ok_or_else(|| Error::Config {
                         message: format!("az's default subscription id '{}' is not a UUID", default.id),

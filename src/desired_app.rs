@@ -51,7 +51,7 @@ fn print_plan(printer: &Printer, structured: bool, plan: &Plan) -> Result<()> {
         true => printer.print_value(&actions, None),
         false => output::write_stdout(&render::render_plan(
             actions.as_array().map_or(&[], Vec::as_slice),
-            terminal::color_allowed(),
+            printer.paint,
         )),
     }
 }
@@ -125,7 +125,7 @@ pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest)
     if request.plan.structured {
         printer.print_value(&Value::Array(results), None)?;
     } else {
-        output::write_stdout(&render::render_applied(&results, terminal::color_allowed()))?;
+        output::write_stdout(&render::render_applied(&results, printer.paint))?;
     }
     apply_exit(ctx, &applied, plan.clusters.len(), started.elapsed())
 }
@@ -355,7 +355,7 @@ pub async fn run_export(ctx: &Context, printer: &Printer, options: &ExportReques
     if options.structured {
         printer.print_value(&export.manifest, None)?;
     } else {
-        Printer::new(options.plain, None).print_value(&export.manifest, None)?;
+        Printer::plain(options.plain).print_value(&export.manifest, None)?;
     }
     for why in &export.unreadable {
         ctx.diagnostics

@@ -18,6 +18,7 @@ pub mod iac_app;
 pub mod output;
 pub mod parse_errors;
 pub mod resolve;
+pub mod settings;
 pub mod shell_integration;
 pub mod signals;
 pub mod subscription;

@@ -4,7 +4,7 @@
 use aks_trustedaccess::azconfig::AzConfig;
 use aks_trustedaccess::diagnostics::{Level, paint, write_stderr};
 use aks_trustedaccess::error::exit;
-use aks_trustedaccess::output::terminal;
+use aks_trustedaccess::settings::{self, Surroundings};
 use aks_trustedaccess::{app, cli::Cli, parse_errors};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     match runtime.block_on(app::run(cli)) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
-            let colour = terminal::stderr_color_allowed(&AzConfig::load());
+            let colour = settings::color_allowed(&Surroundings::of_process(), &AzConfig::load());
             // Errors carry server text: neutralise escape sequences before colouring.
             let text = aks_trustedaccess::output::terminal::sanitize(&e.render()).into_owned();
             write_stderr(&paint(Level::Error, &text, colour));

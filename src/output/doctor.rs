@@ -1,8 +1,8 @@
 //! Printing a doctor report (`rolebinding check`, `token check`): a readable list on a terminal;
 //! otherwise the chosen format: json/yaml the whole report, table/tsv one row per check.
 
-use crate::cli::OutputFormat;
 use crate::error::Result;
+use crate::output::OutputFormat;
 use crate::output::{Printer, write_stdout};
 use serde_json::{Value, json};
 
@@ -11,10 +11,7 @@ const COLUMNS: [&str; 4] = ["verdict", "check", "message", "hint"];
 
 pub fn print(printer: &Printer, report: &Value, readable: bool) -> Result<()> {
     if readable {
-        return write_stdout(&readable_list(
-            report,
-            crate::output::terminal::color_allowed(),
-        ));
+        return write_stdout(&readable_list(report, printer.paint));
     }
     let checks = report["checks"].as_array().cloned().unwrap_or_default();
     match printer.format {

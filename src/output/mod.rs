@@ -5,6 +5,7 @@ pub mod countdown;
 pub mod desired;
 pub mod doctor;
 pub mod files;
+pub mod format;
 pub mod json;
 pub mod logissue;
 pub mod pyvalue;
@@ -17,8 +18,8 @@ pub mod terminal;
 pub mod tsv;
 pub mod yaml;
 
-use crate::cli::OutputFormat;
 use crate::error::{Error, Result};
+pub use format::{OutputFormat, ReportFormat};
 use pyvalue::PyValue;
 use query::Query;
 use serde_json::Value;
@@ -27,18 +28,26 @@ use std::io::Write;
 pub struct Printer {
     pub format: OutputFormat,
     pub query: Option<Query>,
+    /// `jsonc`/`yamlc` colour their text.
     pub color: bool,
+    /// Colour is allowed on stdout (a terminal, not turned off): the readable views use it.
+    pub paint: bool,
 }
 
 impl Printer {
-    pub fn new(format: OutputFormat, query: Option<Query>) -> Self {
-        let color = matches!(format, OutputFormat::Jsonc | OutputFormat::Yamlc)
-            && terminal::color_allowed();
+    /// `paint`: colour is allowed (decided once, in the settings); the format says if it is used.
+    pub fn new(format: OutputFormat, query: Option<Query>, paint: bool) -> Self {
         Printer {
             format,
             query,
-            color,
+            color: paint && format.colours(),
+            paint,
         }
+    }
+
+    /// A format with no query and no colour (a manifest, a table inside a readable view).
+    pub fn plain(format: OutputFormat) -> Self {
+        Printer::new(format, None, false)
     }
 
     /// Prints `data`; `default_columns` orders table columns when no query does.

@@ -1,8 +1,8 @@
 //! Printing roles: `role list`'s table gains a Risk column (everything else stays az's output),
 //! and `role show` is a readable table of the role's rules with the reasons for its level.
 
-use crate::cli::OutputFormat;
 use crate::error::Result;
+use crate::output::OutputFormat;
 use crate::output::{Printer, write_stdout};
 use serde_json::{Value, json};
 
@@ -77,7 +77,7 @@ pub fn print_show(printer: &Printer, role: &Value, readable: bool) -> Result<()>
             })
         })
         .collect();
-    let plain = Printer::new(OutputFormat::Table, None);
+    let plain = Printer::plain(OutputFormat::Table);
     out.push_str(&plain.render_value(&Value::Array(rows), Some(&RULE_COLUMNS))?);
     write_stdout(&out)
 }

@@ -2,8 +2,8 @@
 //! so memory stays flat with fleet size; a table (column widths) or a `--query` (it sees the
 //! whole list) collects first.
 
-use crate::cli::OutputFormat;
 use crate::error::Result;
+use crate::output::OutputFormat;
 use crate::output::pyvalue::PyValue;
 use crate::output::{Printer, json, try_write_stdout, tsv, yaml};
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! The terminal: whether stdout/stdin are terminals, colour choice, the delete prompt, and
+//! The terminal: whether stdout/stdin are terminals, the delete prompt, and
 //! making server text safe to show (no escape sequences that retitle or rewrite the terminal).
 
 use crate::error::Result;
@@ -12,27 +12,6 @@ pub fn stdout_is_terminal() -> bool {
 
 pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
-}
-
-/// Colour only on a terminal, and never when `NO_COLOR` is set (to anything non-empty).
-pub fn color_allowed() -> bool {
-    color_decision(
-        stdout_is_terminal(),
-        std::env::var_os("NO_COLOR").as_deref(),
-    )
-}
-
-/// Colour on stderr (az's red ERROR, yellow WARNING): only when stderr is a terminal, `NO_COLOR`
-/// is unset or empty, and az's `[core] no_color` / `AZURE_CORE_NO_COLOR` is not true.
-pub fn stderr_color_allowed(config: &crate::azconfig::AzConfig) -> bool {
-    color_decision(
-        std::io::stderr().is_terminal(),
-        std::env::var_os("NO_COLOR").as_deref(),
-    ) && config.get_bool("core", "no_color") != Some(true)
-}
-
-fn color_decision(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
-    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Asks a yes/no question on the terminal. `None` when stdin is not a terminal (az's rule:
@@ -66,7 +45,6 @@ pub fn confirm(question: &str) -> Result<Option<bool>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::OsStr;
 
     #[test]
     fn escape_sequences_and_controls_are_neutralised() {
@@ -79,13 +57,5 @@ mod tests {
             sanitize("a\u{202e}b\u{2066}c\u{fffe}d\u{ffff}e\u{1fffe}"),
             "a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e\u{1fffe}"
         );
-    }
-
-    #[test]
-    fn no_color_always_wins_and_pipes_never_get_colour() {
-        assert!(color_decision(true, None));
-        assert!(color_decision(true, Some(OsStr::new(""))));
-        assert!(!color_decision(true, Some(OsStr::new("1"))));
-        assert!(!color_decision(false, None));
     }
 }

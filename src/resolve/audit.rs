@@ -4,6 +4,7 @@
 use crate::cli::{AuditChecks, Discovery};
 use crate::domain::rules::{Level, Risk};
 use crate::error::{Error, Result};
+use crate::output::ReportFormat;
 use std::collections::BTreeMap;
 
 /// `audit`'s options.
@@ -105,28 +106,6 @@ impl Annotations {
             Some(Annotations::AzureDevOps)
         } else {
             None
-        }
-    }
-}
-
-/// `--report FORMAT=PATH` formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFormat {
-    Sarif,
-    Junit,
-    Markdown,
-    /// GitLab Code Quality (Code Climate's JSON subset).
-    CodeClimate,
-}
-
-impl ReportFormat {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw.to_ascii_lowercase().as_str() {
-            "sarif" => Some(ReportFormat::Sarif),
-            "junit" => Some(ReportFormat::Junit),
-            "markdown" | "md" => Some(ReportFormat::Markdown),
-            "codeclimate" => Some(ReportFormat::CodeClimate),
-            _ => None,
         }
     }
 }

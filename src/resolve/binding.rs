@@ -252,14 +252,9 @@ pub fn check_roles_match_source(roles: &[RoleName], source_type: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
-    use clap::Parser;
 
     fn resolve(args: &[&str]) -> Result<Request> {
-        let cli =
-            Cli::try_parse_from(std::iter::once("aks-trustedaccess").chain(args.iter().copied()))
-                .expect("the test's command line parses");
-        super::super::request(&cli.command, &cli.global, &AzConfig::default())
+        crate::resolve::resolve_args(args)
     }
 
     const SOURCE: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws";

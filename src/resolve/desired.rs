@@ -2,11 +2,12 @@
 //! refusal, exit 2, before any request), prune options, parallelism, how to wait.
 
 use super::Wait;
-use crate::cli::{DesiredArgs, GlobalArgs, WaitArgs};
+use crate::cli::{DesiredArgs, WaitArgs};
 use crate::domain::manifest::{self, Manifest};
 use crate::domain::provenance::Platform;
 use crate::error::Error;
 use crate::error::Result;
+use crate::settings::Settings;
 use std::path::Path;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,7 +52,7 @@ pub struct ExportRequest {
     pub parallel: usize,
     /// `-o` or `--query` given: that format, else `plain` (YAML, or JSON with `--format json`).
     pub structured: bool,
-    pub plain: crate::cli::OutputFormat,
+    pub plain: crate::output::OutputFormat,
 }
 
 /// `--prune-platform` values: platform names (`defender`, `backup`, …); anything else is a
@@ -73,7 +74,7 @@ fn platforms(raw: &[String]) -> Result<Vec<Platform>> {
         .collect()
 }
 
-pub fn plan(args: &DesiredArgs, global: &GlobalArgs) -> Result<PlanRequest> {
+pub fn plan(args: &DesiredArgs, settings: &Settings) -> Result<PlanRequest> {
     Ok(PlanRequest {
         file: args.file.clone(),
         manifest: load(&args.file)?,
@@ -82,19 +83,19 @@ pub fn plan(args: &DesiredArgs, global: &GlobalArgs) -> Result<PlanRequest> {
             platforms: platforms(&args.prune_platform)?,
         },
         parallel: usize::from(args.parallel),
-        structured: global.output.is_some() || global.query.is_some(),
+        structured: settings.output.flags_chose,
     })
 }
 
 pub fn apply(
     args: &DesiredArgs,
-    global: &GlobalArgs,
+    settings: &Settings,
     yes: bool,
     dry_run: bool,
     wait: &WaitArgs,
 ) -> Result<ApplyRequest> {
     Ok(ApplyRequest {
-        plan: plan(args, global)?,
+        plan: plan(args, settings)?,
         confirmed: yes,
         dry_run,
         wait: if wait.no_wait {
@@ -110,16 +111,16 @@ pub fn apply(
 pub fn export(
     resource_group: Option<&str>,
     parallel: u16,
-    global: &GlobalArgs,
+    settings: &Settings,
 ) -> Result<ExportRequest> {
     Ok(ExportRequest {
-        subscriptions: global.subscription.clone(),
+        subscriptions: settings.subscriptions.clone(),
         resource_group: resource_group
             .map(crate::domain::ids::ResourceGroupName::parse)
             .transpose()?,
         parallel: usize::from(parallel),
-        structured: global.output.is_some() || global.query.is_some(),
-        plain: crate::cli::OutputFormat::Yaml,
+        structured: settings.output.flags_chose,
+        plain: crate::output::OutputFormat::Yaml,
     })
 }
 

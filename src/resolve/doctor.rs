@@ -121,15 +121,10 @@ fn read_bounded(reader: impl Read, what: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
     use crate::resolve::Request;
-    use clap::Parser;
 
     fn resolve(args: &[&str]) -> Result<Request> {
-        let cli =
-            Cli::try_parse_from(std::iter::once("aks-trustedaccess").chain(args.iter().copied()))
-                .expect("the test's command line parses");
-        crate::resolve::request(&cli.command, &cli.global, &AzConfig::default())
+        crate::resolve::resolve_args(args)
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! needs a directory; an existing file is refused unless --force).
 
 use super::desired::{self, ExportRequest};
-use crate::cli::{ExportCodeArgs, ExportFormat, GlobalArgs, OutputFormat};
+use crate::cli::{ExportCodeArgs, ExportFormat, GlobalArgs};
 use crate::error::{Error, Result};
+use crate::output::OutputFormat;
+use crate::settings::Settings;
 use std::path::PathBuf;
 
 /// The formats `export --format` writes as infrastructure as code.
@@ -50,8 +52,9 @@ pub fn export(
     parallel: u16,
     code: &ExportCodeArgs,
     global: &GlobalArgs,
+    settings: &Settings,
 ) -> Result<ExportKind> {
-    let mut request = desired::export(resource_group, parallel, global)?;
+    let mut request = desired::export(resource_group, parallel, settings)?;
     let format = match code.format {
         None => None,
         Some(ExportFormat::Yaml) => Some(OutputFormat::Yaml),

@@ -12,7 +12,7 @@ pub mod input;
 pub mod jwt;
 mod role;
 
-pub use audit::{Annotations, AuditOptions, DiscoveryMode, ReportFormat, Selector};
+pub use audit::{Annotations, AuditOptions, DiscoveryMode, Selector};
 pub use binding::{
     BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
     cluster_ref, parse_roles, resource_group,
@@ -23,11 +23,11 @@ pub use history::{HistoryRequest, HistoryScope};
 pub use iac::{ExportKind, IacFormat, IacRequest};
 pub use role::{LocationText, RoleList, RoleShow};
 
+#[cfg(test)]
 use crate::azconfig::AzConfig;
-use crate::cli::{Command, GlobalArgs, OutputFormat, RoleCommand, RolebindingCommand};
-use crate::diagnostics::Verbosity;
+use crate::cli::{Command, GlobalArgs, RoleCommand, RolebindingCommand};
 use crate::error::{Error, Result};
-use clap::ValueEnum;
+use crate::settings::Settings;
 
 /// One command line, resolved: what to do, with every value already checked.
 #[derive(Debug)]
@@ -57,7 +57,8 @@ pub enum Request {
 
 /// Resolves the command's arguments. `Completion` and `Man` need no request: the caller handles
 /// them before anything else (they never build credentials).
-pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Result<Request> {
+pub fn request(command: &Command, global: &GlobalArgs, settings: &Settings) -> Result<Request> {
+    let config = &settings.config;
     match command {
         Command::Role(RoleCommand::List { location }) => Ok(Request::RoleList(RoleList::resolve(
             location.as_deref(),
@@ -109,7 +110,7 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             since: None,
         } => Ok(Request::Audit(AuditOptions {
             selector: Selector {
-                subscriptions: global.subscription.clone(),
+                subscriptions: settings.subscriptions.clone(),
                 management_groups: management_groups.clone(),
                 resource_groups: audit::resource_groups(resource_groups)?,
                 tags: audit::tags(tags)?,
@@ -120,21 +121,21 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
             ..audit::checks(checks)?
         })),
         Command::Token(token) => Ok(Request::TokenCheck(doctor::token_check(token, config)?)),
-        Command::Plan { desired } => Ok(Request::Plan(desired::plan(desired, global)?)),
+        Command::Plan { desired } => Ok(Request::Plan(desired::plan(desired, settings)?)),
         Command::Apply {
             desired,
             yes,
             dry_run,
             wait,
         } => Ok(Request::Apply(desired::apply(
-            desired, global, *yes, *dry_run, wait,
+            desired, settings, *yes, *dry_run, wait,
         )?)),
         Command::Export {
             resource_group,
             parallel,
             code,
         } => Ok(
-            match iac::export(resource_group.as_deref(), *parallel, code, global)? {
+            match iac::export(resource_group.as_deref(), *parallel, code, global, settings)? {
                 ExportKind::Manifest(export) => Request::Export(export),
                 ExportKind::Code(code) => Request::ExportCode(code),
             },
@@ -145,53 +146,28 @@ pub fn request(command: &Command, global: &GlobalArgs, config: &AzConfig) -> Res
     }
 }
 
-/// `--debug`, `--verbose`, `--only-show-errors` (the flag excludes the other two, as in az).
-/// knack's order: the flags first, then az's `[core] only_show_errors` /
-/// AZURE_CORE_ONLY_SHOW_ERRORS (which --debug and --verbose override).
-pub fn verbosity(global: &GlobalArgs, config: &AzConfig) -> Result<Verbosity> {
-    if global.only_show_errors && (global.debug || global.verbose) {
-        return Err(Error::usage(
-            "--only-show-errors can't be used together with --debug or --verbose",
-        ));
-    }
-    Ok(if global.debug {
-        Verbosity::Debug
-    } else if global.verbose {
-        Verbosity::Verbose
-    } else if global.only_show_errors || config.get_bool("core", "only_show_errors") == Some(true) {
-        Verbosity::ErrorsOnly
-    } else {
-        Verbosity::Normal
-    })
-}
-
-/// `-o`, else az's `[core] output` / `AZURE_CORE_OUTPUT`, else json.
-pub fn output_format(global: &GlobalArgs, config: &AzConfig) -> Result<OutputFormat> {
-    if let Some(format) = global.output {
-        return Ok(format);
-    }
-    match config.get("core", "output") {
-        None => Ok(OutputFormat::Json),
-        Some(name) => OutputFormat::from_str(&name, true).map_err(|_| {
-            Error::usage_with_hint(
-                format!("unknown output format '{name}' in az's configuration ([core] output or AZURE_CORE_OUTPUT)"),
-                "use one of json, jsonc, yaml, yamlc, table, tsv, none",
-            )
-        }),
-    }
+/// A command line resolved with no az configuration and no terminal (the resolve tests').
+#[cfg(test)]
+pub(crate) fn resolve_args(args: &[&str]) -> Result<Request> {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from(
+        std::iter::once("aks-trustedaccess").chain(args.iter().copied()),
+    )
+    .expect("the test's command line parses");
+    let settings = Settings::resolve(
+        &cli.global,
+        AzConfig::default(),
+        &crate::settings::Surroundings::default(),
+    )?;
+    request(&cli.command, &cli.global, &settings)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
-    use clap::Parser;
 
     fn resolve(args: &[&str]) -> Result<Request> {
-        let cli =
-            Cli::try_parse_from(std::iter::once("aks-trustedaccess").chain(args.iter().copied()))
-                .expect("the test's command line parses");
-        request(&cli.command, &cli.global, &AzConfig::default())
+        resolve_args(args)
     }
 
     #[test]
@@ -203,22 +179,5 @@ mod tests {
         };
         assert_eq!(options.selector.subscriptions, ["a", "b"]);
         assert_eq!(options.parallel, 16);
-    }
-
-    #[test]
-    fn only_show_errors_excludes_debug() {
-        let cli = Cli::try_parse_from([
-            "aks-trustedaccess",
-            "audit",
-            "--only-show-errors",
-            "--debug",
-        ])
-        .unwrap();
-        assert!(verbosity(&cli.global, &AzConfig::default()).is_err());
-        let cli = Cli::try_parse_from(["aks-trustedaccess", "audit", "--verbose"]).unwrap();
-        assert_eq!(
-            verbosity(&cli.global, &AzConfig::default()).unwrap(),
-            Verbosity::Verbose
-        );
     }
 }

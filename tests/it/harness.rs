@@ -354,3 +354,44 @@ pub fn gap_ms(earlier: &Value, later: &Value) -> u64 {
     later["receivedMs"].as_u64().expect("receivedMs")
         - earlier["receivedMs"].as_u64().expect("receivedMs")
 }
+
+/// A command line written as one string, split as a shell would split it for these tests:
+/// on whitespace, with `'…'` or `"…"` keeping spaces (and giving an empty argument: `''`).
+/// No escapes, no expansion.
+pub fn argv(line: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut current: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => current.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                current.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => args.extend(current.take()),
+            (None, c) => current.get_or_insert_with(String::new).push(c),
+        }
+    }
+    assert!(quote.is_none(), "an unclosed quote in {line:?}");
+    args.extend(current);
+    args
+}
+
+#[test]
+fn argv_splits_on_whitespace_and_keeps_quoted_text_whole() {
+    assert_eq!(
+        argv(" role  show -n 'a b' --subscription '' -l \"x y\""),
+        [
+            "role",
+            "show",
+            "-n",
+            "a b",
+            "--subscription",
+            "",
+            "-l",
+            "x y"
+        ]
+    );
+}

@@ -198,16 +198,52 @@ fn the_module_graph_has_no_cycle() {
 }
 
 #[test]
-fn commands_never_import_cli_and_arm_never_imports_output() {
-    for (from, tos) in edges() {
+fn the_layers_import_only_downwards() {
+    let layer = |m: &str, name: &str| m == name || m.starts_with(&format!("{name}::"));
+    let graph = edges();
+    assert!(
+        graph
+            .get("commands::desired")
+            .is_some_and(|e| e.iter().any(|to| layer(to, "domain"))),
+        "the edge finder sees domain imports: {graph:?}"
+    );
+    for (from, tos) in graph {
         let head = from.split("::").next().unwrap_or_default();
         for to in &tos {
             let forbidden = match head {
-                "commands" => to == "cli" || to.starts_with("output"),
-                "arm" => to.starts_with("output") || to == "azconfig" || to == "cli",
+                "domain" => ["arm", "output", "cli", "commands", "resolve", "azconfig"]
+                    .iter()
+                    .any(|l| layer(to, l)),
+                "commands" => layer(to, "cli") || layer(to, "output"),
+                "output" => layer(to, "cli"),
+                "arm" => layer(to, "output") || to == "azconfig" || to == "cli",
                 _ => false,
             };
             assert!(!forbidden, "{from} depends on {to}");
+        }
+    }
+}
+
+/// The domain layer does no I/O: no files, environment, clock, network or runtime.
+#[test]
+fn the_domain_layer_does_no_io() {
+    for file in library_files() {
+        if !module_of(&file).starts_with("domain") {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&file).unwrap());
+        for io in [
+            "std::fs",
+            "std::io",
+            "std::env",
+            "std::net",
+            "std::process",
+            "SystemTime",
+            "Instant",
+            "tokio",
+            "reqwest",
+        ] {
+            assert!(!code.contains(io), "{} uses {io}", file.display());
         }
     }
 }

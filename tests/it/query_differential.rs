@@ -5,7 +5,7 @@
 //! the cases over the emulator's own data also go through the real binary.
 
 use crate::harness::*;
-use aks_trustedaccess::cli::OutputFormat;
+use aks_trustedaccess::output::OutputFormat;
 use aks_trustedaccess::output::Printer;
 use aks_trustedaccess::output::query::Query;
 use serde_json::Value;
@@ -54,11 +54,7 @@ fn check_case(data: &Value, case: &Value) -> Vec<String> {
         Err(e) => return vec![format!("refused: {}", e.render())],
     };
     for (format, key) in FORMATS {
-        let printer = Printer {
-            format,
-            query: Some(compiled.clone()),
-            color: false,
-        };
+        let printer = Printer::new(format, Some(compiled.clone()), false);
         let got = printer.render_value(data, None);
         match (expected_error(case), got) {
             (Some(want), Err(e)) if e.exit_code() == 1 && e.render() == want => {}

@@ -52,8 +52,42 @@ fn delete_asks_on_a_terminal_and_yes_deletes() {
     assert_eq!(emu.requests()[0]["method"], "DELETE");
 }
 
+const SHOW: &str = "rolebinding show -g rg1 --cluster-name cluster1 -n ml-binding -o";
+
+/// Runs `SHOW <format>` on a pseudo-terminal, with `env` set and `stderr` redirected by a shell
+/// when given; returns what the terminal showed.
+fn on_terminal(emu: &Emulator, format: &str, env: &[(&str, &str)], stderr: Option<&str>) -> String {
+    let binary = env!("CARGO_BIN_EXE_aks-trustedaccess");
+    let mut cmd = match stderr {
+        None => {
+            let mut cmd = emu.std_cli();
+            cmd.args(argv(&format!("{SHOW} {format}")));
+            cmd
+        }
+        Some(target) => {
+            let mut shell = std::process::Command::new("bash");
+            for (key, value) in emu.std_cli().get_envs() {
+                if let Some(v) = value {
+                    shell.env(key, v);
+                }
+            }
+            shell.args([
+                "--norc",
+                "-c",
+                &format!("exec {binary} {SHOW} {format} 2>{target}"),
+            ]);
+            shell
+        }
+    };
+    cmd.envs(env.iter().copied());
+    let mut session = spawn_command(cmd, Some(20_000)).unwrap();
+    let out = session.exp_eof().unwrap();
+    assert!(out.contains("ml-binding"), "{out}");
+    out
+}
+
 #[test]
-fn jsonc_and_yamlc_colour_a_terminal_unless_no_color() {
+fn jsonc_and_yamlc_colour_a_terminal_and_nothing_else() {
     let emu = Emulator::start();
     for (format, coloured) in [
         ("jsonc", true),
@@ -61,49 +95,51 @@ fn jsonc_and_yamlc_colour_a_terminal_unless_no_color() {
         ("json", false),
         ("yaml", false),
     ] {
-        let mut cmd = emu.std_cli();
-        cmd.args([
-            "rolebinding",
-            "show",
-            "-g",
-            "rg1",
-            "--cluster-name",
-            "cluster1",
-            "-n",
-            "ml-binding",
-            "-o",
-            format,
-        ]);
-        let mut session = spawn_command(cmd, Some(20_000)).unwrap();
-        let out = session.exp_eof().unwrap();
+        let out = on_terminal(&emu, format, &[], None);
         assert_eq!(
             out.contains("\x1b["),
             coloured,
             "{format} on a terminal: {out:?}"
         );
-        assert!(out.contains("ml-binding"), "{out}");
+    }
+}
 
-        let mut cmd = emu.std_cli();
-        cmd.args([
-            "rolebinding",
-            "show",
-            "-g",
-            "rg1",
-            "--cluster-name",
-            "cluster1",
-            "-n",
-            "ml-binding",
-            "-o",
-            format,
-        ])
-        .env("NO_COLOR", "1");
-        let mut session = spawn_command(cmd, Some(20_000)).unwrap();
-        let out = session.exp_eof().unwrap();
+#[test]
+fn no_color_and_az_no_color_turn_jsonc_and_yamlc_colour_off() {
+    let emu = Emulator::start();
+    for format in ["jsonc", "yamlc"] {
+        for env in [
+            [("NO_COLOR", "1")],
+            [("AZURE_CORE_NO_COLOR", "true")],
+            [("AZURE_CORE_NO_COLOR", "yes")],
+        ] {
+            let out = on_terminal(&emu, format, &env, None);
+            assert!(!out.contains("\x1b["), "{env:?} wins for {format}: {out:?}");
+        }
+        // An empty NO_COLOR, and az's setting false, leave colour on.
+        for env in [[("NO_COLOR", "")], [("AZURE_CORE_NO_COLOR", "false")]] {
+            let out = on_terminal(&emu, format, &env, None);
+            assert!(out.contains("\x1b["), "{env:?} leaves colour on: {out:?}");
+        }
+    }
+    emu.write_az_file("config", b"[core]\nno_color = True\n");
+    for format in ["jsonc", "yamlc"] {
+        let out = on_terminal(&emu, format, &[], None);
         assert!(
             !out.contains("\x1b["),
-            "NO_COLOR wins for {format}: {out:?}"
+            "[core] no_color wins for {format}: {out:?}"
         );
     }
+}
+
+#[test]
+fn jsonc_is_plain_when_stderr_is_not_a_terminal_as_in_knack() {
+    let emu = Emulator::start();
+    let out = on_terminal(&emu, "jsonc", &[], Some("/dev/null"));
+    assert!(!out.contains("\x1b["), "{out:?}");
+    // The same shell with stderr left on the terminal colours: the redirect is what changed.
+    let out = on_terminal(&emu, "jsonc", &[], Some("/dev/stdout"));
+    assert!(out.contains("\x1b["), "{out:?}");
 }
 
 #[test]
