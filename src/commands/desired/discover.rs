@@ -12,6 +12,7 @@ use crate::context::Context;
 use crate::domain::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
 use crate::domain::manifest::{ClusterRef, Manifest, Selector};
 use crate::error::{Error, Result};
+use crate::subscription;
 use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap};
 
@@ -79,12 +80,13 @@ pub struct Resolution {
     pub unreachable: Vec<(ClusterId, String)>,
     /// Selectors that matched no cluster (worth a warning).
     pub empty_selectors: Vec<String>,
-    /// Subscription display names used by selectors (lower-cased) and their ids.
+    /// Each selector's subscription, resolved.
     pub names: Names,
 }
 
-/// Subscription display names (lower-cased) and the ids of the subscriptions so named.
-pub type Names = HashMap<String, Vec<SubscriptionId>>;
+/// The subscription each selector names (its text lower-cased: an id or a display name),
+/// resolved once through the one resolver.
+pub type Names = HashMap<String, SubscriptionId>;
 
 /// What discovery found per subscription (lower-cased id): its clusters (by lower-cased id), or
 /// why it is unreadable.
@@ -193,7 +195,7 @@ pub async fn read_cluster(ctx: &Context, id: &ClusterId) -> Result<FoundCluster>
 /// Every subscription the manifest's ids and selectors name, once each, in order.
 fn involved_subscriptions(
     manifest: &Manifest,
-    names: &HashMap<String, Vec<SubscriptionId>>,
+    names: &HashMap<String, SubscriptionId>,
 ) -> Result<Vec<SubscriptionId>> {
     let mut subs: Vec<SubscriptionId> = Vec::new();
     for r in manifest.entries.iter().flat_map(|e| &e.clusters) {
@@ -321,26 +323,39 @@ fn select<'a>(
     }
 }
 
-/// Display names used by selectors, resolved with one list of the visible subscriptions.
+/// Each selector's subscription (an id or a display name) through the one resolver, once per
+/// distinct value; a refusal names the selector's file and line.
 async fn subscription_names(ctx: &Context, manifest: &Manifest) -> Result<Names> {
-    let needs_names = manifest.entries.iter().any(|e| {
-        e.clusters.iter().any(|r| {
-            matches!(r, ClusterRef::Selector(s) if SubscriptionId::parse(&s.subscription).is_none())
-        })
-    });
-    let mut names: HashMap<String, Vec<SubscriptionId>> = HashMap::new();
-    if !needs_names {
-        return Ok(names);
-    }
-    for s in api::list_subscriptions(&ctx.client).await? {
-        if let (Some(name), Some(id)) = (
-            s.display_name,
-            s.subscription_id.as_deref().and_then(SubscriptionId::parse),
-        ) {
-            names.entry(name.to_lowercase()).or_default().push(id);
+    let profile = ctx.az_profile();
+    let mut visible = None;
+    let mut names: Names = HashMap::new();
+    for s in manifest.entries.iter().flat_map(|e| &e.clusters) {
+        let ClusterRef::Selector(s) = s else { continue };
+        let key = s.subscription.to_lowercase();
+        if names.contains_key(&key) {
+            continue;
+        }
+        let wanted = std::slice::from_ref(&s.subscription);
+        let resolved =
+            subscription::resolve_all_listing(&ctx.client, &profile, wanted, &mut visible)
+                .await
+                .map_err(|e| at_line(e, manifest, s.line))?;
+        if let Some(one) = resolved.into_iter().next() {
+            names.insert(key, one.id);
         }
     }
     Ok(names)
+}
+
+/// A resolver's refusal, prefixed with where the manifest named the subscription.
+fn at_line(e: Error, manifest: &Manifest, line: u64) -> Error {
+    match e {
+        Error::Config { message, hint } => Error::Config {
+            message: format!("{}:{line}: {message}", manifest.file),
+            hint,
+        },
+        other => other,
+    }
 }
 
 fn selector_subscription(
@@ -348,29 +363,16 @@ fn selector_subscription(
     names: &Names,
     manifest: &Manifest,
 ) -> Result<SubscriptionId> {
-    if let Some(id) = SubscriptionId::parse(&s.subscription) {
-        return Ok(id);
-    }
-    match names.get(&s.subscription.to_lowercase()).map(Vec::as_slice) {
-        Some([one]) => Ok(one.clone()),
-        Some(_) => Err(Error::Config {
-            message: format!(
-                "{}:{}: subscription name '{}' is ambiguous",
-                manifest.file, s.line, s.subscription
-            ),
-            hint: Some("use the subscription's id".into()),
-        }),
-        None => Err(Error::Config {
-            message: format!(
-                "{}:{}: subscription '{}' not found",
-                manifest.file, s.line, s.subscription
-            ),
-            hint: Some(
-                "see the subscriptions this identity can see with 'az account list -o table'"
-                    .into(),
-            ),
-        }),
-    }
+    names
+        .get(&s.subscription.to_lowercase())
+        .cloned()
+        .ok_or_else(|| {
+            at_line(
+                subscription::not_found(&s.subscription, None),
+                manifest,
+                s.line,
+            )
+        })
 }
 
 /// A selector matches a cluster of its subscription in its resource group (if given) carrying

@@ -8,8 +8,9 @@ use crate::arm::models::RoleBinding;
 use crate::context::Context;
 use crate::domain::ids::{ClusterId, SubscriptionId};
 use crate::domain::manifest::MANIFEST_API_VERSION;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::resolve::ExportRequest;
+use crate::subscription;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -141,51 +142,20 @@ fn group_identical(
     entries
 }
 
-/// The subscriptions named (ids used as given, names looked up), else every Enabled one.
+/// The subscriptions named (through the one resolver, as every command), else every Enabled one.
 pub async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<Vec<SubscriptionId>> {
-    if !wanted.is_empty() && wanted.iter().all(|w| SubscriptionId::parse(w).is_some()) {
-        return Ok(wanted
-            .iter()
-            .filter_map(|w| SubscriptionId::parse(w))
-            .collect());
+    if !wanted.is_empty() {
+        let resolved = subscription::resolve_all(&ctx.client, &ctx.az_profile(), wanted).await?;
+        return Ok(resolved.into_iter().map(|r| r.id).collect());
     }
-    let visible = api::list_subscriptions(&ctx.client).await?;
-    let id_of = |s: &crate::arm::models::Subscription| {
-        s.subscription_id.as_deref().and_then(SubscriptionId::parse)
-    };
-    if wanted.is_empty() {
-        return Ok(visible
-            .iter()
-            .filter(|s| {
-                s.state
-                    .as_deref()
-                    .is_some_and(|st| st.eq_ignore_ascii_case("Enabled"))
-            })
-            .filter_map(id_of)
-            .collect());
-    }
-    wanted
+    Ok(api::list_subscriptions(&ctx.client)
+        .await?
         .iter()
-        .map(|w| {
-            if let Some(id) = SubscriptionId::parse(w) {
-                return Ok(id);
-            }
-            let found: Vec<SubscriptionId> = visible
-                .iter()
-                .filter(|s| s.display_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(w)))
-                .filter_map(id_of)
-                .collect();
-            match found.as_slice() {
-                [one] => Ok(one.clone()),
-                [] => Err(Error::Config {
-                    message: format!("subscription '{w}' not found"),
-                    hint: Some("see the subscriptions this identity can see with 'az account list -o table'".into()),
-                }),
-                _ => Err(Error::Config {
-                    message: format!("subscription name '{w}' is ambiguous"),
-                    hint: Some("use the subscription's id".into()),
-                }),
-            }
+        .filter(|s| {
+            s.state
+                .as_deref()
+                .is_some_and(|st| st.eq_ignore_ascii_case("Enabled"))
         })
-        .collect()
+        .filter_map(|s| s.subscription_id.as_deref().and_then(SubscriptionId::parse))
+        .collect())
 }
