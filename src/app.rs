@@ -13,7 +13,7 @@ use crate::commands::audit;
 use crate::commands::{self, Outcome};
 use crate::context::Context;
 use crate::desired_app;
-use crate::diagnostics::{Diagnostics, Verbosity};
+use crate::diagnostics::Diagnostics;
 use crate::domain::ids::BindingId;
 use crate::error::{Error, Result};
 use crate::iac_app;
@@ -287,7 +287,9 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
             Some(&["id", "name", "level", "severity", "origin"]),
         );
     }
-    let progress = audit_progress(ctx);
+    let progress = ctx
+        .diagnostics
+        .progress("{spinner} audited {pos} clusters in {elapsed}", None);
     let started = std::time::Instant::now();
     let mut sink = AuditSink {
         options,
@@ -332,21 +334,6 @@ async fn run_audit(ctx: &Context, printer: &Printer, options: &AuditOptions) -> 
     } else {
         Ok(())
     }
-}
-
-/// The spinner on stderr (hidden under --only-show-errors; indicatif draws only on a terminal).
-fn audit_progress(ctx: &Context) -> indicatif::ProgressBar {
-    let progress =
-        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    if ctx.diagnostics.verbosity == Verbosity::ErrorsOnly {
-        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} audited {pos} clusters in {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
-    progress
 }
 
 /// Where each audit row goes: the progress count, annotations, the reports, stdout.

@@ -6,7 +6,7 @@ use crate::commands::desired::apply::{Applied, Outcome};
 use crate::commands::desired::diff::ActionKind;
 use crate::commands::desired::{self, Plan};
 use crate::context::Context;
-use crate::diagnostics::{Verbosity, write_stderr};
+use crate::diagnostics::write_stderr;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer, desired as render, terminal};
 use crate::resolve::{ApplyRequest, ExportRequest, PlanRequest};
@@ -104,7 +104,10 @@ pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest)
         return plan_exit(ctx, &plan);
     }
     confirm(ctx, &plan, request.confirmed)?;
-    let progress = progress_bar(ctx, plan.changes());
+    let progress = ctx.diagnostics.progress(
+        "{spinner} {pos}/{len} writes in {elapsed}",
+        Some(plan.changes() as u64),
+    );
     let started = Instant::now();
     let journal = Journal::default();
     let on_write = |action: &desired::diff::Action, outcome: Option<&Outcome>| {
@@ -264,22 +267,6 @@ fn confirm(ctx: &Context, plan: &Plan, yes: bool) -> Result<()> {
             "review them with 'aks-trustedaccess plan -f <file>', then run apply with --yes",
         )),
     }
-}
-
-fn progress_bar(ctx: &Context, writes: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(writes as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if ctx.diagnostics.verbosity == Verbosity::ErrorsOnly {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} writes in {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
 }
 
 fn apply_exit(ctx: &Context, applied: &[Applied], clusters: usize, took: Duration) -> Result<()> {

@@ -59,6 +59,22 @@ impl Diagnostics {
         Diagnostics { color, ..self }
     }
 
+    /// A progress line on stderr drawn from `template` (indicatif's; `len` for `{len}`): hidden
+    /// under --only-show-errors, and indicatif draws only on a terminal. The one progress bar.
+    pub fn progress(&self, template: &str, len: Option<u64>) -> indicatif::ProgressBar {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(len, indicatif::ProgressDrawTarget::stderr());
+        if self.verbosity == Verbosity::ErrorsOnly {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    }
+
     pub fn warn(&self, message: &str) {
         let message = &*sanitize(message);
         if self.verbosity >= Verbosity::Normal {

@@ -152,6 +152,14 @@ impl SystemData {
 }
 
 impl Role {
+    /// `<sourceResourceType>/<name>`, when the service gave both.
+    pub fn qualified(&self) -> Option<String> {
+        Some(crate::domain::roles::qualified(
+            self.source_resource_type.as_deref()?,
+            self.name.as_deref()?,
+        ))
+    }
+
     pub fn to_az(&self) -> Value {
         let rules = self.rules.as_ref().map(|rules| {
             rules

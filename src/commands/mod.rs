@@ -2,6 +2,7 @@
 //! (`resolve`), never print, never prompt and never import `cli`.
 
 pub mod audit;
+pub mod catalogs;
 pub mod desired;
 pub mod doctor;
 pub mod history;

@@ -2,11 +2,11 @@
 //! resolved (names checked, roles parsed); the prompt of `delete` is answered before dispatch.
 
 use crate::arm::api;
-use crate::arm::models::RoleBinding;
+use crate::arm::models::{Role, RoleBinding};
 use crate::commands::Outcome;
 use crate::context::Context;
 use crate::domain::ids::{BindingId, ClusterId, Location, SourceResourceId};
-use crate::domain::roles::RoleName;
+use crate::domain::roles::{RoleName, role_key, role_type_fits_source};
 use crate::error::{Error, Result};
 use crate::resolve::{
     BindingDelete, BindingRef, BindingWrite, ClusterRef, Wait, check_roles_match_source,
@@ -113,18 +113,12 @@ async fn check_roles_in_catalog(
         .filter(|r| {
             r.source_resource_type
                 .as_deref()
-                .is_some_and(|t| crate::domain::roles::role_type_fits_source(t, source_type))
+                .is_some_and(|t| role_type_fits_source(t, source_type))
         })
-        .filter_map(|r| {
-            Some(format!(
-                "{}/{}",
-                r.source_resource_type.as_deref()?,
-                r.name.as_deref()?
-            ))
-        })
+        .filter_map(Role::qualified)
         .collect();
     for role in roles {
-        let known = valid.iter().any(|v| v.eq_ignore_ascii_case(role.as_str()));
+        let known = valid.iter().any(|v| role_key(v) == role_key(role.as_str()));
         if !known {
             return Err(Error::usage_with_hint(
                 format!(

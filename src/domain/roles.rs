@@ -76,6 +76,17 @@ pub fn role_type_fits_source(role_type: &str, source_type: &str) -> bool {
             .all(|(r, s)| r.eq_ignore_ascii_case(s))
 }
 
+/// A catalog role's full name as bindings give it: `<sourceResourceType>/<name>`.
+pub fn qualified(source_type: &str, name: &str) -> String {
+    format!("{source_type}/{name}")
+}
+
+/// What roles are compared by (a binding's against a catalog's): the service compares them
+/// case-insensitively.
+pub fn role_key(role: &str) -> String {
+    role.to_ascii_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

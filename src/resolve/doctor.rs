@@ -4,9 +4,9 @@
 //! step reads one; the raw text is dropped here and only its decoded claims go on.
 
 use super::binding::{BindingRef, ClusterRef, binding_ref, cluster_ref};
-use super::jwt::{self, Jwt, MAX_TOKEN_BYTES};
 use crate::azconfig::AzConfig;
 use crate::cli::{ClusterArgs, TokenCommand};
+use crate::domain::jwt::{self, Jwt, MAX_TOKEN_BYTES};
 use crate::error::{Error, Result};
 use std::io::{IsTerminal, Read};
 use std::path::Path;

@@ -9,7 +9,6 @@ mod doctor;
 mod history;
 mod iac;
 pub mod input;
-pub mod jwt;
 mod role;
 
 pub use audit::{Annotations, AuditOptions, DiscoveryMode, Selector};

@@ -8,7 +8,6 @@ use crate::arm::cloud::Cloud;
 /// `--audience` overrides it). Here, below both `cli` (its default) and `resolve`, so neither
 /// depends on the other for it.
 pub const TRUSTED_ACCESS_AUDIENCE: &str = "839858a7-cb51-4fcf-ad2f-222fe0d2d0d0";
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -31,11 +30,7 @@ pub fn unix_now() -> i64 {
 
 /// The payload of a JWT, if the token is one.
 pub fn decode(token: &str) -> Option<Claims> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
+    serde_json::from_value(Value::Object(crate::domain::jwt::payload(token)?)).ok()
 }
 
 impl Claims {
@@ -111,6 +106,7 @@ pub fn tenant_from_challenge(header: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
     use serde_json::json;
 
     fn jwt(claims: Value) -> String {

@@ -18,17 +18,17 @@ use verdict::{Catalog, Requirement, describe, error_row};
 use crate::arm::api;
 use crate::arm::models::RoleBinding;
 use crate::arm::resources::SourceState;
+use crate::commands::catalogs::Catalogs;
 use crate::context::Context;
-use crate::domain::ids::{Location, SubscriptionId};
+use crate::domain::ids::SubscriptionId;
 use crate::error::{Error, Result};
 pub use crate::resolve::AuditOptions;
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::OnceCell;
 
 /// The table's columns, in order (JSON carries every field).
 pub const TABLE_COLUMNS: &[&str] = &[
@@ -89,9 +89,6 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// (~2 MB of the peak).
 const BACKLOG: usize = 2000;
 
-/// A location's role catalog, fetched once (or the reason it could not be read).
-type CatalogCell = OnceCell<std::result::Result<Arc<Catalog>, String>>;
-
 /// Shared by every task of one audit.
 struct Audit<'a> {
     ctx: &'a Context,
@@ -100,7 +97,7 @@ struct Audit<'a> {
     /// Bounds requests in flight across all stages.
     slots: Slots,
     /// One catalog fetch per (subscription, location), shared by the clusters that need it.
-    catalogs: Mutex<HashMap<(String, String), Arc<CatalogCell>>>,
+    catalogs: Catalogs<Catalog>,
     sources: SourceChecker<'a>,
     /// (rule id, lower-cased resource) of the baseline's findings.
     baseline: HashSet<(String, String)>,
@@ -220,7 +217,7 @@ impl<'a> Audit<'a> {
             options,
             requirements,
             slots: Slots::new(options.parallel).paced(BACKLOG),
-            catalogs: Mutex::new(HashMap::new()),
+            catalogs: Catalogs::default(),
             sources: SourceChecker::new(ctx, options.discovery != DiscoveryMode::Arm),
             baseline: options
                 .baseline
@@ -388,27 +385,15 @@ impl<'a> Audit<'a> {
         sub: &SubscriptionId,
         location: &str,
     ) -> std::result::Result<Arc<Catalog>, String> {
-        let cell = {
-            let mut catalogs = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
-            catalogs
-                .entry((sub.to_string(), location.to_ascii_lowercase()))
-                .or_insert_with(|| Arc::new(OnceCell::new()))
-                .clone()
-        };
-        cell.get_or_init(|| async {
-            let Some(location) = Location::from_service(location) else {
-                return Err(format!(
-                    "the cluster's location '{location}' is not a location name"
-                ));
-            };
-            self.slots
-                .run(api::list_roles(&self.ctx.client, sub, &location))
-                .await
-                .map(|roles| Arc::new(roles.iter().filter_map(verdict::catalog_entry).collect()))
-                .map_err(|e| describe(&e))
-        })
-        .await
-        .clone()
+        self.catalogs
+            .get(sub, location, |location| async move {
+                self.slots
+                    .run(api::list_roles(&self.ctx.client, sub, &location))
+                    .await
+                    .map(|roles| roles.iter().filter_map(verdict::catalog_entry).collect())
+                    .map_err(|e| describe(&e))
+            })
+            .await
     }
 }
 

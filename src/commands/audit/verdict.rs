@@ -6,6 +6,7 @@ use crate::arm::resources::SourceState;
 use crate::commands::audit::discovery::FoundCluster;
 use crate::commands::audit::rules::*;
 use crate::domain::ids::SourceResourceId;
+use crate::domain::roles::role_key;
 use crate::error::{Error, Result};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -200,7 +201,7 @@ fn role_findings(
 ) {
     let mut worst: Option<(Risk, &str, &Arc<Vec<String>>)> = None;
     for role in b.properties.roles.iter().flatten() {
-        match catalog.get(&role.to_ascii_lowercase()) {
+        match catalog.get(&role_key(role)) {
             None => out.push(Finding::new(
                 ROLE_GONE,
                 id,
@@ -237,12 +238,7 @@ fn role_findings(
 /// A catalog entry: `<sourceResourceType>/<name>` lower-cased (the service compares roles
 /// case-insensitively) and the role's risk.
 pub fn catalog_entry(role: &Role) -> Option<(String, RoleRisk)> {
-    let key = format!(
-        "{}/{}",
-        role.source_resource_type.as_deref()?,
-        role.name.as_deref()?
-    )
-    .to_ascii_lowercase();
+    let key = role_key(&role.qualified()?);
     let (risk, reasons) = role_risk(role.rules.as_deref().unwrap_or_default());
     Some((key, (risk, Arc::new(reasons))))
 }

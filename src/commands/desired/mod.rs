@@ -10,18 +10,19 @@ pub mod iac;
 
 use crate::arm::api;
 use crate::arm::models::RoleBinding;
+use crate::commands::catalogs::Catalogs;
 use crate::context::Context;
-use crate::domain::ids::{ClusterId, Location, SubscriptionId};
+use crate::domain::ids::{ClusterId, SubscriptionId};
 use crate::domain::manifest::{Entry, Manifest};
 use crate::domain::roles::RoleName;
+use crate::domain::roles::role_key;
 use crate::error::{Error, Result};
 use diff::{Action, MAX_BINDINGS_PER_CLUSTER, PruneOptions};
 use discover::Target;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use tokio::sync::OnceCell;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// What `plan` computed for one cluster.
 #[derive(Debug)]
@@ -102,15 +103,13 @@ pub fn error_json(cluster: &ClusterId, why: &str) -> Value {
     json!({"cluster": cluster.path(), "name": null, "action": "error", "before": null, "after": null, "reason": why})
 }
 
-/// A location's catalog as lower-cased `<type>/<name>`, read once per (subscription, location).
-type CatalogCell = OnceCell<std::result::Result<Arc<HashSet<String>>, String>>;
-
 struct Planner<'a> {
     ctx: &'a Context,
     manifest: &'a Manifest,
     prune: &'a PruneOptions,
     names: &'a discover::Names,
-    catalogs: Mutex<HashMap<(String, String), Arc<CatalogCell>>>,
+    /// Each location's catalog as lower-cased `<type>/<name>`.
+    catalogs: Catalogs<HashSet<String>>,
 }
 
 /// Reads every selected cluster (in parallel, `parallel` at a time) and computes its actions.
@@ -127,7 +126,7 @@ pub async fn plan(
         manifest,
         prune,
         names: &resolution.names,
-        catalogs: Mutex::new(HashMap::new()),
+        catalogs: Catalogs::default(),
     };
     // Unordered: a slow cluster must not hold the window's other slots (the plan is sorted below).
     let ids: Vec<&ClusterId> = resolution.targets.iter().map(|t| &t.cluster.id).collect();
@@ -333,42 +332,19 @@ impl Planner<'_> {
         sub: &SubscriptionId,
         location: &str,
     ) -> std::result::Result<Arc<HashSet<String>>, String> {
-        let cell = {
-            let mut catalogs = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
-            catalogs
-                .entry((sub.as_str().to_ascii_lowercase(), location.to_string()))
-                .or_insert_with(|| Arc::new(OnceCell::new()))
-                .clone()
-        };
-        cell.get_or_init(|| async {
-            let Some(location) = Location::from_service(location) else {
-                return Err(format!(
-                    "the service gave the cluster an invalid location '{location}'"
-                ));
-            };
-            api::list_roles(&self.ctx.client, sub, &location)
-                .await
-                .map(|roles| {
-                    Arc::new(
+        self.catalogs
+            .get(sub, location, |location| async move {
+                api::list_roles(&self.ctx.client, sub, &location)
+                    .await
+                    .map(|roles| {
                         roles
                             .iter()
-                            .filter_map(|r| {
-                                Some(
-                                    format!(
-                                        "{}/{}",
-                                        r.source_resource_type.as_deref()?,
-                                        r.name.as_deref()?
-                                    )
-                                    .to_ascii_lowercase(),
-                                )
-                            })
-                            .collect(),
-                    )
-                })
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .clone()
+                            .filter_map(|r| Some(role_key(&r.qualified()?)))
+                            .collect()
+                    })
+                    .map_err(|e| e.to_string())
+            })
+            .await
     }
 }
 

@@ -5,7 +5,8 @@
 use crate::arm::models::{Role, RoleBinding};
 use crate::commands::doctor::{Check, EFFECTIVE_AFTER_SECONDS, parse_rfc3339, rfc3339, span};
 use crate::domain::ids::SourceResourceId;
-use crate::domain::roles::role_type_fits_source;
+use crate::domain::roles::{role_key, role_type_fits_source};
+use std::collections::HashSet;
 
 /// `Succeeded`; an operation in flight is a warning; `Failed`, `Canceled`, `Deleting` fail.
 /// `operation_error` is the failed operation's error, when it could be read.
@@ -128,19 +129,13 @@ pub fn effective(binding: &RoleBinding, now: i64) -> (Check, Option<i64>) {
 /// The roles' two checks: in the catalog of the cluster's location, and fitting the source.
 pub fn roles(binding: &RoleBinding, catalog: &[Role], location: &str) -> Vec<Check> {
     let roles = binding.properties.roles.clone().unwrap_or_default();
-    let qualified: Vec<String> = catalog
+    let offered: HashSet<String> = catalog
         .iter()
-        .filter_map(|r| {
-            Some(format!(
-                "{}/{}",
-                r.source_resource_type.as_deref()?,
-                r.name.as_deref()?
-            ))
-        })
+        .filter_map(|r| Some(role_key(&r.qualified()?)))
         .collect();
     let missing: Vec<&String> = roles
         .iter()
-        .filter(|role| !qualified.iter().any(|q| q.eq_ignore_ascii_case(role)))
+        .filter(|role| !offered.contains(&role_key(role)))
         .collect();
     let catalog_check = if roles.is_empty() {
         Check::fail(

@@ -10,9 +10,9 @@ use crate::commands::doctor::binding_rules::same_resource;
 use crate::commands::doctor::{Check, Report, reason, rfc3339, span};
 use crate::context::Context;
 use crate::domain::ids::{ClusterId, SourceResourceId, is_uuid};
+use crate::domain::jwt::Jwt;
 use crate::error::Result;
 use crate::resolve::TokenCheck;
-use crate::resolve::jwt::Jwt;
 use serde_json::{Map, Value, json};
 
 /// The clock skew allowed on `exp`, `nbf` and `iat` (Microsoft.IdentityModel's default).

@@ -1,4 +1,5 @@
-//! A JWT's header and claims, decoded WITHOUT verifying the signature (only the AKS gateway,
+//! A JWT's header and claims, decoded WITHOUT verifying the signature (the one decoder: `token
+//! check` reads it strictly, the client leniently to explain a 401) (only the AKS gateway,
 //! which holds the keys' trust, can). The signature is dropped on decoding: nothing keeps it,
 //! so nothing can print it. Refusals never quote the input.
 
@@ -40,6 +41,12 @@ pub fn decode(token: &str) -> Result<Jwt, String> {
         return Err("it has no signature".into());
     }
     Ok(Jwt { header, claims })
+}
+
+/// A token's payload (claims) alone, read leniently: the second of at least two '.'-separated
+/// parts, base64url JSON. What the client reads to explain a 401; `decode` is the strict reading.
+pub fn payload(token: &str) -> Option<Map<String, Value>> {
+    part(token.split('.').nth(1)?, "payload").ok()
 }
 
 /// One base64url JSON-object part.
