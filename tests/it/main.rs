@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod az_flows;
 mod ci_systems;
+mod consistency;
 mod conventions;
 mod deletes;
 mod desired;

@@ -312,7 +312,7 @@ impl Planner<'_> {
                 .find(|e| e.name.as_str().eq_ignore_ascii_case(&action.name));
             let roles: &[RoleName] = entry.map_or(&[], |e| &e.roles);
             for role in roles {
-                if !catalog.contains(&role.as_str().to_ascii_lowercase()) {
+                if !catalog.contains(&role_key(role.as_str())) {
                     refusals.push(format!(
                         "{}:{}: role '{}' is not offered in {} (cluster {})",
                         self.manifest.file,
