@@ -110,32 +110,6 @@ pub enum Error {
     /// The reader of stdout went away (`| head`): stop quietly, exit 0.
     #[error("stdout closed")]
     OutputClosed,
-    /// An audit found problems: the report says which; exit 4.
-    #[error("the audit found {0} failing clusters")]
-    AuditFindings(usize),
-    /// `plan` found changes to make: the plan says which; exit 4.
-    #[error("{0} changes pending")]
-    ChangesPending(usize),
-    /// Part of a fleet operation failed (clusters unreadable, writes failed); the rest was done.
-    #[error("{0}")]
-    PartialFailure(String),
-    /// An audit could not read some subscriptions or clusters; exit 1.
-    #[error(
-        "the audit could not read some subscriptions or clusters ({0} rows with verdict 'error')"
-    )]
-    AuditErrors(usize),
-    /// An audit found nothing failing but could not make some checks (verdict unknown); exit 1
-    /// unless `--allow-unknown`.
-    #[error(
-        "the audit could not make {0} checks (verdict 'unknown'): see each one's hint, or pass --allow-unknown to accept them"
-    )]
-    AuditUnknown(usize),
-    /// A doctor check failed: the report says which; exit 4.
-    #[error("{0} checks failed")]
-    ChecksFailed(usize),
-    /// Nothing failed, but some checks could not be made (verdict unknown); exit 1.
-    #[error("{0} checks could not be made")]
-    ChecksIncomplete(usize),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -164,9 +138,6 @@ impl Error {
                 u8::try_from(128 + signal).unwrap_or(exit::INTERRUPTED)
             }
             Error::OutputClosed => exit::OK,
-            Error::AuditFindings(_) | Error::ChecksFailed(_) | Error::ChangesPending(_) => {
-                exit::FINDINGS
-            }
             _ => exit::ERROR,
         }
     }
@@ -231,11 +202,7 @@ impl Error {
                 }
             }
             // The summary on stderr already says it; nothing more to add.
-            Error::OutputClosed
-            | Error::AuditFindings(_)
-            | Error::ChecksFailed(_)
-            | Error::ChangesPending(_)
-            | Error::ChecksIncomplete(_) => {}
+            Error::OutputClosed => {}
             _ => {
                 let _ = writeln!(out, "ERROR: {self}");
             }

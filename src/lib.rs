@@ -8,7 +8,6 @@ pub mod azconfig;
 pub mod cli;
 pub mod commands;
 pub mod context;
-pub mod desired_app;
 pub mod diagnostics;
 pub mod domain;
 #[cfg(feature = "emulator")]

@@ -33,7 +33,15 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(app::run(cli)) {
-        Ok(()) => ExitCode::from(exit::OK),
+        Ok(status) => {
+            if let Some(message) = status.message() {
+                let colour =
+                    settings::color_allowed(&Surroundings::of_process(), &AzConfig::load());
+                let text = aks_trustedaccess::output::terminal::sanitize(message).into_owned();
+                write_stderr(&paint(Level::Error, &format!("ERROR: {text}\n"), colour));
+            }
+            ExitCode::from(status.exit_code())
+        }
         Err(e) => {
             let colour = settings::color_allowed(&Surroundings::of_process(), &AzConfig::load());
             // Errors carry server text: neutralise escape sequences before colouring.

@@ -1,7 +1,8 @@
-//! Runs `plan`, `apply` and `export` (the desired-state part of `app`): loads the manifest,
+//! The desired-state runner (`plan`, `apply`, `export`): loads the manifest,
 //! asks the commands for data, hands it to the output layer, shows progress and the summary on
 //! stderr, and turns the outcome into the exit code.
 
+use super::Status;
 use crate::commands::desired::apply::{Applied, Outcome};
 use crate::commands::desired::diff::ActionKind;
 use crate::commands::desired::{self, Plan};
@@ -14,10 +15,10 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// `plan`: the diff (or `-o` format) on stdout, a summary on stderr; exit 0, 4, 1 or 2.
-pub async fn run_plan(ctx: &Context, printer: &Printer, request: &PlanRequest) -> Result<()> {
+pub async fn run_plan(ctx: &Context, printer: &Printer, request: &PlanRequest) -> Result<Status> {
     let plan = compute(ctx, request).await?;
     print_plan(printer, request.structured, &plan)?;
-    plan_exit(ctx, &plan)
+    Ok(plan_exit(ctx, &plan))
 }
 
 async fn compute(ctx: &Context, request: &PlanRequest) -> Result<Plan> {
@@ -61,7 +62,7 @@ fn count(plan: &Plan, kind: ActionKind) -> usize {
 }
 
 /// The summary line and the exit code of a plan.
-fn plan_exit(ctx: &Context, plan: &Plan) -> Result<()> {
+fn plan_exit(ctx: &Context, plan: &Plan) -> Status {
     ctx.diagnostics.summary(&format!(
         "Plan: {} to create, {} to update, {} to replace, {} to delete, {} adopted, {} unchanged{}, on {} clusters{}.",
         count(plan, ActionKind::Create),
@@ -85,23 +86,23 @@ fn plan_exit(ctx: &Context, plan: &Plan) -> Result<()> {
         }
     ));
     if plan.errors() > 0 {
-        Err(Error::PartialFailure(format!(
+        Status::Incomplete(Some(format!(
             "{} clusters could not be read; the plan is incomplete",
             plan.errors()
         )))
     } else if plan.changes() > 0 {
-        Err(Error::ChangesPending(plan.changes()))
+        Status::Drift(plan.changes())
     } else {
-        Ok(())
+        Status::Success
     }
 }
 
 /// `apply`: plan, confirm what removes access, write, report; exit 0, 1 or 2.
-pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest) -> Result<()> {
+pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest) -> Result<Status> {
     let plan = compute(ctx, &request.plan).await?;
     if request.dry_run {
         print_plan(printer, request.plan.structured, &plan)?;
-        return plan_exit(ctx, &plan);
+        return Ok(plan_exit(ctx, &plan));
     }
     confirm(ctx, &plan, request.confirmed)?;
     let progress = ctx.diagnostics.progress(
@@ -130,7 +131,12 @@ pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest)
     } else {
         output::write_stdout(&render::render_applied(&results, printer.paint))?;
     }
-    apply_exit(ctx, &applied, plan.clusters.len(), started.elapsed())
+    Ok(apply_exit(
+        ctx,
+        &applied,
+        plan.clusters.len(),
+        started.elapsed(),
+    ))
 }
 
 /// The writes of an apply as they start and end, so an interrupted apply can say what it did.
@@ -269,7 +275,7 @@ fn confirm(ctx: &Context, plan: &Plan, yes: bool) -> Result<()> {
     }
 }
 
-fn apply_exit(ctx: &Context, applied: &[Applied], clusters: usize, took: Duration) -> Result<()> {
+fn apply_exit(ctx: &Context, applied: &[Applied], clusters: usize, took: Duration) -> Status {
     let n = |f: fn(&Outcome) -> bool| applied.iter().filter(|a| f(&a.outcome)).count();
     let done = n(|o| *o == Outcome::Done);
     let failed = n(|o| matches!(o, Outcome::Failed(_)));
@@ -285,7 +291,7 @@ fn apply_exit(ctx: &Context, applied: &[Applied], clusters: usize, took: Duratio
         }
     ));
     if failed == 0 && changed == 0 {
-        return Ok(());
+        return Status::Success;
     }
     let mut message = match failed {
         0 => format!(
@@ -296,7 +302,7 @@ fn apply_exit(ctx: &Context, applied: &[Applied], clusters: usize, took: Duratio
         ),
     };
     message.push_str(&failure_lines(applied));
-    Err(Error::PartialFailure(message))
+    Status::Incomplete(Some(message))
 }
 
 /// Why each write failed (or was kept), one line each, on stderr as well as in the output:
@@ -334,7 +340,11 @@ fn failure_lines(applied: &[Applied]) -> String {
 
 /// `export`: the manifest on stdout (YAML unless `-o`); clusters it could not read are named on
 /// stderr, left out, and make it exit 1.
-pub async fn run_export(ctx: &Context, printer: &Printer, options: &ExportRequest) -> Result<()> {
+pub async fn run_export(
+    ctx: &Context,
+    printer: &Printer,
+    options: &ExportRequest,
+) -> Result<Status> {
     let export = tokio::select! {
         e = desired::export::export(ctx, options) => e?,
         signal = crate::signals::stop() => return Err(Error::Interrupted { check: None, signal }),
@@ -353,12 +363,12 @@ pub async fn run_export(ctx: &Context, printer: &Printer, options: &ExportReques
             "left out of the manifest: {what} (plan keeps it; add an entry to have apply write it)"
         ));
     }
-    if export.unreadable.is_empty() {
-        Ok(())
+    Ok(if export.unreadable.is_empty() {
+        Status::Success
     } else {
-        Err(Error::PartialFailure(format!(
+        Status::Incomplete(Some(format!(
             "{} clusters or subscriptions could not be read and are not in the manifest",
             export.unreadable.len()
         )))
-    }
+    })
 }
