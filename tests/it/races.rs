@@ -1,5 +1,5 @@
-//! Concurrent writers: two creates of the same binding, and (for the token cache) many runs at
-//! once. Exactly one create wins; nothing is silently replaced.
+//! Concurrent writers: creates of the same binding that all pass their existence check (forced by
+//! the emulator's script) end with exactly one winner; nothing is silently replaced.
 
 use crate::harness::*;
 use serde_json::{Value, json};
@@ -75,14 +75,26 @@ fn a_create_answered_200_says_a_binding_was_replaced() {
     );
 }
 
+/// Six creates at once, each past its existence check before any PUT (the script answers every
+/// check 404, as when they all check before any writes): the race is forced, not hoped for, so
+/// only the conditional PUT (If-None-Match: *) can keep five of them from replacing the winner.
 #[test]
 fn of_concurrent_creates_of_one_name_exactly_one_succeeds() {
     let emu = Emulator::start();
+    script(
+        &emu,
+        json!([{"method": "GET", "pathContains": "/trustedAccessRoleBindings/contended",
+                "status": 404, "times": 6,
+                "body": "{\"error\":{\"code\":\"NotFound\",\"message\":\"not found\"}}"}]),
+    );
     let children: Vec<_> = (0..6)
         .map(|i| {
             let role = if i % 2 == 0 { ML_ROLE } else { ML_ROLE_2 };
+            // --no-wait: no polling after the PUT, so the six existence checks are the only
+            // GETs of the binding and each meets the script.
             emu.std_cli()
                 .args(create_args("contended", role))
+                .arg("--no-wait")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -93,17 +105,43 @@ fn of_concurrent_creates_of_one_name_exactly_one_succeeds() {
         .into_iter()
         .map(|c| c.wait_with_output().unwrap())
         .collect();
-    let winners = outputs.iter().filter(|o| o.status.success()).count();
-    assert_eq!(winners, 1, "exactly one create wins");
+    let requests = emu.requests();
+    let count = |method: &str| {
+        requests
+            .iter()
+            .filter(|r| {
+                r["method"] == method
+                    && r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.contains("/trustedAccessRoleBindings/contended"))
+            })
+            .count()
+    };
+    assert_eq!(count("GET"), 6, "every create checked: {requests:?}");
+    assert_eq!(
+        count("PUT"),
+        6,
+        "every create reached its PUT: the race happened"
+    );
+    let winners: Vec<usize> = (0..6).filter(|i| outputs[*i].status.success()).collect();
+    assert_eq!(winners.len(), 1, "exactly one create wins");
     for loser in outputs.iter().filter(|o| !o.status.success()) {
         let stderr = String::from_utf8_lossy(&loser.stderr);
         assert_eq!(loser.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("already existed"), "{stderr}");
+        // Refused before writing (412), not found out after replacing the winner (200).
+        assert!(
+            stderr.starts_with("ERROR: TrustedAccess RoleBinding contended already existed"),
+            "{stderr}"
+        );
     }
-    let puts = emu
-        .requests()
-        .iter()
-        .filter(|r| r["method"] == "PUT")
-        .count();
-    assert!(puts >= 1);
+    let winner_role = if winners[0] % 2 == 0 {
+        ML_ROLE
+    } else {
+        ML_ROLE_2
+    };
+    assert_eq!(
+        roles_of(&emu, "contended"),
+        json!([winner_role]),
+        "the winner's binding stands"
+    );
 }
