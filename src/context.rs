@@ -80,6 +80,10 @@ impl Context {
             }
         };
         let profile = self.az_profile();
+        if !profile.is_empty() && !subscription::known_to_profile(&profile, &raw) {
+            self.diagnostics
+                .warn(&format!("Subscription '{raw}' not recognized."));
+        }
         Ok(subscription::resolve(&self.client, &profile, &raw)
             .await?
             .id)

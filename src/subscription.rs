@@ -84,6 +84,16 @@ pub async fn resolve(
     all.pop().ok_or_else(|| not_found(wanted, None))
 }
 
+/// Whether az's profile lists `wanted` (an id or a name, case-insensitively). az's
+/// `--subscription` action warns `Subscription '…' not recognized.` when it does not, before
+/// the refusal (azure-cli 2.91.0, `SubscriptionNameOrIdAction`).
+pub fn known_to_profile(profile: &[ProfileSubscription], wanted: &str) -> bool {
+    let lower = wanted.trim().to_lowercase();
+    profile
+        .iter()
+        .any(|s| s.id.to_lowercase() == lower || s.name.to_lowercase() == lower)
+}
+
 /// az's rule: the id or the name, case-insensitively; the first match when names repeat.
 fn in_profile(profile: &[ProfileSubscription], wanted: &str) -> Result<Resolved> {
     let lower = wanted.to_lowercase();
