@@ -18,19 +18,7 @@ const SHOW: [&str; 8] = [
 #[test]
 fn an_unambiguous_prefix_of_a_long_option_is_that_option() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "show",
-        "--resource-gr",
-        "rg1",
-        "--cluster",
-        "cluster1",
-        "--na=ml-binding",
-        "--que",
-        "name",
-        "--out",
-        "tsv",
-    ]));
+    let out = run(emu.cli().args(argv("rolebinding show --resource-gr rg1 --cluster cluster1 --na=ml-binding --que name --out tsv")));
     assert_eq!(
         (out.code, out.stdout.as_str()),
         (0, "ml-binding\n"),
@@ -64,18 +52,9 @@ fn an_ambiguous_prefix_is_a_usage_error_naming_the_candidates() {
 #[test]
 fn a_repeated_single_value_option_takes_the_last_value() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args(SHOW).args([
-        "-o",
-        "json",
-        "-o",
-        "tsv",
-        "--query",
-        "roles",
-        "--query",
-        "name",
-        "-n",
-        "ml-binding",
-    ]));
+    let out = run(emu.cli().args(SHOW).args(argv(
+        "-o json -o tsv --query roles --query name -n ml-binding",
+    )));
     assert_eq!(
         (out.code, out.stdout.as_str()),
         (0, "ml-binding\n"),
@@ -87,14 +66,7 @@ fn a_repeated_single_value_option_takes_the_last_value() {
     let other = "11111111-1111-1111-1111-111111111111";
     let out = run(emu
         .cli()
-        .args([
-            "rolebinding",
-            "list",
-            "-g",
-            "rg1",
-            "--cluster-name",
-            "cluster2",
-        ])
+        .args(argv("rolebinding list -g rg1 --cluster-name cluster2"))
         .args(["--subscription", other, "--subscription", SUB]));
     assert_eq!(
         (out.code, out.stdout.as_str()),
@@ -133,17 +105,9 @@ fn zero_seconds_is_refused_in_words() {
     for flag in ["--timeout", "--request-timeout"] {
         let out = run(emu
             .cli()
-            .args([
-                "rolebinding",
-                "delete",
-                "-g",
-                "rg1",
-                "--cluster-name",
-                "c",
-                "-n",
-                "b",
-                "--yes",
-            ])
+            .args(argv(
+                "rolebinding delete -g rg1 --cluster-name c -n b --yes",
+            ))
             .args([flag, "0"]));
         assert_eq!(out.code, 2, "{flag}");
         assert!(

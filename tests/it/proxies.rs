@@ -69,16 +69,9 @@ fn through_proxy(emu: &Emulator, proxy: &RecordingProxy) -> assert_cmd::Command 
         )
         .env("NO_PROXY", "")
         .env("no_proxy", "")
-        .args([
-            "rolebinding",
-            "list",
-            "-g",
-            "rg1",
-            "--cluster-name",
-            "cluster2",
-            "--max-retries",
-            "0",
-        ]);
+        .args(argv(
+            "rolebinding list -g rg1 --cluster-name cluster2 --max-retries 0",
+        ));
     for var in PROXY_VARS {
         cmd.env(var, &proxy.url);
     }

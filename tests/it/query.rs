@@ -120,14 +120,9 @@ fn the_binary_applies_queries_and_rejects_bad_ones_with_the_position() {
         ])
     );
     let before = emu.requests().len();
-    let out = run(emu.cli().args([
-        "role",
-        "list",
-        "-l",
-        "westeurope",
-        "--query",
-        "[].name | foo(@)",
-    ]));
+    let out = run(emu
+        .cli()
+        .args(argv("role list -l westeurope --query '[].name | foo(@)'")));
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("unknown function foo() at column 11"),

@@ -138,15 +138,9 @@ const ROLES_URL: &str = "/providers/Microsoft.ContainerService/locations/westeur
 #[test]
 fn role_show_gives_each_rule_its_risk_and_the_role_its_highest_with_the_reasons() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "role",
-        "show",
-        "-l",
-        "westeurope",
-        "mlworkload",
-        "-o",
-        "json",
-    ]));
+    let out = run(emu
+        .cli()
+        .args(argv("role show -l westeurope mlworkload -o json")));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     let role = json(&out.stdout);
@@ -177,15 +171,9 @@ fn role_show_gives_each_rule_its_risk_and_the_role_its_highest_with_the_reasons(
 fn role_show_as_a_table_lists_the_reasons_then_one_row_per_rule() {
     let emu = Emulator::start();
     // By its full name, in another case.
-    let out = run(emu.cli().args([
-        "role",
-        "show",
-        "-l",
-        "westeurope",
-        "microsoft.compute/virtualMachineScaleSets/TEST-ADMIN",
-        "-o",
-        "table",
-    ]));
+    let out = run(emu.cli().args(argv(
+        "role show -l westeurope microsoft.compute/virtualMachineScaleSets/TEST-ADMIN -o table",
+    )));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(
@@ -226,15 +214,9 @@ fn role_show_as_a_table_lists_the_reasons_then_one_row_per_rule() {
     );
     assert_eq!(lines.len(), 11, "{}", out.stdout);
 
-    let low = run(emu.cli().args([
-        "role",
-        "show",
-        "-l",
-        "westeurope",
-        "test-pod-reader",
-        "-o",
-        "table",
-    ]));
+    let low = run(emu
+        .cli()
+        .args(argv("role show -l westeurope test-pod-reader -o table")));
     assert!(
         low.stdout.starts_with(
             "test-pod-reader (Microsoft.Compute/virtualMachineScaleSets) in westeurope: risk low\n  - reads only, no secrets\n"

@@ -49,14 +49,9 @@ fn create_args<'a>(name: &'a str, roles: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn list_prints_the_bindings_as_az_does() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "list",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-    ]));
+    let out = run(emu
+        .cli()
+        .args(argv("rolebinding list -g rg1 --cluster-name cluster1")));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, fixture("rolebinding-list-cluster1.json"));
     assert_eq!(
@@ -71,14 +66,9 @@ fn list_prints_the_bindings_as_az_does() {
 #[test]
 fn list_of_a_cluster_without_bindings_prints_an_empty_list() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "list",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster2",
-    ]));
+    let out = run(emu
+        .cli()
+        .args(argv("rolebinding list -g rg1 --cluster-name cluster2")));
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
         (0, "[]\n", "")
@@ -88,25 +78,15 @@ fn list_of_a_cluster_without_bindings_prints_an_empty_list() {
 #[test]
 fn list_of_a_missing_cluster_exits_3_with_arms_error() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "list",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "nosuch",
-    ]));
+    let out = run(emu
+        .cli()
+        .args(argv("rolebinding list -g rg1 --cluster-name nosuch")));
     assert_eq!(out.code, 3);
     assert!(out.stderr.starts_with("ERROR: (ResourceNotFound) The Resource 'Microsoft.ContainerService/managedClusters/nosuch'"), "{}", out.stderr);
     assert!(out.stderr.contains("\nRequest ID: "), "{}", out.stderr);
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "list",
-        "-g",
-        "nogroup",
-        "--cluster-name",
-        "c",
-    ]));
+    let out = run(emu
+        .cli()
+        .args(argv("rolebinding list -g nogroup --cluster-name c")));
     assert_eq!(out.code, 3);
     assert!(
         out.stderr.starts_with(
@@ -120,16 +100,9 @@ fn list_of_a_missing_cluster_exits_3_with_arms_error() {
 #[test]
 fn show_prints_one_binding() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "show",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-        "--name",
-        "ml-binding",
-    ]));
+    let out = run(emu.cli().args(argv(
+        "rolebinding show -g rg1 --cluster-name cluster1 --name ml-binding",
+    )));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, fixture("rolebinding-show-ml-binding.json"));
     assert_eq!(
@@ -141,16 +114,9 @@ fn show_prints_one_binding() {
 #[test]
 fn show_of_a_missing_binding_exits_3_with_the_services_bare_error() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "show",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-        "-n",
-        "missing",
-    ]));
+    let out = run(emu.cli().args(argv(
+        "rolebinding show -g rg1 --cluster-name cluster1 -n missing",
+    )));
     assert_eq!(out.code, 3);
     assert_eq!(out.stdout, "");
     let message = format!(
@@ -551,18 +517,7 @@ fn update_of_a_missing_binding_exits_3_after_one_get() {
 #[test]
 fn update_refuses_roles_for_another_source_type_before_the_put() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "update",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-        "-n",
-        "ml-binding",
-        "--roles",
-        "Microsoft.DataProtection/backupVaults/backup-operator",
-    ]));
+    let out = run(emu.cli().args(argv("rolebinding update -g rg1 --cluster-name cluster1 -n ml-binding --roles Microsoft.DataProtection/backupVaults/backup-operator")));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(emu.request_lines().len(), 1, "only the GET of the binding");
 }
@@ -570,17 +525,9 @@ fn update_refuses_roles_for_another_source_type_before_the_put() {
 #[test]
 fn delete_with_yes_waits_for_the_operation_and_prints_nothing() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "delete",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-        "-n",
-        "ml-binding",
-        "--yes",
-    ]));
+    let out = run(emu.cli().args(argv(
+        "rolebinding delete -g rg1 --cluster-name cluster1 -n ml-binding --yes",
+    )));
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
         (0, "", "")
@@ -596,30 +543,18 @@ fn delete_with_yes_waits_for_the_operation_and_prints_nothing() {
         "DELETE then two polls, no final GET: {lines:#?}"
     );
     assert!(lines[1].contains("/operations/"));
-    let listed = run(emu.cli().args([
-        "rolebinding",
-        "list",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-    ]));
+    let listed = run(emu
+        .cli()
+        .args(argv("rolebinding list -g rg1 --cluster-name cluster1")));
     assert_eq!(listed.stdout, "[]\n");
 }
 
 #[test]
 fn delete_without_a_terminal_and_without_yes_cancels_like_az() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "delete",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-        "-n",
-        "ml-binding",
-    ]));
+    let out = run(emu.cli().args(argv(
+        "rolebinding delete -g rg1 --cluster-name cluster1 -n ml-binding",
+    )));
     assert_eq!(out.code, 1);
     assert_eq!(
         out.stderr,
@@ -631,17 +566,9 @@ fn delete_without_a_terminal_and_without_yes_cancels_like_az() {
 #[test]
 fn delete_of_a_missing_binding_succeeds_quietly() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "delete",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-        "-n",
-        "missing",
-        "-y",
-    ]));
+    let out = run(emu.cli().args(argv(
+        "rolebinding delete -g rg1 --cluster-name cluster1 -n missing -y",
+    )));
     assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
     assert_eq!(
         emu.request_lines(),
@@ -652,18 +579,9 @@ fn delete_of_a_missing_binding_succeeds_quietly() {
 #[test]
 fn delete_no_wait_sends_only_the_delete() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args([
-        "rolebinding",
-        "delete",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-        "-n",
-        "ml-binding",
-        "-y",
-        "--no-wait",
-    ]));
+    let out = run(emu.cli().args(argv(
+        "rolebinding delete -g rg1 --cluster-name cluster1 -n ml-binding -y --no-wait",
+    )));
     assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
     assert_eq!(
         emu.request_lines(),
@@ -720,14 +638,9 @@ fn the_full_lifecycle_works_like_the_recorded_az_session() {
     let emu = Emulator::start_with(&["--operation-polls", "1"]);
     let list = |emu: &Emulator| {
         json(
-            &run(emu.cli().args([
-                "rolebinding",
-                "list",
-                "-g",
-                "rg1",
-                "--cluster-name",
-                "cluster2",
-            ]))
+            &run(emu
+                .cli()
+                .args(argv("rolebinding list -g rg1 --cluster-name cluster2")))
             .stdout,
         )
     };
@@ -736,16 +649,9 @@ fn the_full_lifecycle_works_like_the_recorded_az_session() {
     args[5] = "cluster2";
     assert_eq!(run(emu.cli().args(&args)).code, 0);
     assert_eq!(list(&emu).as_array().map(Vec::len), Some(1));
-    let show = run(emu.cli().args([
-        "rolebinding",
-        "show",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster2",
-        "-n",
-        "testbinding",
-    ]));
+    let show = run(emu.cli().args(argv(
+        "rolebinding show -g rg1 --cluster-name cluster2 -n testbinding",
+    )));
     assert_eq!(json(&show.stdout)["roles"], json!([ML_ROLE]));
     let update = run(emu.cli().args([
         "rolebinding",
@@ -762,17 +668,9 @@ fn the_full_lifecycle_works_like_the_recorded_az_session() {
     ]));
     assert_eq!(json(&update.stdout)["roles"], json!([ML_ROLE, ML_ROLE_2]));
     assert_eq!(
-        run(emu.cli().args([
-            "rolebinding",
-            "delete",
-            "-g",
-            "rg1",
-            "--cluster-name",
-            "cluster2",
-            "-n",
-            "testbinding",
-            "-y"
-        ]))
+        run(emu.cli().args(argv(
+            "rolebinding delete -g rg1 --cluster-name cluster2 -n testbinding -y"
+        )))
         .code,
         0
     );

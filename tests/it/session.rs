@@ -286,26 +286,17 @@ fn only_show_errors_silences_warnings_but_not_errors() {
         "{}",
         warned.stderr
     );
-    let quiet = run(emu.cli().args(list_args()).args([
-        "--cloud",
-        "AzureUSGovernment",
-        "--only-show-errors",
-    ]));
+    let quiet = run(emu
+        .cli()
+        .args(list_args())
+        .args(argv("--cloud AzureUSGovernment --only-show-errors")));
     assert_eq!(
         (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
         (0, "[]\n", "")
     );
-    let failing = run(emu.cli().args([
-        "rolebinding",
-        "show",
-        "-g",
-        "rg1",
-        "--cluster-name",
-        "cluster1",
-        "-n",
-        "nope",
-        "--only-show-errors",
-    ]));
+    let failing = run(emu.cli().args(argv(
+        "rolebinding show -g rg1 --cluster-name cluster1 -n nope --only-show-errors",
+    )));
     assert_eq!(failing.code, 3);
     assert!(
         failing.stderr.starts_with("ERROR: (NotFound) "),
