@@ -134,7 +134,7 @@ fn of_concurrent_creates_of_one_name_exactly_one_succeeds() {
             "{stderr}"
         );
     }
-    let winner_role = if winners[0] % 2 == 0 {
+    let winner_role = if winners[0].is_multiple_of(2) {
         ML_ROLE
     } else {
         ML_ROLE_2
