@@ -132,6 +132,35 @@ fn the_binary_applies_queries_and_rejects_bad_ones_with_the_position() {
     assert_eq!(emu.requests().len(), before, "refused before any request");
 }
 
+/// jmespath.py reads a literal with `json.loads`: an integer wider than 64 bits stays an integer
+/// (checked with jmespath 1.0.1 from azure-cli 2.91.0's venv). Here up to 128 bits; 2**128 is a
+/// float (Python: an int), as the README's differences say.
+#[test]
+fn integer_literals_wider_than_64_bits_stay_integers() {
+    let emu = Emulator::start();
+    for (query, printed) in [
+        (
+            "`123456789012345678901234567890`",
+            "123456789012345678901234567890\n",
+        ),
+        (
+            "`[-123456789012345678901234567890, {\"a\": 12345678901234567890123}]`",
+            "[\n  -123456789012345678901234567890,\n  {\n    \"a\": 12345678901234567890123\n  }\n]\n",
+        ),
+        ("`123456789012345678901234567890` > `1`", "true\n"),
+    ] {
+        let out = run(emu
+            .cli()
+            .args(["role", "list", "-l", "westeurope", "--query", query]));
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, printed),
+            "{query}: {}",
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn a_query_nested_twenty_thousand_deep_is_refused_before_any_request() {
     let emu = Emulator::start();

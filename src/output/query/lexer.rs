@@ -306,6 +306,9 @@ fn json_loads(text: &str) -> Result<Option<PyValue>, SyntaxError> {
         "-Infinity" => return Ok(Some(PyValue::Float(f64::NEG_INFINITY))),
         _ => {}
     }
+    if super::literal::has_wide_integer(trimmed) {
+        return Ok(super::literal::parse(trimmed));
+    }
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(value) => Ok(Some(PyValue::from(&value))),
         Err(e) if e.to_string().contains("recursion limit") => Err(SyntaxError::new(

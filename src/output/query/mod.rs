@@ -11,6 +11,7 @@ mod conversions;
 mod functions;
 mod interpreter;
 mod lexer;
+mod literal;
 mod parser;
 mod signatures;
 
