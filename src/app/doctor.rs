@@ -67,7 +67,7 @@ pub async fn check_until_effective(
             ));
             break;
         }
-        output::countdown::wait_until(at, "the binding to take effect", ctx.diagnostics).await;
+        super::countdown::wait_until(at, "the binding to take effect", ctx.diagnostics).await;
         report = binding::check(ctx, request).await?;
     }
     Ok(report)

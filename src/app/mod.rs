@@ -5,6 +5,7 @@
 mod audit;
 mod az;
 mod client;
+mod countdown;
 mod desired;
 mod doctor;
 

@@ -1,7 +1,6 @@
 //! The output layer, the only writer of stdout: applies `--query`, renders the chosen format,
 //! and ends quietly when the reader closes the pipe.
 
-pub mod countdown;
 pub mod desired;
 pub mod doctor;
 pub mod files;
