@@ -4,14 +4,7 @@
 
 use crate::harness::*;
 
-const LIST: [&str; 6] = [
-    "rolebinding",
-    "list",
-    "-g",
-    "rg1",
-    "--cluster-name",
-    "cluster2",
-];
+const LIST: &str = "rolebinding list -g rg1 --cluster-name cluster2";
 
 fn list_line() -> String {
     format!(
@@ -23,7 +16,7 @@ fn list_line() -> String {
 #[test]
 fn an_empty_subscription_warns_as_az_and_uses_the_default() {
     let emu = Emulator::start();
-    let out = run(emu.cli().args(LIST).args(["--subscription", ""]));
+    let out = run(emu.cli().args(argv(LIST)).args(["--subscription", ""]));
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
         (0, "[]\n", "WARNING: Subscription '' not recognized.\n")
@@ -74,7 +67,7 @@ fn a_subscription_azs_profile_does_not_know_fails_before_any_request() {
     for wanted in [other, "Nope"] {
         let out = run(emu
             .bare_cli()
-            .args(LIST)
+            .args(argv(LIST))
             .args(["--auth", "cli", "--subscription", wanted])
             .env("PATH", format!("{}:/bin:/usr/bin", bin.display())));
         assert_eq!(out.code, 1, "{}", out.stderr);
@@ -102,7 +95,7 @@ fn a_name_in_azs_profile_needs_no_subscription_listing() {
     let bin = fake_az(&emu);
     let out = run(emu
         .bare_cli()
-        .args(LIST)
+        .args(argv(LIST))
         .args(["--auth", "cli", "--subscription", "EMULATED subscription"])
         .env("PATH", format!("{}:/bin:/usr/bin", bin.display())));
     assert_eq!(
@@ -120,7 +113,7 @@ fn without_az_sign_in_the_profile_does_not_restrict_ids() {
     let emu = Emulator::start();
     let profile = "{\"subscriptions\": [{\"id\": \"99999999-9999-9999-9999-999999999999\", \"name\": \"Elsewhere\", \"isDefault\": true}]}";
     emu.write_az_file("azureProfile.json", profile.as_bytes());
-    let out = run(emu.cli().args(LIST));
+    let out = run(emu.cli().args(argv(LIST)));
     assert_eq!(
         (out.code, out.stdout.as_str()),
         (0, "[]\n"),
@@ -143,7 +136,7 @@ fn a_cloud_registered_with_az_gives_the_endpoint_and_the_token_scope() {
     let bin = fake_az(&emu);
     let out = run(emu
         .cli()
-        .args(LIST)
+        .args(argv(LIST))
         .args(["--auth", "cli"])
         .env_remove("AKS_TRUSTEDACCESS_ARM_ENDPOINT")
         .env("PATH", format!("{}:/bin:/usr/bin", bin.display())));
@@ -164,7 +157,7 @@ fn a_cloud_registered_with_az_gives_the_endpoint_and_the_token_scope() {
 fn an_unknown_active_cloud_runs_when_the_endpoint_is_given_and_is_refused_otherwise() {
     let emu = Emulator::start();
     emu.write_az_file("config", b"[cloud]\nname = NoSuchCloud\n");
-    let out = run(emu.cli().args(LIST));
+    let out = run(emu.cli().args(argv(LIST)));
     assert_eq!(
         (out.code, out.stdout.as_str()),
         (0, "[]\n"),
@@ -179,7 +172,7 @@ fn an_unknown_active_cloud_runs_when_the_endpoint_is_given_and_is_refused_otherw
 
     let out = run(emu
         .cli()
-        .args(LIST)
+        .args(argv(LIST))
         .env_remove("AKS_TRUSTEDACCESS_ARM_ENDPOINT"));
     assert_eq!(out.code, 1);
     assert!(

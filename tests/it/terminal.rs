@@ -5,16 +5,7 @@ use crate::harness::*;
 use rexpect::process::WaitStatus;
 use rexpect::session::spawn_command;
 
-const DELETE: [&str; 8] = [
-    "rolebinding",
-    "delete",
-    "-g",
-    "rg1",
-    "--cluster-name",
-    "cluster1",
-    "-n",
-    "ml-binding",
-];
+const DELETE: &str = "rolebinding delete -g rg1 --cluster-name cluster1 -n ml-binding";
 
 fn exit_code(session: &rexpect::session::PtySession) -> i32 {
     match session.process().wait() {
@@ -27,7 +18,7 @@ fn exit_code(session: &rexpect::session::PtySession) -> i32 {
 fn delete_asks_on_a_terminal_and_no_cancels() {
     let emu = Emulator::start();
     let mut cmd = emu.std_cli();
-    cmd.args(DELETE);
+    cmd.args(argv(DELETE));
     let mut session = spawn_command(cmd, Some(20_000)).unwrap();
     session
         .exp_string("Are you sure you want to perform this operation? (y/n): ")
@@ -43,7 +34,7 @@ fn delete_asks_on_a_terminal_and_no_cancels() {
 fn delete_asks_on_a_terminal_and_yes_deletes() {
     let emu = Emulator::start();
     let mut cmd = emu.std_cli();
-    cmd.args(DELETE);
+    cmd.args(argv(DELETE));
     let mut session = spawn_command(cmd, Some(20_000)).unwrap();
     session.exp_string("(y/n): ").unwrap();
     session.send_line("y").unwrap();
@@ -175,7 +166,7 @@ fn audit_shows_progress_on_a_terminal_and_not_when_piped() {
 fn ctrl_d_at_the_delete_prompt_ends_the_line_and_cancels() {
     let emu = Emulator::start();
     let mut cmd = emu.std_cli();
-    cmd.args(DELETE).env("NO_COLOR", "1");
+    cmd.args(argv(DELETE)).env("NO_COLOR", "1");
     let mut session = spawn_command(cmd, Some(20_000)).unwrap();
     session.exp_string("(y/n): ").unwrap();
     session.send_control('d').unwrap();
