@@ -197,7 +197,7 @@ fn interrupted(
     request: &ApplyRequest,
     journal: &Journal,
     signal: i32,
-) -> Result<()> {
+) -> Result<Status> {
     let results = journal.results();
     let mut lines = format!(
         "Interrupted during apply: {} writes ended, {} in flight.\n",
