@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::resolve::IacRequest;
 
-pub async fn run_export_code(ctx: &Context, request: &IacRequest) -> Result<crate::app::Status> {
+pub async fn run_export_code(ctx: &Context, request: &IacRequest) -> Result<crate::error::Status> {
     let export = tokio::select! {
         e = iac::export(ctx, &request.export, request.format, request.include_platform, &request.api_version) => e?,
         signal = crate::signals::stop() => return Err(Error::Interrupted { check: None, signal }),
@@ -42,9 +42,9 @@ pub async fn run_export_code(ctx: &Context, request: &IacRequest) -> Result<crat
             .warn(&format!("left out of the export: {why}"));
     }
     Ok(if export.unreadable.is_empty() {
-        crate::app::Status::Success
+        crate::error::Status::Success
     } else {
-        crate::app::Status::Incomplete(Some(format!(
+        crate::error::Status::Incomplete(Some(format!(
             "{} clusters or subscriptions could not be read and are not in the export",
             export.unreadable.len()
         )))

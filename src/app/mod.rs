@@ -15,44 +15,12 @@ use crate::cli::{Cli, Command, GlobalArgs, TokenCommand};
 use crate::context::Context;
 use crate::diagnostics::Diagnostics;
 use crate::domain::ids::BindingId;
-use crate::error::{Error, Result, exit};
+pub use crate::error::Status;
+use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::resolve::{self, Request};
 use crate::settings::{Settings, Surroundings};
 use crate::shell_integration;
-
-/// How a run that did its work ended: what the exit code says besides errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    /// Done; nothing to report (exit 0).
-    Success,
-    /// The audit found failing clusters, or the doctor failed checks: the report says which
-    /// (exit 4).
-    Findings(usize),
-    /// `plan` (or `apply --dry-run`) found changes to make: the plan says which (exit 4).
-    Drift(usize),
-    /// Some of the work could not be done (clusters or subscriptions unreadable, checks that
-    /// could not be made): never exit 0. `Some(message)` is said on stderr as an error.
-    Incomplete(Option<String>),
-}
-
-impl Status {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Status::Success => exit::OK,
-            Status::Findings(_) | Status::Drift(_) => exit::FINDINGS,
-            Status::Incomplete(_) => exit::ERROR,
-        }
-    }
-
-    /// What stderr says besides the summary (the report and the summary say the rest).
-    pub fn message(&self) -> Option<&str> {
-        match self {
-            Status::Incomplete(message) => message.as_deref(),
-            _ => None,
-        }
-    }
-}
 
 /// Runs a parsed command line to its status (or the error that stopped it).
 pub async fn run(cli: Cli) -> Result<Status> {
