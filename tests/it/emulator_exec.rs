@@ -160,12 +160,15 @@ fn env_prints_exports_for_a_long_running_emulator() {
     let record = dir.path().join("rec");
     let script = format!(
         "set -e
-eval \"$(aks-trustedaccess-emulator env --record '{}' &)\"
+eval \"$(aks-trustedaccess-emulator env --record '{0}' &)\"
 aks-trustedaccess role list -l francecentral --query 'length(@)' -o tsv
 kill \"$AKS_TRUSTEDACCESS_EMULATOR_PID\"
-while [ ! -f '{}/state.json' ]; do sleep 0.05; done
+# The emulator writes the record as it stops. Bounded (2 minutes), so a record that is never
+# written fails the test instead of hanging it.
+i=0
+while [ ! -f '{0}/state.json' ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done
+test -f '{0}/state.json'
 echo stopped",
-        record.display(),
         record.display()
     );
     let out = Command::new("bash")
