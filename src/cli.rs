@@ -235,7 +235,12 @@ Examples:
         /// Instead of auditing: who created, updated or deleted bindings in the audited
         /// subscriptions (and -g groups) over this age (Nd or Nh, at most 90d), newest first, as
         /// `rolebinding history` shows them.
-        #[arg(long, value_name = "AGE", conflicts_with_all = ["management_groups", "tags", "require_binding_for"])]
+        // The audit's own options are refused beside it (exit 2), never silently ignored.
+        #[arg(long, value_name = "AGE", conflicts_with_all = [
+            "management_groups", "tags", "require_binding_for", "discovery", "parallel",
+            "list_rules", "skip_rules", "max_risk", "fail_level", "allow_unknown", "reports",
+            "baseline", "ignore_file", "no_annotations",
+        ])]
         since: Option<String>,
         #[command(flatten)]
         checks: AuditChecks,

@@ -413,6 +413,30 @@ fn audit_since_lists_the_changes_of_every_audited_subscription() {
     assert_eq!(refused.code, 2, "{}", refused.stderr);
 }
 
+/// `audit --since` lists changes; the audit's own options would do nothing there, so each is
+/// refused (exit 2, nothing sent) instead of being silently ignored.
+#[test]
+fn audit_since_refuses_the_audits_own_options() {
+    let emu = Emulator::start();
+    for extra in [
+        "--fail-level warning",
+        "--discovery arm",
+        "--parallel 4",
+        "--report sarif=out.sarif",
+        "--skip-rule TA001",
+        "--allow-unknown",
+    ] {
+        let out = run(emu.cli().args(argv("audit --since 30d")).args(argv(extra)));
+        assert_eq!(out.code, 2, "{extra}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("cannot be used with"),
+            "{extra}: {}",
+            out.stderr
+        );
+    }
+    assert!(emu.request_lines().is_empty(), "{:?}", emu.request_lines());
+}
+
 /// A managed identity's token (Defender's and Backup's writes look like this).
 fn managed_identity() -> String {
     jwt(json!({
