@@ -3,7 +3,7 @@
 //! `parent_id` (the cluster), `body` as an HCL object (azapi >= 2.0), and an `import` block beside
 //! each. One provider writes across subscriptions: the id comes from `parent_id`.
 
-use super::terraform::{labels, string};
+use super::terraform::{labels, list_items, string};
 use super::{IacBinding, IacFile};
 use std::fmt::Write;
 
@@ -22,10 +22,7 @@ pub fn render(bindings: &[IacBinding], api_version: &str) -> Vec<IacFile> {
             string(&b.cluster.path()),
             string(&b.name),
             string(&b.source_resource_id),
-            b.roles
-                .iter()
-                .map(|r| format!("        {},\n", string(r)))
-                .collect::<String>(),
+            list_items(&b.roles, "        "),
         );
         let _ = write!(
             out,

@@ -46,10 +46,7 @@ pub fn render(bindings: &[IacBinding]) -> Vec<IacFile> {
             string(&b.cluster.path()),
             string(&b.name),
             string(&b.source_resource_id),
-            b.roles
-                .iter()
-                .map(|r| format!("    {},\n", string(r)))
-                .collect::<String>(),
+            list_items(&b.roles, "    "),
         );
         let _ = write!(
             out,
@@ -85,6 +82,14 @@ pub fn labels(bindings: &[IacBinding]) -> Vec<String> {
         })
         .collect();
     unique_labels(&items)
+}
+
+/// The items of an HCL list, one per line at `indent`, each quoted, each with a trailing comma.
+pub fn list_items(items: &[String], indent: &str) -> String {
+    items
+        .iter()
+        .map(|item| format!("{indent}{},\n", string(item)))
+        .collect()
 }
 
 /// A quoted HCL string: `\`, `"` and control characters escaped, and template sequences (`${`,
