@@ -1,6 +1,5 @@
 //! After an audit with `--ignore-file`: its expired entries (TA011, each failing the run) and
-//! stale ones (TA012) said on stderr, as CI annotations on the file's line and in the reports; and
-//! an accepted finding's justification as reports show it.
+//! stale ones (TA012) said on stderr, as CI annotations on the file's line and in the reports.
 
 use crate::context::Context;
 use crate::error::Result;
@@ -24,7 +23,7 @@ pub fn report(
         let line = finding.line.unwrap_or(1);
         ctx.diagnostics
             .warn(&format!("{}:{line}: {}", ignore.file, finding.message));
-        let name = crate::commands::audit::rules::rule(&finding.rule).map_or("", |r| r.name);
+        let name = crate::domain::rules::rule(&finding.rule).map_or("", |r| r.name);
         let at = Some((ignore.file.as_str(), line));
         if let Some(kind) = options.annotations {
             crate::diagnostics::write_stderr(&match kind {
@@ -71,9 +70,9 @@ fn ignore_file_findings(
             };
             crate::output::report::ReportFinding {
                 rule: if expired {
-                    crate::commands::audit::rules::SUPPRESSION_EXPIRED
+                    crate::domain::rules::SUPPRESSION_EXPIRED
                 } else {
-                    crate::commands::audit::rules::SUPPRESSION_STALE
+                    crate::domain::rules::SUPPRESSION_STALE
                 }
                 .into(),
                 level: if expired { "error" } else { "warning" }.into(),
@@ -89,17 +88,4 @@ fn ignore_file_findings(
             }
         })
         .collect()
-}
-
-/// Why a finding is accepted, as reports show it: "reason (owner OWNER, until DATE; FILE:LINE)".
-pub fn justification(s: &serde_json::Value) -> String {
-    let text = |k: &str| s[k].as_str().unwrap_or_default();
-    format!(
-        "{} (owner {}, until {}; {}:{})",
-        text("reason"),
-        text("owner"),
-        text("expires"),
-        text("file"),
-        s["line"]
-    )
 }

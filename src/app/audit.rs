@@ -24,7 +24,7 @@ fn plural(n: usize, noun: &str) -> String {
 /// stderr; its exit code says whether every cluster passed.
 pub async fn run(ctx: &Context, printer: &Printer, options: &AuditOptions) -> Result<Status> {
     if options.list_rules {
-        printer.print_value(
+        printer.print(
             &audit::rules::list(),
             Some(&["id", "name", "level", "severity", "origin"]),
         )?;
@@ -42,7 +42,7 @@ pub async fn run(ctx: &Context, printer: &Printer, options: &AuditOptions) -> Re
         reader_gone: false,
     };
     let outcome = {
-        let mut emit = |row: serde_json::Value| sink.push(row);
+        let mut emit = |row: audit::row::Row| sink.push(row);
         tokio::select! {
             summary = audit::run(ctx, options, &mut emit) => summary,
             signal = crate::signals::stop() => Err(Error::Interrupted { check: None, signal }),
@@ -97,8 +97,8 @@ struct AuditSink<'a> {
 }
 
 impl AuditSink<'_> {
-    fn push(&mut self, row: serde_json::Value) -> Result<()> {
-        if row["cluster"].is_string() {
+    fn push(&mut self, row: audit::row::Row) -> Result<()> {
+        if row.cluster.is_some() {
             self.progress.inc(1);
         }
         let subject = audit_subject(&row);
@@ -109,7 +109,7 @@ impl AuditSink<'_> {
                 .iter()
                 .filter(|f| !f.known && f.suppressed.is_none() && f.level != "note")
             {
-                let name = audit::rules::rule(&f.rule).map_or("", |r| r.name);
+                let name = crate::domain::rules::rule(&f.rule).map_or("", |r| r.name);
                 crate::diagnostics::write_stderr(&match kind {
                     resolve::Annotations::GitHub => crate::output::report::annotation(f, name),
                     resolve::Annotations::AzureDevOps => {
@@ -118,13 +118,13 @@ impl AuditSink<'_> {
                 });
             }
         }
-        if !self.report.is_empty() && (row["cluster"].is_string() || row["error"].is_string()) {
+        if !self.report.is_empty() && (row.cluster.is_some() || row.error.is_some()) {
             self.report.push(&subject)?;
         }
         if self.reader_gone {
             return Ok(());
         }
-        match self.rows.push(row) {
+        match self.rows.push(&row) {
             Err(Error::OutputClosed) => {
                 self.reader_gone = true;
                 Ok(())
@@ -184,7 +184,7 @@ fn audit_summary_line(
 }
 
 fn audit_report_rules() -> Vec<crate::output::report::ReportRule> {
-    audit::rules::RULES
+    crate::domain::rules::RULES
         .iter()
         .map(|r| crate::output::report::ReportRule {
             id: r.id.into(),
@@ -199,43 +199,38 @@ fn audit_report_rules() -> Vec<crate::output::report::ReportRule> {
 /// One audit row as a report subject: the cluster (or subscription) and its findings. Every
 /// string in it goes through the one sanitiser, so reports and annotations never carry escape
 /// sequences or characters XML refuses.
-fn audit_subject(row: &serde_json::Value) -> crate::output::report::Subject {
-    let clean = |v: &serde_json::Value| {
-        crate::diagnostics::sanitize(v.as_str().unwrap_or_default()).into_owned()
-    };
-    let text = |k: &str| clean(&row[k]);
-    let name = match row["cluster"].as_str() {
+fn audit_subject(row: &audit::row::Row) -> crate::output::report::Subject {
+    let clean = |v: &str| crate::diagnostics::sanitize(v).into_owned();
+    let name = match &row.cluster {
         Some(cluster) => format!(
-            "{}/{}/{cluster}",
-            text("subscription"),
-            text("resourceGroup")
+            "{}/{}/{}",
+            clean(&row.subscription),
+            clean(row.resource_group.as_deref().unwrap_or_default()),
+            clean(cluster)
         ),
-        None => text("subscription"),
+        None => clean(&row.subscription),
     };
-    let resource = match row["id"].is_string() {
-        true => text("id"),
-        false => format!("/subscriptions/{}", text("subscriptionId")),
+    let resource = match &row.id {
+        Some(id) => clean(id),
+        None => format!("/subscriptions/{}", clean(&row.subscription_id)),
     };
     crate::output::report::Subject {
         name,
         resource,
-        findings: row["results"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        findings: row
+            .results
+            .iter()
             .map(|f| crate::output::report::ReportFinding {
-                rule: clean(&f["ruleId"]),
-                level: clean(&f["level"]),
-                resource: clean(&f["resource"]),
-                message: clean(&f["message"]),
-                known: f["known"] == true,
-                unknown: f["outcome"] == "unknown",
-                suppressed: f["suppression"]
-                    .is_object()
-                    .then(|| clean(&crate::audit_ignore::justification(&f["suppression"]).into())),
+                rule: clean(f.rule),
+                level: clean(f.level.as_str()),
+                resource: clean(&f.resource),
+                message: clean(&f.message),
+                known: f.known,
+                unknown: f.unknown,
+                suppressed: f.suppression.as_ref().map(|s| clean(&s.justification())),
                 line: None,
             })
             .collect(),
-        error: row["error"].is_string().then(|| text("error")),
+        error: row.error.as_deref().map(clean),
     }
 }

@@ -28,6 +28,13 @@ impl Level {
     }
 }
 
+/// Written as its name (`"error"`), as rows and reports carry it.
+impl serde::Serialize for Level {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// What a role lets its holder do in the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Risk {
@@ -51,6 +58,13 @@ impl Risk {
             "high" => Some(Risk::High),
             _ => None,
         }
+    }
+}
+
+/// Written as its name (`"high"`), as rows carry it.
+impl serde::Serialize for Risk {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -49,6 +49,15 @@ impl Printer {
         Printer::new(format, None, false)
     }
 
+    /// Prints typed data, serialised once (its fields in their declared order).
+    pub fn print<T: serde::Serialize + ?Sized>(
+        &self,
+        data: &T,
+        default_columns: Option<&[&str]>,
+    ) -> Result<()> {
+        self.print_value(&to_value(data)?, default_columns)
+    }
+
     /// Prints `data`; `default_columns` orders table columns when no query does.
     pub fn print_value(&self, data: &Value, default_columns: Option<&[&str]>) -> Result<()> {
         let text = self.render_value(data, default_columns)?;
@@ -87,6 +96,12 @@ impl Printer {
             OutputFormat::None => String::new(),
         })
     }
+}
+
+/// Typed data as the value `--query` and the formats read. Our types serialise to JSON without
+/// fail (string keys only); an error would be a bug, reported rather than a panic.
+pub fn to_value<T: serde::Serialize + ?Sized>(data: &T) -> Result<Value> {
+    serde_json::to_value(data).map_err(|e| Error::Io(e.to_string()))
 }
 
 /// Writes all of `text` to stdout. A closed pipe (`| head -1`) is not an error.

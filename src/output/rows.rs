@@ -27,7 +27,9 @@ impl<'a> RowWriter<'a> {
         }
     }
 
-    pub fn push(&mut self, row: Value) -> Result<()> {
+    /// Serialises `row` once and writes it (or keeps it, for a table or a query).
+    pub fn push<T: serde::Serialize>(&mut self, row: &T) -> Result<()> {
+        let row = crate::output::to_value(row)?;
         if let Some(rows) = &mut self.collected {
             rows.push(row);
             return Ok(());

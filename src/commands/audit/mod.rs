@@ -4,28 +4,32 @@
 //! flat with the fleet's size. An unreadable subscription or cluster becomes an error row.
 
 pub mod discovery;
+pub mod requirement;
+pub mod row;
 pub mod rules;
 pub mod slots;
 pub mod sources;
 mod verdict;
 
 pub use discovery::{DiscoveryMode, Found, FoundCluster, Selector};
-use rules::{Finding, Level, Risk};
+use requirement::Requirement;
+use row::{BindingView, Row};
 use slots::Slots;
 use sources::SourceChecker;
-use verdict::{Catalog, Requirement, describe, error_row};
+use verdict::{Catalog, describe};
 
 use crate::arm::api;
 use crate::arm::models::RoleBinding;
 use crate::arm::resources::SourceState;
 use crate::commands::catalogs::Catalogs;
 use crate::context::Context;
+use crate::domain::finding::{Finding, Suppressed};
 use crate::domain::ids::SubscriptionId;
+use crate::domain::rules::{Level, SUPPRESSION_EXPIRED, SUPPRESSION_STALE};
 use crate::error::{Error, Result};
 pub use crate::resolve::AuditOptions;
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
-use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -111,7 +115,7 @@ struct Audit<'a> {
 pub async fn run(
     ctx: &Context,
     options: &AuditOptions,
-    emit: &mut dyn FnMut(Value) -> Result<()>,
+    emit: &mut dyn FnMut(Row) -> Result<()>,
 ) -> Result<Summary> {
     let audit = Audit::new(ctx, options)?;
     audit.slots.bind(&ctx.client);
@@ -177,28 +181,26 @@ pub async fn run(
 }
 
 impl Summary {
-    fn count(&mut self, row: &Value, fail_level: Level) {
-        match row["verdict"].as_str() {
-            Some("pass") => self.passing += 1,
-            Some("warn") => self.warning += 1,
-            Some("fail") => self.failing += 1,
-            Some("skipped") => self.skipped += 1,
-            Some("unknown") => self.unknown += 1,
-            _ => self.errors += 1,
+    fn count(&mut self, row: &Row, fail_level: Level) {
+        match row.verdict {
+            row::Verdict::Pass => self.passing += 1,
+            row::Verdict::Warn => self.warning += 1,
+            row::Verdict::Fail => self.failing += 1,
+            row::Verdict::Skipped => self.skipped += 1,
+            row::Verdict::Unknown => self.unknown += 1,
+            row::Verdict::Error => self.errors += 1,
         }
-        if row["cluster"].is_string() {
+        if row.cluster.is_some() {
             self.clusters += 1;
         }
-        for f in row["results"].as_array().into_iter().flatten() {
-            if f["suppression"].is_object() {
+        for f in &row.results {
+            if !f.counts() {
                 self.suppressed += 1;
-            } else if f["outcome"] == "unknown" {
+            } else if f.unknown {
                 self.unknown_checks += 1;
-            } else if f["known"] == true {
+            } else if f.known {
                 self.known_findings += 1;
-            } else if Level::parse(f["level"].as_str().unwrap_or_default())
-                .is_some_and(|l| l >= fail_level)
-            {
+            } else if f.level >= fail_level {
                 self.new_findings += 1;
             }
         }
@@ -242,7 +244,7 @@ impl<'a> Audit<'a> {
         for f in findings {
             if let Some(i) = ignore.live_match(f.rule, &f.resource, self.today) {
                 self.matched[i].fetch_add(1, Ordering::Relaxed);
-                f.suppression = Some(rules::Suppressed::of(&ignore.file, &ignore.entries[i]));
+                f.suppression = Some(Suppressed::of(&ignore.file, &ignore.entries[i]));
             }
         }
     }
@@ -255,19 +257,17 @@ impl<'a> Audit<'a> {
         let checked = |rule| !self.options.skip_rules.contains(&rule);
         for (i, entry) in ignore.entries.iter().enumerate() {
             if !entry.is_live(self.today) {
-                if checked(rules::SUPPRESSION_EXPIRED) {
+                if checked(SUPPRESSION_EXPIRED) {
                     summary.expired.push(i);
                 }
-            } else if self.matched[i].load(Ordering::Relaxed) == 0
-                && checked(rules::SUPPRESSION_STALE)
-            {
+            } else if self.matched[i].load(Ordering::Relaxed) == 0 && checked(SUPPRESSION_STALE) {
                 summary.stale.push(i);
             }
         }
     }
 
     /// One chunk of discovery's output, as rows in the same order.
-    async fn chunk(&self, chunk: Vec<Found>) -> Vec<Value> {
+    async fn chunk(&self, chunk: Vec<Found>) -> Vec<Row> {
         // At most twice `--parallel` binding lists of a chunk exist at once (each request future
         // holds its buffers: a chunk of 500 made at once cost megabytes), in any order, so one
         // waiting out a retry holds back no other; the chunk's order is restored after.
@@ -280,7 +280,10 @@ impl<'a> Audit<'a> {
         let listed: Vec<_> = listed.into_iter().map(|(_, item)| item).collect();
         let ids: Vec<String> = listed
             .iter()
-            .filter_map(|item| item.as_ref().ok()?.1.as_ref().ok())
+            .filter_map(|item| match item {
+                Listed::Cluster(_, Ok(bindings)) => Some(bindings),
+                _ => None,
+            })
             .flatten()
             .filter_map(|b| b.properties.source_resource_id.as_deref())
             .map(|s| s.trim_end_matches('/').to_ascii_lowercase())
@@ -290,8 +293,10 @@ impl<'a> Audit<'a> {
             let sources = &sources;
             async move {
                 match item {
-                    Ok((cluster, bindings)) => self.cluster(cluster, bindings, sources).await,
-                    Err(other) => other_row(*other),
+                    Listed::Cluster(cluster, bindings) => {
+                        self.cluster(*cluster, bindings, sources).await
+                    }
+                    Listed::Other(row) => *row,
                 }
             }
         }))
@@ -299,12 +304,9 @@ impl<'a> Audit<'a> {
     }
 
     /// A discovered cluster's bindings (and, when it has some, its location's catalog, read now
-    /// beside the other clusters' lists rather than after the chunk's source checks); anything
-    /// else discovery found is passed on.
-    async fn list_bindings(
-        &self,
-        found: Found,
-    ) -> std::result::Result<(FoundCluster, Result<Vec<RoleBinding>>), Box<Found>> {
+    /// beside the other clusters' lists rather than after the chunk's source checks); a
+    /// subscription discovery skipped or could not read becomes its row.
+    async fn list_bindings(&self, found: Found) -> Listed {
         match found {
             Found::Cluster(cluster) => {
                 let bindings = self
@@ -317,9 +319,26 @@ impl<'a> Audit<'a> {
                         .catalog(&cluster.id.subscription, &cluster.location)
                         .await;
                 }
-                Ok((*cluster, bindings))
+                Listed::Cluster(cluster, bindings)
             }
-            other => Err(Box::new(other)),
+            Found::Unreadable {
+                subscription,
+                error,
+            } => Listed::Other(Box::new(Row::subscription_error(
+                &subscription.display(),
+                subscription.id.as_str(),
+                &format!("cannot list the clusters: {}", describe(&error)),
+            ))),
+            Found::Skipped {
+                subscription,
+                state,
+                named,
+            } => Listed::Other(Box::new(Row::skipped(
+                &subscription.display(),
+                subscription.id.as_str(),
+                &state,
+                named,
+            ))),
         }
     }
 
@@ -328,16 +347,15 @@ impl<'a> Audit<'a> {
         cluster: FoundCluster,
         bindings: Result<Vec<RoleBinding>>,
         sources: &HashMap<String, SourceState>,
-    ) -> Value {
+    ) -> Row {
         let identity = cluster
             .identity_type
             .clone()
             .unwrap_or_else(|| "None".into());
         let location = cluster.location.clone();
-        let mut row = verdict::cluster_row(&cluster, &identity);
         let bindings = match bindings {
             Ok(b) => b,
-            Err(e) => return error_row(row, &describe(&e)),
+            Err(e) => return Row::cluster_error(&cluster, &identity, &describe(&e)),
         };
         // A catalog that cannot be read leaves the roles' checks unknown, not the whole cluster.
         let (catalog, catalog_error) = if bindings.is_empty() {
@@ -370,14 +388,11 @@ impl<'a> Audit<'a> {
                 .contains(&(f.rule.to_string(), f.resource.to_ascii_lowercase()));
         }
         self.suppress(&mut findings);
-        row["bindingCount"] = json!(bindings.len());
-        row["bindings"] = Value::Array(
-            bindings
-                .iter()
-                .map(|b| binding_json(b, catalog.as_deref()))
-                .collect(),
-        );
-        with_verdict(row, &findings)
+        let views = bindings
+            .iter()
+            .map(|b| BindingView::of(b, catalog.as_deref()))
+            .collect();
+        Row::checked(&cluster, &identity, views, findings)
     }
 
     async fn catalog(
@@ -397,79 +412,9 @@ impl<'a> Audit<'a> {
     }
 }
 
-/// A binding as the row shows it: its source, roles, risk (its riskiest role's, when the
-/// catalog knows them) and who made it.
-fn binding_json(b: &RoleBinding, catalog: Option<&Catalog>) -> Value {
-    let risk = catalog.and_then(|c| {
-        b.properties
-            .roles
-            .iter()
-            .flatten()
-            .filter_map(|r| c.get(&r.to_ascii_lowercase()).map(|e| e.0))
-            .max()
-    });
-    json!({
-        "name": b.name,
-        "sourceResourceId": b.properties.source_resource_id,
-        "roles": b.properties.roles,
-        "provisioningState": b.properties.provisioning_state,
-        "risk": risk.map(Risk::as_str),
-        "madeBy": b.maker().label(),
-    })
-}
-
-/// The verdict, the messages the table shows, and every finding; findings an ignore-file entry
-/// accepted count for none of them. The verdict is `fail` when an error-level finding was made;
-/// else `unknown` when a check could not be made (a cluster is never `pass` or `warn` on checks
-/// that were not made); else `warn` for a warning; else `pass`.
-fn with_verdict(mut row: Value, findings: &[Finding]) -> Value {
-    let counted = || findings.iter().filter(|f| f.suppression.is_none());
-    let worst = counted().filter(|f| !f.unknown).map(|f| f.level).max();
-    let unknown = counted().any(|f| f.unknown);
-    row["verdict"] = json!(match worst {
-        Some(Level::Error) => "fail",
-        _ if unknown => "unknown",
-        Some(Level::Warning) => "warn",
-        _ => "pass",
-    });
-    // `findings`: the messages of warnings, errors and unknowns (what the table shows); notes
-    // such as privilege are in `results` with every finding's rule, level, outcome and hint.
-    row["findings"] = json!(
-        findings
-            .iter()
-            .filter(|f| (f.unknown || f.level > Level::Note) && f.suppression.is_none())
-            .map(|f| if f.unknown {
-                format!("unknown: {}", f.message)
-            } else {
-                f.message.clone()
-            })
-            .collect::<Vec<_>>()
-    );
-    row["results"] = Value::Array(findings.iter().map(Finding::to_json).collect());
-    row
-}
-
-/// The row of a subscription that was skipped or could not be read.
-fn other_row(found: Found) -> Value {
-    match found {
-        Found::Cluster(_) => Value::Null,
-        Found::Unreadable {
-            subscription,
-            error,
-        } => verdict::subscription_error_row(
-            &subscription.display(),
-            subscription.id.as_str(),
-            &format!("cannot list the clusters: {}", describe(&error)),
-        ),
-        Found::Skipped {
-            subscription,
-            state,
-            named,
-        } => verdict::skipped_row(
-            &subscription.display(),
-            subscription.id.as_str(),
-            &state,
-            named,
-        ),
-    }
+/// A discovered cluster with its bindings (or why they could not be read), or the row of
+/// anything else discovery found.
+enum Listed {
+    Cluster(Box<FoundCluster>, Result<Vec<RoleBinding>>),
+    Other(Box<Row>),
 }

@@ -1,150 +1,47 @@
-//! The audit's rules (stable ids, levels, where each comes from), the findings they make, and a
-//! role's privilege risk from its Kubernetes rules. Pure data: reports and the pipeline use it.
+//! The audit's rule list as `--list-rules` prints it (the catalog itself is `domain/rules.rs`),
+//! and a role's privilege risk from its Kubernetes rules. Pure: the pipeline and `role list` use it.
 
 use crate::arm::models::RoleRule;
-use serde_json::{Value, json};
+use crate::domain::rule_guidance;
+use crate::domain::rules::{Level, RULES, Risk};
+use serde::Serialize;
 
-pub use crate::domain::rules::{Level, Risk};
-
-pub use crate::domain::rules::*;
-
-/// One finding: a rule broken by one resource.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    pub rule: &'static str,
+/// One rule as `audit --list-rules` prints it: the catalog's entry with its guidance.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleListing {
+    pub id: &'static str,
+    pub name: &'static str,
     pub level: Level,
-    /// The ARM id of the cluster or binding.
-    pub resource: String,
-    pub message: String,
-    pub hint: String,
-    /// Already in the baseline.
-    pub known: bool,
-    /// Accepted by a live `--ignore-file` entry.
-    pub suppression: Option<Suppressed>,
-    /// The check could not be made (the message says why): neither a pass nor a failure.
-    pub unknown: bool,
-}
-
-/// The ignore-file entry that accepted a finding: why, whose decision, until when, where.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Suppressed {
-    pub reason: String,
-    pub owner: String,
-    pub expires: String,
-    pub file: String,
-    pub line: u64,
-}
-
-impl Suppressed {
-    pub fn of(file: &str, entry: &crate::domain::suppressions::Suppression) -> Self {
-        Suppressed {
-            reason: entry.reason.clone(),
-            owner: entry.owner.clone(),
-            expires: entry.expires.to_string(),
-            file: file.to_string(),
-            line: entry.line,
-        }
-    }
-
-    fn to_json(&self) -> Value {
-        json!({
-            "reason": self.reason,
-            "owner": self.owner,
-            "expires": self.expires,
-            "file": self.file,
-            "line": self.line,
-        })
-    }
-
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Suppressed {
-            reason: v["reason"].as_str()?.to_string(),
-            owner: v["owner"].as_str()?.to_string(),
-            expires: v["expires"].as_str()?.to_string(),
-            file: v["file"].as_str()?.to_string(),
-            line: v["line"].as_u64()?,
-        })
-    }
-}
-
-impl Finding {
-    pub fn new(rule_id: &'static str, resource: &str, message: String) -> Self {
-        let rule = rule(rule_id);
-        Finding {
-            rule: rule_id,
-            level: rule.map_or(Level::Error, |r| r.level),
-            resource: resource.to_string(),
-            message,
-            hint: rule.map_or("", |r| r.help).to_string(),
-            known: false,
-            suppression: None,
-            unknown: false,
-        }
-    }
-
-    /// A check of `rule_id` that could not be made; `hint` names the cause's remedy.
-    pub fn unknown(rule_id: &'static str, resource: &str, message: String, hint: String) -> Self {
-        Finding {
-            unknown: true,
-            hint,
-            ..Finding::new(rule_id, resource, message)
-        }
-    }
-
-    /// The finding as rows carry it; `suppression` only when an ignore-file entry accepted it.
-    pub fn to_json(&self) -> Value {
-        let mut out = json!({
-            "ruleId": self.rule,
-            "level": self.level.as_str(),
-            "resource": self.resource,
-            "message": self.message,
-            "hint": self.hint,
-            "known": self.known,
-            "outcome": if self.unknown { "unknown" } else { "finding" },
-        });
-        if let Some(s) = &self.suppression {
-            out["suppression"] = s.to_json();
-        }
-        out
-    }
-
-    pub fn from_json(v: &Value) -> Option<Self> {
-        let rule_id = rule(v["ruleId"].as_str()?)?.id;
-        Some(Finding {
-            rule: rule_id,
-            level: Level::parse(v["level"].as_str()?)?,
-            resource: v["resource"].as_str()?.to_string(),
-            message: v["message"].as_str().unwrap_or_default().to_string(),
-            hint: v["hint"].as_str().unwrap_or_default().to_string(),
-            known: v["known"].as_bool().unwrap_or(false),
-            suppression: Suppressed::from_json(&v["suppression"]),
-            unknown: v["outcome"] == "unknown",
-        })
-    }
+    pub severity: Option<&'static str>,
+    pub security_severity: Option<&'static str>,
+    pub origin: &'static str,
+    pub description: &'static str,
+    pub help: &'static str,
+    pub fix: Option<&'static str>,
+    pub help_uri: String,
 }
 
 /// `audit --list-rules`.
-pub fn list() -> Value {
-    Value::Array(
-        RULES
-            .iter()
-            .map(|r| {
-                let g = crate::domain::rule_guidance::guidance(r.id);
-                json!({
-                    "id": r.id,
-                    "name": r.name,
-                    "level": r.level.as_str(),
-                    "severity": g.map(|g| g.severity.as_str()),
-                    "securitySeverity": g.map(|g| g.score),
-                    "origin": r.origin,
-                    "description": r.description,
-                    "help": r.help,
-                    "fix": g.map(|g| g.command),
-                    "helpUri": crate::domain::rule_guidance::help_uri(r.id, r.name),
-                })
-            })
-            .collect(),
-    )
+pub fn list() -> Vec<RuleListing> {
+    RULES
+        .iter()
+        .map(|r| {
+            let g = rule_guidance::guidance(r.id);
+            RuleListing {
+                id: r.id,
+                name: r.name,
+                level: r.level,
+                severity: g.map(|g| g.severity.as_str()),
+                security_severity: g.map(|g| g.score),
+                origin: r.origin,
+                description: r.description,
+                help: r.help,
+                fix: g.map(|g| g.command),
+                help_uri: rule_guidance::help_uri(r.id, r.name),
+            }
+        })
+        .collect()
 }
 
 fn has(list: &Option<Vec<String>>, wanted: &[&str]) -> bool {
@@ -211,6 +108,8 @@ pub fn role_risk(rules: &[RoleRule]) -> (Risk, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::rules::{BINDING_LIMIT, rule};
+    use serde_json::{Value, json};
 
     fn rules(v: Value) -> Vec<RoleRule> {
         serde_json::from_value(v).unwrap()

@@ -1,62 +1,17 @@
-//! A cluster's verdict: which findings its identity, bindings and the location's catalog give,
-//! and the rows the report prints. Pure: the requests are made by the audit pipeline.
+//! A cluster's findings: what its identity, bindings, their sources and the location's catalog
+//! break of the rule catalog. Pure: the requests are made by the audit pipeline. A new kind of
+//! check is a function here called from `findings`, with its rule in `domain/rules.rs`.
 
 use crate::arm::models::{Role, RoleBinding};
 use crate::arm::resources::SourceState;
-use crate::commands::audit::discovery::FoundCluster;
-use crate::commands::audit::rules::*;
-use crate::domain::ids::SourceResourceId;
+use crate::commands::audit::requirement::Requirement;
+use crate::commands::audit::rules::role_risk;
+use crate::domain::finding::Finding;
 use crate::domain::roles::role_key;
-use crate::error::{Error, Result};
-use serde_json::{Value, json};
+use crate::domain::rules::*;
+use crate::error::Error;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// A service that must be bound: an exact source id, or any source of a type.
-#[derive(Debug, Clone)]
-pub enum Requirement {
-    Source(String),
-    Type(String),
-}
-
-impl Requirement {
-    pub fn parse(raw: &str) -> Result<Self> {
-        if raw.trim_start().starts_with('/') {
-            return Ok(Requirement::Source(
-                SourceResourceId::parse(raw)?.as_str().to_string(),
-            ));
-        }
-        let segments: Vec<&str> = raw.split('/').collect();
-        if segments.len() >= 2
-            && segments[0].contains('.')
-            && segments.iter().all(|s| !s.is_empty() && !s.contains(' '))
-        {
-            Ok(Requirement::Type(raw.to_string()))
-        } else {
-            Err(Error::usage_with_hint(
-                format!("invalid --require-binding-for '{raw}'"),
-                "give a source resource id (/subscriptions/…) or a resource type such as Microsoft.DataProtection/backupVaults",
-            ))
-        }
-    }
-
-    pub fn satisfied_by(&self, binding: &RoleBinding) -> bool {
-        let Some(source) = binding.properties.source_resource_id.as_deref() else {
-            return false;
-        };
-        match self {
-            Requirement::Source(id) => source.trim_end_matches('/').eq_ignore_ascii_case(id),
-            Requirement::Type(kind) => SourceResourceId::parse(source)
-                .is_ok_and(|s| s.resource_type().eq_ignore_ascii_case(kind)),
-        }
-    }
-
-    pub fn describe(&self) -> &str {
-        match self {
-            Requirement::Source(s) | Requirement::Type(s) => s,
-        }
-    }
-}
 
 /// A catalog reduced to what the audit compares: lower-cased `<type>/<name>` of each role and
 /// its risk with the reasons (a few kilobytes, where the parsed catalog is tens).
@@ -276,69 +231,10 @@ pub fn describe(e: &Error) -> String {
         .to_string()
 }
 
-/// Every row has every column (null where absent), so TSV rows line up for `awk -F'\t'`.
-fn blank_row(subscription: &str, subscription_id: &str) -> Value {
-    json!({
-        "subscription": subscription,
-        "subscriptionId": subscription_id,
-        "resourceGroup": null,
-        "cluster": null,
-        "location": null,
-        "identityType": null,
-        "tags": null,
-        "id": null,
-        "bindingCount": null,
-        "bindings": null,
-        "verdict": null,
-        "findings": [],
-        "results": [],
-        "error": null,
-    })
-}
-
-/// A cluster's row before its bindings are read.
-pub fn cluster_row(cluster: &FoundCluster, identity: &str) -> Value {
-    let mut row = blank_row(
-        &cluster.subscription.display(),
-        cluster.id.subscription.as_str(),
-    );
-    row["resourceGroup"] = json!(cluster.id.resource_group.as_str());
-    row["cluster"] = json!(cluster.id.name.as_str());
-    row["location"] = json!(cluster.location);
-    row["identityType"] = json!(identity);
-    row["tags"] = json!(cluster.tags);
-    row["id"] = json!(cluster.id.path());
-    row
-}
-
-pub fn error_row(mut row: Value, why: &str) -> Value {
-    row["verdict"] = json!("error");
-    row["findings"] = json!([]);
-    row["error"] = json!(why);
-    row
-}
-
-pub fn subscription_error_row(subscription: &str, subscription_id: &str, why: &str) -> Value {
-    error_row(blank_row(subscription, subscription_id), why)
-}
-
-/// A subscription not Enabled: skipped, or an error when the user named it (never a silent `[]`).
-pub fn skipped_row(subscription: &str, subscription_id: &str, state: &str, named: bool) -> Value {
-    let mut row = blank_row(subscription, subscription_id);
-    if named {
-        return error_row(
-            row,
-            &format!("subscription is {state}: its clusters cannot be audited"),
-        );
-    }
-    row["verdict"] = json!("skipped");
-    row["findings"] = json!([format!("subscription is {state}")]);
-    row
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn binding(roles: &[&str], source: &str) -> RoleBinding {
         serde_json::from_value(
@@ -369,28 +265,6 @@ mod tests {
 
     fn rule_ids(findings: &[Finding]) -> Vec<&str> {
         findings.iter().map(|f| f.rule).collect()
-    }
-
-    #[test]
-    fn requirements_match_ids_or_types() {
-        let source = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/g/providers/Microsoft.DataProtection/BackupVaults/v";
-        let b = binding(&[], source);
-        assert!(
-            Requirement::parse("Microsoft.DataProtection/backupVaults")
-                .unwrap()
-                .satisfied_by(&b)
-        );
-        assert!(
-            Requirement::parse(&source.to_lowercase())
-                .unwrap()
-                .satisfied_by(&b)
-        );
-        assert!(
-            !Requirement::parse("Microsoft.Security/pricings")
-                .unwrap()
-                .satisfied_by(&b)
-        );
-        assert!(Requirement::parse("backup").is_err());
     }
 
     #[test]
