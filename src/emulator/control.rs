@@ -6,6 +6,7 @@ use crate::emulator::http::Answer;
 use crate::emulator::http::Reply;
 use crate::emulator::identity;
 use crate::emulator::instance::Emulator;
+use crate::emulator::services::ServicesSeed;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::Response;
@@ -117,7 +118,8 @@ impl Emulator {
     }
 
     /// `GET|DELETE /_emulator/requests`, `GET /_emulator/state`, `GET /_emulator/stats`,
-    /// `POST /_emulator/script` (a JSON list of canned answers).
+    /// `POST /_emulator/script` (a JSON list of canned answers), `GET|PUT /_emulator/services`
+    /// (the services that use clusters), `GET /_emulator/expectations` (a generated fleet's).
     pub(super) fn control(&self, method: &str, what: &str, body: &[u8]) -> Response<Full<Bytes>> {
         let reply = match (method, what) {
             ("POST", "script") => match serde_json::from_slice::<Vec<Canned>>(body) {
@@ -143,6 +145,25 @@ impl Emulator {
                 Reply::empty(204)
             }
             ("GET", "state") => Reply::json(200, self.state_json()),
+            ("GET", "services") => {
+                let world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+                Reply::json(
+                    200,
+                    serde_json::to_value(&world.services).unwrap_or_default(),
+                )
+            }
+            ("PUT", "services") => self.replace_services(body),
+            ("GET", "expectations") => {
+                let world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+                match &world.expectations {
+                    Some(expected) => Reply::json(200, expected.clone()),
+                    None => Reply::arm_error(
+                        404,
+                        "NotFound",
+                        "this world has no expectations: only a fleet generated with --fleet-services has",
+                    ),
+                }
+            }
             ("GET", "stats") => {
                 let (seen, injected) = self.config.faults.counts();
                 let recorded = self
@@ -163,6 +184,30 @@ impl Emulator {
             ),
         };
         self.respond(reply, None)
+    }
+}
+
+impl Emulator {
+    /// `PUT /_emulator/services`: the world's services become the body's (a state file's
+    /// `services` section), checked first; 204, or 400 saying what is wrong.
+    fn replace_services(&self, body: &[u8]) -> Reply {
+        let services = serde_json::from_slice::<ServicesSeed>(body)
+            .map_err(|e| e.to_string())
+            .and_then(|s| s.check().map(|()| s));
+        match services {
+            Ok(services) => {
+                self.world
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .services = services;
+                Reply::empty(204)
+            }
+            Err(e) => Reply::arm_error(
+                400,
+                "InvalidServices",
+                format!("expected a state file's services section: {e}"),
+            ),
+        }
     }
 }
 

@@ -1,15 +1,15 @@
 //! The emulator's Azure Resource Graph: `POST /providers/Microsoft.ResourceGraph/resources`,
-//! evaluating the query with the small KQL evaluator over the world's clusters and resources, in
+//! evaluating the query with the small KQL evaluator over the tables of `graph_tables`, in
 //! the subscriptions or management groups asked for (those the caller can read), with `$top` /
 //! `$skip` / `$skipToken` paging, a per-user quota (`x-ms-user-quota-remaining`,
 //! `x-ms-user-quota-resets-after`, 429 over it) and ARG's error shape.
 
 use crate::emulator::EmulatorConfig;
+use crate::emulator::graph_tables;
 use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::kql;
-use crate::emulator::state::{Cluster, Resource, World};
+use crate::emulator::state::World;
 use serde_json::{Map, Value, json};
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -211,8 +211,14 @@ fn answer(world: &mut World, req: &ArmRequest) -> Reply {
     let rows = match &world.graph_quota.last_result {
         Some((f, rows)) if options["$skipToken"].is_string() && *f == fingerprint => rows.clone(),
         _ => {
-            let ids = kql::Membership::leading_ids(&query);
-            let rows = Arc::new(kql::run(&query, table(world, &scope, ids)));
+            let index = graph_tables::Index {
+                ids: kql::Membership::leading_ids(&query),
+                kind: kql::leading_type(&query),
+            };
+            let rows = Arc::new(kql::run(
+                &query,
+                graph_tables::rows(world, &query.table, &scope, index),
+            ));
             world.graph_quota.last_result = Some((fingerprint.clone(), rows.clone()));
             rows
         }
@@ -237,10 +243,14 @@ fn understood(
             e.message, e.position
         ))
     })?;
-    if !query.table.eq_ignore_ascii_case("resources") {
+    if !graph_tables::TABLES
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(&query.table))
+    {
         return Err(invalid_query(format!(
-            "the table '{}' (this emulator serves 'resources')",
-            query.table
+            "the table '{}' (this emulator serves {})",
+            query.table,
+            graph_tables::TABLES.join(", ")
         )));
     }
     let options = body["options"].clone();
@@ -319,100 +329,4 @@ fn scope(world: &World, body: &Value) -> Result<Vec<String>, Reply> {
         .map(|s| s.subscription_id.to_ascii_lowercase())
         .filter(|s| tenant || wanted.contains(s))
         .collect())
-}
-
-/// Table `resources`: clusters and other resources of the subscriptions in scope; with `ids`
-/// (from a leading `where id in~ (…)`), only those, found before any row is built.
-fn table<'a>(
-    world: &'a World,
-    scope: &'a [String],
-    ids: Option<(&'a HashSet<String>, bool)>,
-) -> impl Iterator<Item = Map<String, Value>> + 'a {
-    // Looked up once per row: a set and a map, not scans of the scope and subscription lists.
-    let in_scope: HashSet<String> = scope.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let tenants: HashMap<String, &str> = world
-        .subscriptions
-        .iter()
-        .map(|s| (s.subscription_id.to_ascii_lowercase(), s.tenant_id.as_str()))
-        .collect();
-    let tenant = move |sub: &str| {
-        tenants
-            .get(&sub.to_ascii_lowercase())
-            .copied()
-            .unwrap_or_default()
-    };
-    let wanted = move |sub: &str| in_scope.contains(&sub.to_ascii_lowercase());
-    let clusters = world.clusters.iter().map(Entry::Cluster);
-    let resources = world
-        .resources
-        .values()
-        .filter(|r| r.readable)
-        .map(Entry::Resource);
-    clusters
-        .chain(resources)
-        .filter(move |e| wanted(e.subscription()))
-        .filter(move |e| match ids {
-            Some((set, true)) => set.contains(&e.id().to_ascii_lowercase()),
-            Some((set, false)) => set.contains(e.id().as_ref()),
-            None => true,
-        })
-        .map(move |e| match e {
-            Entry::Cluster(c) => {
-                let sub = &c.subscription_id;
-                row(&c.to_json(), sub, &c.resource_group, tenant(sub))
-            }
-            Entry::Resource(r) => {
-                let (sub, group) = (r.subscription_id(), r.resource_group().unwrap_or_default());
-                row(&r.to_json(), sub, group, tenant(sub))
-            }
-        })
-}
-
-/// A row-to-be of `resources`, whose subscription is checked before its JSON is made.
-enum Entry<'a> {
-    Cluster(&'a Cluster),
-    Resource(&'a Resource),
-}
-
-impl Entry<'_> {
-    fn id(&self) -> std::borrow::Cow<'_, str> {
-        match self {
-            Entry::Cluster(c) => c.id().into(),
-            Entry::Resource(r) => r.id.as_str().into(),
-        }
-    }
-
-    fn subscription(&self) -> &str {
-        match self {
-            Entry::Cluster(c) => &c.subscription_id,
-            Entry::Resource(r) => r.subscription_id(),
-        }
-    }
-}
-
-/// A row of `resources`: ARG's columns, `type` and `resourceGroup` lower-cased as ARG has them.
-fn row(v: &Value, subscription: &str, group: &str, tenant: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), v["id"].clone());
-    m.insert("name".into(), v["name"].clone());
-    m.insert(
-        "type".into(),
-        json!(v["type"].as_str().unwrap_or_default().to_ascii_lowercase()),
-    );
-    m.insert("tenantId".into(), json!(tenant));
-    m.insert("kind".into(), json!(""));
-    m.insert("location".into(), v["location"].clone());
-    m.insert("resourceGroup".into(), json!(group.to_ascii_lowercase()));
-    m.insert("subscriptionId".into(), json!(subscription));
-    m.insert("managedBy".into(), json!(""));
-    m.insert("sku".into(), Value::Null);
-    m.insert("plan".into(), Value::Null);
-    m.insert("properties".into(), v["properties"].clone());
-    m.insert("tags".into(), v.get("tags").cloned().unwrap_or(json!({})));
-    m.insert(
-        "identity".into(),
-        v.get("identity").cloned().unwrap_or(Value::Null),
-    );
-    m.insert("zones".into(), Value::Null);
-    m
 }

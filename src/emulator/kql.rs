@@ -1,8 +1,10 @@
 //! A small KQL evaluator for the emulator's Resource Graph: a parser for the subset tools send
-//! (`T | where … | extend … | project … | order by … | take n`, with `==`, `!=`, `=~`, `!~`,
-//! `in`, `in~`, `!in`, `!in~`, `and`, `or`, `not()`, `tostring()`, `tolower()`, `isnull()`,
-//! `isnotnull()`, `isempty()`, `isnotempty()`, column paths `a.b` and `a['b']`) and its evaluation
-//! over rows. Anything else is an error naming the part it did not understand.
+//! (`T | where … | extend … | project … | mv-expand … | order by … | take n`, with `==`, `!=`,
+//! `=~`, `!~`, `<`, `<=`, `>`, `>=`, `in`, `in~`, `!in`, `!in~`, `startswith`, `endswith`,
+//! `contains`, `has` (and their `!` forms), `and`, `or`, `not()`, `tostring()`, `tolower()`,
+//! `toupper()`, `tobool()`, `tolong()`, `isnull()`, `isnotnull()`, `isempty()`, `isnotempty()`,
+//! `strcat()`, `split()`, `array_length()`, column paths `a.b`, `a['b']`, `a[0]`) and its
+//! evaluation over rows. Anything else is an error naming the part it did not understand.
 
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -21,6 +23,8 @@ pub enum Stage {
     /// `project` keeps only these columns, in this order; `extend` adds them.
     Project(Vec<(String, Expr)>),
     Extend(Vec<(String, Expr)>),
+    /// `mv-expand name = expr, …`: a row per element of the (parallel) arrays.
+    Expand(Vec<(String, Expr)>),
     Order(Vec<(Expr, bool)>),
     Take(usize),
 }
@@ -30,7 +34,12 @@ pub enum Expr {
     Literal(Value),
     Column(String, Vec<String>),
     Call(String, Vec<Expr>),
+    /// A path into a computed value: `split(id, '/')[2]`.
+    Path(Box<Expr>, Vec<String>),
     Compare(Box<Expr>, Op, Box<Expr>),
+    /// `startswith`, `endswith`, `contains`, `has` (case-insensitive, as KQL's are); `true`
+    /// when negated (`!startswith`…).
+    Text(Box<Expr>, TextOp, bool, Box<Expr>),
     In(Box<Membership>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
@@ -106,6 +115,47 @@ pub enum Op {
     Ne,
     EqCi,
     NeCi,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextOp {
+    StartsWith,
+    EndsWith,
+    Contains,
+    Has,
+}
+
+impl TextOp {
+    fn of(word: &str) -> Option<TextOp> {
+        Some(match word {
+            "startswith" => TextOp::StartsWith,
+            "endswith" => TextOp::EndsWith,
+            "contains" => TextOp::Contains,
+            "has" => TextOp::Has,
+            _ => return None,
+        })
+    }
+
+    fn holds(self, a: &str, b: &str) -> bool {
+        let (a, b) = (a.to_lowercase(), b.to_lowercase());
+        match self {
+            TextOp::StartsWith => a.starts_with(&b),
+            TextOp::EndsWith => a.ends_with(&b),
+            TextOp::Contains => a.contains(&b),
+            // `has` looks for a whole term: bounded by non-alphanumeric characters.
+            TextOp::Has => a.match_indices(&b).any(|(i, m)| {
+                let before = a[..i].chars().next_back();
+                let after = a[i + m.len()..].chars().next();
+                !b.is_empty()
+                    && before.is_none_or(|c| !c.is_alphanumeric())
+                    && after.is_none_or(|c| !c.is_alphanumeric())
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +174,7 @@ pub struct ParseError {
 }
 
 const SYMBOLS: &[&str] = &[
-    "==", "!=", "=~", "!~", "|", "(", ")", ",", "=", "[", "]", ".", "~", "!", "<", ">",
+    "==", "!=", "=~", "!~", "<=", ">=", "|", "(", ")", ",", "=", "[", "]", ".", "~", "!", "<", ">",
 ];
 
 fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
@@ -178,6 +228,10 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || b"_$".contains(&bytes[i]))
             {
                 i += 1;
+            }
+            // The one operator with a dash in its name.
+            if &text[start..i] == "mv" && text[i..].starts_with("-expand") {
+                i += "-expand".len();
             }
             tokens.push((Token::Ident(text[start..i].to_string()), start));
         } else if let Some(sym) = SYMBOLS.iter().find(|s| text[i..].starts_with(**s)) {
@@ -266,6 +320,7 @@ impl Parser {
             "where" => Ok(Stage::Where(self.expr()?)),
             "project" => Ok(Stage::Project(self.assignments()?)),
             "extend" => Ok(Stage::Extend(self.assignments()?)),
+            "mv-expand" => self.expansion(),
             "order" | "sort" => {
                 if !self.is_word("by") {
                     return self.fail("'by'");
@@ -302,7 +357,7 @@ impl Parser {
             },
             other => Err(ParseError {
                 message: format!(
-                    "the operator '{other}' (this emulator understands where, project, extend, order by, take)"
+                    "the operator '{other}' (this emulator understands where, project, extend, mv-expand, order by, take)"
                 ),
                 position,
             }),
@@ -311,6 +366,15 @@ impl Parser {
 
     /// `name = expr` or a bare column, comma-separated.
     fn assignments(&mut self) -> Result<Vec<(String, Expr)>, ParseError> {
+        Ok(self
+            .named_assignments()?
+            .into_iter()
+            .map(|(name, e, _)| (name, e))
+            .collect())
+    }
+
+    /// `assignments`, each saying whether it was named (`name = expr`).
+    fn named_assignments(&mut self) -> Result<Vec<(String, Expr, bool)>, ParseError> {
         let mut out = Vec::new();
         loop {
             let e = self.expr()?;
@@ -322,13 +386,13 @@ impl Parser {
                     return self.fail("a plain column name before '='");
                 }
                 self.at += 1;
-                out.push((name, self.expr()?));
+                out.push((name, self.expr()?, true));
             } else {
                 let name = match &e {
                     Expr::Column(name, path) => path.last().unwrap_or(name).clone(),
                     _ => return self.fail("'=' after a computed column"),
                 };
-                out.push((name, e));
+                out.push((name, e, false));
             }
             if !self.is_sym(",") {
                 return Ok(out);
@@ -362,15 +426,11 @@ impl Parser {
             Some(Token::Sym("!=")) => Op::Ne,
             Some(Token::Sym("=~")) => Op::EqCi,
             Some(Token::Sym("!~")) => Op::NeCi,
+            Some(Token::Sym("<")) => Op::Lt,
+            Some(Token::Sym("<=")) => Op::Le,
+            Some(Token::Sym(">")) => Op::Gt,
+            Some(Token::Sym(">=")) => Op::Ge,
             Some(Token::Sym("!")) | Some(Token::Ident(_)) => return self.membership(left),
-            Some(Token::Sym(s @ ("<" | ">"))) => {
-                return Err(ParseError {
-                    message: format!(
-                        "the operator '{s}' (this emulator compares with ==, !=, =~, !~, in, in~)"
-                    ),
-                    position: self.position(),
-                });
-            }
             _ => return Ok(left),
         };
         self.at += 1;
@@ -383,15 +443,24 @@ impl Parser {
         if negated {
             self.at += 1;
         }
+        if let Some(Token::Ident(w)) = self.peek()
+            && let Some(op) = TextOp::of(w)
+        {
+            self.at += 1;
+            let right = self.term()?;
+            return Ok(Expr::Text(Box::new(left), op, negated, Box::new(right)));
+        }
         if !self.is_word("in") {
             if negated {
-                return self.fail("'in' after '!'");
+                return self.fail("'in', 'startswith', 'endswith', 'contains' or 'has' after '!'");
             }
             return match self.peek() {
-                Some(Token::Ident(w)) if w != "and" && w != "or" && w != "asc" && w != "desc" => {
+                Some(Token::Ident(w))
+                    if !["and", "or", "asc", "desc", "to", "limit"].contains(&w.as_str()) =>
+                {
                     Err(ParseError {
                         message: format!(
-                            "the operator '{w}' (this emulator compares with ==, !=, =~, !~, in, in~)"
+                            "the operator '{w}' (this emulator compares with ==, !=, =~, !~, <, <=, >, >=, in, in~, startswith, endswith, contains, has)"
                         ),
                         position: self.position(),
                     })
@@ -432,7 +501,12 @@ impl Parser {
             }
             Some(Token::Num(n)) => {
                 self.at += 1;
-                Ok(Expr::Literal(serde_json::json!(n)))
+                // A whole number is a long, as KQL reads `1`; anything else a real.
+                Ok(Expr::Literal(if n.fract() == 0.0 && n.abs() < 9e15 {
+                    serde_json::json!(n as i64)
+                } else {
+                    serde_json::json!(n)
+                }))
             }
             Some(Token::Sym("(")) => {
                 self.at += 1;
@@ -448,56 +522,110 @@ impl Parser {
                     _ => {}
                 }
                 if self.is_sym("(") {
-                    return self.call(name, position);
-                }
-                let mut path = Vec::new();
-                loop {
-                    if self.is_sym(".") {
-                        self.at += 1;
-                        path.push(self.ident("a property name")?);
-                    } else if self.is_sym("[") {
-                        self.at += 1;
-                        match self.peek().cloned() {
-                            Some(Token::Str(key)) => {
-                                self.at += 1;
-                                path.push(key);
-                            }
-                            _ => return self.fail("a quoted property name"),
-                        }
-                        self.expect("]")?;
+                    let call = self.call(name, position)?;
+                    let path = self.path()?;
+                    return Ok(if path.is_empty() {
+                        call
                     } else {
-                        return Ok(Expr::Column(name, path));
-                    }
+                        Expr::Path(Box::new(call), path)
+                    });
                 }
+                Ok(Expr::Column(name, self.path()?))
             }
             _ => self.fail("a value or a column"),
         }
     }
 
+    /// `.name`, `['name']` and `[0]` steps after a column or a call.
+    fn path(&mut self) -> Result<Vec<String>, ParseError> {
+        let mut path = Vec::new();
+        loop {
+            if self.is_sym(".") {
+                self.at += 1;
+                path.push(self.ident("a property name")?);
+            } else if self.is_sym("[") {
+                self.at += 1;
+                match self.peek().cloned() {
+                    Some(Token::Str(key)) => path.push(key),
+                    Some(Token::Num(n)) if n >= 0.0 && n.fract() == 0.0 => {
+                        path.push(format!("{}", n as usize));
+                    }
+                    _ => return self.fail("a quoted property name or an index"),
+                }
+                self.at += 1;
+                self.expect("]")?;
+            } else {
+                return Ok(path);
+            }
+        }
+    }
+
+    /// `mv-expand name = expr` or `mv-expand column`, comma-separated.
+    fn expansion(&mut self) -> Result<Stage, ParseError> {
+        let position = self.position();
+        let columns = self.named_assignments()?;
+        for (name, e, named) in &columns {
+            if let Expr::Column(_, path) = e
+                && !path.is_empty()
+                && !named
+            {
+                return Err(ParseError {
+                    message: format!("mv-expand of a path without a name (write `{name} = …`)"),
+                    position,
+                });
+            }
+        }
+        if self.is_word("to") || self.is_word("limit") {
+            return self
+                .fail("the next '|' (this emulator's mv-expand takes no 'to typeof' or 'limit')");
+        }
+        Ok(Stage::Expand(
+            columns.into_iter().map(|(name, e, _)| (name, e)).collect(),
+        ))
+    }
+
     fn call(&mut self, name: String, position: usize) -> Result<Expr, ParseError> {
-        const FUNCTIONS: &[&str] = &[
-            "tostring",
-            "tolower",
-            "toupper",
-            "isnull",
-            "isnotnull",
-            "isempty",
-            "isnotempty",
-            "not",
+        // Each function with its fewest and most arguments.
+        const FUNCTIONS: &[(&str, usize, usize)] = &[
+            ("tostring", 1, 1),
+            ("tolower", 1, 1),
+            ("toupper", 1, 1),
+            ("tobool", 1, 1),
+            ("tolong", 1, 1),
+            ("toint", 1, 1),
+            ("isnull", 1, 1),
+            ("isnotnull", 1, 1),
+            ("isempty", 1, 1),
+            ("isnotempty", 1, 1),
+            ("not", 1, 1),
+            ("strcat", 1, 64),
+            ("split", 2, 2),
+            ("array_length", 1, 1),
         ];
-        if !FUNCTIONS.contains(&name.as_str()) {
+        let Some(&(_, fewest, most)) = FUNCTIONS.iter().find(|f| f.0 == name) else {
+            let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.0).collect();
             return Err(ParseError {
                 message: format!(
                     "the function '{name}' (this emulator knows {})",
-                    FUNCTIONS.join(", ")
+                    names.join(", ")
                 ),
                 position,
             });
-        }
+        };
         self.expect("(")?;
-        let arg = self.expr()?;
+        let mut args = vec![self.expr()?];
+        while self.is_sym(",") {
+            self.at += 1;
+            args.push(self.expr()?);
+        }
         self.expect(")")?;
-        Ok(Expr::Call(name, vec![arg]))
+        if !(fewest..=most).contains(&args.len()) {
+            return Err(ParseError {
+                message: format!("{} arguments to '{name}'", args.len()),
+                position,
+            });
+        }
+        Ok(Expr::Call(name, args))
     }
 }
 
@@ -525,51 +653,115 @@ fn same(a: &Value, b: &Value, insensitive: bool) -> bool {
 pub fn eval(e: &Expr, row: &Map<String, Value>) -> Value {
     match e {
         Expr::Literal(v) => v.clone(),
-        Expr::Column(name, path) => {
-            let mut v = row.get(name).cloned().unwrap_or(Value::Null);
-            for key in path {
-                // Property names in Resource Graph's dynamic columns compare case-insensitively.
-                v = match &v {
-                    Value::Object(m) => m
-                        .get(key)
-                        .or_else(|| {
-                            m.iter()
-                                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                                .map(|(_, v)| v)
-                        })
-                        .cloned()
-                        .unwrap_or(Value::Null),
-                    _ => Value::Null,
-                };
-            }
-            v
-        }
+        Expr::Column(name, path) => walk(row.get(name).cloned().unwrap_or(Value::Null), path),
+        Expr::Path(e, path) => walk(eval(e, row), path),
         Expr::Call(name, args) => {
-            let v = args.first().map_or(Value::Null, |a| eval(a, row));
-            let empty = v.is_null() || v.as_str() == Some("");
-            match name.as_str() {
-                "tostring" => Value::String(text(&v)),
-                "tolower" => Value::String(text(&v).to_lowercase()),
-                "toupper" => Value::String(text(&v).to_uppercase()),
-                "isnull" => Value::Bool(v.is_null()),
-                "isnotnull" => Value::Bool(!v.is_null()),
-                "isempty" => Value::Bool(empty),
-                "isnotempty" => Value::Bool(!empty),
-                _ => Value::Bool(!truthy(&v)),
-            }
+            let values: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
+            call(name, &values)
         }
         Expr::Compare(a, op, b) => {
             let (a, b) = (eval(a, row), eval(b, row));
+            // An order between values of different kinds, or with null, holds for none.
+            let ordered = |want: &[Ordering]| {
+                let comparable = matches!(
+                    (&a, &b),
+                    (Value::Number(_), Value::Number(_)) | (Value::String(_), Value::String(_))
+                );
+                comparable && want.contains(&compare(&a, &b))
+            };
             Value::Bool(match op {
                 Op::Eq => same(&a, &b, false),
                 Op::Ne => !same(&a, &b, false),
                 Op::EqCi => same(&a, &b, true),
                 Op::NeCi => !same(&a, &b, true),
+                Op::Lt => ordered(&[Ordering::Less]),
+                Op::Le => ordered(&[Ordering::Less, Ordering::Equal]),
+                Op::Gt => ordered(&[Ordering::Greater]),
+                Op::Ge => ordered(&[Ordering::Greater, Ordering::Equal]),
             })
+        }
+        Expr::Text(a, op, negated, b) => {
+            let (a, b) = (eval(a, row), eval(b, row));
+            Value::Bool(op.holds(&text(&a), &text(&b)) != *negated)
         }
         Expr::In(membership) => Value::Bool(membership.contains(row)),
         Expr::And(a, b) => Value::Bool(truthy(&eval(a, row)) && truthy(&eval(b, row))),
         Expr::Or(a, b) => Value::Bool(truthy(&eval(a, row)) || truthy(&eval(b, row))),
+    }
+}
+
+/// Steps into a dynamic value: object keys compare case-insensitively (as in Resource Graph's
+/// dynamic columns), a number indexes an array; anything missing is null.
+fn walk(mut v: Value, path: &[String]) -> Value {
+    for key in path {
+        v = match &v {
+            Value::Object(m) => m
+                .get(key)
+                .or_else(|| {
+                    m.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                        .map(|(_, v)| v)
+                })
+                .cloned()
+                .unwrap_or(Value::Null),
+            Value::Array(items) => key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i))
+                .cloned()
+                .unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+    }
+    v
+}
+
+/// A function's value for its arguments' values (the parser checked the names and counts).
+fn call(name: &str, args: &[Value]) -> Value {
+    let v = args.first().cloned().unwrap_or(Value::Null);
+    let empty = v.is_null() || v.as_str() == Some("");
+    match name {
+        "tostring" => Value::String(text(&v)),
+        "tolower" => Value::String(text(&v).to_lowercase()),
+        "toupper" => Value::String(text(&v).to_uppercase()),
+        "tobool" => match &v {
+            Value::Bool(_) => v.clone(),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Value::Bool(false),
+            Value::Number(n) => Value::Bool(n.as_f64() != Some(0.0)),
+            _ => Value::Null,
+        },
+        "tolong" | "toint" => match &v {
+            Value::Number(n) => n
+                .as_f64()
+                .map_or(Value::Null, |f| Value::from(f.trunc() as i64)),
+            Value::String(s) => s.trim().parse::<i64>().map_or(Value::Null, Value::from),
+            Value::Bool(b) => Value::from(i64::from(*b)),
+            _ => Value::Null,
+        },
+        "isnull" => Value::Bool(v.is_null()),
+        "isnotnull" => Value::Bool(!v.is_null()),
+        "isempty" => Value::Bool(empty),
+        "isnotempty" => Value::Bool(!empty),
+        "strcat" => Value::String(args.iter().map(text).collect()),
+        "split" => {
+            let separator = args.get(1).map(text).unwrap_or_default();
+            let whole = text(&v);
+            if separator.is_empty() {
+                return Value::Array(vec![Value::String(whole)]);
+            }
+            Value::Array(
+                whole
+                    .split(separator.as_str())
+                    .map(|p| Value::String(p.to_string()))
+                    .collect(),
+            )
+        }
+        "array_length" => match &v {
+            Value::Array(items) => Value::from(items.len()),
+            _ => Value::Null,
+        },
+        _ => Value::Bool(!truthy(&v)),
     }
 }
 
@@ -583,6 +775,55 @@ fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Null, _) => Ordering::Less,
         (_, Value::Null) => Ordering::Greater,
         _ => text(a).cmp(&text(b)),
+    }
+}
+
+/// `mv-expand` of one row: the arrays (or property bags, one `{key: value}` per entry) expanded
+/// in parallel, shorter ones padded with null; a null value gives one row, an empty array none.
+fn expand(row: Map<String, Value>, columns: &[(String, Expr)]) -> Vec<Map<String, Value>> {
+    let values: Vec<Vec<Value>> = columns
+        .iter()
+        .map(|(_, e)| match eval(e, &row) {
+            Value::Array(items) => items,
+            Value::Object(m) => m
+                .into_iter()
+                .map(|(k, v)| Value::Object(Map::from_iter([(k, v)])))
+                .collect(),
+            other => vec![other],
+        })
+        .collect();
+    let count = values.iter().map(Vec::len).max().unwrap_or(0);
+    (0..count)
+        .map(|i| {
+            let mut out = row.clone();
+            for ((name, _), items) in columns.iter().zip(&values) {
+                out.insert(name.clone(), items.get(i).cloned().unwrap_or(Value::Null));
+            }
+            out
+        })
+        .collect()
+}
+
+/// The type a query's leading `where type =~ '…'` (or `==`, alone or in a chain
+/// of `and`) keeps, so the table can skip other types before building rows.
+pub fn leading_type(query: &Query) -> Option<&str> {
+    fn find(e: &Expr) -> Option<&str> {
+        match e {
+            Expr::Compare(left, Op::Eq | Op::EqCi, right) => match (&**left, &**right) {
+                (Expr::Column(name, path), Expr::Literal(Value::String(kind)))
+                    if name == "type" && path.is_empty() =>
+                {
+                    Some(kind)
+                }
+                _ => None,
+            },
+            Expr::And(a, b) => find(a).or_else(|| find(b)),
+            _ => None,
+        }
+    }
+    match query.stages.first() {
+        Some(Stage::Where(e)) => find(e),
+        _ => None,
     }
 }
 
@@ -628,6 +869,9 @@ pub fn run(
                     .unwrap_or(Ordering::Equal)
             }),
             Stage::Take(n) => rows.truncate(*n),
+            Stage::Expand(columns) => {
+                rows = rows.into_iter().flat_map(|r| expand(r, columns)).collect()
+            }
         }
     }
     rows
@@ -732,12 +976,119 @@ mod tests {
     }
 
     #[test]
+    fn text_operators_and_orderings_filter() {
+        assert_eq!(ids("resources | where id startswith '/b'"), [json!("/B")]);
+        assert_eq!(
+            ids("resources | where type !startswith 'microsoft.web'"),
+            [json!("/a"), json!("/c")]
+        );
+        assert_eq!(
+            ids("resources | where type endswith '/SITES'"),
+            [json!("/B")]
+        );
+        assert_eq!(ids("resources | where type contains 'WEB'"), [json!("/B")]);
+        assert_eq!(
+            ids("resources | where type has 'microsoft' and type !has 'micro'"),
+            [json!("/a"), json!("/B"), json!("/c")]
+        );
+        assert_eq!(
+            ids("resources | where type has 'micro'"),
+            Vec::<Value>::new()
+        );
+        assert_eq!(
+            ids("resources | where name > 'a'"),
+            [json!("/a"), json!("/c")]
+        );
+        assert_eq!(
+            ids("resources | where name <= 'b'"),
+            [json!("/a"), json!("/B")]
+        );
+        // Values of different kinds are not ordered: a number and a string compare to nothing.
+        assert_eq!(ids("resources | where name < 5"), Vec::<Value>::new());
+    }
+
+    #[test]
+    fn mv_expand_split_and_indexing_reach_inside_values() {
+        let plan = json!({"id": "/p", "properties": {"extensions": [
+            {"name": "AgentlessDiscoveryForKubernetes", "isEnabled": "True"},
+            {"name": "ContainerSensor", "isEnabled": "False"}
+        ]}});
+        let empty = json!({"id": "/q", "properties": {"extensions": []}});
+        let none = json!({"id": "/r", "properties": {}});
+        let table = || {
+            [plan.clone(), empty.clone(), none.clone()]
+                .into_iter()
+                .map(|v| v.as_object().unwrap().clone())
+        };
+        let query = parse(
+            "securityresources | mv-expand ext = properties.extensions \
+             | project id, name = tostring(ext.name), on = tobool(ext.isEnabled)",
+        )
+        .unwrap();
+        let out: Vec<Value> = run(&query, table())
+            .into_iter()
+            .map(Value::Object)
+            .collect();
+        assert_eq!(
+            out,
+            [
+                json!({"id": "/p", "name": "AgentlessDiscoveryForKubernetes", "on": true}),
+                json!({"id": "/p", "name": "ContainerSensor", "on": false}),
+                // A null expands to one row, an empty array to none.
+                json!({"id": "/r", "name": "", "on": null}),
+            ]
+        );
+        let query = parse(
+            "t | extend parts = split(id, '/'), first = properties.extensions[0].name \
+             | project id, last = parts[1], first, n = array_length(properties.extensions), \
+             s = strcat(id, '-', 1)",
+        )
+        .unwrap();
+        let out: Vec<Value> = run(&query, table())
+            .into_iter()
+            .map(Value::Object)
+            .collect();
+        assert_eq!(
+            out[0],
+            json!({"id": "/p", "last": "p", "first": "AgentlessDiscoveryForKubernetes", "n": 2, "s": "/p-1"})
+        );
+        assert_eq!(out[2]["n"], Value::Null);
+        let query = parse("t | where split(id, '/')[1] == 'q'").unwrap();
+        assert_eq!(run(&query, table()).len(), 1);
+    }
+
+    #[test]
+    fn a_leading_type_filter_is_found_for_the_index() {
+        let q =
+            parse("resources | where type =~ 'A/b' and name == 'x' | where type == 'c'").unwrap();
+        assert_eq!(leading_type(&q), Some("A/b"));
+        let q = parse("resources | where name == 'x' and type == 'c'").unwrap();
+        assert_eq!(leading_type(&q), Some("c"));
+        for text in [
+            "resources | where type =~ 'a' or name == 'x'",
+            "resources | where type !~ 'a'",
+            "resources | extend x = 1 | where type =~ 'a'",
+        ] {
+            assert_eq!(leading_type(&parse(text).unwrap()), None, "{text}");
+        }
+    }
+
+    #[test]
     fn what_it_does_not_understand_is_named() {
         let e = parse("resources | summarize count() by type").unwrap_err();
         assert!(e.message.starts_with("the operator 'summarize'"), "{e:?}");
         assert_eq!(e.position, 12);
-        let e = parse("resources | where name contains 'x'").unwrap_err();
-        assert!(e.message.starts_with("the operator 'contains'"), "{e:?}");
+        let e = parse("resources | where name matches regex 'x'").unwrap_err();
+        assert!(e.message.starts_with("the operator 'matches'"), "{e:?}");
+        let e = parse("resources | mv-expand properties.extensions").unwrap_err();
+        assert!(
+            e.message.starts_with("mv-expand of a path without a name"),
+            "{e:?}"
+        );
+        let e = parse("resources | where split(id)[0] == 'x'").unwrap_err();
+        assert_eq!(e.message, "1 arguments to 'split'");
+        let e = parse("resources | join (resources) on id").unwrap_err();
+        assert!(e.message.starts_with("the operator 'join'"), "{e:?}");
         let e = parse("resources | where strlen(name) == 1").unwrap_err();
         assert!(e.message.starts_with("the function 'strlen'"), "{e:?}");
         let e = parse("resources | where name == 'x").unwrap_err();

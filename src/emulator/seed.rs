@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
+pub use crate::emulator::services::ServicesSeed;
+pub use crate::emulator::stable_id::stable_uuid;
+
 pub const DEFAULT_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
 pub const DEFAULT_TENANT: &str = "11111111-1111-1111-1111-111111111111";
 /// The published Trusted Access role catalog (see `../shared/conformance/role-catalog.json` upstream).
@@ -32,6 +35,10 @@ pub struct Seed {
     /// Management groups (Resource Graph scopes): a name and the subscriptions under it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub management_groups: Vec<ManagementGroupSeed>,
+    /// The services that use clusters (extensions, backup instances, ML computes, Defender
+    /// plans, role assignments and definitions on their sources).
+    #[serde(default, skip_serializing_if = "ServicesSeed::is_empty")]
+    pub services: ServicesSeed,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -232,6 +239,7 @@ impl Seed {
                 readable: true,
             }],
             management_groups: vec![],
+            services: ServicesSeed::default(),
         }
     }
 
@@ -263,6 +271,7 @@ impl Seed {
             roles_by_location: fleet_roles_by_location(),
             resources: vec![],
             management_groups: fleet_management_groups(subscriptions),
+            services: ServicesSeed::default(),
         };
         for s in 0..subscriptions {
             let sub = fleet_subscription_id(s);
@@ -433,23 +442,4 @@ pub fn fleet_broken(k: usize, percent: u32) -> (bool, bool) {
 /// The id of generated subscription number `s`.
 pub fn fleet_subscription_id(s: usize) -> String {
     format!("{s:08x}-0000-4000-8000-{:012x}", s + 1)
-}
-
-/// A UUID-shaped value that is the same for the same text (FNV-1a, twice), so generated
-/// principal ids are stable across runs and state files.
-pub fn stable_uuid(text: &str) -> String {
-    let fnv = |offset: u64| {
-        text.to_ascii_lowercase().bytes().fold(offset, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
-    };
-    let (a, b) = (fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        (b >> 48) & 0xfff,
-        b & 0xffff_ffff_ffff
-    )
 }

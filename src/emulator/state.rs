@@ -23,7 +23,7 @@ pub struct GraphQuota {
 pub type GraphRows = std::sync::Arc<Vec<serde_json::Map<String, Value>>>;
 pub use crate::emulator::seed::{
     BindingSeed, ClusterSeed, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, IdentitySeed, LOCATIONS,
-    ManagementGroupSeed, ResourceGroupSeed, ResourceSeed, Seed, SubscriptionSeed,
+    ManagementGroupSeed, ResourceGroupSeed, ResourceSeed, Seed, ServicesSeed, SubscriptionSeed,
 };
 const BINDING_TYPE: &str = "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings";
 
@@ -167,6 +167,11 @@ pub struct World {
     pub management_groups: Vec<ManagementGroupSeed>,
     /// Resource Graph's per-user quota window.
     pub graph_quota: GraphQuota,
+    /// The services that use clusters (served by Resource Graph; `/_emulator/services`).
+    pub services: ServicesSeed,
+    /// What a generated fleet's services must make an audit find (`/_emulator/expectations`):
+    /// the generator's own account, set by whoever generated the world.
+    pub expectations: Option<Value>,
 }
 
 /// A seeded cluster as the world keeps it: its location lower-cased, each binding given an
@@ -240,7 +245,10 @@ impl World {
             resources: BTreeMap::new(),
             management_groups: seed.management_groups,
             graph_quota: Default::default(),
+            services: seed.services,
+            expectations: None,
         };
+        world.services.check()?;
         for r in seed.resources {
             world.insert_resource(r)?;
         }
@@ -307,6 +315,7 @@ impl World {
             roles_by_location: self.catalogs_by_location.clone(),
             resources: self.resources.values().map(Resource::to_seed).collect(),
             management_groups: self.management_groups.clone(),
+            services: self.services.clone(),
         }
     }
 

@@ -67,14 +67,14 @@ fn the_emulator_evaluates_queries_and_names_what_it_does_not_understand() {
     assert!(why.contains("the operator 'summarize'"), "{why}");
     let (status, body, _) = post(
         &emu,
-        json!({"query": "resources | where name startswith 'aks'"}),
+        json!({"query": "resources | where name matches regex 'aks'"}),
     );
     assert_eq!(status, 400);
     assert!(
         body["error"]["details"][1]["message"]
             .as_str()
             .unwrap()
-            .contains("'startswith'")
+            .contains("'matches'")
     );
     let (status, _, _) = post(&emu, json!({"query": "resourcecontainers"}));
     assert_eq!(status, 400);

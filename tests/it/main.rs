@@ -15,6 +15,7 @@ mod doctor;
 mod emulator;
 mod emulator_arm;
 mod emulator_exec;
+mod emulator_services;
 mod fleet_answers;
 mod graph;
 mod harness;

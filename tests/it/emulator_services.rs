@@ -1,0 +1,441 @@
+//! The emulator's services (issue 24): cluster extensions, backup instances, Azure ML computes,
+//! Defender plans and role assignments, served by its Resource Graph in ARG's row shapes with
+//! paging and scopes, set through the state file and `/_emulator/services`, and a generated
+//! fleet's services with the generator's own expectations (`/_emulator/expectations`).
+
+use crate::harness::*;
+use serde_json::{Value, json};
+
+const GRAPH: &str = "/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01";
+const S1: &str = "00000000-0000-0000-0000-000000000000";
+const S2: &str = "22222222-0000-0000-0000-000000000002";
+
+fn cluster_id(sub: &str, name: &str) -> String {
+    format!(
+        "/subscriptions/{sub}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/{name}"
+    )
+}
+
+fn vault_id(sub: &str) -> String {
+    format!(
+        "/subscriptions/{sub}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/vault1"
+    )
+}
+
+fn workspace_id(sub: &str) -> String {
+    format!(
+        "/subscriptions/{sub}/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/ws1"
+    )
+}
+
+/// Two subscriptions; in each a cluster with the Backup extension protected by a vault, an
+/// AML compute on cluster1, Defender plans, and role assignments on the vault and workspace.
+fn services() -> Value {
+    let owner = "/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+    let backup = "/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/5e467623-bb1f-42f4-a55d-6e525e11384b";
+    json!({
+        "extensions": [
+            {"clusterId": cluster_id(S1, "cluster1"), "name": "azure-aks-backup", "extensionType": "microsoft.dataprotection.kubernetes"},
+            {"clusterId": cluster_id(S1, "cluster1"), "name": "azureml", "extensionType": "microsoft.azureml.kubernetes", "provisioningState": "Failed"},
+            {"clusterId": cluster_id(S2, "cluster3"), "name": "azure-aks-backup", "extensionType": "microsoft.dataprotection.kubernetes"},
+        ],
+        "backupInstances": [
+            {"vaultId": vault_id(S1), "name": "cluster1-bi", "dataSourceId": cluster_id(S1, "cluster1")},
+            {"vaultId": vault_id(S2), "name": "cluster3-bi", "dataSourceId": cluster_id(S2, "cluster3")},
+        ],
+        "computes": [
+            {"workspaceId": workspace_id(S1), "name": "aks-compute", "resourceId": cluster_id(S1, "cluster1"), "createdOn": "2026-03-01T10:00:00Z"},
+        ],
+        "defenderPlans": [
+            {"subscriptionId": S1, "pricingTier": "Standard", "extensions": [
+                {"name": "AgentlessDiscoveryForKubernetes", "isEnabled": "True"},
+                {"name": "ContainerSensor", "isEnabled": false},
+            ]},
+            {"subscriptionId": S2, "pricingTier": "Free"},
+        ],
+        "roleAssignments": [
+            {"scope": vault_id(S1), "principalId": "p-backup", "principalType": "User", "roleDefinitionId": backup.replace("{s}", S1)},
+            {"scope": format!("/subscriptions/{S1}/resourceGroups/rg-ml"), "principalId": "p-rg", "principalType": "Group", "roleDefinitionId": owner.replace("{s}", S1)},
+            {"scope": format!("/subscriptions/{S1}"), "principalId": "p-sub", "principalType": "ServicePrincipal", "roleDefinitionId": owner.replace("{s}", S1)},
+            {"scope": workspace_id(S1), "principalId": "p-ws", "roleDefinitionId": owner.replace("{s}", S1)},
+            {"scope": vault_id(S2), "principalId": "p-other", "roleDefinitionId": backup.replace("{s}", S2)},
+        ],
+        "roleDefinitions": [
+            {"name": "0b0b0b0b-0000-4000-8000-000000000001", "roleName": "ML Compute Attacher",
+             "actions": ["Microsoft.MachineLearningServices/workspaces/computes/write"],
+             "assignableScopes": [format!("/subscriptions/{S1}")]},
+        ],
+    })
+}
+
+fn state() -> Value {
+    let cluster = |sub: &str, name: &str| json!({"subscriptionId": sub, "resourceGroup": "rg1", "name": name, "location": "westeurope", "identityType": "SystemAssigned"});
+    json!({
+        "subscriptions": [
+            {"subscriptionId": S1, "displayName": "One"},
+            {"subscriptionId": S2, "displayName": "Two"},
+        ],
+        "clusters": [cluster(S1, "cluster1"), cluster(S1, "cluster2"), cluster(S2, "cluster3")],
+        "services": services(),
+    })
+}
+
+fn post(emu: &Emulator, body: Value) -> (u16, Value) {
+    let resp = emu
+        .control_client()
+        .post(format!("{}{GRAPH}", emu.url))
+        .bearer_auth("t")
+        .json(&body)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(Value::Null))
+}
+
+/// The rows of one query (one page, all subscriptions).
+fn query(emu: &Emulator, text: &str) -> Vec<Value> {
+    let (status, body) = post(emu, json!({"query": text}));
+    assert_eq!(status, 200, "{text}: {body}");
+    body["data"].as_array().cloned().unwrap()
+}
+
+#[test]
+fn each_service_table_serves_rows_in_resource_graphs_shape() {
+    let emu = Emulator::start_with_state(&state(), &[]);
+    let rows = query(
+        &emu,
+        "kubernetesconfigurationresources | where type =~ 'Microsoft.KubernetesConfiguration/extensions' \
+         | where tostring(properties.extensionType) in~ ('microsoft.dataprotection.kubernetes', 'MICROSOFT.AZUREML.KUBERNETES') \
+         | project id, name, type, subscriptionId, resourceGroup, state = tostring(properties.provisioningState) | order by id asc",
+    );
+    let ext = |sub: &str, cluster: &str, name: &str| {
+        format!(
+            "{}/providers/Microsoft.KubernetesConfiguration/extensions/{name}",
+            cluster_id(sub, cluster)
+        )
+    };
+    let t = "microsoft.kubernetesconfiguration/extensions";
+    assert_eq!(
+        rows,
+        [
+            json!({"id": ext(S1, "cluster1", "azure-aks-backup"), "name": "azure-aks-backup", "type": t, "subscriptionId": S1, "resourceGroup": "rg1", "state": "Succeeded"}),
+            json!({"id": ext(S1, "cluster1", "azureml"), "name": "azureml", "type": t, "subscriptionId": S1, "resourceGroup": "rg1", "state": "Failed"}),
+            json!({"id": ext(S2, "cluster3", "azure-aks-backup"), "name": "azure-aks-backup", "type": t, "subscriptionId": S2, "resourceGroup": "rg1", "state": "Succeeded"}),
+        ]
+    );
+
+    // A whole row has ARG's columns; the backup instance names its cluster and the vault is its id's head.
+    let rows = query(
+        &emu,
+        &format!(
+            "recoveryservicesresources | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances' and subscriptionId =~ '{S1}'"
+        ),
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = rows[0].as_object().unwrap();
+    let mut columns: Vec<&str> = row.keys().map(String::as_str).collect();
+    columns.sort_unstable();
+    assert_eq!(
+        columns,
+        [
+            "id",
+            "identity",
+            "kind",
+            "location",
+            "managedBy",
+            "name",
+            "plan",
+            "properties",
+            "resourceGroup",
+            "sku",
+            "subscriptionId",
+            "tags",
+            "tenantId",
+            "type",
+            "zones"
+        ]
+    );
+    assert_eq!(
+        row["id"],
+        format!("{}/backupInstances/cluster1-bi", vault_id(S1))
+    );
+    assert_eq!(
+        row["type"],
+        "microsoft.dataprotection/backupvaults/backupinstances"
+    );
+    assert_eq!(row["resourceGroup"], "rg-backup");
+    assert_eq!(row["tenantId"], "11111111-1111-1111-1111-111111111111");
+    assert_eq!(
+        row["properties"]["dataSourceInfo"]["resourceID"],
+        cluster_id(S1, "cluster1")
+    );
+    assert_eq!(
+        row["properties"]["dataSourceInfo"]["datasourceType"],
+        "Microsoft.ContainerService/managedClusters"
+    );
+    assert_eq!(
+        row["properties"]["protectionStatus"]["status"],
+        "ProtectionConfigured"
+    );
+
+    let rows = query(
+        &emu,
+        "resources | where type =~ 'microsoft.machinelearningservices/workspaces/computes' \
+         | project id, resourceGroup, computeType = tostring(properties.computeType), cluster = tostring(properties.resourceId), createdOn = tostring(properties.createdOn), workspace = strcat('/', split(id, '/computes/')[0])",
+    );
+    assert_eq!(
+        rows,
+        [json!({
+            "id": format!("{}/computes/aks-compute", workspace_id(S1)),
+            "resourceGroup": "rg-ml",
+            "computeType": "Kubernetes",
+            "cluster": cluster_id(S1, "cluster1"),
+            "createdOn": "2026-03-01T10:00:00Z",
+            "workspace": format!("/{}", workspace_id(S1)),
+        })]
+    );
+
+    // Defender: isEnabled is the REST spec's string ("True"/"False"), whatever the state file said.
+    let rows = query(
+        &emu,
+        "securityresources | where type =~ 'microsoft.security/pricings' and name =~ 'Containers' \
+         | mv-expand ext = properties.extensions \
+         | project subscriptionId, resourceGroup, tier = tostring(properties.pricingTier), ext = tostring(ext.name), on = tostring(ext.isEnabled) | order by ext asc",
+    );
+    assert_eq!(
+        rows,
+        [
+            json!({"subscriptionId": S1, "resourceGroup": "", "tier": "Standard", "ext": "AgentlessDiscoveryForKubernetes", "on": "True"}),
+            json!({"subscriptionId": S1, "resourceGroup": "", "tier": "Standard", "ext": "ContainerSensor", "on": "False"}),
+            // An empty list of extensions expands to no row: the Free plan is not here.
+        ]
+    );
+}
+
+#[test]
+fn role_assignments_and_definitions_are_in_authorizationresources() {
+    let emu = Emulator::start_with_state(&state(), &[]);
+    let rows = query(
+        &emu,
+        &format!(
+            "authorizationresources | where type =~ 'microsoft.authorization/roleassignments' \
+             | where tostring(properties.scope) in~ ('{}', '/subscriptions/{S1}/resourcegroups/rg-ml', '/subscriptions/{S1}') \
+             | project principalId = tostring(properties.principalId), principalType = tostring(properties.principalType), \
+               role = tostring(split(tostring(properties.roleDefinitionId), '/')[6]), resourceGroup, subscriptionId | order by principalId asc",
+            workspace_id(S1)
+        ),
+    );
+    assert_eq!(
+        rows,
+        [
+            json!({"principalId": "p-rg", "principalType": "Group", "role": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "resourceGroup": "rg-ml", "subscriptionId": S1}),
+            json!({"principalId": "p-sub", "principalType": "ServicePrincipal", "role": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "resourceGroup": "", "subscriptionId": S1}),
+            json!({"principalId": "p-ws", "principalType": "User", "role": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "resourceGroup": "rg-ml", "subscriptionId": S1}),
+        ]
+    );
+    let ids = query(
+        &emu,
+        "authorizationresources | where type =~ 'microsoft.authorization/roleassignments' and id startswith '/subscriptions/00000000-0000-0000-0000-000000000000/providers/' | project id",
+    );
+    assert_eq!(ids.len(), 1);
+    let id = ids[0]["id"].as_str().unwrap();
+    assert!(
+        id.starts_with(&format!(
+            "/subscriptions/{S1}/providers/Microsoft.Authorization/roleAssignments/"
+        )),
+        "{id}"
+    );
+    assert_eq!(
+        id.rsplit('/').next().unwrap().len(),
+        36,
+        "a GUID name: {id}"
+    );
+
+    // Built-in roles are tenant-level rows (no subscription); custom ones live under theirs.
+    let roles = query(
+        &emu,
+        "authorizationresources | where type =~ 'microsoft.authorization/roledefinitions' \
+         | project id, name, subscriptionId, roleName = tostring(properties.roleName), kind = tostring(properties.type), \
+           actions = properties.permissions[0].actions | order by roleName asc",
+    );
+    let names: Vec<&str> = roles
+        .iter()
+        .map(|r| r["roleName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "AzureML Compute Operator",
+            "AzureML Data Scientist",
+            "Backup Contributor",
+            "Backup Operator",
+            "Contributor",
+            "ML Compute Attacher",
+            "Owner",
+            "Reader"
+        ]
+    );
+    let owner = &roles[6];
+    assert_eq!(
+        owner["id"],
+        "/providers/Microsoft.Authorization/RoleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+    );
+    assert_eq!(owner["subscriptionId"], "");
+    assert_eq!(owner["kind"], "BuiltInRole");
+    assert_eq!(owner["actions"], json!(["*"]));
+    let custom = &roles[5];
+    assert_eq!(custom["kind"], "CustomRole");
+    assert_eq!(custom["subscriptionId"], S1);
+    assert_eq!(
+        custom["id"],
+        format!(
+            "/subscriptions/{S1}/providers/Microsoft.Authorization/roleDefinitions/0b0b0b0b-0000-4000-8000-000000000001"
+        )
+    );
+}
+
+#[test]
+fn service_tables_page_with_the_skip_token_and_keep_to_the_scope() {
+    let emu = Emulator::start_with_state(&state(), &["--graph-quota", "0"]);
+    let text = "authorizationresources | where type == 'microsoft.authorization/roleassignments' | project id, principalId = tostring(properties.principalId) | order by principalId asc";
+    let mut pages = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut options = json!({"$top": 2});
+        if let Some(t) = &token {
+            options["$skipToken"] = json!(t);
+        }
+        let (status, body) = post(&emu, json!({"query": text, "options": options}));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["totalRecords"], 5);
+        pages.push(body["data"].as_array().unwrap().clone());
+        match body["$skipToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 2, 1]);
+    let principals: Vec<&str> = pages
+        .iter()
+        .flatten()
+        .map(|r| r["principalId"].as_str().unwrap())
+        .collect();
+    assert_eq!(principals, ["p-backup", "p-other", "p-rg", "p-sub", "p-ws"]);
+
+    // Scoped to the second subscription: its rows only, and the tenant-level built-in roles.
+    let (status, body) = post(
+        &emu,
+        json!({"subscriptions": [S2], "query": "authorizationresources | project type, subscriptionId, p = tostring(properties.principalId)"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let rows = body["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 1 + 7, "{rows:?}");
+    assert_eq!(
+        rows[0],
+        json!({"type": "microsoft.authorization/roleassignments", "subscriptionId": S2, "p": "p-other"})
+    );
+    assert!(rows[1..].iter().all(
+        |r| r["subscriptionId"] == "" && r["type"] == "microsoft.authorization/roledefinitions"
+    ));
+    for table in [
+        "kubernetesconfigurationresources",
+        "recoveryservicesresources",
+        "securityresources",
+    ] {
+        let (_, body) = post(&emu, json!({"subscriptions": [S2], "query": table}));
+        assert!(
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["subscriptionId"] == S2),
+            "{table}: {body}"
+        );
+        assert_eq!(body["totalRecords"], 1, "{table}: {body}");
+    }
+}
+
+#[test]
+fn what_the_evaluator_does_not_understand_is_refused_never_answered_wrongly() {
+    let emu = Emulator::start_with_state(&state(), &[]);
+    for (text, named) in [
+        (
+            "authorizationresources | join kind=inner (authorizationresources) on id",
+            "'join'",
+        ),
+        (
+            "securityresources | mv-expand properties.extensions",
+            "mv-expand of a path without a name",
+        ),
+        ("resources | where properties.createdOn > ago(30d)", "'ago'"),
+        (
+            "recoveryservicesresources | summarize count() by subscriptionId",
+            "'summarize'",
+        ),
+        ("advisorresources", "'advisorresources'"),
+    ] {
+        let (status, body) = post(&emu, json!({"query": text}));
+        assert_eq!(status, 400, "{text}: {body}");
+        assert_eq!(body["error"]["code"], "BadRequest");
+        assert_eq!(body["error"]["details"][0]["code"], "InvalidQuery");
+        let why = body["error"]["details"][1]["message"].as_str().unwrap();
+        assert!(why.contains(named), "{text}: {why}");
+    }
+}
+
+#[test]
+fn services_are_set_through_the_control_api_and_kept_in_the_state() {
+    let emu = Emulator::start();
+    let url = format!("{}/_emulator/services", emu.url);
+    let client = emu.control_client();
+    let before: Value = client.get(&url).send().unwrap().json().unwrap();
+    assert_eq!(before, json!({}));
+    assert!(query(&emu, "kubernetesconfigurationresources").is_empty());
+
+    let mut services = services();
+    services["computes"][0]["resourceId"] = json!(cluster_id(S1, "cluster2"));
+    let put = client.put(&url).json(&services).send().unwrap();
+    assert_eq!(put.status().as_u16(), 204);
+    let rows = query(
+        &emu,
+        "resources | where type =~ 'microsoft.machinelearningservices/workspaces/computes' | project cluster = tostring(properties.resourceId)",
+    );
+    assert_eq!(rows, [json!({"cluster": cluster_id(S1, "cluster2")})]);
+
+    // The world's state file carries them, and an emulator started from it serves the same.
+    let state = emu.state();
+    assert_eq!(
+        state["services"]["computes"][0]["resourceId"],
+        cluster_id(S1, "cluster2")
+    );
+    assert_eq!(
+        state["services"]["defenderPlans"][0]["extensions"][1]["isEnabled"],
+        "False"
+    );
+    let again = Emulator::start_with_state(&state, &[]);
+    let text = "kubernetesconfigurationresources | project id, properties";
+    assert_eq!(query(&again, text), query(&emu, text));
+
+    // A body that is not a services section is refused, and nothing changes.
+    for bad in [
+        json!({"computes": [{"name": "x"}]}),
+        json!({"clusters": []}),
+        json!({"extensions": [{"clusterId": "cluster1", "name": "x", "extensionType": "t"}]}),
+    ] {
+        let put = client.put(&url).json(&bad).send().unwrap();
+        assert_eq!(put.status().as_u16(), 400, "{bad}");
+        let body: Value = put.json().unwrap();
+        assert_eq!(body["error"]["code"], "InvalidServices");
+    }
+    let after: Value = client.get(&url).send().unwrap().json().unwrap();
+    assert_eq!(
+        after["computes"][0]["resourceId"],
+        cluster_id(S1, "cluster2")
+    );
+    let missing = client
+        .get(format!("{}/_emulator/expectations", emu.url))
+        .send()
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+}
