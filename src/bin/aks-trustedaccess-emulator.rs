@@ -13,7 +13,7 @@ use aks_trustedaccess::emulator::server::{self, Bound};
 use aks_trustedaccess::emulator::state::{DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, World};
 use aks_trustedaccess::output::write_stdout;
 use clap::{Parser, Subcommand};
-use flags::{Args, config_of, load_seed, with_test_ca};
+use flags::{Args, config_of, load_world, with_test_ca};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -140,7 +140,7 @@ fn first_subscription(world: &World) -> (String, String) {
 
 /// Serves until Ctrl-C, printing the URL on stdout and how to point the CLI at it on stderr.
 fn serve(args: Args) -> Result<(), String> {
-    let world = World::from_seed(load_seed(&args)?)?;
+    let world = load_world(&args)?;
     // The banner exports a subscription this world holds (a fleet has no default one).
     let (banner_subscription, _) = first_subscription(&world);
     let config = config_of(&args)?;
@@ -187,7 +187,7 @@ fn with_client(
     if !client.plain_http && args.tls_cert.is_none() {
         args.tls = true;
     }
-    let world = World::from_seed(load_seed(&args)?)?;
+    let world = load_world(&args)?;
     let (subscription, tenant) = first_subscription(&world);
     let config = config_of(&args)?;
     let lifetime = config.token_lifetime;

@@ -5,7 +5,8 @@
 //! extensions), `recoveryservicesresources` (backup instances), `securityresources` (Defender
 //! plans) and `authorizationresources` (role assignments and definitions).
 
-use crate::emulator::services::{built_in_role_definitions, group_of, subscription_of};
+use crate::emulator::azure_roles::built_in_role_definitions;
+use crate::emulator::services::{group_of, subscription_of};
 use crate::emulator::state::{Cluster, Resource, World};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
@@ -71,43 +72,42 @@ pub fn rows<'a>(
     let wanted = move |sub: &str| in_scope.contains(sub.to_ascii_lowercase().as_str());
     let services = &world.services;
     // Each service item: its ARM JSON, made only once its subscription and index keep it.
-    let items: Box<dyn Iterator<Item = Item<'a>>> =
-        match table.to_ascii_lowercase().as_str() {
-            "resources" => return resources(world, wanted, tenant, index),
-            "kubernetesconfigurationresources" => Box::new(services.extensions.iter().map(|e| {
-                let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| e.to_json());
-                (e.id(), "microsoft.kubernetesconfiguration/extensions", make)
-            })),
-            "recoveryservicesresources" => Box::new(services.backup_instances.iter().map(|b| {
-                let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| b.to_json());
-                (
-                    b.id(),
-                    "microsoft.dataprotection/backupvaults/backupinstances",
-                    make,
-                )
-            })),
-            "securityresources" => Box::new(services.defender_plans.iter().map(|p| {
-                let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| p.to_json());
-                (p.id(), "microsoft.security/pricings", make)
-            })),
-            _ => {
-                let assignments = services.role_assignments.iter().map(|a| {
-                    let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| a.to_json());
-                    (a.id(), "microsoft.authorization/roleassignments", make)
-                });
-                let custom = services.role_definitions.iter().map(|d| {
-                    let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| d.to_json());
-                    (d.id(), "microsoft.authorization/roledefinitions", make)
-                });
-                // Built-in roles are tenant-level rows (no subscription): in every scope.
-                let built_in = built_in_role_definitions().map(|v| {
-                    let id = v["id"].as_str().unwrap_or_default().to_string();
-                    let make: Box<dyn Fn() -> Value + 'a> = Box::new(move || v.clone());
-                    (id, "microsoft.authorization/roledefinitions", make)
-                });
-                Box::new(assignments.chain(custom).chain(built_in))
-            }
-        };
+    let items: Box<dyn Iterator<Item = Item<'a>>> = match table.to_ascii_lowercase().as_str() {
+        "resources" => return resources(world, wanted, tenant, index),
+        "kubernetesconfigurationresources" => Box::new(services.extensions.iter().map(|e| {
+            let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| e.to_json());
+            (e.id(), "microsoft.kubernetesconfiguration/extensions", make)
+        })),
+        "recoveryservicesresources" => Box::new(services.backup_instances.iter().map(|b| {
+            let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| b.to_json());
+            (
+                b.id(),
+                "microsoft.dataprotection/backupvaults/backupinstances",
+                make,
+            )
+        })),
+        "securityresources" => Box::new(services.defender_plans.iter().map(|p| {
+            let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| p.to_json());
+            (p.id(), "microsoft.security/pricings", make)
+        })),
+        _ => {
+            let assignments = services.role_assignments.iter().map(|a| {
+                let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| a.to_json());
+                (a.id(), "microsoft.authorization/roleassignments", make)
+            });
+            let custom = services.role_definitions.iter().map(|d| {
+                let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| d.to_json());
+                (d.id(), "microsoft.authorization/roledefinitions", make)
+            });
+            // Built-in roles are tenant-level rows (no subscription): in every scope.
+            let built_in = built_in_role_definitions().map(|v| {
+                let id = v["id"].as_str().unwrap_or_default().to_string();
+                let make: Box<dyn Fn() -> Value + 'a> = Box::new(move || v.clone());
+                (id, "microsoft.authorization/roledefinitions", make)
+            });
+            Box::new(assignments.chain(custom).chain(built_in))
+        }
+    };
     Box::new(
         items
             .filter(move |(id, kind, _)| {

@@ -2,11 +2,14 @@
 //! users' scripts, with no Azure account. Knobs for paging, operation timing and fault injection.
 
 pub mod activity;
+pub mod azure_roles;
 pub mod conflicts;
 pub mod control;
 pub mod directory;
 pub mod exec;
+pub mod expectations;
 pub mod faults;
+pub mod fleet_services;
 pub mod graph;
 pub mod graph_tables;
 pub mod http;

@@ -1,8 +1,9 @@
 //! The emulator's flags, and what they make: the world to start from, the settings, the test CA.
 
+use aks_trustedaccess::emulator::fleet_services::fleet_with_services;
 use aks_trustedaccess::emulator::graph::GraphConfig;
 use aks_trustedaccess::emulator::ratelimit::{Budget, Limits};
-use aks_trustedaccess::emulator::state::{OperationOutcome, Seed};
+use aks_trustedaccess::emulator::state::{OperationOutcome, Seed, World};
 use aks_trustedaccess::emulator::{EmulatorConfig, FaultKind, Faults, test_ca};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,6 +28,12 @@ pub struct Args {
     /// 1 in 19.
     #[arg(long, value_name = "PERCENT", requires = "fleet", value_parser = clap::value_parser!(u32).range(0..=50))]
     pub fleet_broken_percent: Option<u32>,
+
+    /// With --fleet: give this percentage of the clusters services (Backup, Azure ML, Defender)
+    /// with their bindings present, missing or left over, and role assignments on the sources;
+    /// GET /_emulator/expectations then lists the findings they must produce.
+    #[arg(long, value_name = "PERCENT", requires = "fleet", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub fleet_services: Option<u32>,
 
     /// Items per list page (0 = one page).
     #[arg(long, default_value_t = 100)]
@@ -157,13 +164,23 @@ fn parse_retry_after(raw: &str) -> Result<RetryAfter, String> {
     }
 }
 
-/// The world to start from: `--state FILE`, a generated `--fleet`, or the default world.
-pub fn load_seed(args: &Args) -> Result<Seed, String> {
+/// The world to start from (`load_seed`), with a generated fleet's expectations.
+pub fn load_world(args: &Args) -> Result<World, String> {
+    let (seed, expectations) = load_seed(args)?;
+    let mut world = World::from_seed(seed)?;
+    world.expectations = expectations;
+    Ok(world)
+}
+
+/// The world to start from: `--state FILE`, a generated `--fleet` (with services and their
+/// expectations when `--fleet-services` asks), or the default world.
+fn load_seed(args: &Args) -> Result<(Seed, Option<serde_json::Value>), String> {
     match (&args.state, &args.fleet) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             serde_json::from_str::<Seed>(&text)
+                .map(|seed| (seed, None))
                 .map_err(|e| format!("{} is not a state file: {e}", path.display()))
         }
         (None, Some(spec)) => {
@@ -181,9 +198,13 @@ pub fn load_seed(args: &Args) -> Result<Seed, String> {
                     "--fleet '{spec}': expected three numbers, e.g. 20x50x2"
                 ));
             };
-            Ok(Seed::fleet_with(s, c, b, args.fleet_broken_percent))
+            match args.fleet_services {
+                Some(percent) => fleet_with_services(s, c, b, args.fleet_broken_percent, percent)
+                    .map(|(seed, expected)| (seed, Some(expected))),
+                None => Ok((Seed::fleet_with(s, c, b, args.fleet_broken_percent), None)),
+            }
         }
-        (None, None) => Ok(Seed::default_world()),
+        (None, None) => Ok((Seed::default_world(), None)),
     }
 }
 
