@@ -10,9 +10,18 @@
 //! (every broken binding reported, the same findings under `--discovery arm`, time against the
 //! ideal, peak memory, the Markdown report's size).
 //!
+//! Then, when AKS_BENCH_SERVICES=PERCENT is set, issue 24's: the same fleet with services on
+//! that share of the clusters (`--fleet-services`), audited (with AKS_BENCH_SERVICES_ARGS added,
+//! e.g. "--access"), each cluster with a readable error-level service finding in the
+//! generator's expectations (`/_emulator/expectations`) checked to fail, the others to keep
+//! the plain fleet's promise unless a service finding is on them; requests, time against the
+//! ideal and peak memory reported.
+//!
 //! Knobs (environment): AKS_BENCH_FLEET (default "200x50x2"), AKS_BENCH_FLEET_RUNS (3 per
 //! format), AKS_BENCH_SMALL_FLEET ("20x50x2"), AKS_BENCH_SMALL_RUNS (5 per transport),
-//! AKS_BENCH_TRANSPORT ("tls" or "plain", for the large fleet; default tls).
+//! AKS_BENCH_TRANSPORT ("tls" or "plain", for the large fleet; default tls),
+//! AKS_BENCH_SERVICES (a percentage; unset: no services run), AKS_BENCH_SERVICES_ARGS,
+//! AKS_BENCH_SERVICES_RUNS (3).
 
 #![expect(
     clippy::print_stdout,
@@ -60,6 +69,108 @@ fn main() {
     let small = std::env::var("AKS_BENCH_SMALL_FLEET").unwrap_or_else(|_| "20x50x2".into());
     small_fleet(&trust, &small, env_or("AKS_BENCH_SMALL_RUNS", 5));
     refusing_graph(&trust, &fleet, env_or("AKS_BENCH_REFUSING_RUNS", 3));
+    if let Ok(percent) = std::env::var("AKS_BENCH_SERVICES") {
+        services_fleet(
+            &trust,
+            &fleet,
+            &percent,
+            env_or("AKS_BENCH_SERVICES_RUNS", 3),
+        );
+    }
+}
+
+/// Issue 24's case (see the file's comment).
+fn services_fleet(trust: &measure::TrustFile, fleet: &str, percent: &str, runs: usize) {
+    let (subs, clusters, bindings) = fleet_shape(fleet);
+    let extra = std::env::var("AKS_BENCH_SERVICES_ARGS").unwrap_or_default();
+    println!(
+        "\n| {fleet} with services on {percent} % (`--fleet-services`), audit {extra} | requests | Resource Graph queries | ideal | median wall (p10 – p90) | ratio to ideal | peak RSS |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let latency = LATENCY_MS.to_string();
+    let (mut measured, mut requests, mut queries) = (Vec::new(), 0, 0);
+    for _ in 0..runs {
+        let emulator = Emulator::start(
+            Transport::Tls,
+            &[
+                "--fleet",
+                fleet,
+                "--fleet-services",
+                percent,
+                "--latency-ms",
+                &latency,
+            ],
+            trust,
+        );
+        let expected = emulator.control("expectations");
+        let stdout = tempfile::NamedTempFile::new().expect("temp file");
+        let mut args: Vec<String> = vec!["audit".into(), "-o".into(), "json".into()];
+        args.extend(extra.split_whitespace().map(String::from));
+        let run = emulator.run_to(&args, stdout.path());
+        let rows: Vec<Value> =
+            serde_json::from_slice(&std::fs::read(stdout.path()).expect("stdout")).expect("JSON");
+        check_service_verdicts(&rows, &expected, subs, clusters, bindings);
+        let log = emulator.requests();
+        requests = log.len();
+        queries = requests_by_kind(&log)
+            .get("Resource Graph query")
+            .map_or(0, |k| k.0);
+        measured.push(run);
+    }
+    let s = Stats::of(&measured);
+    let ideal = requests as f64 * LATENCY_MS / DEFAULT_PARALLEL;
+    println!(
+        "| {runs} runs | {requests} | {queries} | {} | {} ({} – {}) | {:.2}× | {:.1} MiB |",
+        ms(ideal),
+        ms(s.wall.median),
+        ms(s.wall.p10),
+        ms(s.wall.p90),
+        s.wall.median / ideal,
+        s.peak_rss_kib as f64 / 1024.0
+    );
+}
+
+/// A cluster with a readable error-level service finding fails (or stays an error when the
+/// plain fleet makes it unreadable); one without any service finding keeps the plain promise.
+fn check_service_verdicts(
+    rows: &[Value],
+    expected: &Value,
+    subs: usize,
+    clusters: usize,
+    bindings: usize,
+) {
+    let mut levels: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in expected["findings"].as_array().into_iter().flatten() {
+        let name = f["cluster"].as_str().unwrap_or_default().rsplit('/').next();
+        levels
+            .entry(name.unwrap_or_default().to_string())
+            .or_default()
+            .push(f["level"].as_str().unwrap_or_default().to_string());
+    }
+    let rows: Vec<&Value> = rows.iter().filter(|r| r["cluster"].is_string()).collect();
+    assert_eq!(rows.len(), subs * clusters, "one row per cluster");
+    let mut failed_by_services = 0;
+    for row in rows {
+        let name = row["cluster"].as_str().unwrap_or_default();
+        let parts: Vec<usize> = name[4..]
+            .split('-')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let plain = expected_verdict(parts[0] * clusters + parts[1], bindings);
+        let verdict = row["verdict"].as_str().unwrap_or_default();
+        match levels.get(name) {
+            Some(l) if l.iter().any(|l| l == "error") && plain != "error" => {
+                assert_eq!(verdict, "fail", "{name}: a service finding is an error");
+                failed_by_services += usize::from(plain != "fail");
+            }
+            None => assert_eq!(verdict, plain, "{name}: no service finding"),
+            Some(_) => {}
+        }
+    }
+    assert!(
+        failed_by_services > 0,
+        "some clusters fail for their services alone"
+    );
 }
 
 /// One measured audit of a fresh emulator (each run starts with ARM's full budget and Resource
