@@ -72,7 +72,8 @@ struct ClientFlags {
     #[arg(long)]
     az: bool,
     /// When the emulator stops, write its request log (requests.json) and its final world
-    /// (state.json, a --state file) into DIR, for a test to assert on.
+    /// (state.json, a --state file) into DIR, for a test to assert on (and, for a fleet made
+    /// with --fleet-services, the generator's expectations: expectations.json).
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
     /// Serve plain http instead of TLS (az and the Azure SDKs refuse bearer tokens over http).

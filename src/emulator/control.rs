@@ -153,17 +153,14 @@ impl Emulator {
                 )
             }
             ("PUT", "services") => self.replace_services(body),
-            ("GET", "expectations") => {
-                let world = self.world.lock().unwrap_or_else(|p| p.into_inner());
-                match &world.expectations {
-                    Some(expected) => Reply::json(200, expected.clone()),
-                    None => Reply::arm_error(
-                        404,
-                        "NotFound",
-                        "this world has no expectations: only a fleet generated with --fleet-services has",
-                    ),
-                }
-            }
+            ("GET", "expectations") => match self.expectations_json() {
+                Some(expected) => Reply::json(200, expected),
+                None => Reply::arm_error(
+                    404,
+                    "NotFound",
+                    "this world has no expectations: only a fleet generated with --fleet-services has",
+                ),
+            },
             ("GET", "stats") => {
                 let (seen, injected) = self.config.faults.counts();
                 let recorded = self

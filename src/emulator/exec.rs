@@ -273,8 +273,9 @@ pub fn detach_stdout() {
     }
 }
 
-/// `--record DIR`: the request log (`requests.json`, as `GET /_emulator/requests` gives it) and
-/// the final world (`state.json`, a state file `--state` starts from).
+/// `--record DIR`: the request log (`requests.json`, as `GET /_emulator/requests` gives it),
+/// the final world (`state.json`, a state file `--state` starts from) and, for a fleet made
+/// with `--fleet-services`, the generator's expectations (`expectations.json`).
 pub fn write_record(dir: &Path, emulator: &Emulator) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
     let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
@@ -282,6 +283,9 @@ pub fn write_record(dir: &Path, emulator: &Emulator) -> Result<(), String> {
         &dir.join("requests.json"),
         &pretty(emulator.requests_json()),
     )?;
+    if let Some(expected) = emulator.expectations_json() {
+        write(&dir.join("expectations.json"), &pretty(expected))?;
+    }
     write(&dir.join("state.json"), &pretty(emulator.state_json()))
 }
 

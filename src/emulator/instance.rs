@@ -37,6 +37,15 @@ impl Emulator {
         )
     }
 
+    /// A generated fleet's expectations (`GET /_emulator/expectations`), if it has them.
+    pub fn expectations_json(&self) -> Option<Value> {
+        self.world
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .expectations
+            .clone()
+    }
+
     /// The world now, as a state file (`GET /_emulator/state`).
     pub fn state_json(&self) -> Value {
         let seed = self

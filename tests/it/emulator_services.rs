@@ -786,3 +786,63 @@ fn a_services_fleet_refuses_what_it_cannot_make() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fleet"));
 }
+
+#[test]
+fn exec_records_the_expectations_beside_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record");
+    let emulator = env!("CARGO_BIN_EXE_aks-trustedaccess-emulator");
+    let out = std::process::Command::new(emulator)
+        .args([
+            "exec",
+            "--plain-http",
+            "--fleet",
+            "2x6x1",
+            "--fleet-services",
+            "100",
+        ])
+        .arg("--record")
+        .arg(&record)
+        .args(["--", emulator, "--version"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| json(&std::fs::read_to_string(record.join(name)).unwrap());
+    let (expected, state) = (read("expectations.json"), read("state.json"));
+    assert_eq!(expected["fleet"], "2x6x1");
+    assert_eq!(expected["servicesPercent"], 100);
+    let computes = state["services"]["computes"].as_array().unwrap();
+    let promised = expected["findings"].as_array().unwrap();
+    // Each compute promised without its binding is in the recorded world.
+    let missing: Vec<&Value> = promised
+        .iter()
+        .filter(|f| f["kind"] == "ml-compute-without-workspace-binding")
+        .collect();
+    assert!(!missing.is_empty());
+    for f in missing {
+        assert!(
+            computes.iter().any(|c| format!(
+                "{}/computes/{}",
+                c["workspaceId"].as_str().unwrap(),
+                c["name"].as_str().unwrap()
+            ) == f["compute"].as_str().unwrap()),
+            "{f}"
+        );
+    }
+    // A plain fleet records no expectations.
+    let plain = dir.path().join("plain");
+    let out = std::process::Command::new(emulator)
+        .args(["exec", "--plain-http", "--fleet", "1x2x1", "--record"])
+        .arg(&plain)
+        .args(["--", emulator, "--version"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(plain.join("state.json").exists());
+    assert!(!plain.join("expectations.json").exists());
+}
