@@ -149,7 +149,10 @@ fn get(world: &World, req: &ArmRequest, id: &str, kind: &str) -> Reply {
                 .authorization_failed(&format!("{}/read", r.resource_type), &r.id),
         ),
         Some(r) => Reply::json(200, r.to_json()),
-        None => not_found(world, id, kind),
+        None => match world.services.find(id) {
+            Some(item) => Reply::json(200, item),
+            None => not_found(world, id, kind),
+        },
     }
 }
 

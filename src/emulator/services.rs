@@ -65,6 +65,31 @@ impl ServicesSeed {
     }
 }
 
+impl ServicesSeed {
+    /// A backup instance, compute or Defender plan by its id (case-insensitive), as ARM's GET
+    /// answers it; extensions and role assignments are served by Resource Graph only.
+    pub fn find(&self, id: &str) -> Option<Value> {
+        let same = |other: String| other.eq_ignore_ascii_case(id.trim_end_matches('/'));
+        let instances = self.backup_instances.iter();
+        instances
+            .filter(|b| same(b.id()))
+            .map(BackupInstanceSeed::to_json)
+            .chain(
+                self.computes
+                    .iter()
+                    .filter(|c| same(c.id()))
+                    .map(ComputeSeed::to_json),
+            )
+            .chain(
+                self.defender_plans
+                    .iter()
+                    .filter(|p| same(p.id()))
+                    .map(DefenderPlanSeed::to_json),
+            )
+            .next()
+    }
+}
+
 /// A cluster extension: `{clusterId}/providers/Microsoft.KubernetesConfiguration/extensions/{name}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -846,3 +846,49 @@ fn exec_records_the_expectations_beside_the_state() {
     assert!(plain.join("state.json").exists());
     assert!(!plain.join("expectations.json").exists());
 }
+
+#[test]
+fn backup_instances_computes_and_plans_are_read_by_id_through_arm() {
+    let emu = Emulator::start_with_state(&state(), &[]);
+    let get = |id: &str| {
+        let resp = emu
+            .control_client()
+            .get(format!("{}{id}?api-version=2024-04-01", emu.url))
+            .bearer_auth("t")
+            .send()
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let instance = format!("{}/backupInstances/cluster1-bi", vault_id(S1));
+    let (status, body) = get(&instance
+        .to_uppercase()
+        .replace("SUBSCRIPTIONS", "subscriptions"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], instance);
+    assert_eq!(
+        body["type"],
+        "Microsoft.DataProtection/backupVaults/backupInstances"
+    );
+    assert_eq!(
+        body["properties"]["dataSourceInfo"]["resourceID"],
+        cluster_id(S1, "cluster1")
+    );
+    let (status, body) = get(&format!("{}/computes/aks-compute", workspace_id(S1)));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["properties"]["computeType"], "Kubernetes");
+    let (status, body) = get(&format!(
+        "/subscriptions/{S1}/providers/Microsoft.Security/pricings/Containers"
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["properties"]["pricingTier"], "Standard");
+    let (status, body) = get(&format!("{}/computes/nope", workspace_id(S1)));
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        emu.request_lines().len(),
+        4,
+        "each read is one recorded ARM request"
+    );
+}
