@@ -297,6 +297,8 @@ impl Generator<'_> {
         }
     }
 
+    /// Cluster n's backup case (`i % 5`, see `fleet_with_services`): extension, instance,
+    /// binding, and the finding each case promises.
     fn backup(&mut self, n: usize, vault_sub: usize, i: usize) {
         let case = i % 5;
         if case == 0 {
@@ -353,6 +355,9 @@ impl Generator<'_> {
         }
     }
 
+    /// Cluster n's ML case (`i % 6`, see `fleet_with_services`): the extension and compute,
+    /// the binding, and the finding each case promises. One function, a little over 60 lines,
+    /// so each case reads beside what it promises.
     fn ml(&mut self, n: usize, s: usize, ws_sub: usize, i: usize) {
         let case = i % 6;
         if case == 0 {

@@ -70,10 +70,30 @@ pub fn rows<'a>(
             .unwrap_or_default()
     };
     let wanted = move |sub: &str| in_scope.contains(sub.to_ascii_lowercase().as_str());
-    let services = &world.services;
-    // Each service item: its ARM JSON, made only once its subscription and index keep it.
-    let items: Box<dyn Iterator<Item = Item<'a>>> = match table.to_ascii_lowercase().as_str() {
-        "resources" => return resources(world, wanted, tenant, index),
+    if table.eq_ignore_ascii_case("resources") {
+        return resources(world, wanted, tenant, index);
+    }
+    let items = service_items(&world.services, table);
+    Box::new(
+        items
+            .filter(move |(id, kind, _)| {
+                let sub = subscription_of(id);
+                (sub.is_empty() || wanted(sub)) && index.keeps(|| id.as_str(), || *kind)
+            })
+            .map(move |(id, _, make)| {
+                let sub = subscription_of(&id);
+                row(&make(), sub, group_of(&id), tenant(sub))
+            }),
+    )
+}
+
+/// The items of a services table, each with its id and type, its ARM JSON made only once its
+/// subscription and the index keep it.
+fn service_items<'a>(
+    services: &'a crate::emulator::services::ServicesSeed,
+    table: &str,
+) -> Box<dyn Iterator<Item = Item<'a>> + 'a> {
+    match table.to_ascii_lowercase().as_str() {
         "kubernetesconfigurationresources" => Box::new(services.extensions.iter().map(|e| {
             let make: Box<dyn Fn() -> Value + 'a> = Box::new(|| e.to_json());
             (e.id(), "microsoft.kubernetesconfiguration/extensions", make)
@@ -107,18 +127,7 @@ pub fn rows<'a>(
             });
             Box::new(assignments.chain(custom).chain(built_in))
         }
-    };
-    Box::new(
-        items
-            .filter(move |(id, kind, _)| {
-                let sub = subscription_of(id);
-                (sub.is_empty() || wanted(sub)) && index.keeps(|| id.as_str(), || *kind)
-            })
-            .map(move |(id, _, make)| {
-                let sub = subscription_of(&id);
-                row(&make(), sub, group_of(&id), tenant(sub))
-            }),
-    )
+    }
 }
 
 /// Table `resources`: clusters, other resources and Azure ML computes of the subscriptions in
