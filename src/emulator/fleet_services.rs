@@ -54,7 +54,7 @@ pub fn fleet_with_services(
         sources: BTreeSet::new(),
         expected: Expected::default(),
     };
-    world.old_bindings_have_no_compute();
+    world.plain_bindings_get_their_computes();
     world.plans();
     let mut i = 0;
     for n in 0..subscriptions * clusters {
@@ -108,11 +108,31 @@ struct Generator<'a> {
 }
 
 impl Generator<'_> {
-    /// The plain fleet's bindings are all mlworkload bindings from workspaces, and the plain
-    /// fleet attaches no compute: each is a workspace binding without its compute.
-    fn old_bindings_have_no_compute(&mut self) {
+    /// The plain fleet's bindings are all mlworkload bindings from workspaces: each workspace
+    /// that exists gets its compute on the cluster (attached 2025-12-01; the plain bindings say
+    /// nothing of when they were made, so no age is promised), and each binding whose
+    /// workspace is gone (dangling) is a workspace binding without its compute.
+    fn plain_bindings_get_their_computes(&mut self) {
+        let existing: std::collections::HashSet<String> = self
+            .seed
+            .resources
+            .iter()
+            .map(|r| r.id.to_ascii_lowercase())
+            .collect();
         for cluster in &self.seed.clusters {
+            let id = cluster_id(cluster);
             for b in &cluster.bindings {
+                if existing.contains(&b.source_resource_id.to_ascii_lowercase()) {
+                    self.seed.services.computes.push(ComputeSeed {
+                        workspace_id: b.source_resource_id.clone(),
+                        name: cluster.name.clone(),
+                        compute_type: "Kubernetes".into(),
+                        resource_id: id.clone(),
+                        created_on: "2025-12-01T00:00:00.0000000Z".into(),
+                        location: "westeurope".into(),
+                    });
+                    continue;
+                }
                 let fields =
                     json!({"binding": b.name, "source": b.source_resource_id, "role": ML_ROLE});
                 self.expected
