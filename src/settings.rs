@@ -4,7 +4,7 @@
 //! configuration for these again.
 
 use crate::azconfig::AzConfig;
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
 use crate::diagnostics::Verbosity;
 use crate::error::{Error, Result};
 use crate::output::query::Query;

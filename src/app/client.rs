@@ -8,7 +8,7 @@ use crate::arm::client::{self, ArmClient, RetryPolicy};
 use crate::arm::cloud::Cloud;
 use crate::arm::transport;
 use crate::azconfig::AzConfig;
-use crate::cli::GlobalArgs;
+use crate::cli::global::GlobalArgs;
 use crate::diagnostics::Diagnostics;
 use crate::error::Result;
 use std::time::Duration;

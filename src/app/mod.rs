@@ -11,7 +11,9 @@ mod doctor;
 
 use crate::arm::auth;
 use crate::azconfig::AzConfig;
-use crate::cli::{Cli, Command, GlobalArgs, TokenCommand};
+use crate::cli::az::TokenCommand;
+use crate::cli::global::GlobalArgs;
+use crate::cli::{Cli, Command};
 use crate::context::Context;
 use crate::diagnostics::Diagnostics;
 use crate::domain::ids::BindingId;

@@ -1,10 +1,13 @@
 //! `audit` arguments resolved: which clusters (a selector over subscriptions, management groups,
 //! resource groups and tags), how to find them, what every cluster must bind, how wide to run.
 
-use crate::cli::{AuditChecks, Discovery};
+use crate::cli::audit::{AuditArgs, AuditChecks, Discovery};
+use crate::cli::global::GlobalArgs;
 use crate::domain::rules::{Level, Risk};
 use crate::error::{Error, Result};
 use crate::output::ReportFormat;
+use crate::resolve::{Request, history};
+use crate::settings::Settings;
 use std::collections::BTreeMap;
 
 /// `audit`'s options.
@@ -108,6 +111,29 @@ impl Annotations {
             None
         }
     }
+}
+
+/// `audit`: the fleet audit, or with `--since` the fleet's binding history.
+pub fn request(args: &AuditArgs, global: &GlobalArgs, settings: &Settings) -> Result<Request> {
+    if let Some(since) = &args.since {
+        return Ok(Request::History(history::fleet(
+            &global.subscription,
+            &args.resource_groups,
+            since,
+        )?));
+    }
+    Ok(Request::Audit(AuditOptions {
+        selector: Selector {
+            subscriptions: settings.subscriptions.clone(),
+            management_groups: args.management_groups.clone(),
+            resource_groups: resource_groups(&args.resource_groups)?,
+            tags: tags(&args.tags)?,
+        },
+        discovery: DiscoveryMode::from(args.discovery),
+        require_binding_for: args.require_binding_for.clone(),
+        parallel: usize::from(args.parallel),
+        ..checks(&args.checks)?
+    }))
 }
 
 /// `-g/--resource-group` (repeatable): names ARM would accept, checked before any request.

@@ -3,7 +3,8 @@
 
 use super::Request;
 use crate::azconfig::AzConfig;
-use crate::cli::{ClusterArgs, RolebindingCommand, WaitArgs, WriteChecks};
+use crate::cli::az::{ClusterArgs, RolebindingCommand};
+use crate::cli::global::{WaitArgs, WriteChecks};
 use crate::domain::ids::{
     BindingId, BindingName, ClusterId, ClusterName, ResourceGroupName, SourceResourceId,
     SubscriptionId,

@@ -2,7 +2,8 @@
 //! refusal, exit 2, before any request), prune options, parallelism, how to wait.
 
 use super::Wait;
-use crate::cli::{DesiredArgs, WaitArgs};
+use crate::cli::desired::DesiredArgs;
+use crate::cli::global::WaitArgs;
 use crate::domain::manifest::{self, Manifest};
 use crate::domain::provenance::Platform;
 use crate::error::Error;

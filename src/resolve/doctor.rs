@@ -5,7 +5,7 @@
 
 use super::binding::{BindingRef, ClusterRef, binding_ref, cluster_ref};
 use crate::azconfig::AzConfig;
-use crate::cli::{ClusterArgs, TokenCommand};
+use crate::cli::az::{ClusterArgs, TokenCommand};
 use crate::domain::jwt::{self, Jwt, MAX_TOKEN_BYTES};
 use crate::error::{Error, Result};
 use std::io::{IsTerminal, Read};

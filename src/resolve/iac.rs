@@ -3,7 +3,8 @@
 //! needs a directory; an existing file is refused unless --force).
 
 use super::desired::{self, ExportRequest};
-use crate::cli::{ExportCodeArgs, ExportFormat, GlobalArgs};
+use crate::cli::desired::{ExportCodeArgs, ExportFormat};
+use crate::cli::global::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::output::OutputFormat;
 use crate::settings::Settings;

@@ -24,7 +24,10 @@ pub use role::{LocationText, RoleList, RoleShow};
 
 #[cfg(test)]
 use crate::azconfig::AzConfig;
-use crate::cli::{Command, GlobalArgs, RoleCommand, RolebindingCommand};
+use crate::cli::Command;
+use crate::cli::az::{RoleCommand, RolebindingCommand};
+use crate::cli::desired::{ApplyArgs, ExportArgs};
+use crate::cli::global::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 
@@ -89,51 +92,22 @@ pub fn request(command: &Command, global: &GlobalArgs, settings: &Settings) -> R
             config,
         )?)),
         Command::Rolebinding(sub) => binding::request(sub, config),
-        Command::Audit {
-            since: Some(since),
-            resource_groups,
-            ..
-        } => Ok(Request::History(history::fleet(
-            &global.subscription,
-            resource_groups,
-            since,
-        )?)),
-        Command::Audit {
-            require_binding_for,
-            parallel,
-            discovery,
-            management_groups,
-            resource_groups,
-            tags,
-            checks,
-            since: None,
-        } => Ok(Request::Audit(AuditOptions {
-            selector: Selector {
-                subscriptions: settings.subscriptions.clone(),
-                management_groups: management_groups.clone(),
-                resource_groups: audit::resource_groups(resource_groups)?,
-                tags: audit::tags(tags)?,
-            },
-            discovery: DiscoveryMode::from(*discovery),
-            require_binding_for: require_binding_for.clone(),
-            parallel: usize::from(*parallel),
-            ..audit::checks(checks)?
-        })),
+        Command::Audit(args) => audit::request(args, global, settings),
         Command::Token(token) => Ok(Request::TokenCheck(doctor::token_check(token, config)?)),
         Command::Plan { desired } => Ok(Request::Plan(desired::plan(desired, settings)?)),
-        Command::Apply {
+        Command::Apply(ApplyArgs {
             desired,
             yes,
             dry_run,
             wait,
-        } => Ok(Request::Apply(desired::apply(
+        }) => Ok(Request::Apply(desired::apply(
             desired, settings, *yes, *dry_run, wait,
         )?)),
-        Command::Export {
+        Command::Export(ExportArgs {
             resource_group,
             parallel,
             code,
-        } => Ok(
+        }) => Ok(
             match iac::export(resource_group.as_deref(), *parallel, code, global, settings)? {
                 ExportKind::Manifest(export) => Request::Export(export),
                 ExportKind::Code(code) => Request::ExportCode(code),

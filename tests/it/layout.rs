@@ -1,6 +1,8 @@
 //! The source tree's shape, checked: no module depends on itself through others (the module
 //! graph, built from every `crate::` and `super::` path in src/, has no cycle, at the level of
-//! files and of top-level modules), and every file opens with a line saying what it is for.
+//! files and of top-level modules), the layers import only downwards, every file opens with a
+//! line saying what it is for, and files and functions stay within their sizes (500 and 80
+//! lines, with the stated exceptions).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -270,4 +272,218 @@ fn every_file_opens_with_its_purpose() {
             file.display()
         );
     }
+}
+
+/// Files longer than this are usually two ideas (STYLE.md), except the ones below.
+const MAX_FILE_LINES: usize = 500;
+
+/// Where a longer file is the job's nature: the `--query` engine (a JMESPath interpreter that
+/// follows jmespath.py function by function), the emulator's KQL (its own small language), and
+/// the tests.
+const LONG_FILES_ALLOWED: &[&str] = &["src/output/query/", "src/emulator/kql.rs"];
+
+/// A function longer than this does not fit in one's head (nor on one screen).
+const MAX_FN_LINES: usize = 80;
+
+/// Functions allowed to be longer, each a table (one arm or one entry per case, nothing to
+/// split but the list): `path:name`. Empty today; a table that grows past the limit goes here.
+const LONG_FNS_ALLOWED: &[&str] = &[];
+
+/// Every .rs file under src/, binaries included, with its path from the crate root.
+fn every_source_file() -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn no_file_is_longer_than_500_lines_outside_the_stated_exceptions() {
+    let mut long = Vec::new();
+    for (path, text) in every_source_file() {
+        let lines = text.lines().count();
+        if lines > MAX_FILE_LINES && !LONG_FILES_ALLOWED.iter().any(|a| path.starts_with(a)) {
+            long.push(format!("{path}: {lines} lines"));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "files over {MAX_FILE_LINES} lines (split them by idea): {long:?}"
+    );
+}
+
+/// The source with comments, strings and character literals blanked (newlines kept), so
+/// braces and `fn` are seen only where they are code.
+fn blank_non_code(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = b.to_vec();
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for c in &mut out[from..to.min(b.len())] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let ident_before = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        let end = if b[i..].starts_with(b"//") {
+            src[i..].find('\n').map_or(b.len(), |j| i + j)
+        } else if b[i..].starts_with(b"/*") {
+            let (mut depth, mut j) = (1, i + 2);
+            while j < b.len() && depth > 0 {
+                if b[j..].starts_with(b"/*") {
+                    (depth, j) = (depth + 1, j + 2);
+                } else if b[j..].starts_with(b"*/") {
+                    (depth, j) = (depth - 1, j + 2);
+                } else {
+                    j += 1;
+                }
+            }
+            j
+        } else if !ident_before && (b[i] == b'r' || b[i..].starts_with(b"br")) {
+            let start = if b[i] == b'r' { i + 1 } else { i + 2 };
+            let hashes = b[start..].iter().take_while(|c| **c == b'#').count();
+            if b.get(start + hashes) == Some(&b'"') {
+                let close = format!("\"{}", "#".repeat(hashes));
+                let body = start + hashes + 1;
+                src[body..]
+                    .find(&close)
+                    .map_or(b.len(), |j| body + j + close.len())
+            } else {
+                i + 1
+            }
+        } else if b[i] == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            j + 1
+        } else if b[i] == b'\'' {
+            // A character literal ('x', '\n', '\u{1b}'), not a lifetime ('a).
+            let len = if b.get(i + 1) == Some(&b'\\') {
+                b[i + 2..].iter().position(|c| *c == b'\'').map(|j| j + 3)
+            } else {
+                let ch = src[i + 1..].chars().next().map_or(1, char::len_utf8);
+                (b.get(i + 1 + ch) == Some(&b'\'')).then_some(ch + 2)
+            };
+            len.map_or(i + 1, |l| i + l)
+        } else {
+            i + 1
+        };
+        if end > i + 1 || b[i] == b'"' {
+            blank(&mut out, i, end);
+        }
+        i = end.max(i + 1);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Each function with a body: its name, first line and length in lines (from `fn` to its
+/// closing brace).
+fn functions(code: &str) -> Vec<(String, usize, usize)> {
+    let b = code.as_bytes();
+    let line_at = |at: usize| code[..at].matches('\n').count() + 1;
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(found) = code[from..].find("fn ") {
+        let at = from + found;
+        from = at + 3;
+        if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_') {
+            continue;
+        }
+        let name: String = code[at + 3..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        // The body opens at the first `{` outside the signature's brackets; a `;` first is a
+        // declaration without a body (a trait's).
+        let (mut depth, mut j) = (0i32, at);
+        while j < b.len() {
+            match b[j] {
+                b'(' | b'[' => depth += 1,
+                b')' | b']' => depth -= 1,
+                b'{' | b';' if depth == 0 => break,
+                _ => {}
+            }
+            j += 1;
+        }
+        if j >= b.len() || b[j] == b';' {
+            continue;
+        }
+        let mut braces = 0;
+        let mut k = j;
+        while k < b.len() {
+            match b[k] {
+                b'{' => braces += 1,
+                b'}' => {
+                    braces -= 1;
+                    if braces == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+        out.push((name, line_at(at), line_at(k) - line_at(at) + 1));
+    }
+    out
+}
+
+#[test]
+fn the_function_finder_sees_bodies_not_strings_comments_or_declarations() {
+    let src = "fn a() {\n    let s = \"fn b() {\";\n    // fn c() {\n    let c = '{';\n}\n\
+               trait T { fn d(&self); }\nfn e<'x>(v: &'x [u8; 2]) -> u8 {\n    r#\"}\"#;\n    v[0]\n}\n";
+    let found = functions(&blank_non_code(src));
+    assert_eq!(
+        found,
+        [("a".to_string(), 1, 5), ("e".to_string(), 7, 4)],
+        "{src}"
+    );
+}
+
+#[test]
+fn no_function_is_longer_than_80_lines_outside_the_listed_tables() {
+    let mut long = Vec::new();
+    let mut seen = 0;
+    for (path, text) in every_source_file() {
+        for (name, line, lines) in functions(&blank_non_code(&text)) {
+            seen += 1;
+            let key = format!("{path}:{name}");
+            if lines > MAX_FN_LINES && !LONG_FNS_ALLOWED.contains(&key.as_str()) {
+                long.push(format!("{key} (line {line}): {lines} lines"));
+            }
+        }
+    }
+    assert!(seen > 1000, "the finder saw only {seen} functions");
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines (split them, or list a table in LONG_FNS_ALLOWED): {long:?}"
+    );
 }

@@ -267,9 +267,12 @@ mod tests {
         findings.iter().map(|f| f.rule).collect()
     }
 
-    #[test]
-    fn each_problem_is_a_finding_with_its_rule_and_a_clean_cluster_has_none() {
-        let role = "Microsoft.MachineLearningServices/workspaces/mlworkload";
+    const ROLE: &str = "Microsoft.MachineLearningServices/workspaces/mlworkload";
+
+    /// A catalog with one low-risk role, sources in every state (`/ok`, `/gone`, `/noid`,
+    /// `/hidden`), and a binding with nothing wrong.
+    fn world() -> (Catalog, HashMap<String, SourceState>, RoleBinding) {
+        let role = ROLE;
         let catalog: Catalog = [(role.to_ascii_lowercase(), (Risk::Low, Arc::new(vec![])))].into();
         let present = SourceState::Present {
             identity_type: Some("SystemAssigned".into()),
@@ -290,7 +293,12 @@ mod tests {
             ("/hidden".to_string(), SourceState::Unreadable("403".into())),
         ]
         .into();
-        let good = binding(&[role], "/ok");
+        (catalog, sources, binding(&[role], "/ok"))
+    }
+
+    #[test]
+    fn a_clean_cluster_has_no_finding_and_counts_give_theirs() {
+        let (catalog, sources, good) = world();
         assert!(
             findings(&facts(
                 "SystemAssigned",
@@ -311,6 +319,23 @@ mod tests {
             ))),
             [NO_BINDING]
         );
+        let eight: Vec<RoleBinding> = (0..8).map(|_| good.clone()).collect();
+        assert_eq!(
+            rule_ids(&findings(&facts(
+                "SystemAssigned",
+                &eight,
+                Some(&catalog),
+                &sources,
+                &[]
+            ))),
+            [BINDING_LIMIT]
+        );
+    }
+
+    #[test]
+    fn each_problem_is_a_finding_with_its_rule() {
+        let (catalog, sources, good) = world();
+        let role = ROLE;
         let mut failed = good.clone();
         failed.properties.provisioning_state = Some("Failed".into());
         let required = Requirement::parse("Microsoft.DataProtection/backupVaults").unwrap();
@@ -345,17 +370,6 @@ mod tests {
             all[5].hint.starts_with("not a permission problem"),
             "{}",
             all[5].hint
-        );
-        let eight: Vec<RoleBinding> = (0..8).map(|_| good.clone()).collect();
-        assert_eq!(
-            rule_ids(&findings(&facts(
-                "SystemAssigned",
-                &eight,
-                Some(&catalog),
-                &sources,
-                &[]
-            ))),
-            [BINDING_LIMIT]
         );
     }
 

@@ -353,8 +353,10 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn each_action_is_chosen_by_name_then_source() {
+    /// A manifest and a cluster's bindings that give every kind of action: `same` unchanged,
+    /// `roles` to update, `moved` to replace, `new` to create, `adopted` already bound under
+    /// another name, `extra` undescribed, and a Defender and a Backup binding.
+    fn example() -> (ClusterId, Vec<Entry>, Vec<RoleBinding>) {
         let wanted = entries(&[
             ("same", "a", ROLE),
             ("roles", "b", ROLE2),
@@ -362,7 +364,7 @@ mod tests {
             ("new", "d", ROLE),
             ("adopted", "e", ROLE),
         ]);
-        let existing = [
+        let existing = vec![
             binding("same", &source("a"), &[ROLE]),
             binding("roles", &source("b"), &[ROLE]),
             binding("moved", &source("c"), &[ROLE]),
@@ -384,6 +386,12 @@ mod tests {
             .unwrap(),
         ];
         let cluster = ClusterId::parse_id(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c")).unwrap();
+        (cluster, wanted, existing)
+    }
+
+    #[test]
+    fn each_action_is_chosen_by_name_then_source() {
+        let (cluster, wanted, existing) = example();
         let refs: Vec<&Entry> = wanted.iter().collect();
         let plain = cluster_actions(&cluster, &refs, &existing, &PruneOptions::default());
         assert_eq!(
@@ -401,6 +409,12 @@ mod tests {
         );
         assert_eq!(plain[6].platform, Some(Platform::Defender));
         assert_eq!(plain[7].platform, Some(Platform::Backup));
+    }
+
+    #[test]
+    fn prune_deletes_what_no_entry_describes_but_platform_bindings_only_when_named() {
+        let (cluster, wanted, existing) = example();
+        let refs: Vec<&Entry> = wanted.iter().collect();
         let pruned = cluster_actions(
             &cluster,
             &refs,
