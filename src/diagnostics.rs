@@ -181,6 +181,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn escape_sequences_and_controls_are_neutralised() {
+        assert_eq!(sanitize("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            sanitize("a\x1b]0;pwned\x07b\x1b[2Jc\rd\u{9b}e\x7f"),
+            "a\u{fffd}]0;pwned\u{fffd}b\u{fffd}[2Jc\u{fffd}d\u{fffd}e\u{fffd}"
+        );
+        assert_eq!(
+            sanitize("a\u{202e}b\u{2066}c\u{fffe}d\u{ffff}e\u{1fffe}"),
+            "a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e\u{1fffe}"
+        );
+    }
+
+    #[test]
     fn tokens_are_redacted() {
         let line = r#"Authorization: Bearer eyJ0eXAi.eyJhdWQi.sig and {"access_token":"abc"}"#;
         let red = redact(line);

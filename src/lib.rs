@@ -3,7 +3,6 @@
 
 pub mod app;
 pub mod arm;
-pub mod audit_ignore;
 pub mod azconfig;
 pub mod cli;
 pub mod commands;
@@ -13,7 +12,6 @@ pub mod domain;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
-pub mod iac_app;
 pub mod output;
 pub mod parse_errors;
 pub mod resolve;

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
             if let Some(message) = status.message() {
                 let colour =
                     settings::color_allowed(&Surroundings::of_process(), &AzConfig::load());
-                let text = aks_trustedaccess::output::terminal::sanitize(message).into_owned();
+                let text = aks_trustedaccess::diagnostics::sanitize(message).into_owned();
                 write_stderr(&paint(Level::Error, &format!("ERROR: {text}\n"), colour));
             }
             ExitCode::from(status.exit_code())
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let colour = settings::color_allowed(&Surroundings::of_process(), &AzConfig::load());
             // Errors carry server text: neutralise escape sequences before colouring.
-            let text = aks_trustedaccess::output::terminal::sanitize(&e.render()).into_owned();
+            let text = aks_trustedaccess::diagnostics::sanitize(&e.render()).into_owned();
             write_stderr(&paint(Level::Error, &text, colour));
             ExitCode::from(e.exit_code())
         }

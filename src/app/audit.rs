@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context, printer: &Printer, options: &AuditOptions) -> Re
     };
     let summary = outcome?;
     closed?;
-    let failing_entries = crate::audit_ignore::report(ctx, options, &summary, &mut sink.report)?;
+    let failing_entries = super::audit_ignore::report(ctx, options, &summary, &mut sink.report)?;
     sink.report.finish()?;
     ctx.diagnostics.summary(&audit_summary_line(
         &summary,

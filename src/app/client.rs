@@ -4,9 +4,12 @@
 
 use crate::arm::auth::cache::DiskCache;
 use crate::arm::auth::{self, AuthSettings, Credential};
-use crate::arm::client::{self, ArmClient, RetryPolicy};
+use crate::arm::client::ArmClient;
 use crate::arm::cloud::Cloud;
+use crate::arm::cloud::ENDPOINT_ENV;
+use crate::arm::retry::RetryPolicy;
 use crate::arm::transport;
+use crate::arm::transport::endpoint_from_env;
 use crate::azconfig::AzConfig;
 use crate::cli::global::GlobalArgs;
 use crate::diagnostics::Diagnostics;
@@ -41,13 +44,12 @@ pub fn arm_client(
     diagnostics: Diagnostics,
 ) -> Result<ArmClient> {
     let cloud = cloud_of(global, config, diagnostics)?;
-    let endpoint = client::endpoint_from_env(cloud)?;
-    if std::env::var_os(client::ENDPOINT_ENV).is_some_and(|v| v.to_string_lossy().trim().is_empty())
-    {
+    let endpoint = endpoint_from_env(cloud)?;
+    if std::env::var_os(ENDPOINT_ENV).is_some_and(|v| v.to_string_lossy().trim().is_empty()) {
         // As az treats an empty setting: unset. Said, so a script's blank variable is visible.
         diagnostics.verbose(&format!(
             "{} is set but empty: treated as unset; using {endpoint}",
-            client::ENDPOINT_ENV
+            ENDPOINT_ENV
         ));
     }
     let retry = RetryPolicy {

@@ -3,11 +3,13 @@
 //! into a clean stop.
 
 mod audit;
+mod audit_ignore;
 mod az;
 mod client;
 mod countdown;
 mod desired;
 mod doctor;
+mod export_code;
 
 use crate::arm::auth;
 use crate::azconfig::AzConfig;
@@ -17,7 +19,7 @@ use crate::cli::{Cli, Command};
 use crate::context::Context;
 use crate::diagnostics::Diagnostics;
 use crate::domain::ids::BindingId;
-pub use crate::error::Status;
+use crate::error::Status;
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
 use crate::resolve::{self, Request};
@@ -113,7 +115,7 @@ async fn dispatch(
         Request::Plan(plan) => desired::run_plan(ctx, printer, plan).await,
         Request::Apply(apply) => desired::run_apply(ctx, printer, apply).await,
         Request::Export(export) => desired::run_export(ctx, printer, export).await,
-        Request::ExportCode(code) => crate::iac_app::run_export_code(ctx, code).await,
+        Request::ExportCode(code) => export_code::run(ctx, code).await,
         Request::History(history) => {
             let changes = crate::commands::history::history(ctx, history).await?;
             printer.print_value(&changes, Some(&crate::commands::history::COLUMNS))?;

@@ -5,7 +5,9 @@ use crate::arm::auth::{Credential, Token, claims};
 use crate::arm::budget::{self, ReadBudget};
 use crate::arm::cloud::Cloud;
 use crate::arm::error::{decode_error, status_reason};
+use crate::arm::retry::RetryPolicy;
 use crate::arm::retry::{self, Attempt, GiveUp, Step};
+use crate::arm::transport::USER_AGENT;
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -27,8 +29,6 @@ pub const RESOURCES_API_VERSION: &str = "2022-12-01";
 pub const PROVIDERS_API_VERSION: &str = "2021-04-01";
 /// The activity log's api-version (Microsoft.Insights event types).
 pub const ACTIVITY_LOG_API_VERSION: &str = "2015-04-01";
-pub use crate::arm::retry::RetryPolicy;
-pub use crate::arm::transport::{ENDPOINT_ENV, USER_AGENT, endpoint_from_env, parse_endpoint};
 
 /// The largest answer body read: far above any real ARM answer (a full list page of role
 /// bindings or clusters is tens of kilobytes), small enough that parsing it stays well inside

@@ -67,7 +67,7 @@ pub fn decode_error(
 pub const MAX_MESSAGE_CHARS: usize = 4096;
 
 /// Marks a cut message, so it is shown once rather than twice.
-pub use crate::error::TRUNCATED_MARK;
+use crate::error::TRUNCATED_MARK;
 
 /// A server's message, cut to [`MAX_MESSAGE_CHARS`].
 pub fn cap_message(text: String) -> String {

@@ -115,7 +115,7 @@ fn with_trust_store(
     Ok(builder.tls_certs_merge(certs))
 }
 
-pub use crate::arm::cloud::ENDPOINT_ENV;
+use crate::arm::cloud::ENDPOINT_ENV;
 
 /// The ARM endpoint: `AKS_TRUSTEDACCESS_ARM_ENDPOINT` or the cloud's. Plain http is refused
 /// unless the host is loopback, so a token never crosses a network in clear text.

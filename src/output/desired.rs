@@ -15,7 +15,7 @@ const RESET: &str = "\x1b[0m";
 /// A field of an action, made safe for the terminal (names, sources, reasons come from the
 /// server or the manifest).
 fn text(v: &Value, key: &str) -> String {
-    crate::output::terminal::sanitize(v[key].as_str().unwrap_or_default()).into_owned()
+    crate::diagnostics::sanitize(v[key].as_str().unwrap_or_default()).into_owned()
 }
 
 fn roles(state: &Value) -> String {
@@ -28,7 +28,7 @@ fn roles(state: &Value) -> String {
                 .join(", ")
         })
         .unwrap_or_default();
-    crate::output::terminal::sanitize(&joined).into_owned()
+    crate::diagnostics::sanitize(&joined).into_owned()
 }
 
 /// The plan as a diff, grouped by cluster; unchanged bindings are counted, not listed, except

@@ -166,7 +166,7 @@ fn row(item: &PyValue, columns: Columns<'_>) -> Vec<(String, String)> {
                                 })
                                 .collect();
                             let joined = texts?.join(separator);
-                            crate::output::terminal::sanitize(python_strip(&joined)).into_owned()
+                            crate::diagnostics::sanitize(python_strip(&joined)).into_owned()
                         }
                         scalar => cell_text(scalar),
                     };
@@ -191,7 +191,7 @@ fn cell_text(value: &PyValue) -> String {
         PyValue::Null => String::new(),
         other => python_strip(&other.python_str()).to_string(),
     };
-    crate::output::terminal::sanitize(&text).into_owned()
+    crate::diagnostics::sanitize(&text).into_owned()
 }
 
 /// Columns on a terminal: wide characters (CJK, emoji) count two, as tabulate counts them when

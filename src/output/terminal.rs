@@ -1,10 +1,8 @@
-//! The terminal: whether stdout/stdin are terminals, the delete prompt, and
-//! making server text safe to show (no escape sequences that retitle or rewrite the terminal).
+//! The terminal: whether stdout/stdin are terminals, and the delete prompt (text is made safe
+//! to show by `diagnostics::sanitize`, the one sanitiser).
 
 use crate::error::Result;
 use std::io::{BufRead, IsTerminal, Write};
-
-pub use crate::diagnostics::sanitize;
 
 pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
@@ -39,23 +37,5 @@ pub fn confirm(question: &str) -> Result<Option<bool>> {
             "n" | "no" => return Ok(Some(false)),
             _ => continue,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escape_sequences_and_controls_are_neutralised() {
-        assert_eq!(sanitize("plain\ttext\n"), "plain\ttext\n");
-        assert_eq!(
-            sanitize("a\x1b]0;pwned\x07b\x1b[2Jc\rd\u{9b}e\x7f"),
-            "a\u{fffd}]0;pwned\u{fffd}b\u{fffd}[2Jc\u{fffd}d\u{fffd}e\u{fffd}"
-        );
-        assert_eq!(
-            sanitize("a\u{202e}b\u{2066}c\u{fffe}d\u{ffff}e\u{1fffe}"),
-            "a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e\u{1fffe}"
-        );
     }
 }

@@ -24,7 +24,7 @@ pub fn render(data: &PyValue) -> String {
             }
             PyValue::List(values) => push_fields(&mut out, values.iter().collect()),
             PyValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            scalar => out.push_str(&crate::output::terminal::sanitize(&field(scalar))),
+            scalar => out.push_str(&crate::diagnostics::sanitize(&field(scalar))),
         }
         out.push('\n');
     }
@@ -36,7 +36,7 @@ fn push_fields(out: &mut String, values: Vec<&PyValue>) {
         if i > 0 {
             out.push('\t');
         }
-        out.push_str(&crate::output::terminal::sanitize(&field(value)));
+        out.push_str(&crate::diagnostics::sanitize(&field(value)));
     }
 }
 

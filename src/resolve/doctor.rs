@@ -11,8 +11,6 @@ use crate::error::{Error, Result};
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
-pub use crate::arm::auth::claims::TRUSTED_ACCESS_AUDIENCE;
-
 /// `rolebinding check`.
 #[derive(Debug, Clone)]
 pub struct BindingCheck {
@@ -171,7 +169,10 @@ mod tests {
             panic!("token check resolves");
         };
         assert_eq!(check.token.audiences(), ["x"]);
-        assert_eq!(check.audience, TRUSTED_ACCESS_AUDIENCE);
+        assert_eq!(
+            check.audience,
+            crate::arm::auth::claims::TRUSTED_ACCESS_AUDIENCE
+        );
         let Err(Error::Usage { message, .. }) = resolve(&[
             "token",
             "check",

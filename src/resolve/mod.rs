@@ -17,7 +17,7 @@ pub use binding::{
     cluster_ref, parse_roles, resource_group,
 };
 pub use desired::{ApplyRequest, ExportRequest, PlanRequest, PruneOptions};
-pub use doctor::{BindingCheck, TRUSTED_ACCESS_AUDIENCE, TokenCheck};
+pub use doctor::{BindingCheck, TokenCheck};
 pub use history::{HistoryRequest, HistoryScope};
 pub use iac::{ExportKind, IacFormat, IacRequest};
 pub use role::{LocationText, RoleList, RoleShow};

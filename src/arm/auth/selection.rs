@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 
-pub use super::TOKEN_ENV;
+use super::TOKEN_ENV;
 
 /// `--auth`: how to sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -13,7 +13,7 @@ use crate::subscription;
 use futures_util::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 
-pub use crate::resolve::{DiscoveryMode, Selector};
+use crate::resolve::{DiscoveryMode, Selector};
 
 /// A subscription to look in.
 #[derive(Debug, Clone)]

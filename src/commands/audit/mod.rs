@@ -11,7 +11,8 @@ pub mod slots;
 pub mod sources;
 mod verdict;
 
-pub use discovery::{DiscoveryMode, Found, FoundCluster, Selector};
+use crate::resolve::DiscoveryMode;
+use discovery::{Found, FoundCluster};
 use requirement::Requirement;
 use row::{BindingView, Row};
 use slots::Slots;
@@ -27,7 +28,7 @@ use crate::domain::finding::{Finding, Suppressed};
 use crate::domain::ids::SubscriptionId;
 use crate::domain::rules::{Level, SUPPRESSION_EXPIRED, SUPPRESSION_STALE};
 use crate::error::{Error, Result};
-pub use crate::resolve::AuditOptions;
+use crate::resolve::AuditOptions;
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use std::collections::{HashMap, HashSet};

@@ -124,7 +124,7 @@ impl Action {
     }
 }
 
-pub use crate::resolve::PruneOptions;
+use crate::resolve::PruneOptions;
 
 /// A cluster's bindings with each name once (names compared as ARM does, ignoring case). A list
 /// can hold a name twice (a hostile server, or a binding deleted and re-created between two pages

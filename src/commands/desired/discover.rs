@@ -7,11 +7,12 @@
 
 use crate::arm::api;
 use crate::arm::models::ManagedCluster;
-use crate::commands::audit::discovery::{self, DiscoveryMode, Found};
+use crate::commands::audit::discovery::{self, Found};
 use crate::context::Context;
 use crate::domain::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
 use crate::domain::manifest::{ClusterRef, Manifest, Selector};
 use crate::error::{Error, Result};
+use crate::resolve::DiscoveryMode;
 use crate::subscription;
 use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap};
@@ -222,7 +223,7 @@ async fn discovered(ctx: &Context, subs: &[SubscriptionId], parallel: usize) -> 
     if subs.is_empty() {
         return Ok(listed);
     }
-    let selector = discovery::Selector {
+    let selector = crate::resolve::Selector {
         subscriptions: subs.iter().map(|s| s.as_str().to_string()).collect(),
         ..Default::default()
     };

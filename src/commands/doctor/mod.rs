@@ -196,7 +196,7 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
-pub use crate::diagnostics::span;
+use crate::diagnostics::span;
 
 #[cfg(test)]
 mod tests {

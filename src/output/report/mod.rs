@@ -12,7 +12,7 @@ mod sarif;
 mod spool;
 
 use crate::error::{Error, Result};
-pub use crate::output::format::ReportFormat;
+use crate::output::format::ReportFormat;
 pub use sarif::MAX_RESULTS as SARIF_MAX_RESULTS;
 use std::path::{Path, PathBuf};
 /// A rule as reports describe it.

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::resolve::IacRequest;
 
-pub async fn run_export_code(ctx: &Context, request: &IacRequest) -> Result<crate::error::Status> {
+pub async fn run(ctx: &Context, request: &IacRequest) -> Result<crate::error::Status> {
     let export = tokio::select! {
         e = iac::export(ctx, &request.export, request.format, request.include_platform, &request.api_version) => e?,
         signal = crate::signals::stop() => return Err(Error::Interrupted { check: None, signal }),
