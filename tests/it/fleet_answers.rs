@@ -21,13 +21,14 @@ fn clusters(out: &Run) -> Vec<Value> {
 #[test]
 fn a_refusing_resource_graph_gives_the_same_findings_as_the_arm_walk() {
     let (subs, per, bindings) = (3, 60, 2);
-    // Every first query of sources is longer than 20,000 characters, and a third of the
-    // batches are refused whatever their length: splitting and ARM reads must still check all.
+    // Every first query of sources is longer than 500 characters (a chunk's names: about
+    // 1,000), and a third of the batches are refused whatever their length: splitting and ARM
+    // reads must still check all.
     let emu = Emulator::start_with(&[
         "--fleet",
         "3x60x2",
         "--graph-max-query-chars",
-        "20000",
+        "500",
         "--graph-refuse-batches",
         "0.33",
         "--graph-quota",
@@ -61,9 +62,9 @@ fn a_refusing_resource_graph_gives_the_same_findings_as_the_arm_walk() {
         .into_iter()
         .filter_map(|r| r["body"]["query"].as_str().map(str::len))
         .collect();
-    assert!(lengths.iter().any(|&l| l > 20_000), "{lengths:?}");
+    assert!(lengths.iter().any(|&l| l > 500), "{lengths:?}");
     assert!(
-        lengths.iter().filter(|&&l| l <= 20_000).count() > 4,
+        lengths.iter().filter(|&&l| l <= 500).count() > 4,
         "{lengths:?}"
     );
 }
@@ -182,4 +183,159 @@ fn fail_level_note_says_why_it_exits_4_and_list_rules_shows_the_ids() {
     assert_eq!(table.code, 0);
     assert!(table.stdout.starts_with("Id "), "{}", table.stdout);
     assert!(table.stdout.contains("\nTA001 "), "{}", table.stdout);
+}
+
+/// The Resource Graph queries of an audit: (discovery's, the source checks').
+fn graph_queries(emu: &Emulator) -> (Vec<Value>, Vec<Value>) {
+    emu.requests()
+        .into_iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("/Microsoft.ResourceGraph/resources")
+        })
+        .map(|r| r["body"].clone())
+        .partition(|b| {
+            b["query"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("managedclusters")
+        })
+}
+
+#[test]
+fn source_checks_take_one_resource_graph_query_per_chunk_of_clusters() {
+    // 1,000 clusters come in chunks of 50, 100, 200, 500 and 150 clusters; each chunk's sources
+    // (at most 1,000) take one query, naming them within their subscription and type. Before
+    // (full ids, at most 400 and 48,000 characters a query) this fleet took 8 queries: 1 for
+    // discovery and 7 for sources (the 500-cluster chunk alone took 3).
+    let (subs, per, bindings) = (10, 100, 2);
+    let emu = Emulator::start_with(&["--fleet", "10x100x2", "--graph-quota", "0"]);
+    let by_graph = run(emu.cli().args(["audit", "--discovery", "arg"]));
+    assert_eq!(by_graph.code, 1, "{}", by_graph.stderr);
+    let (discovery, sources) = graph_queries(&emu);
+    assert_eq!((discovery.len(), sources.len()), (1, 5), "{sources:#?}");
+    for body in &sources {
+        let query = body["query"].as_str().unwrap();
+        assert!(
+            query.starts_with("resources | where (subscriptionId =~ '")
+                && query.contains(
+                    " and type =~ 'microsoft.machinelearningservices/workspaces' and name in~ ('ws-"
+                )
+                && query.ends_with(") | project id, identity"),
+            "{query}"
+        );
+        // One page each: no query is followed with a $skipToken, none is near the length bound.
+        assert!(body["options"]["$skipToken"].is_null(), "{body}");
+        assert!(query.len() < 20_000, "{}", query.len());
+    }
+    // The same findings as reading every source through ARM, as the generator promises.
+    let by_arm = run(emu.cli().args(["audit", "--discovery", "arm"]));
+    let (g, a) = (clusters(&by_graph), clusters(&by_arm));
+    assert_eq!(g.len(), subs * per);
+    assert_eq!(g, a);
+    for row in &g {
+        let name = row["cluster"].as_str().unwrap();
+        let n: Vec<usize> = name[4..].split('-').map(|n| n.parse().unwrap()).collect();
+        let n = n[0] * per + n[1];
+        assert_eq!(row["verdict"], expected_verdict(n, bindings), "{row}");
+    }
+}
+
+#[test]
+fn a_resource_of_the_same_name_elsewhere_does_not_pass_for_a_deleted_source() {
+    // Sources asked for by name: `ws` (deleted) and `ws2` (no identity) in rg1, while rg2 has a
+    // `ws` and a `ws2` with identities. Resource Graph returns rg2's; they must not count.
+    let sub = "00000000-0000-0000-0000-000000000000";
+    let source = |group: &str, name: &str| {
+        format!(
+            "/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        )
+    };
+    let resource = |id: String, identity: bool| {
+        let identity = identity.then(|| serde_json::json!({"type": "SystemAssigned"}));
+        serde_json::json!({"id": id, "location": "eastus", "identity": identity})
+    };
+    let binding = |name: &str, source: String| {
+        serde_json::json!({
+            "name": name,
+            "sourceResourceId": source,
+            "roles": ["Microsoft.MachineLearningServices/workspaces/mlworkload"]
+        })
+    };
+    let state = serde_json::json!({
+        "subscriptions": [{"subscriptionId": sub, "displayName": "Sub"}],
+        "resourceGroups": [
+            {"subscriptionId": sub, "name": "rg1"},
+            {"subscriptionId": sub, "name": "rg2"}
+        ],
+        "clusters": [{
+            "subscriptionId": sub,
+            "resourceGroup": "rg1",
+            "name": "aks",
+            "location": "eastus",
+            "identityType": "SystemAssigned",
+            "bindings": [binding("gone", source("rg1", "ws")), binding("bare", source("rg1", "ws2"))]
+        }],
+        "resources": [
+            resource(source("rg1", "ws2"), false),
+            resource(source("rg2", "ws"), true),
+            resource(source("rg2", "ws2"), true)
+        ]
+    });
+    let emu = Emulator::start_with_state(&state, &[]);
+    let out = run(emu.cli().args(["audit", "--discovery", "arg"]));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let (_, sources) = graph_queries(&emu);
+    assert_eq!(sources.len(), 1);
+    assert!(
+        sources[0]["query"]
+            .as_str()
+            .unwrap()
+            .contains("and name in~ ('ws', 'ws2'))"),
+        "{}",
+        sources[0]
+    );
+    // The deleted source, not returned for itself, is read through ARM (404: dangling; the
+    // audit reads ids lower-cased, as it compares them).
+    let reads: Vec<String> = emu
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.contains("/workspaces/"))
+        .collect();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert!(
+        reads[0].starts_with(&format!(
+            "GET {}?",
+            source("rg1", "ws").to_ascii_lowercase()
+        )),
+        "{reads:?}"
+    );
+    let row = &rows(&out)[0];
+    assert_eq!(row["verdict"], "fail", "{row}");
+    let mut rules: Vec<(&str, &str)> = row["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["ruleId"].as_str().unwrap(),
+                f["resource"].as_str().unwrap(),
+            )
+        })
+        .filter(|(rule, _)| ["TA003", "TA004"].contains(rule))
+        .collect();
+    rules.sort();
+    assert_eq!(rules.len(), 2, "{row}");
+    assert!(
+        rules[0].1.ends_with("/gone") && rules[0].0 == "TA003",
+        "{rules:?}"
+    );
+    assert!(
+        rules[1].1.ends_with("/bare") && rules[1].0 == "TA004",
+        "{rules:?}"
+    );
+    let by_arm = run(emu.cli().args(["audit", "--discovery", "arm"]));
+    assert_eq!(clusters(&by_arm), clusters(&out));
 }

@@ -8,6 +8,7 @@ pub mod requirement;
 pub mod row;
 pub mod rules;
 pub mod slots;
+pub mod source_query;
 pub mod sources;
 mod verdict;
 

@@ -1,15 +1,16 @@
 //! Checking binding sources, each distinct one once, in a way a refusing server cannot starve:
-//! small Resource Graph queries (`where id in~ (…)`, bounded in ids and in characters), a
-//! batch that fails split in halves and asked again, and what still fails read through ARM (a
-//! GET per source, within the client's request budget). Resource Graph's answer is then
-//! completed with an ARM GET for each source it did not return (it cannot tell a deleted
-//! resource from one the caller cannot read). A source no path could read is `Unreadable` with
-//! the reason, which the audit reports as `unknown`, never as a pass.
+//! small Resource Graph queries (compact: sources named within their subscription and type,
+//! see `source_query`; bounded in ids and in characters), a batch that fails split in halves
+//! and asked again, and what still fails read through ARM (a GET per source, within the
+//! client's request budget). Resource Graph's answer is then completed with an ARM GET for each
+//! source it did not return (it cannot tell a deleted resource from one the caller cannot
+//! read). A source no path could read is `Unreadable` with the reason, which the audit reports
+//! as `unknown`, never as a pass.
 
 use crate::arm::graph::{self, Graph, GraphScope};
 use crate::arm::resources::{ResourceReader, SourceState};
-use crate::commands::audit::discovery::kql_string;
 use crate::commands::audit::slots::Slots;
+use crate::commands::audit::source_query::{MAX_QUERY_CHARS, SOURCE_BATCH, SourceQuery};
 use crate::commands::audit::verdict::describe;
 use crate::context::Context;
 use crate::domain::ids::SourceResourceId;
@@ -20,17 +21,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Ids per Resource Graph query at most. With `MAX_QUERY_CHARS` this keeps a query well under
-/// the ~110,000 characters a 1,000-id query reached (which a server refused), while a chunk of
-/// 500 clusters still takes two or three queries: Resource Graph's quota (15 per 5 s) holds for
-/// a 10,000-cluster fleet.
-pub const SOURCE_BATCH: usize = 400;
-
-/// Characters per query at most (the ids are cut to fit). Resource Graph documents no length
-/// limit a client can rely on; 48,000 is under half of the length seen refused, and a batch
-/// refused anyway is split (see `MIN_SPLIT`).
-pub const MAX_QUERY_CHARS: usize = 48_000;
-
 /// A failed batch is split in halves while it has more ids than this; a smaller one that
 /// still fails is read through ARM (a handful of GETs costs less than more queries against
 /// Resource Graph's quota).
@@ -39,10 +29,6 @@ const MIN_SPLIT: usize = 16;
 /// Source states kept for later chunks (about two full chunks' sources); beyond it, only the
 /// states of the current request's sources are kept.
 const KNOWN_LIMIT: usize = 2000;
-
-/// The query before its ids, and after.
-const QUERY_HEAD: &str = "resources | where id in~ (";
-const QUERY_TAIL: &str = ") | project id, identity";
 
 pub struct SourceChecker<'a> {
     ctx: &'a Context,
@@ -154,6 +140,7 @@ impl<'a> SourceChecker<'a> {
     }
 
     /// One Resource Graph query for a batch: the sources it returns exist (with their identity).
+    /// Rows of resources the batch did not ask for (the same name elsewhere) are dropped.
     async fn by_graph(&self, batch: &[String]) -> Result<HashMap<String, SourceState>> {
         let mut subscriptions: Vec<String> = batch
             .iter()
@@ -161,17 +148,20 @@ impl<'a> SourceChecker<'a> {
             .collect();
         subscriptions.sort();
         subscriptions.dedup();
-        let ids: Vec<String> = batch.iter().map(|id| kql_string(id)).collect();
-        let query = format!("{QUERY_HEAD}{}{QUERY_TAIL}", ids.join(", "));
+        let query = SourceQuery::of(batch);
+        let wanted = query.wants();
         let mut out = HashMap::new();
         self.graph
             .query(
                 &GraphScope::Subscriptions(subscriptions),
-                &query,
+                &query.text(),
                 &mut |rows: Vec<Value>| {
                     for row in rows {
-                        if let Some(id) = row["id"].as_str() {
-                            out.insert(id.to_ascii_lowercase(), SourceState::from_resource(&row));
+                        let Some(id) = row["id"].as_str().map(str::to_ascii_lowercase) else {
+                            continue;
+                        };
+                        if wanted.contains(&id) {
+                            out.insert(id, SourceState::from_resource(&row));
                         }
                     }
                 },
@@ -185,15 +175,17 @@ impl<'a> SourceChecker<'a> {
 /// (an id too long for a query alone gets a batch of its own, which ARM reads if refused).
 fn batches(ids: &[String]) -> Vec<&[String]> {
     let mut out = Vec::new();
-    let (mut start, mut chars) = (0, QUERY_HEAD.len() + QUERY_TAIL.len());
+    let mut start = 0;
+    let mut query = SourceQuery::default();
     for (i, id) in ids.iter().enumerate() {
-        // Quoted and escaped, with ", " between.
-        let cost = kql_string(id).len() + 2;
-        if i > start && (i - start >= SOURCE_BATCH || chars + cost > MAX_QUERY_CHARS) {
+        if query.count() > 0
+            && (query.count() >= SOURCE_BATCH || query.len_with(id) > MAX_QUERY_CHARS)
+        {
             out.push(&ids[start..i]);
-            (start, chars) = (i, QUERY_HEAD.len() + QUERY_TAIL.len());
+            start = i;
+            query = SourceQuery::default();
         }
-        chars += cost;
+        query.add(id);
     }
     if start < ids.len() {
         out.push(&ids[start..]);
@@ -210,28 +202,37 @@ mod tests {
         let ids: Vec<String> = (0..1000)
             .map(|n| {
                 format!(
-                    "/subscriptions/s/resourcegroups/g/providers/microsoft.x/y/{}",
-                    "n".repeat(n % 300)
+                    "/subscriptions/00000000-0000-4000-8000-000000000001/resourcegroups/g/providers/microsoft.x/y/{}",
+                    "n".repeat(1 + n % 300)
                 )
             })
             .collect();
         let all = batches(&ids);
         assert_eq!(all.iter().map(|b| b.len()).sum::<usize>(), 1000);
         for b in &all {
-            let query = format!(
-                "{QUERY_HEAD}{}{QUERY_TAIL}",
-                b.iter()
-                    .map(|id| kql_string(id))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let query = SourceQuery::of(b).text();
             assert!(
                 b.len() <= SOURCE_BATCH && query.len() <= MAX_QUERY_CHARS,
                 "{}",
                 query.len()
             );
         }
-        assert!(all.len() > 1000 / SOURCE_BATCH);
+        // Names of up to 300 characters: the characters cut the batches, not the count.
+        assert!(all.len() > 1, "{}", all.len());
         assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_batch_holds_a_page_of_sources_when_names_are_short() {
+        let ids: Vec<String> = (0..2500)
+            .map(|n| {
+                format!(
+                    "/subscriptions/{:08x}-0000-4000-8000-000000000001/resourcegroups/g/providers/microsoft.x/y/ws-{n}",
+                    n / 50
+                )
+            })
+            .collect();
+        let sizes: Vec<usize> = batches(&ids).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [1000, 1000, 500]);
     }
 }
