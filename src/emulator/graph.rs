@@ -8,7 +8,7 @@ use crate::emulator::EmulatorConfig;
 use crate::emulator::graph_tables;
 use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::kql;
-use crate::emulator::state::World;
+use crate::emulator::state::{GraphRows, World};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,9 +45,29 @@ impl Default for GraphConfig {
     }
 }
 
+/// Stored Resource Graph results kept at once.
+const KEPT_RESULTS: usize = 8;
+
 pub use crate::emulator::state::GraphQuota;
 
 impl GraphQuota {
+    /// The stored rows of the query with this fingerprint, if still kept.
+    pub(crate) fn result(&self, fingerprint: &str) -> Option<GraphRows> {
+        self.results
+            .iter()
+            .find(|(f, _)| f == fingerprint)
+            .map(|(_, rows)| rows.clone())
+    }
+
+    /// Stores a query's rows, dropping the oldest beyond `KEPT_RESULTS`.
+    pub(crate) fn keep_result(&mut self, fingerprint: String, rows: GraphRows) {
+        self.results.retain(|(f, _)| *f != fingerprint);
+        self.results.push_back((fingerprint, rows));
+        if self.results.len() > KEPT_RESULTS {
+            self.results.pop_front();
+        }
+    }
+
     /// Charges one query: `(allowed, remaining, resets_after)`.
     fn charge(&mut self, config: &GraphConfig) -> (bool, u32, Duration) {
         let now = Instant::now();
@@ -208,8 +228,9 @@ fn answer(world: &mut World, req: &ArmRequest) -> Reply {
         },
         None => options["$skip"].as_u64().unwrap_or(0) as usize,
     };
-    let rows = match &world.graph_quota.last_result {
-        Some((f, rows)) if options["$skipToken"].is_string() && *f == fingerprint => rows.clone(),
+    let stored = world.graph_quota.result(&fingerprint);
+    let rows = match stored {
+        Some(rows) if options["$skipToken"].is_string() => rows,
         _ => {
             let index = graph_tables::Index {
                 ids: kql::Membership::leading_ids(&query),
@@ -219,7 +240,9 @@ fn answer(world: &mut World, req: &ArmRequest) -> Reply {
                 &query,
                 graph_tables::rows(world, &query.table, &scope, index),
             ));
-            world.graph_quota.last_result = Some((fingerprint.clone(), rows.clone()));
+            world
+                .graph_quota
+                .keep_result(fingerprint.clone(), rows.clone());
             rows
         }
     };

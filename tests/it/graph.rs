@@ -211,3 +211,53 @@ fn management_groups_scope_the_query() {
             .contains("--management-group needs Resource Graph")
     );
 }
+
+#[test]
+fn pages_come_from_the_query_s_stored_result_while_other_queries_come_between() {
+    // Resource Graph pages one stored result: page 2 of a query is cut from the rows its first
+    // page was cut from, even after other queries and a change to the world (an audit pages
+    // discovery while it checks sources; evaluating again would cost a second per page).
+    let sub = "00000000-0000-0000-0000-000000000000";
+    let id = |name: &str| {
+        format!(
+            "/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        )
+    };
+    let resources: Vec<Value> = ["a", "b", "c"]
+        .iter()
+        .map(|n| json!({"id": id(n), "location": "eastus"}))
+        .collect();
+    let state = json!({
+        "subscriptions": [{"subscriptionId": sub, "displayName": "Sub"}],
+        "resourceGroups": [{"subscriptionId": sub, "name": "rg"}],
+        "resources": resources
+    });
+    let emu = Emulator::start_with_state(&state, &["--graph-quota", "0"]);
+    let paged = json!({
+        "subscriptions": [sub],
+        "query": "resources | where type =~ 'microsoft.machinelearningservices/workspaces' | project name | order by name asc",
+        "options": {"$top": 1}
+    });
+    let (_, first, _) = post(&emu, paged.clone());
+    assert_eq!(first["data"], json!([{"name": "a"}]));
+    let (_, other, _) = post(
+        &emu,
+        json!({"subscriptions": [sub], "query": "resources | where name =~ 'c' | project name"}),
+    );
+    assert_eq!(other["data"], json!([{"name": "c"}]));
+    let deleted = emu
+        .control_client()
+        .delete(format!("{}{}?api-version=2024-04-01", emu.url, id("b")))
+        .bearer_auth("t")
+        .send()
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let mut next = paged.clone();
+    next["options"]["$skipToken"] = first["$skipToken"].clone();
+    let (status, second, _) = post(&emu, next);
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["data"], json!([{"name": "b"}]), "{second}");
+    // A new query sees the change.
+    let (_, fresh, _) = post(&emu, paged);
+    assert_eq!(fresh["totalRecords"], 2, "{fresh}");
+}
