@@ -206,6 +206,13 @@ fn with_client(
             url: bound.url(),
             ca_file,
             token: identity::issue_token(&tenant, EMULATOR_CLIENT_ID, lifetime).0,
+            log_analytics_token: identity::issue_token_for(
+                &tenant,
+                EMULATOR_CLIENT_ID,
+                lifetime,
+                "https://api.loganalytics.io",
+            )
+            .0,
             subscription,
             tenant,
             config_dir: config_dir.path().to_path_buf(),

@@ -192,7 +192,7 @@ fn clauses(raw: &str) -> Option<Vec<(String, String, String)>> {
 }
 
 /// An operation's events: `Started` when it was asked for, and its end when it has ended.
-fn events_of(world: &World, op: &Operation) -> Vec<(String, Value)> {
+pub(crate) fn events_of(world: &World, op: &Operation) -> Vec<(String, Value)> {
     let Some(cluster) = world.clusters.get(op.cluster) else {
         return vec![];
     };
@@ -243,6 +243,77 @@ fn events_of(world: &World, op: &Operation) -> Vec<(String, Value)> {
         out.push(event(op.outcome.as_str(), end, Some(code), 1));
     }
     out
+}
+
+/// One past binding write or delete for `POST /_emulator/activity`: the log's clock cannot be
+/// turned back, so tests seed what happened long ago (beyond the 90 days the activity log
+/// serves, within what a Log Analytics workspace keeps).
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PastOperation {
+    /// The binding's id (its cluster must be in the world; the binding need not be).
+    pub binding: String,
+    /// `write` or `delete`.
+    pub operation: String,
+    /// How long ago it was asked for.
+    pub days_ago: f64,
+    /// The bearer token of the caller (read as the emulator reads any token); none: anonymous.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// `Succeeded` (default), `Failed` or `Canceled`.
+    #[serde(default)]
+    pub outcome: Option<String>,
+}
+
+/// Adds ended operations as if asked for `days_ago` days back (ended 5 seconds later).
+pub fn seed_past(world: &mut World, past: Vec<PastOperation>) -> Result<usize, String> {
+    let count = past.len();
+    for p in past {
+        let lower = p.binding.to_ascii_lowercase();
+        let (cluster_id, name) = lower
+            .split_once("/trustedaccessrolebindings/")
+            .ok_or_else(|| format!("'{}' is not a binding id", p.binding))?;
+        let cluster = world
+            .clusters
+            .iter()
+            .position(|c| c.id().to_ascii_lowercase() == cluster_id)
+            .ok_or_else(|| format!("no cluster '{cluster_id}' in the world"))?;
+        let kind = match p.operation.as_str() {
+            "write" => OperationKind::Put,
+            "delete" => OperationKind::Delete,
+            other => return Err(format!("operation '{other}': expected write or delete")),
+        };
+        let outcome = match p.outcome.as_deref().unwrap_or("Succeeded") {
+            "Succeeded" => OperationOutcome::Succeeded,
+            "Failed" => OperationOutcome::Failed,
+            "Canceled" => OperationOutcome::Canceled,
+            other => return Err(format!("outcome '{other}'")),
+        };
+        let start = OffsetDateTime::now_utc()
+            - time::Duration::seconds_f64(p.days_ago.clamp(0.0, 36_500.0) * 86_400.0);
+        let at = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+        let id = uuid::Uuid::new_v4().to_string();
+        let original = p.binding.rsplit('/').next().unwrap_or(name).to_string();
+        world.operations.insert(
+            id.clone(),
+            Operation {
+                id,
+                kind,
+                cluster,
+                binding: original,
+                incarnation: uuid::Uuid::new_v4().to_string(),
+                polls_left: 0,
+                started: std::time::Instant::now(),
+                start_time: at(start),
+                end_time: Some(at(start + time::Duration::seconds(5))),
+                outcome,
+                caller: caller_of(p.token.as_deref().unwrap_or_default()),
+                correlation_id: uuid::Uuid::new_v4().to_string(),
+                http_status: if kind == OperationKind::Put { 201 } else { 202 },
+            },
+        );
+    }
+    Ok(count)
 }
 
 /// `{value, nextLink}` pages of the configured size; the link keeps the filter.

@@ -136,6 +136,23 @@ impl Emulator {
                     format!("expected a list of {{status, headers, body, drop}}: {e}"),
                 ),
             },
+            ("POST", "activity") => {
+                match serde_json::from_slice::<Vec<crate::emulator::activity::PastOperation>>(body)
+                    .map_err(|e| e.to_string())
+                    .and_then(|past| {
+                        let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+                        crate::emulator::activity::seed_past(&mut world, past)
+                    }) {
+                    Ok(n) => Reply::json(200, json!({"added": n})),
+                    Err(e) => Reply::arm_error(
+                        400,
+                        "InvalidActivity",
+                        format!(
+                            "expected a list of {{binding, operation, daysAgo, token, outcome}}: {e}"
+                        ),
+                    ),
+                }
+            }
             ("GET", "requests") => Reply::json(200, self.requests_json()),
             ("DELETE", "requests") => {
                 self.requests

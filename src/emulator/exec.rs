@@ -20,6 +20,8 @@ pub struct Session {
     pub tenant: String,
     /// A token the emulator issued to the documented service principal.
     pub token: String,
+    /// A token for Log Analytics' query API (`--workspace`), for the same service principal.
+    pub log_analytics_token: String,
     /// The private az config directory (`AZURE_CONFIG_DIR`).
     pub config_dir: PathBuf,
 }
@@ -30,6 +32,10 @@ impl Session {
         let mut vars = vec![
             ("AKS_TRUSTEDACCESS_ARM_ENDPOINT", self.url.clone()),
             ("AKS_TRUSTEDACCESS_ACCESS_TOKEN", self.token.clone()),
+            (
+                "AKS_TRUSTEDACCESS_LOGANALYTICS_ACCESS_TOKEN",
+                self.log_analytics_token.clone(),
+            ),
             ("AZURE_SUBSCRIPTION_ID", self.subscription.clone()),
             ("AZURE_TENANT_ID", self.tenant.clone()),
             ("AZURE_CLIENT_ID", EMULATOR_CLIENT_ID.to_string()),
@@ -308,6 +314,7 @@ mod tests {
             subscription: "s".into(),
             tenant: "t".into(),
             token: "x".into(),
+            log_analytics_token: "y".into(),
             config_dir: "/tmp/az".into(),
         };
         let names = |s: &Session| s.env().iter().map(|(k, _)| *k).collect::<Vec<_>>();

@@ -167,4 +167,15 @@ impl<'a> Authorization<'a> {
             Authorization::Bearer(_) => "bearer",
         }
     }
+
+    /// The `aud` claim of a JWT bearer token (for the request log: which audience a request's
+    /// token was for); null for an opaque token or none.
+    pub fn audience(self) -> Value {
+        match self {
+            Authorization::Bearer(token) => crate::emulator::token::claims(token)
+                .and_then(|c| c.aud)
+                .unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
 }

@@ -119,6 +119,16 @@ pub fn issue_token(tenant: &str, client_id: &str, lifetime_seconds: i64) -> (Str
     )
 }
 
+/// An unsigned JWT for another audience (Log Analytics' query API), as the emulator hands out.
+pub fn issue_token_for(
+    tenant: &str,
+    client_id: &str,
+    lifetime_seconds: i64,
+    audience: &str,
+) -> (String, i64) {
+    issue(tenant, client_id, lifetime_seconds, None, audience)
+}
+
 /// The audience a token for `scope` carries: the scope without `/.default` (az asks for
 /// `https://management.core.windows.net//.default`, the SDKs for `https://management.azure.com/.default`).
 fn audience_of(scope: &str) -> String {

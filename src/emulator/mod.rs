@@ -16,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod instance;
 pub mod kql;
+pub mod loganalytics;
 pub mod operations;
 pub mod ratelimit;
 pub mod regions;

@@ -91,15 +91,28 @@ fn provider(world: &World, req: &ArmRequest, namespace: &str) -> Reply {
             "resourceTypes": types.iter().map(|t| json!({
                 "resourceType": t,
                 "locations": [],
-                "apiVersions": RESOURCE_API_VERSIONS,
+                "apiVersions": versions_of(&format!("{spelled}/{t}")),
             })).collect::<Vec<_>>(),
         }),
     )
 }
 
+/// Log Analytics workspaces' api-versions (their provider's own, not the list above).
+pub const WORKSPACE_API_VERSIONS: &[&str] = &["2025-02-01", "2023-09-01", "2022-10-01"];
+
+/// The api-versions a resource type accepts.
+fn versions_of(kind: &str) -> &'static [&'static str] {
+    if kind.eq_ignore_ascii_case(crate::emulator::loganalytics::WORKSPACE_TYPE) {
+        WORKSPACE_API_VERSIONS
+    } else {
+        RESOURCE_API_VERSIONS
+    }
+}
+
 fn version_refused(req: &ArmRequest, kind: &str) -> Option<Reply> {
     let version = req.query.get("api-version")?;
-    (!RESOURCE_API_VERSIONS.contains(&version.as_str())).then(|| {
+    let accepted = versions_of(kind);
+    (!accepted.contains(&version.as_str())).then(|| {
         Reply::arm_error(
             400,
             "NoRegisteredProviderFound",
@@ -107,7 +120,7 @@ fn version_refused(req: &ArmRequest, kind: &str) -> Option<Reply> {
                 "No registered resource provider found for location 'global' and API version '{version}' for type '{}'. \
                  The supported api-versions are '{}'.",
                 kind.split_once('/').map(|(_, t)| t).unwrap_or(kind),
-                RESOURCE_API_VERSIONS.join(", ")
+                accepted.join(", ")
             ),
         )
     })

@@ -194,6 +194,7 @@ impl Emulator {
             "apiVersion": query.get("api-version"),
             "body": received.body_json(),
             "authorization": authorization.as_str(),
+            "audience": authorization.audience(),
             "clientRequestId": received.header("x-ms-client-request-id"),
             "userAgent": received.header("user-agent"),
         }))
@@ -254,6 +255,14 @@ impl Emulator {
             .world
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if crate::emulator::loganalytics::query_path(&received.path).is_some() {
+            return crate::emulator::loganalytics::handle(
+                &mut world,
+                &self.config,
+                &request,
+                token,
+            );
+        }
         match identity::check_bearer(token, &world, &request) {
             Some(refusal) => refusal,
             None => routes::handle(&mut world, &self.config, &request),

@@ -455,6 +455,14 @@ impl Resource {
             "tags": self.tags,
             "properties": {"provisioningState": "Succeeded"},
         });
+        // A Log Analytics workspace's customer id: what its query API is addressed by.
+        if self
+            .resource_type
+            .eq_ignore_ascii_case(crate::emulator::loganalytics::WORKSPACE_TYPE)
+        {
+            value["properties"]["customerId"] = json!(stable_uuid(&self.id));
+            value["properties"]["retentionInDays"] = json!(730);
+        }
         if let Some(identity) = &self.identity {
             let mut i = json!({"type": identity.identity_type});
             if let Some(p) = &identity.principal_id {

@@ -227,6 +227,7 @@ fn env_output_is_export_lines_with_quoted_values() {
         [
             "AKS_TRUSTEDACCESS_ARM_ENDPOINT",
             "AKS_TRUSTEDACCESS_ACCESS_TOKEN",
+            "AKS_TRUSTEDACCESS_LOGANALYTICS_ACCESS_TOKEN",
             "AZURE_SUBSCRIPTION_ID",
             "AZURE_TENANT_ID",
             "AZURE_CLIENT_ID",

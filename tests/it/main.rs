@@ -21,6 +21,7 @@ mod graph;
 mod harness;
 mod help;
 mod history;
+mod history_workspace;
 mod hostile;
 mod hostile_graph;
 mod hostile_properties;
