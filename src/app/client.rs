@@ -88,12 +88,9 @@ pub fn arm_client(
             )
         }
     };
-    Ok(ArmClient::new(
-        endpoint,
-        Box::new(sign_in),
-        cloud,
-        http,
-        diagnostics,
-        retry,
-    ))
+    let log_analytics = transport::log_analytics_from_env(cloud, &endpoint)?;
+    Ok(
+        ArmClient::new(endpoint, Box::new(sign_in), cloud, http, diagnostics, retry)
+            .with_log_analytics(log_analytics),
+    )
 }

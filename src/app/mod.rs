@@ -117,9 +117,16 @@ async fn dispatch(
         Request::Export(export) => desired::run_export(ctx, printer, export).await,
         Request::ExportCode(code) => export_code::run(ctx, code).await,
         Request::History(history) => {
-            let changes = crate::commands::history::history(ctx, history).await?;
-            printer.print_value(&changes, Some(&crate::commands::history::COLUMNS))?;
-            Ok(Status::Success)
+            let found = crate::commands::history::history(ctx, history).await?;
+            printer.print_value(&found.changes, Some(&crate::commands::history::COLUMNS))?;
+            // A partial answer is printed (it is what the workspace gave) but never passes as
+            // the whole history: exit 1 and say why.
+            Ok(match found.partial {
+                Some(why) => Status::Incomplete(Some(format!(
+                    "the workspace answered a partial result, so changes may be missing: {why}"
+                ))),
+                None => Status::Success,
+            })
         }
         az_command => az::run(ctx, printer, az_command, readable).await,
     }

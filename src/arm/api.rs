@@ -221,3 +221,19 @@ pub fn event_error(event: &serde_json::Value) -> String {
         format!("({code}) {}", message.chars().take(500).collect::<String>())
     }
 }
+
+/// A Log Analytics workspace's id (`properties.customerId`, what its query API is addressed
+/// by), read from its ARM resource id (already validated); `None` when it does not exist.
+pub async fn workspace_customer_id(client: &ArmClient, id: &str) -> Result<Option<String>> {
+    let url = client.url(id, crate::arm::loganalytics::WORKSPACE_API_VERSION);
+    let Some(workspace) = client.get_optional::<serde_json::Value>(url).await? else {
+        return Ok(None);
+    };
+    match workspace["properties"]["customerId"].as_str() {
+        Some(customer_id) => Ok(Some(customer_id.to_string())),
+        None => Err(crate::error::Error::UnexpectedResponse {
+            request: format!("GET {id}"),
+            detail: "the workspace has no properties.customerId".into(),
+        }),
+    }
+}

@@ -3,11 +3,11 @@
 
 use crate::arm::auth::{Credential, Token, claims};
 use crate::arm::budget::{self, ReadBudget};
-use crate::arm::cloud::Cloud;
 use crate::arm::error::{decode_error, status_reason};
 use crate::arm::retry::RetryPolicy;
 use crate::arm::retry::{self, Attempt, GiveUp, Step};
 use crate::arm::transport::USER_AGENT;
+use crate::arm::{cloud::Cloud, loganalytics::Audience};
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -65,8 +65,11 @@ pub struct ArmClient {
     endpoint: Url,
     sign_in: SignIn,
     credential: tokio::sync::OnceCell<Credential>,
-    cloud: Cloud,
+    pub(super) cloud: Cloud,
     token: Mutex<Option<Token>>,
+    /// Log Analytics' query API: its origin (`None`: the cloud names none) and its token.
+    pub(super) log_analytics: Option<Url>,
+    log_analytics_token: Mutex<Option<Token>>,
     diagnostics: Diagnostics,
     retry: RetryPolicy,
     read_budget: ReadBudget,
@@ -93,6 +96,8 @@ impl ArmClient {
             in_flight: std::sync::OnceLock::new(),
             cloud,
             token: Mutex::new(None),
+            log_analytics: None,
+            log_analytics_token: Mutex::new(None),
             diagnostics,
             retry,
         }
@@ -155,13 +160,17 @@ impl ArmClient {
             .await
     }
 
-    async fn bearer(&self, refresh: bool) -> Result<Token> {
-        let mut cached = self.token.lock().await;
+    async fn bearer(&self, audience: Audience, refresh: bool) -> Result<Token> {
+        let mut cached = match audience {
+            Audience::Arm => self.token.lock().await,
+            Audience::LogAnalytics => self.log_analytics_token.lock().await,
+        };
         if !refresh && let Some(token) = cached.as_ref() {
             return Ok(token.clone());
         }
+        let scope = self.scope_for(audience)?;
         let credential = self.credential().await?;
-        let token = credential.token(&self.cloud.scope(), refresh).await?;
+        let token = credential.token(&scope, refresh).await?;
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -190,10 +199,23 @@ impl ArmClient {
     }
 
     /// `execute_with`, its retries counted against `--retry-budget` from `started`: a caller that
-    /// already waited for this request (Resource Graph's quota) shares the one budget, so the
-    /// whole request ends within the budget plus one attempt's timeout.
+    /// already waited (Resource Graph's quota) shares the one budget.
     pub async fn execute_since(
         &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        extra_headers: &[(&str, &str)],
+        started: Instant,
+    ) -> Result<ArmResponse> {
+        self.execute_for(Audience::Arm, method, url, body, extra_headers, started)
+            .await
+    }
+
+    /// `execute_since` with a token for `audience`: the one loop every request goes through.
+    pub async fn execute_for(
+        &self,
+        audience: Audience,
         method: Method,
         url: Url,
         body: Option<&serde_json::Value>,
@@ -207,7 +229,7 @@ impl ArmClient {
         let subscription = budget::subscription_of(&url);
         loop {
             self.read_budget.wait(subscription.as_deref()).await;
-            let token = self.bearer(false).await?;
+            let token = self.bearer(audience, false).await?;
             let client_request_id = uuid::Uuid::new_v4().to_string();
             let mut builder = self
                 .http
@@ -240,7 +262,7 @@ impl ArmClient {
                         refreshed = true;
                         self.diagnostics
                             .verbose("401 Unauthorized: getting a fresh token and retrying once");
-                        self.bearer(true).await?;
+                        self.bearer(audience, true).await?;
                         continue;
                     }
                     Attempt::Answered {

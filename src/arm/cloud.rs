@@ -4,6 +4,10 @@
 
 /// The variable that points the tool at another ARM endpoint (the emulator, a private cloud).
 pub const ENDPOINT_ENV: &str = "AKS_TRUSTEDACCESS_ARM_ENDPOINT";
+/// The variable that points Log Analytics' query API (`--workspace`) elsewhere. Unset while
+/// `AKS_TRUSTEDACCESS_ARM_ENDPOINT` is set: the query API is on the ARM endpoint's origin (the
+/// emulator serves both).
+pub const LOG_ANALYTICS_ENDPOINT_ENV: &str = "AKS_TRUSTEDACCESS_LOGANALYTICS_ENDPOINT";
 
 use crate::error::{Error, Result};
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
@@ -32,6 +36,9 @@ pub struct RegisteredCloud {
     pub active_directory: String,
     /// `endpoint_active_directory_resource_id`: the audience of ARM tokens (az's resource).
     pub resource_id: String,
+    /// `endpoint_log_analytics_resource_id`: Log Analytics' query endpoint and token audience,
+    /// when the cloud has one.
+    pub log_analytics: Option<String>,
 }
 
 impl RegisteredCloud {
@@ -54,6 +61,7 @@ impl RegisteredCloud {
                 .unwrap_or_else(|| Cloud::AzureCloud.authority().to_string()),
             resource_id: get("endpoint_active_directory_resource_id")
                 .unwrap_or_else(|| resource_manager.clone()),
+            log_analytics: get("endpoint_log_analytics_resource_id"),
             resource_manager,
         })
     }
@@ -143,6 +151,18 @@ impl Cloud {
         }
     }
 
+    /// Log Analytics' resource id, as az's clouds carry it (`log_analytics_resource_id`): the
+    /// query API's origin (`{it}/v1/workspaces/{id}/query`) and its tokens' audience. `None`
+    /// for a registered cloud whose `clouds.config` names none.
+    pub fn log_analytics(self) -> Option<&'static str> {
+        match self {
+            Cloud::AzureCloud => Some("https://api.loganalytics.io"),
+            Cloud::AzureUsGovernment => Some("https://api.loganalytics.us"),
+            Cloud::AzureChinaCloud => Some("https://api.loganalytics.azure.cn"),
+            Cloud::Registered(r) => r.log_analytics.as_deref(),
+        }
+    }
+
     /// Token audiences ARM accepts in this cloud.
     pub fn audiences(self) -> Vec<String> {
         let mut audiences = vec![
@@ -224,5 +244,10 @@ mod tests {
             "https://management.adfs.stack.example/abc/.default"
         );
         assert!(RegisteredCloud::from_clouds_config(&ini, "AzureCloud").is_none());
+        assert_eq!(cloud.log_analytics(), None);
+        assert_eq!(
+            Cloud::AzureUsGovernment.log_analytics(),
+            Some("https://api.loganalytics.us")
+        );
     }
 }

@@ -128,9 +128,36 @@ pub fn endpoint_from_env(cloud: Cloud) -> Result<Url> {
 }
 
 pub fn parse_endpoint(raw: &str) -> Result<Url> {
+    parse_endpoint_of(ENDPOINT_ENV, raw)
+}
+
+/// Log Analytics' query endpoint (`--workspace`): `AKS_TRUSTEDACCESS_LOGANALYTICS_ENDPOINT`;
+/// else, while `AKS_TRUSTEDACCESS_ARM_ENDPOINT` points elsewhere (the emulator, a test), that
+/// same endpoint, so a token never goes to the real service from a test; else the cloud's
+/// (`None` when a registered cloud names none). The same rule: https, or http on loopback.
+pub fn log_analytics_from_env(cloud: Cloud, arm: &Url) -> Result<Option<Url>> {
+    let set = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(raw) = set(crate::arm::cloud::LOG_ANALYTICS_ENDPOINT_ENV) {
+        return parse_endpoint_of(crate::arm::cloud::LOG_ANALYTICS_ENDPOINT_ENV, &raw).map(Some);
+    }
+    if set(ENDPOINT_ENV).is_some() {
+        return Ok(Some(arm.clone()));
+    }
+    cloud
+        .log_analytics()
+        .map(|raw| parse_endpoint_of("the cloud's Log Analytics endpoint", raw))
+        .transpose()
+}
+
+fn parse_endpoint_of(name: &str, raw: &str) -> Result<Url> {
     let invalid = |why: &str| {
         Error::usage_with_hint(
-            format!("invalid {ENDPOINT_ENV} '{raw}': {why}"),
+            format!("invalid {name} '{raw}': {why}"),
             "use https://<host>, or http://127.0.0.1:<port> for the local emulator",
         )
     };
@@ -210,5 +237,12 @@ mod tests {
         assert!(parse_endpoint("http://example.com").is_err());
         assert!(parse_endpoint("ftp://127.0.0.1").is_err());
         assert!(parse_endpoint("not a url").is_err());
+        let bad = parse_endpoint_of("AKS_TRUSTEDACCESS_LOGANALYTICS_ENDPOINT", "http://10.0.0.1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("AKS_TRUSTEDACCESS_LOGANALYTICS_ENDPOINT"),
+            "{bad}"
+        );
     }
 }

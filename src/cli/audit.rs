@@ -28,8 +28,8 @@ pub struct AuditArgs {
     #[arg(long = "tag", value_name = "KEY[=VALUE]")]
     pub tags: Vec<String>,
     /// Instead of auditing: who created, updated or deleted bindings in the audited
-    /// subscriptions (and -g groups) over this age (Nd or Nh, at most 90d), newest first, as
-    /// `rolebinding history` shows them.
+    /// subscriptions (and -g groups) over this age (Nd or Nh, at most 90d; 730d with
+    /// --workspace), newest first, as `rolebinding history` shows them.
     // The audit's own options are refused beside it (exit 2), never silently ignored.
     #[arg(long, value_name = "AGE", conflicts_with_all = [
         "management_groups", "tags", "require_binding_for", "discovery", "parallel",
@@ -37,6 +37,10 @@ pub struct AuditArgs {
         "baseline", "ignore_file", "no_annotations",
     ])]
     pub since: Option<String>,
+    /// With --since: read the changes from this Log Analytics workspace's AzureActivity
+    /// table (kept beyond 90 days; --since up to 730d): its id (a GUID) or ARM resource id.
+    #[arg(long, value_name = "ID", requires = "since")]
+    pub workspace: Option<String>,
     #[command(flatten)]
     pub checks: AuditChecks,
 }

@@ -200,7 +200,10 @@ Examples:
     aks-trustedaccess rolebinding history -g myResourceGroup \\
       --cluster-name myCluster -n myBinding --since 30d -o table
   Every binding change in the subscription (the last 90 days), as JSON:
-    aks-trustedaccess rolebinding history")]
+    aks-trustedaccess rolebinding history
+  A year back, from the Log Analytics workspace the activity log goes to:
+    aks-trustedaccess rolebinding history --since 365d \\
+      --workspace 60368d41-2f48-4aec-82fe-12bcc70931bb")]
     History {
         /// Only this resource group (alone: every cluster in it).
         #[arg(short = 'g', long = "resource-group", value_name = "NAME")]
@@ -211,9 +214,15 @@ Examples:
         /// Only this binding.
         #[arg(short = 'n', long, value_name = "NAME", requires = "cluster_name")]
         name: Option<String>,
-        /// How far back: Nd (days) or Nh (hours), at most 90d (the activity log's retention).
+        /// How far back: Nd (days) or Nh (hours), at most 90d (the activity log's retention);
+        /// 730d with --workspace.
         #[arg(long, value_name = "AGE", default_value = "90d")]
         since: String,
+        /// Read the history from this Log Analytics workspace's AzureActivity table (where the
+        /// subscription's activity log is exported; kept beyond 90 days): its id (customerId, a
+        /// GUID) or its ARM resource id.
+        #[arg(long, value_name = "ID")]
+        workspace: Option<String>,
     },
 }
 

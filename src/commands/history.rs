@@ -2,6 +2,7 @@
 //! activity log. One query in one of the service's filter forms (a binding: `resourceUri`; a
 //! cluster or group: `resourceGroupName`; the subscription: `resourceProvider`), every page,
 //! then the binding events kept, paired by correlation id into one change each, newest first.
+//! With `--workspace`, the same events come from Log Analytics (`workspace_history`).
 
 use crate::arm::api;
 use crate::context::Context;
@@ -27,7 +28,25 @@ pub const COLUMNS: [&str; 8] = [
     "status",
 ];
 
-pub async fn history(ctx: &Context, request: &HistoryRequest) -> Result<Value> {
+/// The changes, and why they may not be all (a workspace's partial result).
+#[derive(Debug)]
+pub struct History {
+    pub changes: Value,
+    pub partial: Option<String>,
+}
+
+pub async fn history(ctx: &Context, request: &HistoryRequest) -> Result<History> {
+    if let Some(workspace) = &request.workspace {
+        return crate::commands::workspace_history::history(ctx, request, workspace).await;
+    }
+    let changes = from_activity_log(ctx, request).await?;
+    Ok(History {
+        changes,
+        partial: None,
+    })
+}
+
+async fn from_activity_log(ctx: &Context, request: &HistoryRequest) -> Result<Value> {
     let to = time::OffsetDateTime::now_utc();
     // A minute inside the retention, so the clock between here and ARM never crosses it.
     let from = to - request.since + time::Duration::minutes(1).min(request.since / 2);

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod history;
 pub mod role;
 pub mod rolebinding;
+pub mod workspace_history;
 
 /// What a command hands to the output layer.
 #[derive(Debug)]

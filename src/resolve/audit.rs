@@ -120,6 +120,7 @@ pub fn request(args: &AuditArgs, global: &GlobalArgs, settings: &Settings) -> Re
             &global.subscription,
             &args.resource_groups,
             since,
+            args.workspace.as_deref(),
         )?));
     }
     Ok(Request::Audit(AuditOptions {

@@ -18,7 +18,7 @@ pub use binding::{
 };
 pub use desired::{ApplyRequest, ExportRequest, PlanRequest, PruneOptions};
 pub use doctor::{BindingCheck, TokenCheck};
-pub use history::{HistoryRequest, HistoryScope};
+pub use history::{HistoryRequest, HistoryScope, Workspace};
 pub use iac::{ExportKind, IacFormat, IacRequest};
 pub use role::{LocationText, RoleList, RoleShow};
 
@@ -84,11 +84,13 @@ pub fn request(command: &Command, global: &GlobalArgs, settings: &Settings) -> R
             cluster_name,
             name,
             since,
+            workspace,
         }) => Ok(Request::History(history::resolve(
             resource_group.as_deref(),
             cluster_name.as_deref(),
             name.as_deref(),
             since,
+            workspace.as_deref(),
             config,
         )?)),
         Command::Rolebinding(sub) => binding::request(sub, config),

@@ -9,6 +9,8 @@ use std::process::{Child, Stdio};
 pub const SUB: &str = "00000000-0000-0000-0000-000000000000";
 /// The static token the tests sign in with; no test output may contain it.
 pub const TOKEN: &str = "test-token-must-never-be-printed";
+/// The static Log Analytics token (`--workspace`), likewise never printed.
+pub const LOG_ANALYTICS_TOKEN: &str = "test-log-analytics-token-must-never-be-printed";
 
 pub struct Emulator {
     child: Child,
@@ -190,6 +192,10 @@ impl Emulator {
         }
         cmd.env("AKS_TRUSTEDACCESS_ARM_ENDPOINT", &self.url)
             .env("AKS_TRUSTEDACCESS_ACCESS_TOKEN", TOKEN)
+            .env(
+                "AKS_TRUSTEDACCESS_LOGANALYTICS_ACCESS_TOKEN",
+                LOG_ANALYTICS_TOKEN,
+            )
             .env("AZURE_CONFIG_DIR", self.home.path())
             .env("HOME", self.home.path())
             .env("XDG_CACHE_HOME", self.home.path().join("cache"))

@@ -172,6 +172,11 @@ pub(crate) fn example_world() -> Value {
     let mut source = state["resources"][0].clone();
     source["id"] = json!(ws);
     state["resources"].as_array_mut().unwrap().push(source);
+    // The Log Analytics workspace `rolebinding history --workspace` reads (its customerId, a
+    // stable uuid of this id, is the one the example prints).
+    state["resources"].as_array_mut().unwrap().push(json!({"id": format!(
+        "/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.OperationalInsights/workspaces/myLogs"
+    )}));
     state["resourceGroups"]
         .as_array_mut()
         .unwrap()

@@ -8,10 +8,10 @@ use crate::harness::*;
 use base64::Engine;
 use serde_json::{Value, json};
 
-const BINDING: &str = "hist";
+pub const BINDING: &str = "hist";
 
 /// An unsigned JWT with these claims (the emulator reads, never verifies, them).
-fn jwt(claims: Value) -> String {
+pub fn jwt(claims: Value) -> String {
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     format!(
         "{}.{}.sig",
@@ -20,13 +20,13 @@ fn jwt(claims: Value) -> String {
     )
 }
 
-fn user() -> String {
+pub fn user() -> String {
     jwt(
         json!({"upn": "ana@contoso.com", "oid": "11111111-1111-1111-1111-111111111111", "idtyp": "user", "ipaddr": "203.0.113.7"}),
     )
 }
 
-fn service_principal() -> String {
+pub fn service_principal() -> String {
     jwt(
         json!({"oid": "22222222-2222-2222-2222-222222222222", "appid": "33333333-3333-3333-3333-333333333333", "idtyp": "app"}),
     )
@@ -41,7 +41,7 @@ fn as_identity(emu: &Emulator, token: &str, args: &[&str]) {
 }
 
 /// Created by the user, updated by the service principal, deleted by the user.
-fn three_writes(emu: &Emulator) {
+pub fn three_writes(emu: &Emulator) {
     as_identity(emu, &user(), &create_args(BINDING, ML_ROLE));
     as_identity(
         emu,

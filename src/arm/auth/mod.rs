@@ -22,6 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const TOKEN_ENV: &str = "AKS_TRUSTEDACCESS_ACCESS_TOKEN";
+/// With `AKS_TRUSTEDACCESS_ACCESS_TOKEN`, the token for Log Analytics (`--workspace`): a token
+/// has one audience, so an ARM token is never sent there.
+pub const LOG_ANALYTICS_TOKEN_ENV: &str = "AKS_TRUSTEDACCESS_LOGANALYTICS_ACCESS_TOKEN";
 
 /// A bearer token. `Debug` never shows it.
 #[derive(Clone)]
@@ -54,12 +57,15 @@ pub struct AuthSettings {
 pub struct Credential {
     source: Source,
     provider: Provider,
+    /// ARM's scope: what the static token is for.
+    arm_scope: String,
     cache: Option<(DiskCache, String)>,
     diagnostics: Diagnostics,
 }
 
 enum Provider {
-    Static(Token),
+    /// ARM's token, and Log Analytics' when given.
+    Static(Token, Option<Token>),
     Sdk(Arc<dyn TokenCredential>),
 }
 
@@ -82,6 +88,7 @@ impl Credential {
         Ok(Credential {
             source,
             provider,
+            arm_scope: settings.cloud.scope(),
             cache,
             diagnostics: settings.diagnostics,
         })
@@ -93,14 +100,26 @@ impl Credential {
 
     /// Whether asking again can give a different token (a 401 is then worth one retry).
     pub fn can_refresh(&self) -> bool {
-        !matches!(self.provider, Provider::Static(_))
+        !matches!(self.provider, Provider::Static(..))
     }
 
     /// A token for `scope`: from the cache when it has a fresh one, else from the credential.
     /// `refresh` skips (and drops) the cached one, after a 401.
     pub async fn token(&self, scope: &str, refresh: bool) -> Result<Token> {
         let credential = match &self.provider {
-            Provider::Static(token) => return Ok(token.clone()),
+            Provider::Static(arm, _) if scope == self.arm_scope => return Ok(arm.clone()),
+            Provider::Static(_, Some(other)) => return Ok(other.clone()),
+            Provider::Static(_, None) => {
+                return Err(Error::Auth {
+                    message: format!(
+                        "{TOKEN_ENV} holds a token for ARM; {scope} needs its own token, in {LOG_ANALYTICS_TOKEN_ENV}"
+                    ),
+                    hint: Some(format!(
+                        "export {LOG_ANALYTICS_TOKEN_ENV}=\"$(az account get-access-token --resource {} --query accessToken -o tsv)\"",
+                        scope.trim_end_matches("/.default")
+                    )),
+                });
+            }
             Provider::Sdk(credential) => credential,
         };
         let now = claims::unix_now();
@@ -117,7 +136,11 @@ impl Credential {
             },
             None => None,
         };
-        if let Some((cache, key)) = &self.cache {
+        let key = self
+            .cache
+            .as_ref()
+            .map(|(_, base)| format!("{base}|{scope}"));
+        if let (Some((cache, _)), Some(key)) = (&self.cache, &key) {
             if refresh {
                 let _ = cache.remove(key);
             } else {
@@ -151,7 +174,7 @@ impl Credential {
             })?
             .map_err(|e| sign_in_error(&self.source, &e))?;
         let token = access.token.secret().to_string();
-        if let Some((cache, key)) = &self.cache
+        if let (Some((cache, _)), Some(key)) = (&self.cache, &key)
             && let Err(why) = cache.put(key, &token, access.expires_on.unix_timestamp(), now)
         {
             self.diagnostics
@@ -196,9 +219,13 @@ fn provider(source: &Source, env: &Environment, settings: &AuthSettings) -> Resu
     let failed = |e: azure_core::Error| sign_in_error(source, &e);
     let credential: Arc<dyn TokenCredential> = match source {
         Source::AccessToken => {
-            return Ok(Provider::Static(Token(
-                env.get(TOKEN_ENV).unwrap_or_default().trim().to_string(),
-            )));
+            return Ok(Provider::Static(
+                Token(env.get(TOKEN_ENV).unwrap_or_default().trim().to_string()),
+                env.get(LOG_ANALYTICS_TOKEN_ENV)
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .map(Token),
+            ));
         }
         Source::ServicePrincipal { tenant, client_id } => {
             return service_principal(source, tenant, client_id, env, settings);
@@ -300,8 +327,9 @@ fn service_principal(
     ))
 }
 
-/// Where az's and azd's tokens are cached, and under which key: the credential, the tenant,
-/// az's account and the scope. Other credentials are fast and not cached.
+/// Where az's and azd's tokens are cached, and under which key: the credential, the tenant and
+/// az's account (the scope asked for is appended per token). Other credentials are fast and not
+/// cached.
 fn cache_entry(
     source: &Source,
     env: &Environment,
@@ -319,11 +347,7 @@ fn cache_entry(
     let tenant = env
         .get("AZURE_TENANT_ID")
         .unwrap_or_else(|| "default".into());
-    let key = format!(
-        "{kind}|{tenant}|{}|{}",
-        settings.az_identity,
-        settings.cloud.scope()
-    );
+    let key = format!("{kind}|{tenant}|{}", settings.az_identity);
     Some((cache.clone(), key))
 }
 
