@@ -117,7 +117,12 @@ async fn dispatch(
         Request::Export(export) => desired::run_export(ctx, printer, export).await,
         Request::ExportCode(code) => export_code::run(ctx, code).await,
         Request::History(history) => {
-            let found = crate::commands::history::history(ctx, history).await?;
+            let found = match &history.workspace {
+                Some(workspace) => {
+                    crate::commands::workspace_history::history(ctx, history, workspace).await?
+                }
+                None => crate::commands::history::history(ctx, history).await?,
+            };
             printer.print_value(&found.changes, Some(&crate::commands::history::COLUMNS))?;
             // A partial answer is printed (it is what the workspace gave) but never passes as
             // the whole history: exit 1 and say why.

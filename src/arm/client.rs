@@ -3,11 +3,11 @@
 
 use crate::arm::auth::{Credential, Token, claims};
 use crate::arm::budget::{self, ReadBudget};
+use crate::arm::cloud::{Audience, Cloud};
 use crate::arm::error::{decode_error, status_reason};
 use crate::arm::retry::RetryPolicy;
 use crate::arm::retry::{self, Attempt, GiveUp, Step};
 use crate::arm::transport::USER_AGENT;
-use crate::arm::{cloud::Cloud, loganalytics::Audience};
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use bytes::Bytes;

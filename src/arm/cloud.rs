@@ -12,6 +12,15 @@ pub const LOG_ANALYTICS_ENDPOINT_ENV: &str = "AKS_TRUSTEDACCESS_LOGANALYTICS_END
 use crate::error::{Error, Result};
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 
+/// Whom a request's token is for: ARM, or Log Analytics' query API (`--workspace`). Each has
+/// its own token; everything else about a request (request ids, retries, limits, error
+/// decoding) is the one path in `client.rs`; `ArmClient::scope_for` names the scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Arm,
+    LogAnalytics,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Cloud {
     #[value(name = "AzureCloud", alias = "azurecloud")]

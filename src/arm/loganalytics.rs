@@ -4,20 +4,12 @@
 //! with the inner errors that say what is wrong, 403, 404) and partial results decoded.
 
 use crate::arm::client::ArmClient;
+use crate::arm::cloud::Audience;
 use crate::error::{Error, Result};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use std::time::Instant;
 use url::Url;
-
-/// Whom a request's token is for: ARM, or Log Analytics' query API (`--workspace`). Each has
-/// its own token; everything else about a request (request ids, retries, limits, error
-/// decoding) is the one path in `client.rs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    Arm,
-    LogAnalytics,
-}
 
 /// The Microsoft.OperationalInsights api-version used to read a workspace's `customerId`.
 pub const WORKSPACE_API_VERSION: &str = "2023-09-01";

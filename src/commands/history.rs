@@ -35,10 +35,8 @@ pub struct History {
     pub partial: Option<String>,
 }
 
+/// From the activity log (`--workspace` reads `workspace_history` instead).
 pub async fn history(ctx: &Context, request: &HistoryRequest) -> Result<History> {
-    if let Some(workspace) = &request.workspace {
-        return crate::commands::workspace_history::history(ctx, request, workspace).await;
-    }
     let changes = from_activity_log(ctx, request).await?;
     Ok(History {
         changes,

@@ -8,6 +8,7 @@
 use crate::emulator::EmulatorConfig;
 use crate::emulator::http::{ArmRequest, Reply};
 use crate::emulator::kql::{self, Stage};
+pub use crate::emulator::state::WORKSPACE_TYPE;
 use crate::emulator::state::World;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -20,9 +21,6 @@ pub const AUDIENCES: &[&str] = &[
     "https://api.loganalytics.azure.com",
     "https://api.loganalytics.azure.com/",
 ];
-
-/// A workspace resource's type, lower-cased.
-pub const WORKSPACE_TYPE: &str = "microsoft.operationalinsights/workspaces";
 
 /// The `AzureActivity` columns the emulator fills, in order, with their Log Analytics types.
 const COLUMNS: &[(&str, &str)] = &[

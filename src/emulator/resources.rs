@@ -102,7 +102,7 @@ pub const WORKSPACE_API_VERSIONS: &[&str] = &["2025-02-01", "2023-09-01", "2022-
 
 /// The api-versions a resource type accepts.
 fn versions_of(kind: &str) -> &'static [&'static str] {
-    if kind.eq_ignore_ascii_case(crate::emulator::loganalytics::WORKSPACE_TYPE) {
+    if kind.eq_ignore_ascii_case(crate::emulator::state::WORKSPACE_TYPE) {
         WORKSPACE_API_VERSIONS
     } else {
         RESOURCE_API_VERSIONS

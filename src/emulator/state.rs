@@ -456,10 +456,7 @@ impl Resource {
             "properties": {"provisioningState": "Succeeded"},
         });
         // A Log Analytics workspace's customer id: what its query API is addressed by.
-        if self
-            .resource_type
-            .eq_ignore_ascii_case(crate::emulator::loganalytics::WORKSPACE_TYPE)
-        {
+        if self.resource_type.eq_ignore_ascii_case(WORKSPACE_TYPE) {
             value["properties"]["customerId"] = json!(stable_uuid(&self.id));
             value["properties"]["retentionInDays"] = json!(730);
         }
@@ -476,6 +473,9 @@ impl Resource {
         value
     }
 }
+
+/// A Log Analytics workspace's resource type, lower-cased (it answers with a `customerId`).
+pub const WORKSPACE_TYPE: &str = "microsoft.operationalinsights/workspaces";
 
 /// `Namespace/type[/childType…]` of a resource id: the segments after the last `providers`,
 /// namespace then (type, name) pairs. The emulator's own reading, not the client's parser.
