@@ -84,6 +84,7 @@ pub async fn prepare_az(session: &Session) -> Result<(), String> {
          endpoint_active_directory = {base}\n\
          endpoint_active_directory_graph_resource_id = https://graph.windows.net/\n\
          endpoint_active_directory_resource_id = https://management.core.windows.net/\n\
+         endpoint_log_analytics_resource_id = {base}\n\
          endpoint_management = https://management.core.windows.net/\n\
          endpoint_microsoft_graph_resource_id = https://graph.microsoft.com/\n\
          endpoint_portal = {base}\n\

@@ -96,7 +96,7 @@ fn bad_argument(code: &str, message: &str, detail: String) -> Reply {
 
 /// `POST /v1/workspaces/{id}/query` with `{"query", "timespan"}`.
 pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest, token: &str) -> Reply {
-    if let Some(refusal) = check_token(token) {
+    if let Some(refusal) = check_token(token, &req.base) {
         return refusal;
     }
     if req.method != "POST" {
@@ -176,8 +176,9 @@ pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest, toke
 }
 
 /// Log Analytics' refusal of a token for another audience, or an expired one. Opaque tokens
-/// pass, as everywhere in the emulator.
-fn check_token(token: &str) -> Option<Reply> {
+/// pass, as everywhere in the emulator. The emulator's own address is an audience too: `exec
+/// --az` registers it as the cloud's Log Analytics resource, as a private cloud's would be.
+fn check_token(token: &str, base: &str) -> Option<Reply> {
     let claims = crate::emulator::token::claims(token)?;
     let unauthorized = |inner: &str, message: String| {
         Some(error(
@@ -194,7 +195,8 @@ fn check_token(token: &str) -> Option<Reply> {
         return unauthorized("TokenExpired", "The token has expired".into());
     }
     let audiences = claims.audiences();
-    if !audiences.is_empty() && !audiences.iter().any(|a| AUDIENCES.contains(&a.as_str())) {
+    let accepted = |a: &String| AUDIENCES.contains(&a.as_str()) || a.trim_end_matches('/') == base;
+    if !audiences.is_empty() && !audiences.iter().any(accepted) {
         return unauthorized(
             "InvalidAudience",
             format!(
