@@ -52,6 +52,7 @@ pub fn fleet_with_services(
         seed: &mut seed,
         subscriptions,
         sources: BTreeSet::new(),
+        ml_extensions: Default::default(),
         expected: Expected::default(),
     };
     world.plain_bindings_get_their_computes();
@@ -104,6 +105,8 @@ struct Generator<'a> {
     subscriptions: usize,
     /// Source ids made so far (lower-cased), so each is made once with its role assignments.
     sources: BTreeSet<String>,
+    /// Clusters (lower-cased ids) given the Azure ML extension, so none gets it twice.
+    ml_extensions: std::collections::HashSet<String>,
     expected: Expected,
 }
 
@@ -121,6 +124,20 @@ impl Generator<'_> {
             .collect();
         for cluster in &self.seed.clusters {
             let id = cluster_id(cluster);
+            // A Kubernetes compute runs through the Azure ML extension: one per cluster.
+            if cluster
+                .bindings
+                .iter()
+                .any(|b| existing.contains(&b.source_resource_id.to_ascii_lowercase()))
+            {
+                self.ml_extensions.insert(id.to_ascii_lowercase());
+                self.seed.services.extensions.push(ExtensionSeed {
+                    cluster_id: id.clone(),
+                    name: "azureml".into(),
+                    extension_type: "microsoft.azureml.kubernetes".into(),
+                    provisioning_state: "Succeeded".into(),
+                });
+            }
             for b in &cluster.bindings {
                 if existing.contains(&b.source_resource_id.to_ascii_lowercase()) {
                     self.seed.services.computes.push(ComputeSeed {
@@ -399,12 +416,14 @@ impl Generator<'_> {
         );
         let mut compute_id = String::new();
         if case != 4 {
-            self.seed.services.extensions.push(ExtensionSeed {
-                cluster_id: cluster_id.clone(),
-                name: "azureml".into(),
-                extension_type: "microsoft.azureml.kubernetes".into(),
-                provisioning_state: "Succeeded".into(),
-            });
+            if self.ml_extensions.insert(cluster_id.to_ascii_lowercase()) {
+                self.seed.services.extensions.push(ExtensionSeed {
+                    cluster_id: cluster_id.clone(),
+                    name: "azureml".into(),
+                    extension_type: "microsoft.azureml.kubernetes".into(),
+                    provisioning_state: "Succeeded".into(),
+                });
+            }
             let compute = ComputeSeed {
                 workspace_id: workspace.clone(),
                 name: format!("aks-{s}-{}", n % 1000),

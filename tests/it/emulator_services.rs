@@ -622,6 +622,26 @@ fn a_generated_fleets_expectations_are_what_its_tables_show() {
         let listed = promised.iter().filter(|f| f.0 == kind).count() as u64;
         assert_eq!(count, listed, "{kind}");
     }
+    // Each cluster with a compute runs the Azure ML extension, once.
+    let extensions = all_rows(
+        &emu,
+        "kubernetesconfigurationresources | where properties.extensionType =~ 'microsoft.azureml.kubernetes' | project cluster = tolower(split(id, '/providers/Microsoft.KubernetesConfiguration/')[0])",
+    );
+    let with_extension: Vec<String> = extensions.iter().map(|r| lower(&r["cluster"])).collect();
+    let unique: std::collections::BTreeSet<&String> = with_extension.iter().collect();
+    assert_eq!(
+        unique.len(),
+        with_extension.len(),
+        "one extension per cluster"
+    );
+    let computes = all_rows(
+        &emu,
+        "resources | where type =~ 'microsoft.machinelearningservices/workspaces/computes' | project cluster = tolower(tostring(properties.resourceId))",
+    );
+    assert!(computes.len() > 40, "{}", computes.len());
+    for c in &computes {
+        assert!(unique.contains(&lower(&c["cluster"])), "{c}");
+    }
     // The same shape and percentage make the same world.
     let again = Emulator::start_with(&args);
     assert_eq!(again.state(), state);
