@@ -3,7 +3,8 @@
 //! `=~`, `!~`, `<`, `<=`, `>`, `>=`, `in`, `in~`, `!in`, `!in~`, `startswith`, `endswith`,
 //! `contains`, `has` (and their `!` forms), `and`, `or`, `not()`, `tostring()`, `tolower()`,
 //! `toupper()`, `tobool()`, `tolong()`, `isnull()`, `isnotnull()`, `isempty()`, `isnotempty()`,
-//! `strcat()`, `split()`, `array_length()`, column paths `a.b`, `a['b']`, `a[0]`) and its
+//! `strcat()`, `split()`, `array_length()`, `indexof()`, `substring()`, `iff()`, `coalesce()`,
+//! column paths `a.b`, `a['b']`, `a[0]`) and its
 //! evaluation over rows. Anything else is an error naming the part it did not understand.
 
 use serde_json::{Map, Value};
@@ -601,6 +602,11 @@ impl Parser {
             ("strcat", 1, 64),
             ("split", 2, 2),
             ("array_length", 1, 1),
+            ("indexof", 2, 2),
+            ("substring", 2, 3),
+            ("iff", 3, 3),
+            ("iif", 3, 3),
+            ("coalesce", 1, 64),
         ];
         let Some(&(_, fewest, most)) = FUNCTIONS.iter().find(|f| f.0 == name) else {
             let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.0).collect();
@@ -761,6 +767,33 @@ fn call(name: &str, args: &[Value]) -> Value {
             Value::Array(items) => Value::from(items.len()),
             _ => Value::Null,
         },
+        // Positions count characters, as KQL's do; -1 when not found.
+        "indexof" => {
+            let (whole, part) = (text(&v), args.get(1).map(text).unwrap_or_default());
+            whole.find(&part).map_or(Value::from(-1), |at| {
+                Value::from(whole[..at].chars().count())
+            })
+        }
+        "substring" => {
+            let whole: Vec<char> = text(&v).chars().collect();
+            let number = |i: usize| {
+                args.get(i)
+                    .and_then(Value::as_f64)
+                    .map(|n| n.max(0.0) as usize)
+            };
+            let start = number(1).unwrap_or(0).min(whole.len());
+            let end = number(2).map_or(whole.len(), |n| (start + n).min(whole.len()));
+            Value::String(whole[start..end].iter().collect())
+        }
+        "iff" | "iif" => {
+            let pick = if truthy(&v) { 1 } else { 2 };
+            args.get(pick).cloned().unwrap_or(Value::Null)
+        }
+        "coalesce" => args
+            .iter()
+            .find(|a| !a.is_null() && a.as_str() != Some(""))
+            .cloned()
+            .unwrap_or(Value::Null),
         _ => Value::Bool(!truthy(&v)),
     }
 }
@@ -1055,6 +1088,20 @@ mod tests {
         assert_eq!(out[2]["n"], Value::Null);
         let query = parse("t | where split(id, '/')[1] == 'q'").unwrap();
         assert_eq!(run(&query, table()).len(), 1);
+        let query = parse(
+            "t | project at = indexof(id, 'p'), none = indexof(id, 'zz'), head = substring('abcdef', 1, 3), \
+             tail = substring('abc', 1), pick = iff(id == '/p', 'yes', 'no'), first = coalesce(properties.x, '', 'c')",
+        )
+        .unwrap();
+        let out: Vec<Value> = run(&query, table())
+            .into_iter()
+            .map(Value::Object)
+            .collect();
+        assert_eq!(
+            out[0],
+            json!({"at": 1, "none": -1, "head": "bcd", "tail": "bc", "pick": "yes", "first": "c"})
+        );
+        assert_eq!(out[1]["pick"], "no");
     }
 
     #[test]
