@@ -11,11 +11,12 @@
 //! ideal, peak memory, the Markdown report's size).
 //!
 //! Then, when AKS_BENCH_SERVICES=PERCENT is set, issue 24's: the same fleet with services on
-//! that share of the clusters (`--fleet-services`), audited (with AKS_BENCH_SERVICES_ARGS added,
-//! e.g. "--services --access", the CLI's opt-in service flags), each cluster with a readable error-level service finding in the
-//! generator's expectations (`/_emulator/expectations`) checked to fail, the others to keep
-//! the plain fleet's promise unless a service finding is on them; requests, time against the
-//! ideal and peak memory reported.
+//! that share of the clusters (`--fleet-services`), audited (with AKS_BENCH_SERVICES_ARGS
+//! added, e.g. "--services --access", the CLI's opt-in service flags), each cluster with a
+//! readable error-level service finding in the generator's expectations
+//! (`/_emulator/expectations`) checked to fail, the others to keep the plain fleet's promise
+//! unless a service finding is on them; requests, time against the ideal and peak memory
+//! reported.
 //!
 //! Knobs (environment): AKS_BENCH_FLEET (default "200x50x2"), AKS_BENCH_FLEET_RUNS (3 per
 //! format), AKS_BENCH_SMALL_FLEET ("20x50x2"), AKS_BENCH_SMALL_RUNS (5 per transport),
