@@ -4,12 +4,11 @@
 //! the same shape and percentage always give the same world. The findings this world must
 //! produce are recorded by `expectations` from the same decisions (see that module).
 
-use crate::emulator::azure_roles::built_in_role;
 use crate::emulator::expectations::{Expected, Kind, cluster_id};
+use crate::emulator::fleet_access::{ATTACHER_ROLE, assignment, attacher_role, source_assignments};
 use crate::emulator::seed::{BindingSeed, IdentitySeed, ResourceSeed, Seed, fleet_subscription_id};
 use crate::emulator::services::{
     BackupInstanceSeed, ComputeSeed, DefenderPlanSeed, ExtensionSeed, PlanExtension,
-    RoleAssignmentSeed, RoleDefinitionSeed,
 };
 use crate::emulator::stable_id::stable_uuid;
 use serde_json::{Value, json};
@@ -18,8 +17,6 @@ use std::collections::BTreeSet;
 pub const BACKUP_ROLE: &str = "Microsoft.DataProtection/backupVaults/backup-operator";
 pub const ML_ROLE: &str = "Microsoft.MachineLearningServices/workspaces/mlworkload";
 pub const DEFENDER_ROLE: &str = "Microsoft.Security/pricings/microsoft-defender-operator";
-/// The custom role the generator defines: write on workspaces' computes (so it can drive one).
-pub const ATTACHER_ROLE: &str = "ML Compute Attacher";
 /// At most this many bindings per cluster (the service's limit), old and new together.
 const BINDING_LIMIT: usize = 8;
 
@@ -213,48 +210,14 @@ impl Generator<'_> {
             readable: true,
         });
         let j = self.sources.len();
-        let lower = id.to_ascii_lowercase();
-        let group = lower
-            .find("/providers/")
-            .filter(|_| lower.contains("/resourcegroups/"))
-            .map(|at| id[..at].to_string());
-        // The service's own role at the source (the vault's backup admins, the workspace's
-        // data scientists), and by turns: Contributor at the source's group, nothing more, a
-        // Reader (who cannot act) with the second role, an Owner.
-        let extra: Vec<(String, &str, &str)> = match j % 4 {
-            0 => group
-                .map(|g| (g, "Contributor", "Group"))
-                .into_iter()
-                .collect(),
-            1 => vec![],
-            2 => std::iter::once((id.to_string(), "Reader", "User"))
-                .chain(roles.get(1).map(|r| (id.to_string(), r.0, r.1)))
-                .collect(),
-            _ => vec![(id.to_string(), "Owner", "User")],
-        };
-        let own = roles.first().map(|r| (id.to_string(), r.0, r.1));
-        let assignments: Vec<(String, &str, &str)> = own.into_iter().chain(extra).collect();
-        for (scope, role, kind) in assignments {
+        for (scope, role, kind) in source_assignments(id, j, roles) {
             self.assign(&scope, role, kind, j);
         }
     }
 
     /// A role assignment at `scope` to a principal made from the role, the scope and `j`.
     fn assign(&mut self, scope: &str, role: &str, principal_type: &str, j: usize) {
-        let sub = crate::emulator::services::subscription_of(scope).to_string();
-        let guid = built_in_role(role)
-            .map(str::to_string)
-            .unwrap_or_else(attacher_guid);
-        let assignment = RoleAssignmentSeed {
-            name: None,
-            scope: scope.to_string(),
-            principal_id: stable_uuid(&format!("principal|{role}|{scope}|{j}")),
-            principal_type: principal_type.into(),
-            role_definition_id: format!(
-                "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-            ),
-            created_on: "2025-06-01T00:00:00.0000000Z".into(),
-        };
+        let assignment = assignment(scope, role, principal_type, j);
         self.expected.assignment(&assignment, role);
         self.seed.services.role_assignments.push(assignment);
     }
@@ -263,21 +226,8 @@ impl Generator<'_> {
         if self.seed.services.role_assignments.is_empty() {
             return;
         }
-        self.seed
-            .services
-            .role_definitions
-            .push(RoleDefinitionSeed {
-                name: attacher_guid(),
-                role_name: ATTACHER_ROLE.into(),
-                actions: vec![
-                    "Microsoft.MachineLearningServices/workspaces/computes/read".into(),
-                    "Microsoft.MachineLearningServices/workspaces/computes/write".into(),
-                ],
-                not_actions: vec![],
-                assignable_scopes: (0..self.subscriptions)
-                    .map(|s| format!("/subscriptions/{}", fleet_subscription_id(s)))
-                    .collect(),
-            });
+        let role = attacher_role(self.subscriptions);
+        self.seed.services.role_definitions.push(role);
     }
 
     /// Cluster n (of subscription s), service cluster number i: its backup, ML and Defender cases.
@@ -494,8 +444,4 @@ pub fn defender_source(sub: &str) -> String {
     format!(
         "/subscriptions/{sub}/providers/Microsoft.Security/pricings/Containers/securityOperators/DefenderForContainersSecurityOperator"
     )
-}
-
-fn attacher_guid() -> String {
-    stable_uuid("custom role|ML Compute Attacher")
 }

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod exec;
 pub mod expectations;
 pub mod faults;
+pub mod fleet_access;
 pub mod fleet_services;
 pub mod graph;
 pub mod graph_tables;
