@@ -94,7 +94,9 @@ fn bad_argument(code: &str, message: &str, detail: String) -> Reply {
     )
 }
 
-/// `POST /v1/workspaces/{id}/query` with `{"query", "timespan"}`.
+/// `POST /v1/workspaces/{id}/query` with `{"query", "timespan"}`. Longer than most: the
+/// service's checks in its order (token, method, workspace, access, body, timespan, query,
+/// table), each with its own error shape, read best as one sequence.
 pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest, token: &str) -> Reply {
     if let Some(refusal) = check_token(token, &req.base) {
         return refusal;
@@ -274,7 +276,8 @@ fn activity_rows(
 
 /// One activity-log event as an `AzureActivity` row: operation names upper-cased, statuses in
 /// the table's words (`Start`, `Success`, `Failure`), `_ResourceId` lower-cased, the original
-/// id in `Properties_d.entity`, claims and properties both as JSON text and as dynamic.
+/// id in `Properties_d.entity`, claims and properties both as JSON text and as dynamic. One
+/// value per column, in `COLUMNS`' order (the array's length is checked against it).
 fn row_of(e: &Value) -> Map<String, Value> {
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let status = s(&e["status"]["value"]);

@@ -209,6 +209,7 @@ fn writes_by_two_identities_read_the_same_from_the_workspace_as_from_the_activit
     let emu = Emulator::start_with(&["--page-size", "1"]);
     let customer_id = create_workspace(&emu);
     three_writes(&emu);
+    let la_token = jwt(json!({"aud": LOG_ANALYTICS, "appid": "reader"}));
     let binding = ["-g", "rg1", "--cluster-name", "cluster2", "-n", BINDING];
     for scope in [
         &[][..],
@@ -233,6 +234,10 @@ fn writes_by_two_identities_read_the_same_from_the_workspace_as_from_the_activit
             assert_eq!((log.code, workspace.code), (0, 0), "{}", workspace.stderr);
             assert_eq!(workspace.stdout, log.stdout, "{scope:?} {format:?}");
             assert_eq!(workspace.stderr, "");
+            // Neither token is ever printed.
+            for text in [&workspace.stdout, &log.stdout] {
+                assert!(!text.contains(&la_token) && !text.contains(TOKEN));
+            }
         }
     }
     let out = run(cli(&emu)
@@ -442,6 +447,7 @@ fn log_analytics_refusals_are_decoded_plainly() {
         .env_remove("AKS_TRUSTEDACCESS_LOGANALYTICS_ACCESS_TOKEN")
         .args(argv(&history)));
     assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains(TOKEN), "{}", out.stderr);
     assert!(
         out.stderr
             .contains("AKS_TRUSTEDACCESS_LOGANALYTICS_ACCESS_TOKEN"),
