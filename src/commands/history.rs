@@ -92,7 +92,7 @@ async fn fleet(
     groups: &[ResourceGroupName],
     window: (time::OffsetDateTime, time::OffsetDateTime),
 ) -> Result<Value> {
-    let subscriptions = crate::commands::desired::export::subscriptions(ctx, wanted).await?;
+    let subscriptions = crate::commands::fleet::listing::subscriptions(ctx, wanted).await?;
     let read: Vec<Result<Vec<Value>>> = stream::iter(subscriptions.iter())
         .map(|sub| {
             api::activity_events(

@@ -2,9 +2,9 @@
 //! (`resolve`), never print, never prompt and never import `cli`.
 
 pub mod audit;
-pub mod catalogs;
 pub mod desired;
 pub mod doctor;
+pub mod fleet;
 pub mod history;
 pub mod role;
 pub mod rolebinding;

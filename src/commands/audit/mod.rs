@@ -3,27 +3,25 @@
 //! subscription, then cluster, as ARM lists them) as soon as they are ready, so memory stays
 //! flat with the fleet's size. An unreadable subscription or cluster becomes an error row.
 
-pub mod discovery;
 pub mod requirement;
 pub mod row;
 pub mod rules;
-pub mod slots;
 pub mod source_query;
 pub mod sources;
 mod verdict;
 
+use crate::commands::fleet::discovery::{self, Found, FoundCluster};
+use crate::commands::fleet::slots::Slots;
 use crate::resolve::DiscoveryMode;
-use discovery::{Found, FoundCluster};
 use requirement::Requirement;
 use row::{BindingView, Row};
-use slots::Slots;
 use sources::SourceChecker;
 use verdict::{Catalog, describe};
 
 use crate::arm::api;
 use crate::arm::models::RoleBinding;
 use crate::arm::resources::SourceState;
-use crate::commands::catalogs::Catalogs;
+use crate::commands::fleet::catalogs::Catalogs;
 use crate::context::Context;
 use crate::domain::finding::{Finding, Suppressed};
 use crate::domain::ids::SubscriptionId;

@@ -3,8 +3,8 @@
 //! row has every column (null where absent), so TSV rows line up for `awk -F'\t'`.
 
 use crate::arm::models::RoleBinding;
-use crate::commands::audit::discovery::FoundCluster;
 use crate::commands::audit::verdict::Catalog;
+use crate::commands::fleet::discovery::FoundCluster;
 use crate::domain::finding::Finding;
 use crate::domain::rules::{Level, Risk};
 use serde::Serialize;

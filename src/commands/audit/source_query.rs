@@ -5,7 +5,7 @@
 //! a resource the batch did not ask for (the same name in another resource group): the caller
 //! keeps only the rows whose full id it asked for (`wants`), and reads what is left through ARM.
 
-use crate::commands::audit::discovery::kql_string;
+use crate::commands::fleet::discovery::kql_string;
 use crate::domain::ids::SourceResourceId;
 use std::collections::{BTreeMap, HashSet};
 

@@ -9,9 +9,9 @@
 
 use crate::arm::graph::{self, Graph, GraphScope};
 use crate::arm::resources::{ResourceReader, SourceState};
-use crate::commands::audit::slots::Slots;
 use crate::commands::audit::source_query::{MAX_QUERY_CHARS, SOURCE_BATCH, SourceQuery};
 use crate::commands::audit::verdict::describe;
+use crate::commands::fleet::slots::Slots;
 use crate::context::Context;
 use crate::domain::ids::SourceResourceId;
 use crate::error::Result;

@@ -2,75 +2,24 @@
 //! display name, resource group, tags). A manifest's clusters are found by the fleet audit's
 //! discovery (one Resource Graph query over every subscription involved, ARM's listing when
 //! Resource Graph refuses); a cluster named by id that Resource Graph does not show (it lags
-//! behind ARM) is looked for in its subscription's ARM listing before it is called missing.
-//! `export` lists each subscription through ARM.
+//! behind ARM) is looked for in its subscription's ARM listing (`fleet::listing`) before it is
+//! called missing.
 
 use crate::arm::api;
-use crate::arm::models::ManagedCluster;
-use crate::commands::audit::discovery::{self, Found};
+use crate::commands::fleet::discovery::{self, Found};
+use crate::commands::fleet::listing::{ListedCluster, list_many};
 use crate::context::Context;
-use crate::domain::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
+use crate::domain::ids::{ClusterId, SubscriptionId};
 use crate::domain::manifest::{ClusterRef, Manifest, Selector};
 use crate::error::{Error, Result};
 use crate::resolve::DiscoveryMode;
 use crate::subscription;
-use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap};
-
-/// A cluster as discovery sees it.
-#[derive(Debug, Clone)]
-pub struct FoundCluster {
-    pub id: ClusterId,
-    pub location: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// The clusters of one subscription (ARM: `GET …/managedClusters`, paged).
-pub async fn list_clusters(ctx: &Context, sub: &SubscriptionId) -> Result<Vec<FoundCluster>> {
-    let clusters = api::list_clusters(&ctx.client, sub).await?;
-    Ok(clusters.into_iter().filter_map(|c| found(sub, c)).collect())
-}
-
-fn found(sub: &SubscriptionId, cluster: ManagedCluster) -> Option<FoundCluster> {
-    let id = cluster.id.as_deref()?;
-    let parsed = ClusterId::parse_id(id).ok().or_else(|| {
-        // Keep the listed subscription when the id is odd but the name and group are not.
-        Some(ClusterId {
-            subscription: sub.clone(),
-            resource_group: ResourceGroupName::parse(crate::domain::ids::resource_group_of(id)?)
-                .ok()?,
-            name: ClusterName::parse(cluster.name.as_deref()?).ok()?,
-        })
-    })?;
-    let tags = cluster.tags.unwrap_or_default();
-    Some(FoundCluster {
-        id: parsed,
-        location: cluster.location.unwrap_or_default().to_ascii_lowercase(),
-        tags,
-    })
-}
-
-/// The clusters of several subscriptions, listed side by side; a subscription that cannot be
-/// listed is reported, not fatal.
-pub async fn list_many(
-    ctx: &Context,
-    subs: Vec<SubscriptionId>,
-    parallel: usize,
-) -> Vec<(SubscriptionId, Result<Vec<FoundCluster>>)> {
-    stream::iter(subs)
-        .map(|sub| async move {
-            let listed = list_clusters(ctx, &sub).await;
-            (sub, listed)
-        })
-        .buffered(parallel.max(1))
-        .collect()
-        .await
-}
 
 /// One cluster a manifest covers and the entries (indices) that apply to it.
 #[derive(Debug)]
 pub struct Target {
-    pub cluster: FoundCluster,
+    pub cluster: ListedCluster,
     pub entries: Vec<usize>,
 }
 
@@ -91,7 +40,7 @@ pub type Names = HashMap<String, SubscriptionId>;
 
 /// What discovery found per subscription (lower-cased id): its clusters (by lower-cased id), or
 /// why it is unreadable.
-type Listed = HashMap<String, std::result::Result<BTreeMap<String, FoundCluster>, String>>;
+type Listed = HashMap<String, std::result::Result<BTreeMap<String, ListedCluster>, String>>;
 
 /// Resolves every entry's clusters: one discovery over every subscription involved.
 pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Result<Resolution> {
@@ -151,7 +100,7 @@ pub async fn resolve(ctx: &Context, manifest: &Manifest, parallel: usize) -> Res
 pub fn entries_for(
     manifest: &Manifest,
     names: &Names,
-    cluster: &FoundCluster,
+    cluster: &ListedCluster,
 ) -> Result<Vec<usize>> {
     let mut out = Vec::new();
     for (index, entry) in manifest.entries.iter().enumerate() {
@@ -184,9 +133,9 @@ pub fn has_tag_selectors(manifest: &Manifest) -> bool {
 }
 
 /// One cluster read through ARM (its current tags), for a membership Resource Graph decided.
-pub async fn read_cluster(ctx: &Context, id: &ClusterId) -> Result<FoundCluster> {
+pub async fn read_cluster(ctx: &Context, id: &ClusterId) -> Result<ListedCluster> {
     let cluster = api::get_cluster(&ctx.client, id).await?;
-    Ok(FoundCluster {
+    Ok(ListedCluster {
         id: id.clone(),
         location: cluster.location.unwrap_or_default().to_ascii_lowercase(),
         tags: cluster.tags.unwrap_or_default(),
@@ -233,7 +182,7 @@ async fn discovered(ctx: &Context, subs: &[SubscriptionId], parallel: usize) -> 
             Found::Cluster(c) => {
                 let key = c.id.subscription.as_str().to_ascii_lowercase();
                 if let Some(Ok(clusters)) = listed.get_mut(&key) {
-                    let found = FoundCluster {
+                    let found = ListedCluster {
                         id: c.id,
                         location: c.location.to_ascii_lowercase(),
                         tags: c.tags,
@@ -293,7 +242,7 @@ const MISSING: &str = "the cluster does not exist";
 fn find_id<'a>(
     listed: &'a Listed,
     id: &ClusterId,
-) -> std::result::Result<Option<&'a FoundCluster>, String> {
+) -> std::result::Result<Option<&'a ListedCluster>, String> {
     match listed.get(&id.subscription.as_str().to_ascii_lowercase()) {
         Some(Ok(clusters)) => match clusters.get(&id.key()) {
             Some(c) => Ok(Some(c)),
@@ -310,7 +259,7 @@ fn select<'a>(
     s: &Selector,
     sub: &SubscriptionId,
     manifest: &Manifest,
-) -> Result<Vec<&'a FoundCluster>> {
+) -> Result<Vec<&'a ListedCluster>> {
     match listed.get(&sub.as_str().to_ascii_lowercase()) {
         Some(Ok(clusters)) => Ok(clusters.values().filter(|c| matches(s, c)).collect()),
         Some(Err(e)) => Err(Error::Config {
@@ -378,7 +327,7 @@ fn selector_subscription(
 
 /// A selector matches a cluster of its subscription in its resource group (if given) carrying
 /// every tag (names case-insensitive, values exact, as Azure Policy compares them).
-fn matches(s: &Selector, c: &FoundCluster) -> bool {
+fn matches(s: &Selector, c: &ListedCluster) -> bool {
     let group_ok = s.resource_group.as_ref().is_none_or(|g| {
         g.as_str()
             .eq_ignore_ascii_case(c.id.resource_group.as_str())

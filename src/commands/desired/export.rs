@@ -2,15 +2,13 @@
 //! into one entry, so `plan` of it right after finds nothing to do.
 
 use super::describe;
-use super::discover::{self, FoundCluster};
-use crate::arm::api;
 use crate::arm::models::RoleBinding;
+use crate::commands::fleet::listing::{self, ListedCluster};
 use crate::context::Context;
-use crate::domain::ids::{ClusterId, SubscriptionId};
+use crate::domain::ids::ClusterId;
 use crate::domain::manifest::MANIFEST_API_VERSION;
 use crate::error::Result;
 use crate::resolve::ExportRequest;
-use crate::subscription;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -43,10 +41,10 @@ pub async fn read(
     options: &ExportRequest,
 ) -> Result<(Vec<(ClusterId, Bindings)>, Vec<String>)> {
     let group = options.resource_group.as_ref();
-    let subs = subscriptions(ctx, &options.subscriptions).await?;
+    let subs = listing::subscriptions(ctx, &options.subscriptions).await?;
     let mut unreadable = Vec::new();
-    let mut clusters: Vec<FoundCluster> = Vec::new();
-    for (sub, listed) in discover::list_many(ctx, subs, options.parallel).await {
+    let mut clusters: Vec<ListedCluster> = Vec::new();
+    for (sub, listed) in listing::list_many(ctx, subs, options.parallel).await {
         match listed {
             Ok(found) => clusters.extend(found.into_iter().filter(|c| {
                 group.as_ref().is_none_or(|g| {
@@ -140,22 +138,4 @@ fn group_identical(
         }
     }
     entries
-}
-
-/// The subscriptions named (through the one resolver, as every command), else every Enabled one.
-pub async fn subscriptions(ctx: &Context, wanted: &[String]) -> Result<Vec<SubscriptionId>> {
-    if !wanted.is_empty() {
-        let resolved = subscription::resolve_all(&ctx.client, &ctx.az_profile(), wanted).await?;
-        return Ok(resolved.into_iter().map(|r| r.id).collect());
-    }
-    Ok(api::list_subscriptions(&ctx.client)
-        .await?
-        .iter()
-        .filter(|s| {
-            s.state
-                .as_deref()
-                .is_some_and(|st| st.eq_ignore_ascii_case("Enabled"))
-        })
-        .filter_map(|s| s.subscription_id.as_deref().and_then(SubscriptionId::parse))
-        .collect())
 }

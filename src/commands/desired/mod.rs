@@ -10,7 +10,7 @@ pub mod iac;
 
 use crate::arm::api;
 use crate::arm::models::RoleBinding;
-use crate::commands::catalogs::Catalogs;
+use crate::commands::fleet::catalogs::Catalogs;
 use crate::context::Context;
 use crate::domain::ids::{ClusterId, SubscriptionId};
 use crate::domain::manifest::{Entry, Manifest};
@@ -301,7 +301,7 @@ impl Planner<'_> {
     /// Roles the writes would grant that the location's catalog does not offer.
     fn roles_refused(
         &self,
-        cluster: &discover::FoundCluster,
+        cluster: &crate::commands::fleet::listing::ListedCluster,
         actions: &[Action],
         wanted: &[&Entry],
         catalog: &HashSet<String>,

@@ -1,5 +1,6 @@
-//! The one place audit requests are scheduled: a bound on the requests in flight, shared by every
-//! stage (discovery, bindings, catalogs, source checks), and the width of the ordered windows.
+//! The one place fleet requests are scheduled: a bound on the requests in flight, shared by every
+//! stage of an audit (discovery, bindings, catalogs, source checks), and the width of the
+//! ordered windows.
 //! The bound applies to attempts on the wire (the ARM client holds a slot only while a request
 //! is sent and read), never to a request waiting out a retry; and the ordered window is wide, so
 //! a cluster waiting on a retry does not stall the clusters behind it.

@@ -5,9 +5,9 @@
 use crate::arm::api;
 use crate::arm::graph::{self, Graph, GraphScope};
 use crate::arm::models::{ManagedCluster, Subscription};
-use crate::commands::audit::slots::Slots;
+use crate::commands::fleet::slots::Slots;
 use crate::context::Context;
-use crate::domain::ids::{ClusterId, ClusterName, ResourceGroupName, SubscriptionId};
+use crate::domain::ids::{ClusterId, SubscriptionId};
 use crate::error::{Error, Result};
 use crate::subscription;
 use futures_util::stream::{self, StreamExt};
@@ -115,7 +115,7 @@ fn classify(s: &Subscription, named: bool) -> Option<std::result::Result<Target,
             target.listed = false;
             Ok(target)
         }
-        Some(state) if state.eq_ignore_ascii_case("Enabled") => Ok(target),
+        Some(_) if crate::commands::fleet::listing::enabled(s) => Ok(target),
         state => Err(Found::Skipped {
             subscription: target,
             state: state.unwrap_or("in an unknown state").to_string(),
@@ -178,14 +178,8 @@ pub async fn arm_walk(
 
 /// A cluster from ARM's listing; `None` when its id is not a managed-cluster id.
 fn from_arm(sub: &Target, c: ManagedCluster) -> Option<FoundCluster> {
-    let id = c.id.as_deref()?;
-    let group = crate::domain::ids::resource_group_of(id)?;
     Some(FoundCluster {
-        id: ClusterId {
-            subscription: sub.id.clone(),
-            resource_group: ResourceGroupName::parse(group).ok()?,
-            name: ClusterName::parse(c.name.as_deref()?).ok()?,
-        },
+        id: crate::commands::fleet::listing::cluster_id_of(&sub.id, &c)?,
         subscription: sub.clone(),
         location: c.location.unwrap_or_default(),
         tags: c.tags.unwrap_or_default(),
