@@ -21,12 +21,12 @@ pub async fn run(
     let outcome = match request {
         Request::RoleList(list) => {
             let listing = role::list(ctx, list).await?;
-            output::role::print_list(printer, &listing.roles, &listing.risks)?;
+            output::views::role::print_list(printer, &listing.roles, &listing.risks)?;
             return Ok(Status::Success);
         }
         Request::RoleShow(show) => {
             let role = role::show(ctx, show).await?;
-            output::role::print_show(printer, &role, readable)?;
+            output::views::role::print_show(printer, &role, readable)?;
             return Ok(Status::Success);
         }
         Request::BindingList(cluster) => rolebinding::list(ctx, cluster).await?,

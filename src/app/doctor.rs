@@ -17,7 +17,7 @@ pub fn print_doctor(
     readable: bool,
 ) -> Result<Status> {
     use commands::doctor::Outcome;
-    output::doctor::print(printer, &report.to_json(), readable)?;
+    output::views::doctor::print(printer, &report.to_json(), readable)?;
     if !readable {
         ctx.diagnostics.summary(&report.summary_line());
     }

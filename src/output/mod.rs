@@ -1,8 +1,6 @@
 //! The output layer, the only writer of stdout: applies `--query`, renders the chosen format,
 //! and ends quietly when the reader closes the pipe.
 
-pub mod desired;
-pub mod doctor;
 pub mod files;
 pub mod format;
 pub mod json;
@@ -10,11 +8,11 @@ pub mod logissue;
 pub mod pyvalue;
 pub mod query;
 pub mod report;
-pub mod role;
 pub mod rows;
 pub mod table;
 pub mod terminal;
 pub mod tsv;
+pub mod views;
 pub mod yaml;
 
 use crate::error::{Error, Result};
