@@ -131,7 +131,7 @@ pub async fn history(
             groups,
         } => {
             fleet_subscriptions =
-                crate::commands::desired::export::subscriptions(ctx, subscriptions).await?;
+                crate::commands::fleet::listing::subscriptions(ctx, subscriptions).await?;
             (Rows::Subscriptions(&fleet_subscriptions, groups), None)
         }
         scope => {
