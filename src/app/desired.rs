@@ -23,8 +23,25 @@ pub async fn run_plan(ctx: &Context, printer: &Printer, request: &PlanRequest) -
 }
 
 async fn compute(ctx: &Context, request: &PlanRequest) -> Result<Plan> {
+    let planned = async {
+        let required;
+        let manifest = match request.require.is_empty() {
+            true => &request.manifest,
+            false => {
+                required = desired::required::with_required(
+                    ctx,
+                    &request.manifest,
+                    &request.require,
+                    &request.subscriptions,
+                )
+                .await?;
+                &required
+            }
+        };
+        desired::plan(ctx, manifest, &request.prune, request.parallel).await
+    };
     let plan = tokio::select! {
-        plan = desired::plan(ctx, &request.manifest, &request.prune, request.parallel) => plan?,
+        plan = planned => plan?,
         signal = crate::signals::stop() => return Err(Error::Interrupted { check: None, signal }),
     };
     for warning in &plan.warnings {
@@ -132,12 +149,65 @@ pub async fn run_apply(ctx: &Context, printer: &Printer, request: &ApplyRequest)
     } else {
         output::write_stdout(&render::render_applied(&results, printer.paint))?;
     }
-    Ok(apply_exit(
-        ctx,
-        &applied,
-        plan.clusters.len(),
-        started.elapsed(),
-    ))
+    let status = apply_exit(ctx, &applied, plan.clusters.len(), started.elapsed());
+    if request.wait_effective && matches!(status, Status::Success) {
+        wait_effective(ctx, &applied, request.plan.parallel).await?;
+    }
+    Ok(status)
+}
+
+/// `apply --wait-effective`: reads each binding apply created or changed (its
+/// `systemData.lastModifiedAt`), then waits until the last of them takes effect (5 minutes
+/// after its change, the doctor's rule), with a countdown on stderr. An effective time further
+/// ahead than a change takes (a clock in the future) is reported, not waited for.
+async fn wait_effective(ctx: &Context, applied: &[Applied], parallel: usize) -> Result<()> {
+    use crate::commands::doctor::{EFFECTIVE_AFTER_SECONDS, binding_rules};
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let written = applied
+        .iter()
+        .filter_map(|a| match (&a.outcome, &a.action) {
+            (Outcome::Done, Some(action))
+                if matches!(
+                    action.kind,
+                    ActionKind::Create | ActionKind::Update | ActionKind::Replace
+                ) =>
+            {
+                Some(action)
+            }
+            _ => None,
+        });
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    };
+    let times: Vec<Option<i64>> = stream::iter(written)
+        .map(|action| async move {
+            let name = crate::domain::ids::BindingName::parse(&action.name)?;
+            let id = action.cluster.binding(name);
+            let binding = crate::arm::api::get_binding(&ctx.client, &id).await?;
+            Ok::<_, Error>(binding_rules::effective(&binding, now()).1)
+        })
+        .buffer_unordered(parallel.max(1))
+        .try_collect()
+        .await?;
+    let Some(at) = times.into_iter().flatten().max() else {
+        ctx.diagnostics
+            .summary("Every binding written is in effect (or nothing was written).");
+        return Ok(());
+    };
+    if at - now() > EFFECTIVE_AFTER_SECONDS + 60 {
+        ctx.diagnostics.warn(&format!(
+            "not waiting: a binding would take effect in {}, more than the {} a change takes (its lastModifiedAt is in the future)",
+            crate::diagnostics::span(at - now()),
+            crate::diagnostics::span(EFFECTIVE_AFTER_SECONDS)
+        ));
+        return Ok(());
+    }
+    super::countdown::wait_until(at, "the bindings to take effect", ctx.diagnostics).await;
+    ctx.diagnostics
+        .summary("Every binding written is in effect (5 minutes after its last change).");
+    Ok(())
 }
 
 /// The writes of an apply as they start and end, so an interrupted apply can say what it did.
@@ -229,10 +299,23 @@ fn interrupted(
     Err(Error::Interrupted {
         signal,
         check: Some(format!(
-            "aks-trustedaccess plan -f {} (apply again to finish)",
-            request.plan.file.display()
+            "aks-trustedaccess plan {} (apply again to finish)",
+            plan_arguments(&request.plan)
         )),
     })
+}
+
+/// The arguments that plan the same again: `-f FILE` and `--require …` as given.
+fn plan_arguments(plan: &PlanRequest) -> String {
+    let mut out = Vec::new();
+    if !plan.manifest.file.starts_with("--") {
+        out.push(format!("-f {}", plan.file.display()));
+    }
+    if !plan.require.is_empty() {
+        let names: Vec<&str> = plan.require.iter().map(|s| s.name()).collect();
+        out.push(format!("--require {}", names.join(",")));
+    }
+    out.join(" ")
 }
 
 /// Deletes and replacements remove access: asked on a terminal, `--yes` otherwise.

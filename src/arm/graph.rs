@@ -30,6 +30,16 @@ pub enum GraphScope {
     ManagementGroups(Vec<String>),
 }
 
+impl GraphScope {
+    /// The management groups when there are some, else the subscriptions.
+    pub fn over(groups: &[String], subscriptions: impl Iterator<Item = String>) -> Self {
+        match groups.is_empty() {
+            true => GraphScope::Subscriptions(subscriptions.collect()),
+            false => GraphScope::ManagementGroups(groups.to_vec()),
+        }
+    }
+}
+
 /// The most pages one query follows (100,000 rows): a server that always sends a fresh
 /// `$skipToken` ends here with an error instead of running for ever (as ARM's pager does).
 pub const MAX_PAGES: usize = 100;

@@ -34,7 +34,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "AGE", conflicts_with_all = [
         "management_groups", "tags", "require_binding_for", "discovery", "parallel",
         "list_rules", "skip_rules", "max_risk", "fail_level", "allow_unknown", "reports",
-        "baseline", "ignore_file", "no_annotations",
+        "baseline", "ignore_file", "no_annotations", "services", "access",
     ])]
     pub since: Option<String>,
     /// With --since: read the changes from this Log Analytics workspace's AzureActivity
@@ -78,6 +78,17 @@ pub struct AuditChecks {
     /// (TF_BUILD=True).
     #[arg(long)]
     pub no_annotations: bool,
+    /// Also check the services that use each cluster (Azure Backup, Azure ML, Defender for
+    /// Containers; four Resource Graph queries for the whole scope): a service without its
+    /// binding, a binding without its service, a compute attached before its binding, a source
+    /// in another subscription.
+    #[arg(long)]
+    pub services: bool,
+    /// Implies --services; also who can drive each binding's source through an Azure role
+    /// (Owner, Contributor, Backup Contributor, AzureML roles, any role with write on it),
+    /// raising the binding's risk (one more Resource Graph query).
+    #[arg(long)]
+    pub access: bool,
 }
 
 /// `audit --discovery`.

@@ -17,6 +17,11 @@ pub struct ApplyArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
+    /// After the writes, wait until the bindings created or changed take effect (about 5
+    /// minutes after each change, read from the bindings), so a pipeline can go on with
+    /// the service (e.g. create the backup instance) right after.
+    #[arg(long, conflicts_with_all = ["no_wait", "dry_run"])]
+    pub wait_effective: bool,
 }
 
 // `export`'s flags (its about and examples are on `Command::Export`).
@@ -69,9 +74,21 @@ pub enum ExportFormat {
 /// The manifest and scope of `plan` and `apply`.
 #[derive(Debug, Args, Clone)]
 pub struct DesiredArgs {
-    /// The manifest (YAML or JSON; '-' reads stdin).
-    #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
-    pub file: std::path::PathBuf,
+    /// The manifest (YAML or JSON; '-' reads stdin). Optional with --require.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        required_unless_present = "require"
+    )]
+    pub file: Option<std::path::PathBuf>,
+    /// Also the bindings these services need: backup, ml, defender (repeatable or a comma
+    /// list). Found through Resource Graph in the --subscription scope (every enabled one by
+    /// default): a vault's backup-operator binding on each cluster it backs up, a workspace's
+    /// mlworkload binding on each cluster its computes are attached to, Defender's on each
+    /// cluster of a subscription whose Containers plan has agentless discovery on.
+    #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
+    pub require: Vec<String>,
     /// Also delete the bindings of the selected clusters that no entry describes (never those
     /// made by platforms such as Defender or Backup, unless named with --prune-platform).
     #[arg(long)]

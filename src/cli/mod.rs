@@ -103,7 +103,9 @@ Examples:
   What would change (a diff; -o json for a list of actions):
     aks-trustedaccess plan -f bindings.yaml
   Also delete bindings the manifest does not describe:
-    aks-trustedaccess plan -f bindings.yaml --prune"
+    aks-trustedaccess plan -f bindings.yaml --prune
+  The bindings Backup, Azure ML and Defender need where they are used:
+    aks-trustedaccess plan --require backup,ml,defender"
     )]
     Plan {
         #[command(flatten)]
@@ -121,7 +123,9 @@ Examples:
   Apply, 32 clusters at a time, deletes allowed:
     aks-trustedaccess apply -f bindings.yaml --prune --yes --parallel 32
   Only show what would change:
-    aks-trustedaccess apply -f bindings.yaml --dry-run"
+    aks-trustedaccess apply -f bindings.yaml --dry-run
+  The bindings Backup needs, then wait until they take effect:
+    aks-trustedaccess apply --require backup --yes --wait-effective"
     )]
     Apply(desired::ApplyArgs),
     /// Print a manifest of the bindings that exist (identical bindings grouped), for plan and apply.

@@ -25,6 +25,17 @@ pub struct Finding {
     /// Accepted by a live `--ignore-file` entry; absent from the JSON otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppression: Option<Suppressed>,
+    /// The exact fix, when a binding is it: the command (also the hint) and the desired-state
+    /// manifest entry; absent from the JSON otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+}
+
+/// A finding's exact fix: the command to run and the manifest entry for `plan`/`apply`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Remediation {
+    pub command: String,
+    pub manifest: String,
 }
 
 fn outcome<S: serde::Serializer>(unknown: &bool, s: S) -> Result<S::Ok, S::Error> {
@@ -75,6 +86,7 @@ impl Finding {
             known: false,
             unknown: false,
             suppression: None,
+            remediation: None,
         }
     }
 

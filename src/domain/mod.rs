@@ -12,5 +12,7 @@ pub mod provenance;
 pub mod roles;
 pub mod rule_guidance;
 pub mod rules;
+pub mod services;
+pub mod source_access;
 pub mod suppressions;
 pub mod yaml_schema;

@@ -90,6 +90,11 @@ pub const REQUIRED_BINDING: &str = "TA009";
 pub const SOURCE_UNKNOWN: &str = "TA010";
 pub const SUPPRESSION_EXPIRED: &str = "TA011";
 pub const SUPPRESSION_STALE: &str = "TA012";
+pub const SERVICE_UNBOUND: &str = "TA013";
+pub const BINDING_UNUSED: &str = "TA014";
+pub const COMPUTE_BEFORE_BINDING: &str = "TA015";
+pub const CROSS_SUBSCRIPTION: &str = "TA016";
+pub const SOURCE_ACCESS: &str = "TA017";
 
 pub const RULES: &[Rule] = &[
     Rule {
@@ -187,6 +192,46 @@ pub const RULES: &[Rule] = &[
         origin: "--ignore-file: an entry no finding matched",
         description: "An ignore-file entry matched no finding; it would hide a future one unseen.",
         help: "remove the entry, or correct its rule or resource",
+    },
+    Rule {
+        id: SERVICE_UNBOUND,
+        name: "service-without-binding",
+        level: Level::Error,
+        origin: "--services: Azure Backup, Azure ML and Defender for Containers need their binding (Resource Graph: backup instances, attached computes, Defender plans)",
+        description: "A service uses the cluster (a backup instance, an attached ML compute, a Defender plan with agentless features) but its source has no binding with the role it needs, so the service fails.",
+        help: "create the binding the finding names (its hint is the exact command), or every missing one with 'aks-trustedaccess apply --require backup,ml,defender'",
+    },
+    Rule {
+        id: BINDING_UNUSED,
+        name: "binding-without-service",
+        level: Level::Warning,
+        origin: "--services: least privilege (a vault binding without a backup instance of the cluster, a workspace binding without a compute on it)",
+        description: "A Backup vault or ML workspace is bound to the cluster, but nothing of it uses the cluster: the binding grants rights no service needs.",
+        help: "delete the binding if the service is not coming back: aks-trustedaccess rolebinding delete",
+    },
+    Rule {
+        id: COMPUTE_BEFORE_BINDING,
+        name: "compute-before-binding",
+        level: Level::Warning,
+        origin: "--services: Azure ML on AKS (computes attached before their workspace's binding do not work)",
+        description: "An Azure ML compute was attached to the cluster before its workspace's binding was made, so it does not work until it is detached and attached again.",
+        help: "detach the compute and attach it again: az ml compute detach, then az ml compute attach",
+    },
+    Rule {
+        id: CROSS_SUBSCRIPTION,
+        name: "cross-subscription-source",
+        level: Level::Note,
+        origin: "--services: AKS Trusted Access prerequisite (the resource that accesses the cluster is in the cluster's subscription)",
+        description: "The binding's source is in another subscription than the cluster; Trusted Access documents the same subscription as a prerequisite.",
+        help: "move the service's resource to the cluster's subscription, or check that the service supports the cross-subscription binding",
+    },
+    Rule {
+        id: SOURCE_ACCESS,
+        name: "source-access",
+        level: Level::Note,
+        origin: "--access: Azure role assignments on the binding's source (CERT/CC VU#284781)",
+        description: "Principals whose Azure role on the source (or a parent scope) lets them drive the service act in the cluster with the binding's rights; the binding's risk rises (a note; an error above --max-risk).",
+        help: "keep write roles on the source (Owner, Contributor, Backup Contributor, AzureML roles) to the few who need them: az role assignment delete",
     },
 ];
 

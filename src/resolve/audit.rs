@@ -36,6 +36,10 @@ pub struct AuditOptions {
     /// Findings as CI annotations: GitHub Actions' (GITHUB_ACTIONS=true) or Azure DevOps'
     /// logging commands (TF_BUILD=True); none with --no-annotations.
     pub annotations: Option<Annotations>,
+    /// `--services`: the service rules (Resource Graph's service tables).
+    pub services: bool,
+    /// `--access`: who can drive each source (implies `services`).
+    pub access: bool,
 }
 
 /// Where clusters come from.
@@ -220,6 +224,8 @@ pub fn checks(flags: &AuditChecks) -> Result<AuditOptions> {
         } else {
             Annotations::from_environment()
         },
+        services: flags.services || flags.access,
+        access: flags.access,
     })
 }
 

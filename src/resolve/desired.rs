@@ -6,6 +6,7 @@ use crate::cli::desired::DesiredArgs;
 use crate::cli::global::WaitArgs;
 use crate::domain::manifest::{self, Manifest};
 use crate::domain::provenance::Platform;
+use crate::domain::services::Service;
 use crate::error::Error;
 use crate::error::Result;
 use crate::settings::Settings;
@@ -25,8 +26,13 @@ pub struct PruneOptions {
 /// `plan` (and the planning half of `apply`).
 #[derive(Debug)]
 pub struct PlanRequest {
+    /// The manifest's path, or `--require` when only services were required.
     pub file: PathBuf,
     pub manifest: Manifest,
+    /// `--require`: the services whose bindings are desired state too.
+    pub require: Vec<Service>,
+    /// `--subscription` values: where `--require` looks for the services.
+    pub subscriptions: Vec<String>,
     pub prune: PruneOptions,
     pub parallel: usize,
     /// `-o` or `--query` given: print the list of actions, else the readable diff.
@@ -42,6 +48,8 @@ pub struct ApplyRequest {
     /// `--dry-run`: only plan.
     pub dry_run: bool,
     pub wait: Wait,
+    /// `--wait-effective`: after the writes, wait until the written bindings take effect.
+    pub wait_effective: bool,
 }
 
 /// `export`.
@@ -75,10 +83,51 @@ fn platforms(raw: &[String]) -> Result<Vec<Platform>> {
         .collect()
 }
 
+/// `--require` values: service names, repeatable or comma-separated; anything else is a usage
+/// error before any request.
+pub fn required_services(raw: &[String]) -> Result<Vec<Service>> {
+    let mut out = Vec::new();
+    for name in raw {
+        let service = Service::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Service::ALL.iter().map(|s| s.name()).collect();
+            Error::usage_with_hint(
+                format!("--require '{name}' is not a service"),
+                format!(
+                    "name a service whose bindings become desired state: {}",
+                    known.join(", ")
+                ),
+            )
+        })?;
+        if !out.contains(&service) {
+            out.push(service);
+        }
+    }
+    Ok(out)
+}
+
 pub fn plan(args: &DesiredArgs, settings: &Settings) -> Result<PlanRequest> {
+    let require = required_services(&args.require)?;
+    if args.prune && args.file.is_none() {
+        return Err(Error::usage_with_hint(
+            "--prune needs a manifest (-f): with --require alone it would delete every binding the services do not need",
+            "give the manifest of the other bindings with -f, or leave out --prune",
+        ));
+    }
+    let (file, manifest) = match &args.file {
+        Some(file) => (file.clone(), load(file)?),
+        None => (
+            PathBuf::from("--require"),
+            Manifest {
+                file: "--require".into(),
+                entries: Vec::new(),
+            },
+        ),
+    };
     Ok(PlanRequest {
-        file: args.file.clone(),
-        manifest: load(&args.file)?,
+        file,
+        manifest,
+        require,
+        subscriptions: settings.subscriptions.clone(),
         prune: PruneOptions {
             prune: args.prune,
             platforms: platforms(&args.prune_platform)?,
@@ -94,11 +143,13 @@ pub fn apply(
     yes: bool,
     dry_run: bool,
     wait: &WaitArgs,
+    wait_effective: bool,
 ) -> Result<ApplyRequest> {
     Ok(ApplyRequest {
         plan: plan(args, settings)?,
         confirmed: yes,
         dry_run,
+        wait_effective,
         wait: if wait.no_wait {
             Wait::Accepted
         } else {

@@ -102,8 +102,14 @@ pub fn request(command: &Command, global: &GlobalArgs, settings: &Settings) -> R
             yes,
             dry_run,
             wait,
+            wait_effective,
         }) => Ok(Request::Apply(desired::apply(
-            desired, settings, *yes, *dry_run, wait,
+            desired,
+            settings,
+            *yes,
+            *dry_run,
+            wait,
+            *wait_effective,
         )?)),
         Command::Export(ExportArgs {
             resource_group,

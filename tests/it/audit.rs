@@ -380,7 +380,7 @@ fn rules_are_listed_skipped_thresholded_and_baselined() {
     let listed = run(emu.cli().args(["audit", "--list-rules"]));
     assert_eq!(listed.code, 0);
     let rules = json(&listed.stdout);
-    assert_eq!(rules.as_array().unwrap().len(), 12);
+    assert_eq!(rules.as_array().unwrap().len(), 17);
     assert_eq!(rules[0]["id"], "TA001");
     assert!(
         rules[1]["origin"]

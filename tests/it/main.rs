@@ -3,6 +3,7 @@
 //! requests the emulator received.
 
 mod audit;
+mod audit_services;
 mod auth;
 mod az_flows;
 mod ci_systems;

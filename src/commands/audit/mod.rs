@@ -6,6 +6,10 @@
 pub mod requirement;
 pub mod row;
 pub mod rules;
+pub mod service_access;
+pub mod service_row;
+pub mod service_rules;
+pub mod services;
 pub mod source_query;
 pub mod sources;
 mod verdict;
@@ -109,6 +113,8 @@ struct Audit<'a> {
     today: time::Date,
     /// Findings each ignore-file entry accepted.
     matched: Vec<AtomicUsize>,
+    /// `--services`: the service tables' index, once Resource Graph has answered.
+    services: Option<services::Ready>,
 }
 
 /// Runs the audit, handing each row to `emit` as soon as it is ready, in a stable order.
@@ -117,8 +123,13 @@ pub async fn run(
     options: &AuditOptions,
     emit: &mut dyn FnMut(Row) -> Result<()>,
 ) -> Result<Summary> {
-    let audit = Audit::new(ctx, options)?;
+    // `--services`: the service tables are queried over discovery's scope, beside it.
+    let (mut scope_tx, plumbing) = services::Plumbing::new();
+    let mut audit = Audit::new(ctx, options)?;
+    audit.services = options.services.then(|| plumbing.ready());
+    let audit = audit;
     audit.slots.bind(&ctx.client);
+    let gather = plumbing.gather(ctx, options, &audit.slots);
     let mut summary = Summary::default();
 
     // Discovery and the per-cluster audit run side by side in one task (join), so discovery is
@@ -140,9 +151,12 @@ pub async fn run(
             options.discovery,
             &audit.slots,
             &mut send,
+            &mut |scope| services::hand_over(&mut scope_tx, scope),
         )
         .await;
         drop(work_tx);
+        // Discovery is over: a scope never handed over (it failed first) ends the gathering.
+        drop(scope_tx);
         outcome
     };
     // The first chunks are small, so the first rows come out soon; then full chunks.
@@ -173,7 +187,7 @@ pub async fn run(
         }
         Ok::<(), Error>(())
     };
-    let (searched, emitted) = tokio::join!(find_all, emit_rows);
+    let (searched, emitted, ()) = tokio::join!(find_all, emit_rows, gather);
     summary.subscriptions = searched?;
     emitted?;
     audit.check_ignore_file(&mut summary);
@@ -233,6 +247,7 @@ impl<'a> Audit<'a> {
                 .flat_map(|f| &f.entries)
                 .map(|_| AtomicUsize::new(0))
                 .collect(),
+            services: None,
         })
     }
 
@@ -381,6 +396,17 @@ impl<'a> Audit<'a> {
             max_risk: self.options.max_risk,
             catalog_error: catalog_error.as_deref(),
         });
+        let served = match &self.services {
+            Some(ready) => {
+                let catalog = catalog.as_deref();
+                let max_risk = self.options.max_risk;
+                service_row::cluster_outcome(ready, &cluster, &bindings, catalog, max_risk).await
+            }
+            None => None,
+        };
+        if let Some(outcome) = &served {
+            findings.extend(outcome.findings.iter().cloned());
+        }
         findings.retain(|f| !self.options.skip_rules.contains(&f.rule));
         for f in &mut findings {
             f.known = self
@@ -388,11 +414,14 @@ impl<'a> Audit<'a> {
                 .contains(&(f.rule.to_string(), f.resource.to_ascii_lowercase()));
         }
         self.suppress(&mut findings);
-        let views = bindings
+        let mut views: Vec<BindingView> = bindings
             .iter()
             .map(|b| BindingView::of(b, catalog.as_deref()))
             .collect();
-        Row::checked(&cluster, &identity, views, findings)
+        let view = served.map(|outcome| service_row::annotate(&mut views, outcome));
+        let mut row = Row::checked(&cluster, &identity, views, findings);
+        row.services = view;
+        row
     }
 
     async fn catalog(

@@ -7,6 +7,7 @@ use crate::commands::audit::verdict::Catalog;
 use crate::commands::fleet::discovery::FoundCluster;
 use crate::domain::finding::Finding;
 use crate::domain::rules::{Level, Risk};
+use crate::domain::source_access::Driver;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -31,6 +32,9 @@ pub struct Row {
     /// Every finding, with its rule, level, outcome, hint and suppression.
     pub results: Vec<Finding>,
     pub error: Option<String>,
+    /// `--services`: what uses the cluster and which binding serves each (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub services: Option<serde_json::Value>,
 }
 
 /// A row's verdict.
@@ -59,6 +63,9 @@ pub struct BindingView {
     pub provisioning_state: Option<String>,
     pub risk: Option<Risk>,
     pub made_by: Option<&'static str>,
+    /// `--access`: who can drive the binding's source (its risk is then raised by them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principals: Option<Vec<Driver>>,
 }
 
 impl BindingView {
@@ -78,6 +85,7 @@ impl BindingView {
             provisioning_state: b.properties.provisioning_state.clone(),
             risk,
             made_by: b.maker().label(),
+            principals: None,
         }
     }
 }
@@ -100,6 +108,7 @@ impl Row {
             findings: Vec::new(),
             results: Vec::new(),
             error: None,
+            services: None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod discover;
 pub mod export;
 pub mod iac;
+pub mod required;
 
 use crate::arm::api;
 use crate::arm::models::RoleBinding;

@@ -2,7 +2,7 @@
 //! a message and, where it does not pass, a hint. A report is data; the output layer prints it.
 
 pub mod binding;
-mod binding_rules;
+pub mod binding_rules;
 mod source;
 pub mod token;
 

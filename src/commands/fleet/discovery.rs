@@ -197,19 +197,22 @@ pub async fn clusters(
     let slots = Slots::new(parallel);
     slots.bind(&ctx.client);
     let mut all = Vec::new();
-    discover(ctx, selector, mode, &slots, &mut |f| all.push(f)).await?;
+    let mut keep = |f| all.push(f);
+    discover(ctx, selector, mode, &slots, &mut keep, &mut |_| {}).await?;
     Ok(all)
 }
 
 /// Finds clusters by the chosen mode, handing each to `found` in a stable order (subscription
-/// id, then cluster id, case-insensitively, whichever the mode). Returns how many subscriptions
-/// were searched.
+/// id, then cluster id, case-insensitively, whichever the mode), and telling `scope` the
+/// Resource Graph scope as soon as it is known, so other queries over it can start beside.
+/// Returns how many subscriptions were searched.
 pub async fn discover(
     ctx: &Context,
     selector: &Selector,
     mode: DiscoveryMode,
     slots: &Slots,
     found: &mut (dyn FnMut(Found) + Send),
+    scope: &mut (dyn FnMut(GraphScope) + Send),
 ) -> Result<usize> {
     if mode == DiscoveryMode::Arm && !selector.management_groups.is_empty() {
         return Err(Error::usage_with_hint(
@@ -223,6 +226,7 @@ pub async fn discover(
         (Vec::new(), Vec::new())
     };
     targets.sort_by_key(|t| t.id.as_str().to_ascii_lowercase());
+    scope(graph_scope(selector, &targets));
     skipped.into_iter().for_each(&mut *found);
     let searched = targets.len();
     if mode != DiscoveryMode::Arm {
@@ -351,6 +355,15 @@ async fn confirm_empty(
     });
 }
 
+/// Where Resource Graph looks: the management groups, or the listed subscriptions.
+fn graph_scope(selector: &Selector, targets: &[Target]) -> GraphScope {
+    let listed = targets
+        .iter()
+        .filter(|t| t.listed)
+        .map(|t| t.id.to_string());
+    GraphScope::over(&selector.management_groups, listed)
+}
+
 fn verdict_line(e: &Error) -> String {
     e.render()
         .lines()
@@ -399,11 +412,7 @@ async fn graph_walk(
     found: &mut (dyn FnMut(Found) + Send),
 ) -> Result<Option<usize>> {
     let graph = Graph::new(&ctx.client, ctx.diagnostics).paced(slots.backlog());
-    let scope = if selector.management_groups.is_empty() {
-        GraphScope::Subscriptions(targets.iter().map(|t| t.id.to_string()).collect())
-    } else {
-        GraphScope::ManagementGroups(selector.management_groups.clone())
-    };
+    let scope = graph_scope(selector, targets);
     if matches!(&scope, GraphScope::Subscriptions(s) if s.is_empty()) {
         return Ok(None);
     }

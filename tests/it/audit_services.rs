@@ -1,0 +1,370 @@
+//! `audit --services` and `--access` (issue 24): the service tables are read with one Resource
+//! Graph query each over the whole scope, beside discovery; a table that cannot be read leaves
+//! its checks `unknown` on every cluster, never a pass.
+
+use crate::harness::*;
+use serde_json::{Value, json};
+
+/// The Resource Graph queries the emulator received: each one's table (the query's first word),
+/// subscriptions and text.
+fn graph_queries(emu: &Emulator) -> Vec<(String, Value, String)> {
+    emu.requests()
+        .iter()
+        .filter(|r| r["path"] == "/providers/Microsoft.ResourceGraph/resources")
+        .map(|r| {
+            let body: Value = match &r["body"] {
+                Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+                other => other.clone(),
+            };
+            let query = body["query"].as_str().unwrap_or_default();
+            let table = query.split_whitespace().next().unwrap_or_default();
+            (
+                table.to_string(),
+                body["subscriptions"].clone(),
+                query.to_string(),
+            )
+        })
+        .collect()
+}
+
+fn refuse_graph(emu: &Emulator) {
+    let resp = emu
+        .control_client()
+        .post(format!("{}/_emulator/script", emu.url))
+        .body(
+            json!([{"method": "POST", "path_contains": "Microsoft.ResourceGraph", "times": 50,
+                "status": 403, "body": json!({"error": {"code": "AuthorizationFailed",
+                "message": "The client does not have authorization to perform action 'Microsoft.ResourceGraph/resources/read'."}}).to_string()}])
+            .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+}
+
+#[test]
+fn refused_service_tables_leave_every_cluster_unknown_with_one_query_per_table() {
+    let emu = Emulator::start();
+    let plain = run(emu
+        .cli()
+        .args(["audit", "--discovery", "arm", "-o", "json"]));
+    assert!(
+        graph_queries(&emu).is_empty(),
+        "no --services: no service query"
+    );
+    let plain = json(&plain.stdout);
+    emu.control_client()
+        .delete(format!("{}/_emulator/requests", emu.url))
+        .send()
+        .unwrap();
+    refuse_graph(&emu);
+    let out = run(emu.cli().args([
+        "audit",
+        "--discovery",
+        "arm",
+        "--services",
+        "--access",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let mut tables: Vec<String> = graph_queries(&emu).into_iter().map(|q| q.0).collect();
+    tables.sort();
+    assert_eq!(
+        tables,
+        [
+            "authorizationresources",
+            "kubernetesconfigurationresources",
+            "recoveryservicesresources",
+            "resources",
+            "securityresources"
+        ]
+    );
+    let rows = json(&out.stdout);
+    let clusters: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["cluster"].is_string() && r["verdict"] != "error")
+        .collect();
+    assert!(!clusters.is_empty());
+    for row in clusters {
+        // Every table's check on this cluster is unknown, and no cluster passes on them.
+        let unknown: Vec<&str> = row["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["outcome"] == "unknown")
+            .map(|f| f["ruleId"].as_str().unwrap())
+            .collect();
+        assert!(
+            unknown.iter().filter(|r| **r == "TA013").count() == 3,
+            "{row}"
+        );
+        assert_ne!(row["verdict"], "pass", "{row}");
+        let before = plain
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == row["id"])
+            .unwrap();
+        if before["verdict"] != "fail" {
+            assert_eq!(row["verdict"], "unknown", "{row}");
+        }
+        let hint = row["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["ruleId"] == "TA013")
+            .unwrap()["hint"]
+            .as_str()
+            .unwrap();
+        assert!(hint.contains("grant Reader"), "{hint}");
+    }
+    assert!(
+        out.stderr.contains("checks that could not be made"),
+        "{}",
+        out.stderr
+    );
+    // Accepting unknowns: the exit code follows the findings alone.
+    let usage = run(emu.cli().args(["audit", "--since", "3d", "--services"]));
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+}
+
+/// The fleet the oracle tests run on: 6 subscriptions × 10 clusters × 2 bindings, services on
+/// 70% of the clusters the old rules do not already fail.
+const FLEET: [&str; 4] = ["--fleet", "6x10x2", "--fleet-services", "70"];
+
+fn expectations(emu: &Emulator) -> Value {
+    emu.control_client()
+        .get(format!("{}/_emulator/expectations", emu.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// A finding, as (rule, cluster, what it is about), lower-cased: the source for a service
+/// without its binding, the binding's name for the binding rules, the compute for its age.
+type Key = (String, String, String);
+
+fn lower(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_ascii_lowercase()
+}
+
+/// The generator's promised findings, on the clusters an audit can read, as rule keys.
+fn promised(expected: &Value) -> std::collections::BTreeSet<Key> {
+    expected["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["clusterReadable"] == true)
+        .map(|f| {
+            let (rule, about) = match f["kind"].as_str().unwrap() {
+                "backup-instance-without-vault-binding"
+                | "ml-compute-without-workspace-binding"
+                | "defender-plan-without-binding" => ("TA013", lower(&f["source"])),
+                "vault-binding-without-backup-instance" | "workspace-binding-without-compute" => {
+                    ("TA014", lower(&f["binding"]))
+                }
+                "compute-older-than-binding" => ("TA015", lower(&f["compute"])),
+                "source-in-another-subscription" => ("TA016", lower(&f["binding"])),
+                other => panic!("a kind this test does not know: {other}"),
+            };
+            (rule.to_string(), lower(&f["cluster"]), about)
+        })
+        .collect()
+}
+
+/// The audit's service findings (TA013–TA016) as the same keys; every one is a real finding
+/// (an unknown would fail the comparison: nothing in this world is unreadable).
+fn found(rows: &Value) -> std::collections::BTreeSet<Key> {
+    let mut out = std::collections::BTreeSet::new();
+    for row in rows.as_array().unwrap() {
+        for f in row["results"].as_array().into_iter().flatten() {
+            let rule = f["ruleId"].as_str().unwrap();
+            if !["TA013", "TA014", "TA015", "TA016"].contains(&rule) {
+                continue;
+            }
+            if f["outcome"] == "unknown" {
+                // The one check this world cannot answer: the plain fleet's bindings carry no
+                // systemData, so whether their compute came first is unknown (the generator
+                // promises no age for them), never a pass.
+                let message = f["message"].as_str().unwrap();
+                assert!(rule == "TA015" && message.contains("binding none"), "{f}");
+                let binding = message.split(" before binding ").nth(1).unwrap();
+                assert!(binding.starts_with("binding-"), "a plain binding: {f}");
+                continue;
+            }
+            assert_eq!(f["outcome"], "finding", "{f}");
+            let resource = lower(&f["resource"]);
+            let about = match rule {
+                "TA013" => {
+                    let hint = f["hint"].as_str().unwrap();
+                    let source = hint.split("--source-resource-id ").nth(1).unwrap();
+                    source.split(' ').next().unwrap().to_ascii_lowercase()
+                }
+                "TA015" => resource.clone(),
+                _ => resource.rsplit('/').next().unwrap().to_string(),
+            };
+            out.insert((rule.to_string(), lower(&row["id"]), about));
+        }
+    }
+    out
+}
+
+/// (cluster, binding, principal, role, scope) of every principal that can drive a source.
+fn drivers_promised(expected: &Value) -> std::collections::BTreeSet<[String; 5]> {
+    let mut out = std::collections::BTreeSet::new();
+    for a in expected["access"].as_array().unwrap() {
+        if a["clusterReadable"] != true {
+            continue;
+        }
+        for p in a["principals"].as_array().unwrap() {
+            out.insert([
+                lower(&a["cluster"]),
+                lower(&a["binding"]),
+                lower(&p["principalId"]),
+                lower(&p["role"]),
+                lower(&p["scope"]),
+            ]);
+        }
+    }
+    out
+}
+
+fn drivers_found(rows: &Value) -> std::collections::BTreeSet<[String; 5]> {
+    let mut out = std::collections::BTreeSet::new();
+    for row in rows.as_array().unwrap() {
+        for b in row["bindings"].as_array().into_iter().flatten() {
+            for p in b["principals"].as_array().into_iter().flatten() {
+                out.insert([
+                    lower(&row["id"]),
+                    lower(&b["name"]),
+                    lower(&p["principalId"]),
+                    lower(&p["role"]),
+                    lower(&p["scope"]),
+                ]);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_service_rule_fires_exactly_where_the_generator_says() {
+    let emu = Emulator::start_with(&FLEET);
+    let expected = expectations(&emu);
+    let promised_findings = promised(&expected);
+    // The world has every kind, so no comparison is empty by accident.
+    for rule in ["TA013", "TA014", "TA015", "TA016"] {
+        assert!(
+            promised_findings.iter().any(|k| k.0 == rule),
+            "no {rule} in {expected}"
+        );
+    }
+    emu.control_client()
+        .delete(format!("{}/_emulator/requests", emu.url))
+        .send()
+        .unwrap();
+    let out = run(emu
+        .cli()
+        .args(["audit", "--services", "--access", "-o", "json"]));
+    assert_eq!(out.code, 1, "an unreadable subscription: {}", out.stderr);
+    let rows = json(&out.stdout);
+    let actual = found(&rows);
+    let missing: Vec<_> = promised_findings.difference(&actual).collect();
+    let extra: Vec<_> = actual.difference(&promised_findings).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+    let promised_drivers = drivers_promised(&expected);
+    assert!(!promised_drivers.is_empty());
+    assert_eq!(drivers_found(&rows), promised_drivers);
+    // One query per service table for the whole fleet (each answer fits in one page).
+    let queries = graph_queries(&emu);
+    let discovery = queries
+        .iter()
+        .find(|q| q.2.contains("managedclusters"))
+        .unwrap();
+    for table in [
+        "kubernetesconfigurationresources",
+        "recoveryservicesresources",
+        "securityresources",
+        "authorizationresources",
+    ] {
+        let sent: Vec<_> = queries.iter().filter(|q| q.0 == table).collect();
+        assert_eq!(sent.len(), 1, "{table}: {queries:?}");
+        assert_eq!(sent[0].1, discovery.1, "discovery's scope");
+    }
+    let computes: Vec<_> = queries
+        .iter()
+        .filter(|q| q.2.contains("workspaces/computes"))
+        .collect();
+    assert_eq!(computes.len(), 1, "{queries:?}");
+}
+
+#[test]
+fn plan_require_backup_proposes_the_missing_bindings_and_apply_makes_the_audit_clean() {
+    let emu = Emulator::start_with(&FLEET);
+    let expected = expectations(&emu);
+    let missing: std::collections::BTreeSet<(String, String)> = promised(&expected)
+        .into_iter()
+        .filter(|k| k.0 == "TA013" && k.2.contains("/microsoft.dataprotection/"))
+        .map(|k| (k.1, k.2))
+        .collect();
+    assert!(!missing.is_empty());
+
+    let bad = run(emu.cli().args(["plan", "--require", "backup,nothing"]));
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("--require 'nothing' is not a service"),
+        "{}",
+        bad.stderr
+    );
+    let bare = run(emu.cli().args(["plan", "--require", "backup", "--prune"]));
+    assert_eq!(bare.code, 2, "{}", bare.stderr);
+    assert!(emu.requests().is_empty(), "usage errors send nothing");
+
+    let plan = run(emu
+        .cli()
+        .args(["plan", "--require", "backup", "-o", "json"]));
+    assert_eq!(plan.code, 4, "{}", plan.stderr);
+    let actions = json(&plan.stdout);
+    let proposed: std::collections::BTreeSet<(String, String)> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] != "noop" && a["action"] != "adopt")
+        .map(|a| {
+            assert_eq!(a["action"], "create", "{a}");
+            assert_eq!(
+                a["after"]["roles"],
+                json!(["Microsoft.DataProtection/backupVaults/backup-operator"])
+            );
+            (lower(&a["cluster"]), lower(&a["after"]["sourceResourceId"]))
+        })
+        .collect();
+    assert_eq!(proposed, missing);
+
+    let applied = run(emu.cli().args(["apply", "--require", "backup", "--yes"]));
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let again = run(emu.cli().args(["plan", "--require", "backup"]));
+    assert_eq!(again.code, 0, "nothing left to create: {}", again.stderr);
+    let audit = run(emu.cli().args(["audit", "--services", "-o", "json"]));
+    let after = found(&json(&audit.stdout));
+    assert!(
+        !after
+            .iter()
+            .any(|k| k.0 == "TA013" && k.2.contains("/microsoft.dataprotection/")),
+        "{after:#?}"
+    );
+    // The other services' findings are still there: apply wrote only what backup needs.
+    let others = |set: &std::collections::BTreeSet<Key>| -> usize {
+        set.iter()
+            .filter(|k| k.0 == "TA013" && !k.2.contains("/microsoft.dataprotection/"))
+            .count()
+    };
+    assert_eq!(others(&after), others(&promised(&expected)));
+}
