@@ -109,9 +109,11 @@ struct Generator<'a> {
 
 impl Generator<'_> {
     /// The plain fleet's bindings are all mlworkload bindings from workspaces: each workspace
-    /// that exists gets its compute on the cluster (attached 2025-12-01; the plain bindings say
-    /// nothing of when they were made, so no age is promised), and each binding whose
-    /// workspace is gone (dangling) is a workspace binding without its compute.
+    /// that exists gets its compute on the cluster (attached 2025-12-01, after the binding: a
+    /// plain binding without systemData is given ARM's, made by a user on 2025-11-01, as ARM
+    /// returns for every binding, so the compute's age can be judged and none is promised),
+    /// and each binding whose workspace is gone (dangling) is a workspace binding without its
+    /// compute.
     fn plain_bindings_get_their_computes(&mut self) {
         let existing: std::collections::HashSet<String> = self
             .seed
@@ -119,6 +121,22 @@ impl Generator<'_> {
             .iter()
             .map(|r| r.id.to_ascii_lowercase())
             .collect();
+        for cluster in &mut self.seed.clusters {
+            for b in cluster
+                .bindings
+                .iter_mut()
+                .filter(|b| b.system_data.is_none())
+            {
+                b.system_data = Some(json!({
+                    "createdBy": "platform@contoso.com",
+                    "createdByType": "User",
+                    "createdAt": "2025-11-01T00:00:00.0000000Z",
+                    "lastModifiedBy": "platform@contoso.com",
+                    "lastModifiedByType": "User",
+                    "lastModifiedAt": "2025-11-01T00:00:00.0000000Z",
+                }));
+            }
+        }
         for cluster in &self.seed.clusters {
             let id = cluster_id(cluster);
             // A Kubernetes compute runs through the Azure ML extension: one per cluster.
