@@ -338,6 +338,10 @@ impl SourceResourceId {
     pub fn resource_type(&self) -> &str {
         &self.resource_type
     }
+    /// The subscription segment, as written (parse checked it is a UUID).
+    pub fn subscription(&self) -> &str {
+        self.raw.split('/').nth(2).unwrap_or_default()
+    }
 }
 
 /// Parses the resource group out of an ARM id, as az does to add `resourceGroup`.

@@ -2,7 +2,7 @@
 //! Defender for Containers): which binding each needs, whether a cluster's bindings give it, and
 //! the names `plan --require` and the audit's remediation give the bindings they propose. Pure.
 
-use crate::domain::ids::binding_name_is_valid;
+use crate::domain::ids::{SourceResourceId, binding_name_is_valid};
 
 /// The role a Backup vault needs on the clusters it protects.
 pub const BACKUP_ROLE: &str = "Microsoft.DataProtection/backupVaults/backup-operator";
@@ -89,19 +89,12 @@ pub fn defender_source(subscription: &str) -> String {
     )
 }
 
-/// A resource id's type (`Namespace/type[/subtype…]`), from its last `providers` segment.
+/// A source id's type (`Namespace/type[/subtype…]`), by the one reading of a source id
+/// (`SourceResourceId`); `None` for an id that is not a well-formed source.
 pub fn source_type_of(id: &str) -> Option<String> {
-    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
-    let at = parts
-        .iter()
-        .rposition(|p| p.eq_ignore_ascii_case("providers"))?;
-    let rest = &parts[at + 1..];
-    if rest.len() < 3 {
-        return None;
-    }
-    let mut kind = vec![rest[0]];
-    kind.extend(rest[1..].iter().step_by(2));
-    Some(kind.join("/"))
+    SourceResourceId::parse(id)
+        .ok()
+        .map(|s| s.resource_type().to_string())
 }
 
 /// The subscription of an ARM id (`/subscriptions/{s}/…`), lower-cased.

@@ -58,7 +58,7 @@ fn named(id: &str) -> Option<(Group, &str)> {
         return None;
     }
     let group = Group {
-        subscription: id.split('/').nth(2)?.to_ascii_lowercase(),
+        subscription: parsed.subscription().to_ascii_lowercase(),
         resource_type: resource_type.to_ascii_lowercase(),
     };
     Some((group, id.trim_end_matches('/').rsplit('/').next()?))
