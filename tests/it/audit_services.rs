@@ -368,3 +368,58 @@ fn plan_require_backup_proposes_the_missing_bindings_and_apply_makes_the_audit_c
     };
     assert_eq!(others(&after), others(&promised(&expected)));
 }
+
+#[test]
+fn every_tsv_row_of_a_services_audit_has_the_same_fields_errors_included() {
+    // Two subscriptions of 13 clusters: cluster 12 cannot be read, nor can the extra
+    // subscription; so the run has cluster, cluster-error and subscription rows.
+    let emu = Emulator::start_with(&["--fleet", "2x13x1", "--fleet-services", "70"]);
+    for flags in [&["--services"][..], &["--services", "--access"]] {
+        let rows = json(&run(emu.cli().args(["audit", "-o", "json"]).args(flags)).stdout);
+        let rows = rows.as_array().unwrap();
+        let error_of = |cluster: bool| {
+            rows.iter()
+                .any(|r| r["verdict"] == "error" && r["cluster"].is_string() == cluster)
+        };
+        assert!(error_of(true) && error_of(false), "both kinds of error row");
+        let tsv = run(emu.cli().args(["audit", "-o", "tsv"]).args(flags));
+        assert_eq!(tsv.code, 1, "{}", tsv.stderr);
+        let widths: std::collections::BTreeSet<usize> = tsv
+            .stdout
+            .lines()
+            .map(|line| line.split('\t').count())
+            .collect();
+        assert_eq!(tsv.stdout.lines().count(), rows.len());
+        assert_eq!(widths.len(), 1, "{flags:?}: {widths:?}\n{}", tsv.stdout);
+        for row in rows {
+            assert!(row.get("services").is_some(), "{flags:?}: {row}");
+        }
+        // The table shows the same columns as without `--services`, on every row.
+        let table = run(emu.cli().args(["audit", "-o", "table"]).args(flags));
+        let plain = run(emu.cli().args(["audit", "-o", "table"]));
+        let header = |t: &str| {
+            t.lines()
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(header(&table.stdout), header(&plain.stdout));
+        assert_eq!(
+            table.stdout.lines().count(),
+            rows.len() + 2,
+            "{}",
+            table.stdout
+        );
+    }
+    // Without `--services` the rows have no such column at all.
+    let plain = json(&run(emu.cli().args(["audit", "-o", "json"])).stdout);
+    assert!(
+        plain
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.get("services").is_none())
+    );
+}

@@ -181,6 +181,11 @@ pub async fn run(
     let emit_rows = async {
         while let Some(rows) = chunks.next().await {
             for row in rows {
+                let row = if options.services {
+                    row.with_services_column()
+                } else {
+                    row
+                };
                 summary.count(&row, options.fail_level);
                 emit(row)?;
             }

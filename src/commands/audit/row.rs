@@ -162,6 +162,14 @@ impl Row {
         }
     }
 
+    /// `--services`: the row carries the column even with no view (a subscription, a cluster
+    /// not read, an audit stopped early), as null, so every row of one run has the same fields
+    /// and TSV rows line up for `cut -f`.
+    pub fn with_services_column(mut self) -> Self {
+        self.services.get_or_insert(serde_json::Value::Null);
+        self
+    }
+
     /// A subscription not Enabled: skipped, or an error when the user named it (never a silent
     /// `[]`).
     pub fn skipped(subscription: &str, subscription_id: &str, state: &str, named: bool) -> Self {
@@ -222,6 +230,19 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&row).unwrap(),
             r#"{"subscription":"s","subscriptionId":"0000","resourceGroup":null,"cluster":null,"location":null,"identityType":null,"tags":null,"id":null,"bindingCount":null,"bindings":null,"verdict":"skipped","findings":["subscription is Disabled"],"results":[],"error":null}"#
+        );
+        // `--services`: the column is on every row, null where there is no view.
+        let error = Row::subscription_error("s", "0000", "403").with_services_column();
+        assert!(
+            serde_json::to_string(&error)
+                .unwrap()
+                .ends_with(r#","error":"403","services":null}"#)
+        );
+        let mut viewed = Row::subscription_error("s", "0000", "403");
+        viewed.services = Some(serde_json::json!({"ml": []}));
+        assert_eq!(
+            viewed.with_services_column().services,
+            Some(serde_json::json!({"ml": []}))
         );
         let named = Row::skipped("s", "0000", "Disabled", true);
         assert_eq!(named.verdict, Verdict::Error);
