@@ -26,6 +26,10 @@ pub struct Entry {
     pub clusters: Vec<ClusterRef>,
     /// Line of the entry in the file (1-based), for messages.
     pub line: u64,
+    /// Set on an entry `plan --require` made for this service: it is wanted only while no
+    /// binding of the cluster serves the service by the audit's rule (`Need::satisfied_by`), so
+    /// the plan and the next audit agree. `None` for the file's entries: exactly this binding.
+    pub service: Option<crate::domain::services::Service>,
 }
 
 /// Where an entry applies: a cluster by id, or every cluster a selector matches.
@@ -129,6 +133,7 @@ impl<'a> Reader<'a> {
             roles,
             clusters,
             line: node.start_mark.line + 1,
+            service: None,
         })
     }
 

@@ -423,3 +423,97 @@ fn every_tsv_row_of_a_services_audit_has_the_same_fields_errors_included() {
             .all(|r| r.get("services").is_none())
     );
 }
+
+/// A subscription with Defender for Containers on (Standard, agentless discovery) and two
+/// clusters: `cluster1` already holds Defender's own binding from its CloudPosture operator,
+/// `cluster2` none.
+fn defender_world() -> Value {
+    let posture = format!(
+        "/subscriptions/{SUB}/providers/Microsoft.Security/pricings/CloudPosture/securityOperators/DefenderCSPMSecurityOperator"
+    );
+    let cluster = |name: &str, bindings: Value| {
+        json!({"subscriptionId": SUB, "resourceGroup": "rg1", "name": name,
+            "location": "westeurope", "identityType": "SystemAssigned", "bindings": bindings})
+    };
+    json!({
+        "subscriptions": [{"subscriptionId": SUB, "displayName": "Emulated Subscription"}],
+        "resourceGroups": [{"subscriptionId": SUB, "name": "rg1"}],
+        "clusters": [
+            cluster("cluster1", json!([{"name": "microsoft-defender-cspm", "sourceResourceId": posture,
+                "roles": ["Microsoft.Security/pricings/microsoft-defender-operator"]}])),
+            cluster("cluster2", json!([])),
+        ],
+        "resources": [{"id": posture, "identity": {"type": "SystemAssigned"}}],
+        "services": {"defenderPlans": [{"subscriptionId": SUB, "pricingTier": "Standard",
+            "extensions": [{"name": "AgentlessDiscoveryForKubernetes", "isEnabled": "True"}]}]},
+    })
+}
+
+/// The plan's writes: (action, cluster name, binding name).
+fn writes(plan: &Value) -> Vec<(String, String, String)> {
+    plan.as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] != "noop" && a["action"] != "adopt")
+        .map(|a| {
+            let cluster = a["cluster"].as_str().unwrap().rsplit('/').next().unwrap();
+            (lower(&a["action"]), cluster.to_string(), lower(&a["name"]))
+        })
+        .collect()
+}
+
+#[test]
+fn plan_require_defender_counts_defenders_own_cloudposture_binding_as_the_audit_does() {
+    let emu = Emulator::start_with_state(&defender_world(), &[]);
+    let plan = run(emu
+        .cli()
+        .args(["plan", "--require", "defender", "-o", "json"]));
+    assert_eq!(plan.code, 4, "{}", plan.stderr);
+    let actions = json(&plan.stdout);
+    assert_eq!(
+        writes(&actions),
+        [(
+            "create".into(),
+            "cluster2".into(),
+            "defender-containers".into()
+        )]
+    );
+    let served = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["cluster"].as_str().unwrap().ends_with("/cluster1"))
+        .unwrap();
+    assert_eq!(served["action"], "adopt", "{served}");
+    assert!(
+        served["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already served by 'microsoft-defender-cspm'"),
+        "{served}"
+    );
+    // The audit agrees: TA013 for Defender on cluster2 alone.
+    let audit = json(&run(emu.cli().args(["audit", "--services", "-o", "json"])).stdout);
+    let unbound: Vec<String> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["results"].as_array().unwrap().iter().any(|f| {
+                f["ruleId"] == "TA013" && f["message"].as_str().unwrap().contains("Defender")
+            })
+        })
+        .map(|r| lower(&r["cluster"]))
+        .collect();
+    assert_eq!(unbound, ["cluster2"]);
+    // Once cluster2 has its binding nothing is left: exit 0, and the audit finds no TA013.
+    let applied = run(emu.cli().args(["apply", "--require", "defender", "--yes"]));
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let again = run(emu
+        .cli()
+        .args(["plan", "--require", "defender", "-o", "json"]));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(writes(&json(&again.stdout)).is_empty(), "{}", again.stdout);
+    let audit = run(emu.cli().args(["audit", "--services", "-o", "json"]));
+    assert!(!audit.stdout.contains("\"TA013\""), "{}", audit.stdout);
+}

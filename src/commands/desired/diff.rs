@@ -178,6 +178,21 @@ pub fn cluster_actions(
             let (kind, reason) = same_name_action(&existing[i], &after);
             let before = BindingState::of(&existing[i]);
             (name_of(&existing[i]), kind, Some(before), reason)
+        } else if let Some(i) = super::required::served_by(entry, existing, &claimed) {
+            // A `--require` entry: the service is served already, by the audit's rule.
+            claimed[i] = true;
+            let reason = format!(
+                "{} is already served by '{}'; no binding is created",
+                entry.service.map_or("the service", |s| s.title()),
+                name_of(&existing[i])
+            );
+            let before = Some(BindingState::of(&existing[i]));
+            (
+                entry.name.as_str().to_string(),
+                ActionKind::Adopt,
+                before,
+                reason,
+            )
         } else if let Some(i) = same_source(wanted, existing, &claimed, &after) {
             claimed[i] = true;
             let before = BindingState::of(&existing[i]);

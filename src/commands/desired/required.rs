@@ -5,13 +5,14 @@
 //! plan that silently left a service out would be wrong.
 
 use crate::arm::graph::{Graph, GraphScope};
+use crate::arm::models::RoleBinding;
 use crate::commands::audit::services::{BACKUP_QUERY, COMPUTES_QUERY, DEFENDER_QUERY};
 use crate::commands::fleet::discovery::{self, clusters_query};
 use crate::context::Context;
 use crate::domain::ids::{BindingName, ClusterId, SourceResourceId};
 use crate::domain::manifest::{ClusterRef, Entry, Manifest};
 use crate::domain::roles::RoleName;
-use crate::domain::services::{Need, Service, defender_source, parent_before};
+use crate::domain::services::{Bound, Need, Service, defender_source, parent_before};
 use crate::error::{Error, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -173,5 +174,106 @@ fn entry(cluster: ClusterId, need: &Need) -> Result<Entry> {
         roles: vec![RoleName::parse(need.service.role())?],
         clusters: vec![ClusterRef::Id(cluster)],
         line: 0,
+        service: Some(need.service),
     })
+}
+
+/// The binding of `existing` not yet `claimed` that serves a `--require` entry's service, by the
+/// audit's one rule (`Need::satisfied_by`: for Defender, any operator binding of the
+/// subscription's pricings, Containers or CloudPosture); `None` for the file's own entries.
+pub fn served_by(entry: &Entry, existing: &[RoleBinding], claimed: &[bool]) -> Option<usize> {
+    let service = entry.service?;
+    let need = Need {
+        service,
+        source: entry.source.as_str().to_string(),
+        because: String::new(),
+    };
+    let open: Vec<usize> = (0..existing.len()).filter(|i| !claimed[*i]).collect();
+    let bound: Vec<Bound> = open
+        .iter()
+        .map(|i| {
+            let b = &existing[*i];
+            Bound {
+                name: b.name.as_deref().unwrap_or_default(),
+                source: b
+                    .properties
+                    .source_resource_id
+                    .as_deref()
+                    .unwrap_or_default(),
+                roles: b.properties.roles.as_deref().unwrap_or_default(),
+                created_at: None,
+            }
+        })
+        .collect();
+    need.satisfied_by(&bound).map(|at| open[at])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::services::DEFENDER_ROLE;
+    use serde_json::json;
+
+    const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+    fn binding(name: &str, source: &str, roles: &[&str]) -> RoleBinding {
+        serde_json::from_value(json!({"name": name,
+            "properties": {"sourceResourceId": source, "roles": roles}}))
+        .unwrap()
+    }
+
+    fn required(service: Service, source: &str) -> Entry {
+        let cluster = format!(
+            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c"
+        );
+        let need = Need {
+            service,
+            source: source.to_string(),
+            because: String::new(),
+        };
+        entry(ClusterId::parse_id(&cluster).unwrap(), &need).unwrap()
+    }
+
+    #[test]
+    fn a_required_entry_is_served_by_the_audits_rule_and_a_file_entry_never_is() {
+        let defender = required(Service::Defender, &defender_source(SUB));
+        let posture = format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Security/pricings/CloudPosture/securityOperators/DefenderCSPMSecurityOperator"
+        );
+        let existing = [
+            binding(
+                "ml",
+                "/subscriptions/x/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w",
+                &["Microsoft.MachineLearningServices/workspaces/mlworkload"],
+            ),
+            binding("cspm", &posture, &[DEFENDER_ROLE]),
+        ];
+        assert_eq!(served_by(&defender, &existing, &[false, false]), Some(1));
+        assert_eq!(
+            served_by(&defender, &existing, &[false, true]),
+            None,
+            "claimed"
+        );
+        let mut from_file = defender.clone();
+        from_file.service = None;
+        assert_eq!(served_by(&from_file, &existing, &[false, false]), None);
+        // Another subscription's operator, or a pricings source without a pricings role: no.
+        let other = posture.replace(SUB, "11111111-1111-1111-1111-111111111111");
+        let elsewhere = [binding("cspm", &other, &[DEFENDER_ROLE])];
+        assert_eq!(served_by(&defender, &elsewhere, &[false]), None);
+        let vault = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/g/providers/Microsoft.DataProtection/backupVaults/v";
+        let backup = required(Service::Backup, vault);
+        let wrong_role = [binding(
+            "b",
+            vault,
+            &["Microsoft.DataProtection/backupVaults/other"],
+        )];
+        assert_eq!(served_by(&backup, &wrong_role, &[false]), None);
+        let right = [binding(
+            "b",
+            &vault.to_uppercase(),
+            &[crate::domain::services::BACKUP_ROLE],
+        )];
+        assert_eq!(served_by(&backup, &right, &[false]), Some(0));
+    }
 }
