@@ -10,6 +10,9 @@ use crate::error::Result;
 use reqwest::Method;
 use serde_json::json;
 
+/// Microsoft.Authorization's api-version for the caller's permissions.
+pub const AUTHORIZATION_API_VERSION: &str = "2022-04-01";
+
 pub async fn list_roles(
     client: &ArmClient,
     subscription: &SubscriptionId,
@@ -115,6 +118,19 @@ pub async fn get_subscription(
 ) -> Result<Subscription> {
     client
         .get(client.url(&ids::subscription_path(subscription), RESOURCES_API_VERSION))
+        .await
+}
+
+/// What the caller may do in a subscription: ARM's permissions API, every page.
+pub async fn caller_permissions(
+    client: &ArmClient,
+    subscription: &SubscriptionId,
+) -> Result<Vec<crate::domain::permissions::Permission>> {
+    client
+        .list(client.url(
+            &ids::permissions_path(subscription),
+            AUTHORIZATION_API_VERSION,
+        ))
         .await
 }
 

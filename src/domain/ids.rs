@@ -257,6 +257,11 @@ pub fn activity_log_path(subscription: &SubscriptionId) -> String {
     )
 }
 
+/// What the caller may do in a subscription (ARM's permissions API).
+pub fn permissions_path(subscription: &SubscriptionId) -> String {
+    format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/permissions")
+}
+
 /// A resource provider's registration (its resource types and their api-versions).
 pub fn provider_path(subscription: &str, namespace: &str) -> String {
     format!("/subscriptions/{subscription}/providers/{namespace}")

@@ -119,7 +119,8 @@ impl Emulator {
 
     /// `GET|DELETE /_emulator/requests`, `GET /_emulator/state`, `GET /_emulator/stats`,
     /// `POST /_emulator/script` (a JSON list of canned answers), `GET|PUT /_emulator/services`
-    /// (the services that use clusters), `GET /_emulator/expectations` (a generated fleet's).
+    /// (the services that use clusters), `GET|PUT /_emulator/permissions` (the caller's, per
+    /// subscription), `GET /_emulator/expectations` (a generated fleet's).
     pub(super) fn control(&self, method: &str, what: &str, body: &[u8]) -> Response<Full<Bytes>> {
         let reply = match (method, what) {
             ("POST", "script") => match serde_json::from_slice::<Vec<Canned>>(body) {
@@ -170,6 +171,7 @@ impl Emulator {
                 )
             }
             ("PUT", "services") => self.replace_services(body),
+            ("GET" | "PUT", "permissions") => self.permissions(method, body),
             ("GET", "expectations") => match self.expectations_json() {
                 Some(expected) => Reply::json(200, expected),
                 None => Reply::arm_error(
@@ -202,6 +204,23 @@ impl Emulator {
 }
 
 impl Emulator {
+    /// `GET /_emulator/permissions` (every subscription's, as its permissions API answers) and
+    /// `PUT` (`{subscriptionId: [{actions, notActions}] | null}`; 204, or 400 and nothing changed).
+    fn permissions(&self, method: &str, body: &[u8]) -> Reply {
+        let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        if method == "GET" {
+            return Reply::json(200, crate::emulator::permissions::all(&world));
+        }
+        match crate::emulator::permissions::replace(&mut world, body) {
+            Ok(()) => Reply::empty(204),
+            Err(e) => Reply::arm_error(
+                400,
+                "InvalidPermissions",
+                format!("expected {{subscriptionId: [{{actions, notActions}}] | null}}: {e}"),
+            ),
+        }
+    }
+
     /// `PUT /_emulator/services`: the world's services become the body's (a state file's
     /// `services` section), checked first; 204, or 400 saying what is wrong.
     fn replace_services(&self, body: &[u8]) -> Reply {

@@ -3,9 +3,11 @@
 //! `subscriptionId, managedBy, sku, plan, properties, tags, identity, zones`): `resources`
 //! (clusters, other resources, Azure ML computes), `kubernetesconfigurationresources` (cluster
 //! extensions), `recoveryservicesresources` (backup instances), `securityresources` (Defender
-//! plans) and `authorizationresources` (role assignments and definitions).
+//! plans) and `authorizationresources` (role assignments and definitions). As ARG does, a row
+//! whose `{type}/read` the caller lacks in its subscription is left out without a word.
 
 use crate::emulator::azure_roles::built_in_role_definitions;
+use crate::emulator::permissions::Sight;
 use crate::emulator::services::{group_of, subscription_of};
 use crate::emulator::state::{Cluster, Resource, World};
 use serde_json::{Map, Value, json};
@@ -69,7 +71,10 @@ pub fn rows<'a>(
             .copied()
             .unwrap_or_default()
     };
-    let wanted = move |sub: &str| in_scope.contains(sub.to_ascii_lowercase().as_str());
+    let sight = Sight::of(world);
+    let wanted = move |sub: &str, kind: &str| {
+        in_scope.contains(sub.to_ascii_lowercase().as_str()) && sight.reads(sub, kind)
+    };
     if table.eq_ignore_ascii_case("resources") {
         return resources(world, wanted, tenant, index);
     }
@@ -78,7 +83,7 @@ pub fn rows<'a>(
         items
             .filter(move |(id, kind, _)| {
                 let sub = subscription_of(id);
-                (sub.is_empty() || wanted(sub)) && index.keeps(|| id.as_str(), || *kind)
+                (sub.is_empty() || wanted(sub, kind)) && index.keeps(|| id.as_str(), || *kind)
             })
             .map(move |(id, _, make)| {
                 let sub = subscription_of(&id);
@@ -131,10 +136,10 @@ fn service_items<'a>(
 }
 
 /// Table `resources`: clusters, other resources and Azure ML computes of the subscriptions in
-/// scope, skipping what the index rules out before any row is built.
+/// scope that the caller may read, skipping what the index rules out before any row is built.
 fn resources<'a>(
     world: &'a World,
-    wanted: impl Fn(&str) -> bool + 'a,
+    wanted: impl Fn(&str, &str) -> bool + 'a,
     tenant: impl Fn(&str) -> &'a str + 'a,
     index: Index<'a>,
 ) -> Box<dyn Iterator<Item = Map<String, Value>> + 'a> {
@@ -153,7 +158,7 @@ fn resources<'a>(
         clusters
             .chain(others)
             .chain(computes)
-            .filter(move |e| wanted(e.subscription()))
+            .filter(move |e| wanted(e.subscription(), &e.kind()))
             .filter(move |e| index.keeps(|| e.id(), || e.kind()))
             .map(move |e| match e {
                 Entry::Cluster(c) => {

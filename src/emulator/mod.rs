@@ -19,6 +19,7 @@ pub mod instance;
 pub mod kql;
 pub mod loganalytics;
 pub mod operations;
+pub mod permissions;
 pub mod ratelimit;
 pub mod regions;
 pub mod resources;

@@ -154,6 +154,16 @@ fn get(world: &World, req: &ArmRequest, id: &str, kind: &str) -> Reply {
     if let Some(refusal) = version_refused(req, kind) {
         return refusal;
     }
+    let sub = id
+        .trim_start_matches('/')
+        .split('/')
+        .nth(1)
+        .unwrap_or_default();
+    if !crate::emulator::permissions::Sight::of(world).reads(sub, kind) {
+        let action = format!("{kind}/read");
+        let message = req.caller.authorization_failed(&action, id);
+        return Reply::arm_error(403, "AuthorizationFailed", message);
+    }
     match world.resource(id) {
         Some(r) if !r.readable => Reply::arm_error(
             403,

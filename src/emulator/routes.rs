@@ -119,6 +119,15 @@ fn under_subscription(
         ["providers", "microsoft.containerservice", "managedclusters"] => {
             only_get(method).unwrap_or_else(|| list_clusters(world, config, req, sub))
         }
+        ["providers", "microsoft.authorization", "permissions"] => {
+            only_get(method).unwrap_or_else(|| {
+                page(
+                    crate::emulator::permissions::entries(world, sub),
+                    config,
+                    req,
+                )
+            })
+        }
         [
             "resourcegroups",
             _,
@@ -174,6 +183,9 @@ fn version_refusal(world: &World, path: &Path<'_>) -> Option<Reply> {
         ["providers", "microsoft.containerservice", "managedclusters"] => {
             versions::container_service(v, "global", "managedClusters")
         }
+        ["providers", "microsoft.authorization", "permissions"] => (!versions::AUTHORIZATION
+            .contains(&v))
+        .then(|| versions::no_provider("global", v, "permissions", versions::AUTHORIZATION)),
         [
             "resourcegroups",
             _,

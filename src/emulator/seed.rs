@@ -90,6 +90,10 @@ pub struct SubscriptionSeed {
     /// `false`: every request in this subscription answers 403 (an identity without access).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub readable: bool,
+    /// What the caller may do here (its permissions API; Resource Graph and resource GETs
+    /// follow it); absent: everything, `[{"actions": ["*"]}]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<crate::emulator::permissions::PermissionSeed>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +183,7 @@ impl Seed {
                 state: enabled(),
                 tenant_id: default_tenant(),
                 readable: true,
+                permissions: None,
             }],
             resource_groups: vec![ResourceGroupSeed {
                 subscription_id: sub.clone(),
@@ -281,6 +286,7 @@ impl Seed {
                 state: enabled(),
                 tenant_id: default_tenant(),
                 readable: true,
+                permissions: None,
             });
             let group = format!("rg-fleet-{s}");
             seed.resource_groups.push(ResourceGroupSeed {
@@ -319,6 +325,7 @@ impl Seed {
                 state: state.into(),
                 tenant_id: default_tenant(),
                 readable,
+                permissions: None,
             });
         }
         seed

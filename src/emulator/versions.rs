@@ -113,6 +113,14 @@ pub const RESOURCES: &[&str] = &[
 ];
 
 /// Microsoft.Insights' activity log (`eventtypes/management/values`).
+/// Microsoft.Authorization's permissions API (its REST spec's versions; not checked live).
+pub const AUTHORIZATION: &[&str] = &[
+    "2022-05-01-preview",
+    "2022-04-01",
+    "2018-01-01-preview",
+    "2015-07-01",
+];
+
 pub const ACTIVITY_LOG: &[&str] = &["2017-03-01-preview", "2015-04-01", "2014-04-01"];
 
 /// ARM's first check on every request: an `api-version` that looks like one.

@@ -7,6 +7,7 @@ pub mod requirement;
 pub mod row;
 pub mod rules;
 pub mod service_access;
+pub mod service_reach;
 pub mod service_row;
 pub mod service_rules;
 pub mod services;
@@ -115,6 +116,8 @@ struct Audit<'a> {
     matched: Vec<AtomicUsize>,
     /// `--services`: the service tables' index, once Resource Graph has answered.
     services: Option<services::Ready>,
+    /// `--services`: each subscription's permissions, read once, shared by the rows.
+    reach: service_reach::Reach,
 }
 
 /// Runs the audit, handing each row to `emit` as soon as it is ready, in a stable order.
@@ -253,6 +256,7 @@ impl<'a> Audit<'a> {
                 .map(|_| AtomicUsize::new(0))
                 .collect(),
             services: None,
+            reach: service_reach::Reach::default(),
         })
     }
 
@@ -405,7 +409,13 @@ impl<'a> Audit<'a> {
             Some(ready) => {
                 let catalog = catalog.as_deref();
                 let max_risk = self.options.max_risk;
-                service_row::cluster_outcome(ready, &cluster, &bindings, catalog, max_risk).await
+                let reach = service_reach::Lookup {
+                    reach: &self.reach,
+                    ctx: self.ctx,
+                    slots: &self.slots,
+                };
+                service_row::cluster_outcome(ready, &cluster, &bindings, catalog, max_risk, &reach)
+                    .await
             }
             None => None,
         };

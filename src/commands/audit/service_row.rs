@@ -3,6 +3,7 @@
 
 use crate::arm::models::RoleBinding;
 use crate::commands::audit::row::BindingView;
+use crate::commands::audit::service_reach::Lookup;
 use crate::commands::audit::service_rules::{self, ClusterFacts, Outcome};
 use crate::commands::audit::services::Ready;
 use crate::commands::audit::verdict::Catalog;
@@ -19,11 +20,14 @@ pub async fn cluster_outcome(
     bindings: &[RoleBinding],
     catalog: Option<&Catalog>,
     max_risk: Option<Risk>,
+    reach: &Lookup<'_>,
 ) -> Option<Outcome> {
     let mut ready = ready.clone();
     let index = ready.wait_for(Option::is_some).await.ok()?.clone()?;
     let cluster_id = cluster.id.path();
     let uses = index.take(&cluster_id);
+    let subscription = cluster.id.subscription.as_str().to_ascii_lowercase();
+    let seen = reach.seen(&index, &subscription, bindings).await;
     let risks: Vec<Option<Risk>> = bindings
         .iter()
         .map(|b| {
@@ -38,10 +42,11 @@ pub async fn cluster_outcome(
         cluster_id: &cluster_id,
         resource_group: cluster.id.resource_group.as_str(),
         cluster: cluster.id.name.as_str(),
-        subscription: &cluster.id.subscription.as_str().to_ascii_lowercase(),
+        subscription: &subscription,
         bindings,
         uses: &uses,
         index: &index,
+        seen: &seen,
         risks: &risks,
         max_risk,
     }))

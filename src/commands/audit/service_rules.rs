@@ -5,6 +5,7 @@
 
 use crate::arm::models::RoleBinding;
 use crate::commands::audit::service_access::{self, Exposure};
+use crate::commands::audit::service_reach::{Seen, Unseen, read_action};
 use crate::commands::audit::services::{ClusterUse, Index};
 use crate::commands::audit::verdict::unknown_hint;
 use crate::domain::finding::{Finding, Remediation};
@@ -27,6 +28,8 @@ pub struct ClusterFacts<'a> {
     pub bindings: &'a [RoleBinding],
     pub uses: &'a ClusterUse,
     pub index: &'a Index,
+    /// What the caller may read in the subscriptions the rules look into.
+    pub seen: &'a Seen,
     /// Each binding's own risk (its riskiest role's), when the catalog knows it.
     pub risks: &'a [Option<Risk>],
     pub max_risk: Option<Risk>,
@@ -71,8 +74,10 @@ pub fn evaluate(f: &ClusterFacts) -> Outcome {
     let mut out = Outcome::default();
     let (needs, unknown) = needs(f);
     out.findings.extend(unknown);
+    // Extensions the caller may not see are unknown (`null`), not none.
+    let extensions = f.seen.sees_extensions(f.index, f.subscription);
     let mut view = json!({"backup": [], "ml": [], "defender": null,
-        "extensions": f.uses.extensions});
+        "extensions": extensions.then_some(&f.uses.extensions)});
     for need in &needs {
         let serving = need.satisfied_by(&bound);
         let entry = json!({"source": need.source, "because": need.because,
@@ -119,8 +124,8 @@ fn push(list: &mut Value, entry: Value) {
 fn needs(f: &ClusterFacts) -> (Vec<Need>, Vec<Finding>) {
     let mut needs = Vec::new();
     let mut unknown = Vec::new();
-    let mut not_read = |service: Service, why: &Option<String>| match why {
-        Some(why) => {
+    let mut not_read = |service: Service| match f.seen.blind(f.index, service, f.subscription) {
+        Some(Unseen { why, hint }) => {
             unknown.push(Finding::unknown(
                 SERVICE_UNBOUND,
                 f.cluster_id,
@@ -128,13 +133,13 @@ fn needs(f: &ClusterFacts) -> (Vec<Need>, Vec<Finding>) {
                     "{}: whether it uses the cluster could not be read ({why})",
                     service.title()
                 ),
-                unknown_hint(why),
+                hint,
             ));
             true
         }
         None => false,
     };
-    if !not_read(Service::Backup, &f.index.backup) {
+    if !not_read(Service::Backup) {
         for (vault, instance) in f.uses.vaults() {
             needs.push(Need {
                 service: Service::Backup,
@@ -143,7 +148,7 @@ fn needs(f: &ClusterFacts) -> (Vec<Need>, Vec<Finding>) {
             });
         }
     }
-    if !not_read(Service::Ml, &f.index.computes) {
+    if !not_read(Service::Ml) {
         for (workspace, compute) in f.uses.workspaces() {
             needs.push(Need {
                 service: Service::Ml,
@@ -152,9 +157,7 @@ fn needs(f: &ClusterFacts) -> (Vec<Need>, Vec<Finding>) {
             });
         }
     }
-    if !not_read(Service::Defender, &f.index.plans)
-        && f.index.defender.get(f.subscription) == Some(&true)
-    {
+    if !not_read(Service::Defender) && f.index.defender.get(f.subscription) == Some(&true) {
         needs.push(Need {
             service: Service::Defender,
             source: defender_source(f.subscription),
@@ -259,6 +262,15 @@ fn unused(f: &ClusterFacts, b: &RoleBinding, v: &Bound, needs: &[Need]) -> Optio
             "add the source's subscription with --subscription".into(),
         ));
     }
+    // The source's instances or computes are in its subscription: unseen there, unknown.
+    let sub = subscription_of(v.source).unwrap_or_default();
+    if let Some(Unseen { why, hint }) = f.seen.unseen(read_action(service), &sub) {
+        let message = format!(
+            "binding {}: whether a {what} exists could not be read ({why})",
+            v.name
+        );
+        return Some(Finding::unknown(BINDING_UNUSED, &id, message, hint));
+    }
     let mut finding = Finding::new(
         BINDING_UNUSED,
         &id,
@@ -317,6 +329,24 @@ mod tests {
     }
 
     fn run(index: &Index, uses: &ClusterUse, bindings: &[RoleBinding]) -> Outcome {
+        let all = crate::domain::permissions::Permission {
+            actions: vec!["*".into()],
+            ..Default::default()
+        };
+        run_seeing(
+            index,
+            uses,
+            bindings,
+            &Seen::of([(SUB.into(), Ok(vec![all]))]),
+        )
+    }
+
+    fn run_seeing(
+        index: &Index,
+        uses: &ClusterUse,
+        bindings: &[RoleBinding],
+        seen: &Seen,
+    ) -> Outcome {
         let cluster = id(SUB, "Microsoft.ContainerService/managedClusters", "c");
         evaluate(&ClusterFacts {
             cluster_id: &cluster,
@@ -326,6 +356,7 @@ mod tests {
             bindings,
             uses,
             index,
+            seen,
             risks: &vec![Some(Risk::Low); bindings.len()],
             max_risk: Some(Risk::Low),
         })
@@ -398,6 +429,22 @@ mod tests {
         index.defender.clear();
         let o = run(&index, &ClusterUse::default(), &bindings[1..2]);
         assert_eq!(rules(&o), [(SERVICE_UNBOUND, true), (BINDING_UNUSED, true)]);
+    }
+
+    #[test]
+    fn a_service_the_caller_may_not_read_is_unknown_never_a_pass() {
+        let vault = id(SUB, "Microsoft.DataProtection/backupVaults", "v");
+        let no_backup = crate::domain::permissions::Permission {
+            actions: vec!["*/read".into()],
+            not_actions: vec![read_action(Service::Backup).into()],
+            ..Default::default()
+        };
+        let seen = Seen::of([(SUB.into(), Ok(vec![no_backup]))]);
+        let bindings = [binding("v", &vault, BACKUP_ROLE, None)];
+        let o = run_seeing(&Index::default(), &ClusterUse::default(), &bindings, &seen);
+        // No TA013 pass on backup, no false TA014 on the vault; ML and Defender judged.
+        assert_eq!(rules(&o), [(SERVICE_UNBOUND, true), (BINDING_UNUSED, true)]);
+        assert!(o.findings[1].message.contains("Resource Graph leaves out"));
     }
 
     #[test]
