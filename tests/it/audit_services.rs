@@ -32,7 +32,7 @@ fn refuse_graph(emu: &Emulator) {
         .control_client()
         .post(format!("{}/_emulator/script", emu.url))
         .body(
-            json!([{"method": "POST", "path_contains": "Microsoft.ResourceGraph", "times": 50,
+            json!([{"method": "POST", "pathContains": "Microsoft.ResourceGraph", "times": 50,
                 "status": 403, "body": json!({"error": {"code": "AuthorizationFailed",
                 "message": "The client does not have authorization to perform action 'Microsoft.ResourceGraph/resources/read'."}}).to_string()}])
             .to_string(),

@@ -46,6 +46,7 @@ mod role;
 mod rolebinding;
 mod roundtrip;
 mod sanitise;
+mod service_reach;
 mod session;
 mod settings;
 mod signals;
