@@ -4,20 +4,10 @@
 //! resource GETs answer 403. Absent, a subscription grants everything (`*`), so every world
 //! without them is unchanged. Its own reading of action patterns, written apart from the CLI's.
 
+pub use crate::emulator::seed::PermissionSeed;
 use crate::emulator::state::World;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-
-/// One entry of a subscription's `permissions` (a state file's, or `PUT /_emulator/permissions`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PermissionSeed {
-    #[serde(default)]
-    pub actions: Vec<String>,
-    #[serde(default)]
-    pub not_actions: Vec<String>,
-}
 
 /// What a subscription without `permissions` grants: everything.
 pub fn everything() -> Vec<PermissionSeed> {

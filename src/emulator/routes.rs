@@ -7,7 +7,7 @@ use crate::emulator::operations::{
     delete_binding, finish_expired_operations, operation_result, operation_status, put_binding,
 };
 use crate::emulator::state::World;
-use crate::emulator::{directory, regions, versions};
+use crate::emulator::{directory, permissions, regions, versions};
 use serde_json::{Value, json};
 
 pub fn handle(world: &mut World, config: &EmulatorConfig, req: &ArmRequest) -> Reply {
@@ -120,13 +120,7 @@ fn under_subscription(
             only_get(method).unwrap_or_else(|| list_clusters(world, config, req, sub))
         }
         ["providers", "microsoft.authorization", "permissions"] => {
-            only_get(method).unwrap_or_else(|| {
-                page(
-                    crate::emulator::permissions::entries(world, sub),
-                    config,
-                    req,
-                )
-            })
+            only_get(method).unwrap_or_else(|| page(permissions::entries(world, sub), config, req))
         }
         [
             "resourcegroups",

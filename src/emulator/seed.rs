@@ -93,7 +93,18 @@ pub struct SubscriptionSeed {
     /// What the caller may do here (its permissions API; Resource Graph and resource GETs
     /// follow it); absent: everything, `[{"actions": ["*"]}]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Vec<crate::emulator::permissions::PermissionSeed>>,
+    pub permissions: Option<Vec<PermissionSeed>>,
+}
+
+/// One entry of a subscription's `permissions` (a state file's, or `PUT /_emulator/permissions`);
+/// `emulator::permissions` reads them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermissionSeed {
+    #[serde(default)]
+    pub actions: Vec<String>,
+    #[serde(default)]
+    pub not_actions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
