@@ -208,7 +208,7 @@ fn a_refused_permissions_read_leaves_those_checks_unknown_with_its_reason() {
     let refusal = json!({"error": {"code": "AuthorizationFailed",
         "message": "The client does not have authorization to perform action 'Microsoft.Authorization/permissions/read'."}});
     let script = json!([{"method": "GET", "pathContains": format!("{S1}{PERMISSIONS}"),
-        "times": 5, "status": 403, "body": refusal.to_string()}]);
+        "times": 1, "status": 403, "body": refusal.to_string()}]);
     let resp = emu
         .control_client()
         .post(format!("{}/_emulator/script", emu.url))
@@ -245,6 +245,40 @@ fn a_refused_permissions_read_leaves_those_checks_unknown_with_its_reason() {
     }
     // A 403 is an answer: read once, not retried, and shared by both clusters.
     assert_eq!(permission_reads(&emu), [read_of(S1), read_of(S2)]);
+
+    // A 503 that outlasts the retries: unknown too, and the hint does not blame permissions.
+    let script = json!([{"method": "GET", "pathContains": format!("{S1}{PERMISSIONS}"),
+        "times": 3, "status": 503, "body": "{\"error\": {\"code\": \"ServiceUnavailable\", \"message\": \"busy\"}}"}]);
+    let resp = emu
+        .control_client()
+        .post(format!("{}/_emulator/script", emu.url))
+        .body(script.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    emu.control_client()
+        .delete(format!("{}/_emulator/requests", emu.url))
+        .send()
+        .unwrap();
+    let out = run(emu.cli().env("AKS_TRUSTEDACCESS_MAX_RETRIES", "2").args([
+        "audit",
+        "--services",
+        "-o",
+        "json",
+        "--subscription",
+        S1,
+    ]));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let (_, r) = service_results(&json(&out.stdout), "cluster1");
+    assert_eq!(outcomes(&r), [unknown; 3]);
+    assert!(r[0][2].contains("could not be read: "), "{}", r[0][2]);
+    assert!(
+        r[0][3].starts_with("not a permission problem"),
+        "{} / {}",
+        r[0][2],
+        r[0][3]
+    );
+    assert_eq!(permission_reads(&emu), vec![read_of(S1); 3], "two retries");
 }
 
 #[test]
