@@ -86,7 +86,8 @@ pub struct AuditChecks {
     pub services: bool,
     /// Implies --services; also who can drive each binding's source through an Azure role
     /// (Owner, Contributor, Backup Contributor, AzureML roles, any role with write on it),
-    /// raising the binding's risk (one more Resource Graph query).
+    /// raising the binding's risk (two more Resource Graph queries: role assignments, and the
+    /// subscriptions' management groups, so an assignment at a group above one counts).
     #[arg(long)]
     pub access: bool,
 }

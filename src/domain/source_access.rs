@@ -4,6 +4,7 @@
 //! the vault's binding), and how much they raise the binding's risk. Pure.
 
 use crate::domain::rules::Risk;
+use std::collections::HashMap;
 
 /// Built-in roles that drive a source, by role definition GUID (the last segment of
 /// `roleDefinitionId`, the same in every subscription): Owner and Contributor drive every
@@ -80,9 +81,40 @@ pub fn role_guid(role_definition_id: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Each subscription's management groups, as Resource Graph's `resourcecontainers` gives
+/// them (`managementGroupAncestorsChain`): by lower-cased subscription id, the groups' names
+/// lower-cased, nearest first, up to the tenant root group.
+pub type Chains = HashMap<String, Vec<String>>;
+
+/// The management group an assignment's scope is
+/// (`/providers/Microsoft.Management/managementGroups/{name}`), lower-cased.
+pub fn management_group(scope: &str) -> Option<String> {
+    let lower = scope.trim_end_matches('/').to_ascii_lowercase();
+    let name = lower.strip_prefix("/providers/microsoft.management/managementgroups/")?;
+    (!name.is_empty() && !name.contains('/')).then(|| name.to_string())
+}
+
+/// Whether an assignment at `scope` reaches `source`: the source or a parent id
+/// (`scope_covers`), or a management group in the chain of the source's subscription, at any
+/// depth. `Err(group)` when the scope is a management group and that chain is not known
+/// (`chains` could not be read, or has no row for the subscription): never a silent no.
+pub fn scope_reaches(scope: &str, source: &str, chains: Option<&Chains>) -> Result<bool, String> {
+    let Some(group) = management_group(scope) else {
+        return Ok(scope_covers(scope, source));
+    };
+    let subscription = crate::domain::services::subscription_of(source);
+    match (chains, subscription) {
+        (Some(chains), Some(sub)) => match chains.get(&sub) {
+            Some(chain) => Ok(chain.contains(&group)),
+            None => Err(group),
+        },
+        _ => Err(group),
+    }
+}
+
 /// Whether `scope` is the source or one of its parents (resource group, subscription, the
-/// root `/`), compared case-insensitively. Management-group scopes are not matched: which
-/// subscriptions a group holds is not in these tables (the README says so).
+/// root `/`), compared case-insensitively, by id alone; management groups are
+/// `scope_reaches`'s.
 pub fn scope_covers(scope: &str, source: &str) -> bool {
     let scope = scope.trim_end_matches('/').to_ascii_lowercase();
     let source = source.trim_end_matches('/').to_ascii_lowercase();
@@ -196,6 +228,52 @@ mod tests {
             "/providers/Microsoft.Management/managementGroups/m",
             source
         ));
+    }
+
+    #[test]
+    fn management_groups_reach_the_subscriptions_in_their_chain_at_any_depth() {
+        let source =
+            "/subscriptions/S/resourceGroups/G/providers/Microsoft.DataProtection/backupVaults/v";
+        let mg = |name: &str| format!("/providers/Microsoft.Management/managementGroups/{name}");
+        assert_eq!(
+            management_group(&mg("Mg-Fleet")).as_deref(),
+            Some("mg-fleet")
+        );
+        assert_eq!(management_group("/subscriptions/s"), None);
+        assert_eq!(management_group(&format!("{}/x", mg("m"))), None);
+        let chains = Chains::from([(
+            "s".to_string(),
+            vec![
+                "mg-even".to_string(),
+                "mg-fleet".to_string(),
+                "root".to_string(),
+            ],
+        )]);
+        for (group, reaches) in [
+            ("MG-EVEN", true),
+            ("mg-fleet", true),
+            ("root", true),
+            ("other", false),
+        ] {
+            assert_eq!(
+                scope_reaches(&mg(group), source, Some(&chains)),
+                Ok(reaches),
+                "{group}"
+            );
+        }
+        // Not known: the chains were not read, or have no row for the source's subscription.
+        assert_eq!(
+            scope_reaches(&mg("mg-fleet"), source, None),
+            Err("mg-fleet".into())
+        );
+        let other = source.replace("/S/", "/T/");
+        assert_eq!(
+            scope_reaches(&mg("mg-fleet"), &other, Some(&chains)),
+            Err("mg-fleet".into())
+        );
+        // Ids are still compared as ids, chains or not.
+        assert_eq!(scope_reaches("/subscriptions/s", source, None), Ok(true));
+        assert_eq!(scope_reaches("/subscriptions/t", source, None), Ok(false));
     }
 
     #[test]

@@ -130,11 +130,14 @@ impl Expected {
     }
 
     /// Who can act through each binding's source: the assignments the generator made at the
-    /// source, its resource group or its subscription whose role drives that kind of source.
+    /// source, its resource group, its subscription or a management group the world lists the
+    /// subscription under, whose role drives that kind of source.
     pub fn record_access(&mut self, seed: &Seed) {
         for cluster in &seed.clusters {
             for b in &cluster.bindings {
-                let principals: Vec<Value> = scopes_above(&b.source_resource_id)
+                let mut scopes = scopes_above(&b.source_resource_id);
+                scopes.extend(groups_above(seed, &b.source_resource_id));
+                let principals: Vec<Value> = scopes
                     .iter()
                     .filter_map(|s| self.grants.get(s))
                     .flatten()
@@ -194,6 +197,22 @@ fn scopes_above(source: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The management groups (lower-cased ids) whose subscription lists hold the source's.
+fn groups_above(seed: &Seed, source: &str) -> Vec<String> {
+    let sub = crate::emulator::services::subscription_of(source);
+    seed.management_groups
+        .iter()
+        .filter(|g| g.subscriptions.iter().any(|s| s.eq_ignore_ascii_case(sub)))
+        .map(|g| {
+            format!(
+                "/providers/microsoft.management/managementgroups/{}",
+                g.name
+            )
+            .to_ascii_lowercase()
+        })
+        .collect()
 }
 
 /// Whether a role lets its holder drive a source of this kind (the generator's rule): Owner

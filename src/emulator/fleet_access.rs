@@ -49,9 +49,13 @@ pub fn assignment(scope: &str, role: &str, principal_type: &str, j: usize) -> Ro
         scope: scope.to_string(),
         principal_id: stable_uuid(&format!("principal|{role}|{scope}|{j}")),
         principal_type: principal_type.into(),
-        role_definition_id: format!(
-            "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-        ),
+        // At a management group the definition is the tenant's, as ARM spells it there.
+        role_definition_id: match sub.is_empty() {
+            true => format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+            false => format!(
+                "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+            ),
+        },
         created_on: "2025-06-01T00:00:00.0000000Z".into(),
     }
 }
@@ -74,4 +78,17 @@ pub fn attacher_role(subscriptions: usize) -> RoleDefinitionSeed {
 
 fn attacher_guid() -> String {
     stable_uuid("custom role|ML Compute Attacher")
+}
+
+/// The assignments the generator makes at the fleet's management groups: (group, role,
+/// principal type). A backup team that drives every vault in the even subscriptions, and a
+/// Reader over the whole fleet (who can drive nothing).
+pub const GROUP_ASSIGNMENTS: &[(&str, &str, &str)] = &[
+    ("mg-fleet-even", "Backup Contributor", "Group"),
+    ("mg-fleet", "Reader", "User"),
+];
+
+/// A management group's id, where an assignment to it is made.
+pub fn management_group_scope(group: &str) -> String {
+    format!("/providers/Microsoft.Management/managementGroups/{group}")
 }

@@ -5,7 +5,10 @@
 //! produce are recorded by `expectations` from the same decisions (see that module).
 
 use crate::emulator::expectations::{Expected, Kind, cluster_id};
-use crate::emulator::fleet_access::{ATTACHER_ROLE, assignment, attacher_role, source_assignments};
+use crate::emulator::fleet_access::{
+    ATTACHER_ROLE, GROUP_ASSIGNMENTS, assignment, attacher_role, management_group_scope,
+    source_assignments,
+};
 use crate::emulator::seed::{BindingSeed, IdentitySeed, ResourceSeed, Seed, fleet_subscription_id};
 use crate::emulator::services::{
     BackupInstanceSeed, ComputeSeed, DefenderPlanSeed, ExtensionSeed, PlanExtension,
@@ -63,6 +66,7 @@ pub fn fleet_with_services(
         world.defender(n, n / clusters.max(1), service.then_some(i));
         i += usize::from(service);
     }
+    world.management_group_access();
     world.custom_role();
     let Generator { mut expected, .. } = world;
     expected.record_access(&seed);
@@ -238,6 +242,19 @@ impl Generator<'_> {
         let assignment = assignment(scope, role, principal_type, j);
         self.expected.assignment(&assignment, role);
         self.seed.services.role_assignments.push(assignment);
+    }
+
+    /// With any role assignment made, those at the fleet's management groups
+    /// (`GROUP_ASSIGNMENTS`), so `--access` must follow subscriptions up to their groups.
+    fn management_group_access(&mut self) {
+        if self.seed.services.role_assignments.is_empty() {
+            return;
+        }
+        for (j, (group, role, kind)) in GROUP_ASSIGNMENTS.iter().enumerate() {
+            if self.seed.management_groups.iter().any(|g| g.name == *group) {
+                self.assign(&management_group_scope(group), role, kind, j);
+            }
+        }
     }
 
     fn custom_role(&mut self) {

@@ -3,8 +3,9 @@
 //! `subscriptionId, managedBy, sku, plan, properties, tags, identity, zones`): `resources`
 //! (clusters, other resources, Azure ML computes), `kubernetesconfigurationresources` (cluster
 //! extensions), `recoveryservicesresources` (backup instances), `securityresources` (Defender
-//! plans) and `authorizationresources` (role assignments and definitions). As ARG does, a row
-//! whose `{type}/read` the caller lacks in its subscription is left out without a word.
+//! plans), `authorizationresources` (role assignments and definitions) and `resourcecontainers`
+//! (subscriptions, with their management groups). As ARG does, a row whose `{type}/read` the
+//! caller lacks in its subscription is left out without a word.
 
 use crate::emulator::azure_roles::built_in_role_definitions;
 use crate::emulator::permissions::Sight;
@@ -20,6 +21,7 @@ pub const TABLES: &[&str] = &[
     "recoveryservicesresources",
     "securityresources",
     "authorizationresources",
+    "resourcecontainers",
 ];
 
 /// What a query's leading `where` lets the table skip before building rows: the ids of
@@ -77,6 +79,9 @@ pub fn rows<'a>(
     };
     if table.eq_ignore_ascii_case("resources") {
         return resources(world, wanted, tenant, index);
+    }
+    if table.eq_ignore_ascii_case("resourcecontainers") {
+        return subscriptions(world, wanted, index);
     }
     let items = service_items(&world.services, table);
     Box::new(
@@ -176,6 +181,56 @@ fn resources<'a>(
                 }
             }),
     )
+}
+
+/// Table `resourcecontainers`: a row per subscription in scope, with
+/// `properties.managementGroupAncestorsChain` as ARG gives it (`{name, displayName}`, nearest
+/// first, ending with the tenant root group, named for the tenant).
+fn subscriptions<'a>(
+    world: &'a World,
+    wanted: impl Fn(&str, &str) -> bool + 'a,
+    index: Index<'a>,
+) -> Box<dyn Iterator<Item = Map<String, Value>> + 'a> {
+    let kind = "microsoft.resources/subscriptions";
+    Box::new(
+        world
+            .subscriptions
+            .iter()
+            .filter(move |s| wanted(&s.subscription_id, kind))
+            .filter(move |s| {
+                index.keeps(|| format!("/subscriptions/{}", s.subscription_id), || kind)
+            })
+            .map(move |s| {
+                let sub = &s.subscription_id;
+                let mut chain: Vec<Value> = ancestors(&world.management_groups, sub)
+                    .into_iter()
+                    .map(|g| json!({"name": g, "displayName": g}))
+                    .collect();
+                chain.push(json!({"name": s.tenant_id, "displayName": "Tenant Root Group"}));
+                let v = json!({"id": format!("/subscriptions/{sub}"), "name": sub, "type": kind,
+                    "properties": {"state": s.state, "managementGroupAncestorsChain": chain}});
+                row(&v, sub, "", &s.tenant_id)
+            }),
+    )
+}
+
+/// The groups above a subscription, nearest first: the world lists each group with every
+/// subscription under it at any depth, so a group holding fewer subscriptions sits below one
+/// holding more (ties by name).
+fn ancestors<'a>(
+    groups: &'a [crate::emulator::seed::ManagementGroupSeed],
+    subscription: &str,
+) -> Vec<&'a str> {
+    let mut above: Vec<_> = groups
+        .iter()
+        .filter(|g| {
+            g.subscriptions
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(subscription))
+        })
+        .collect();
+    above.sort_by(|a, b| (a.subscriptions.len(), &a.name).cmp(&(b.subscriptions.len(), &b.name)));
+    above.into_iter().map(|g| g.name.as_str()).collect()
 }
 
 /// A row-to-be of `resources`, whose subscription is checked before its JSON is made.

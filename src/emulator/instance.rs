@@ -90,10 +90,13 @@ pub struct Canned {
     /// Serve only requests to exactly this path.
     #[serde(default)]
     pub path: Option<String>,
+    /// Serve only requests whose body contains this text (one Resource Graph table's query).
+    #[serde(default)]
+    pub body_contains: Option<String>,
 }
 
 impl Canned {
-    pub(crate) fn serves(&self, method: &str, path: &str) -> bool {
+    pub(crate) fn serves(&self, method: &str, path: &str, body: &[u8]) -> bool {
         self.method
             .as_deref()
             .is_none_or(|m| m.eq_ignore_ascii_case(method))
@@ -102,6 +105,10 @@ impl Canned {
                 .as_deref()
                 .is_none_or(|p| path.contains(p))
             && self.path.as_deref().is_none_or(|p| p == path)
+            && self
+                .body_contains
+                .as_deref()
+                .is_none_or(|b| String::from_utf8_lossy(body).contains(b))
     }
 }
 

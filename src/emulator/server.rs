@@ -153,7 +153,7 @@ impl Emulator {
         if let Some(reply) = charge.as_ref().and_then(throttled) {
             return Ok(whole(self.respond(reply, client_request_id)));
         }
-        if let Some((canned, n)) = self.next_canned(received.method.as_str(), &received.path) {
+        if let Some((canned, n)) = self.next_canned(received) {
             return canned_answer(canned, n).await;
         }
         let fault = self.config.faults.next();
@@ -285,9 +285,12 @@ impl Emulator {
     }
 
     /// The next scripted answer and its serial number, if any is queued.
-    fn next_canned(&self, method: &str, path: &str) -> Option<(Canned, u64)> {
+    fn next_canned(&self, received: &Received) -> Option<(Canned, u64)> {
         let mut script = self.script.lock().unwrap_or_else(|p| p.into_inner());
-        let index = script.iter().position(|c| c.serves(method, path))?;
+        let (method, path) = (received.method.as_str(), &received.path);
+        let index = script
+            .iter()
+            .position(|c| c.serves(method, path, &received.body))?;
         let n = self
             .script_serial
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)

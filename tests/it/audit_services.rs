@@ -76,6 +76,7 @@ fn refused_service_tables_leave_every_cluster_unknown_with_one_query_per_table()
             "authorizationresources",
             "kubernetesconfigurationresources",
             "recoveryservicesresources",
+            "resourcecontainers",
             "resources",
             "securityresources"
         ]
@@ -516,4 +517,97 @@ fn plan_require_defender_counts_defenders_own_cloudposture_binding_as_the_audit_
     assert!(writes(&json(&again.stdout)).is_empty(), "{}", again.stdout);
     let audit = run(emu.cli().args(["audit", "--services", "-o", "json"]));
     assert!(!audit.stdout.contains("\"TA013\""), "{}", audit.stdout);
+}
+
+/// `cluster1` holds a vault's binding; the vault's subscription is under `mg-platform`, where a
+/// group holds Backup Contributor (it drives the vault), beside a Backup Contributor at
+/// `mg-elsewhere`, a group the subscription is not under.
+fn management_group_world() -> Value {
+    let vault = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.DataProtection/backupVaults/vault1"
+    );
+    let contributor = |group: &str, principal: &str| {
+        json!({"scope": format!("/providers/Microsoft.Management/managementGroups/{group}"),
+            "principalId": principal, "principalType": "Group",
+            "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/5e467623-bb1f-42f4-a55d-6e525e11384b"})
+    };
+    json!({
+        "subscriptions": [{"subscriptionId": SUB, "displayName": "Emulated Subscription"}],
+        "resourceGroups": [{"subscriptionId": SUB, "name": "rg1"}],
+        "clusters": [{"subscriptionId": SUB, "resourceGroup": "rg1", "name": "cluster1",
+            "location": "westeurope", "identityType": "SystemAssigned",
+            "bindings": [{"name": "vault", "sourceResourceId": vault,
+                "roles": ["Microsoft.DataProtection/backupVaults/backup-operator"]}]}],
+        "resources": [{"id": vault, "identity": {"type": "SystemAssigned"}}],
+        "managementGroups": [{"name": "mg-platform", "subscriptions": [SUB]},
+            {"name": "mg-elsewhere", "subscriptions": []}],
+        "services": {"roleAssignments": [
+            contributor("mg-platform", "11111111-0000-0000-0000-000000000001"),
+            contributor("mg-elsewhere", "22222222-0000-0000-0000-000000000002"),
+        ]},
+    })
+}
+
+fn ta017(rows: &Value) -> Vec<Value> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["results"].as_array().unwrap().iter())
+        .filter(|f| f["ruleId"] == "TA017")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn access_follows_a_subscription_up_to_its_management_groups_or_says_unknown() {
+    let emu = Emulator::start_with_state(&management_group_world(), &[]);
+    let out = run(emu.cli().args(["audit", "--access", "-o", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = json(&out.stdout);
+    let principals = &rows[0]["bindings"][0]["principals"];
+    assert_eq!(
+        principals,
+        &json!([{"principalId": "11111111-0000-0000-0000-000000000001", "principalType": "Group",
+            "role": "Backup Contributor",
+            "scope": "/providers/Microsoft.Management/managementGroups/mg-platform"}])
+    );
+    let found = ta017(&rows);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["outcome"], "finding");
+    // One query of the subscriptions' groups, over discovery's scope.
+    let queries = graph_queries(&emu);
+    let chains: Vec<_> = queries
+        .iter()
+        .filter(|q| q.0 == "resourcecontainers")
+        .collect();
+    assert_eq!(chains.len(), 1, "{queries:?}");
+    assert!(chains[0].2.contains("managementGroupAncestorsChain"));
+    assert_eq!(chains[0].1, json!([SUB]));
+
+    // The groups cannot be read: the group's assignment makes TA017 unknown, never a pass.
+    let refuse = json!([{"method": "POST", "pathContains": "Microsoft.ResourceGraph",
+        "bodyContains": "resourcecontainers", "times": 10, "status": 403,
+        "body": json!({"error": {"code": "AuthorizationFailed", "message": "no"}}).to_string()}]);
+    let resp = emu
+        .control_client()
+        .post(format!("{}/_emulator/script", emu.url))
+        .body(refuse.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let out = run(emu.cli().args(["audit", "--access", "-o", "json"]));
+    assert_eq!(out.code, 1, "a check could not be made: {}", out.stderr);
+    let rows = json(&out.stdout);
+    assert_eq!(rows[0]["verdict"], "unknown");
+    let found = ta017(&rows);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["outcome"], "unknown", "{}", found[0]);
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("management group(s) mg-elsewhere, mg-platform"),
+        "{message}"
+    );
+    assert!(found[0]["hint"].as_str().unwrap().contains("grant Reader"));
+    // The assignments were read: who acts below the groups is still shown (nobody here).
+    assert_eq!(rows[0]["bindings"][0]["principals"], json!([]));
 }

@@ -670,7 +670,25 @@ fn who_can_act_through_each_source_is_what_authorizationresources_shows() {
         .collect();
     let grants = all_rows(
         &emu,
-        "authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | project scope = tolower(tostring(properties.scope)), principalId = tostring(properties.principalId), role = tolower(tostring(split(tostring(properties.roleDefinitionId), '/')[6]))",
+        "authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | project scope = tolower(tostring(properties.scope)), principalId = tostring(properties.principalId), role = tostring(properties.roleDefinitionId)",
+    );
+    // Each subscription's management groups (lower-cased ids), from `resourcecontainers`.
+    let groups: std::collections::HashMap<String, Vec<String>> = all_rows(
+        &emu,
+        "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project subscriptionId, chain = properties.managementGroupAncestorsChain",
+    )
+    .iter()
+    .map(|r| {
+        let chain = r["chain"].as_array().unwrap().iter().map(|g| {
+            format!("/providers/microsoft.management/managementgroups/{}", lower(&g["name"]))
+        });
+        (lower(&r["subscriptionId"]), chain.collect())
+    })
+    .collect();
+    assert_eq!(
+        groups.len(),
+        4,
+        "the readable subscriptions (the disabled one too): {groups:?}"
     );
     assert!(grants.len() > 10, "{}", grants.len());
     let drives = |role: &str, source: &str| match role {
@@ -689,12 +707,16 @@ fn who_can_act_through_each_source_is_what_authorizationresources_shows() {
                 .iter()
                 .filter(|g| {
                     let scope = lower(&g["scope"]);
-                    source == scope || source.starts_with(&format!("{scope}/"))
+                    let sub = source.split('/').nth(2).unwrap();
+                    source == scope
+                        || source.starts_with(&format!("{scope}/"))
+                        || groups[sub].contains(&scope)
                 })
                 .map(|g| {
+                    let guid = lower(&g["role"]).rsplit('/').next().unwrap().to_string();
                     (
                         g["principalId"].as_str().unwrap().to_string(),
-                        names[&lower(&g["role"])].clone(),
+                        names[&guid].clone(),
                     )
                 })
                 .filter(|(_, role)| drives(role, &source))
@@ -736,6 +758,12 @@ fn who_can_act_through_each_source_is_what_authorizationresources_shows() {
             .contains("Backup Contributor")
     );
     assert!(!expected["access"].to_string().contains("\"Reader\""));
+    // Some act through a management group above the source's subscription.
+    assert!(
+        expected["access"]
+            .to_string()
+            .contains("/providers/Microsoft.Management/managementGroups/mg-fleet-even")
+    );
 }
 
 #[test]

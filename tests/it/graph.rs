@@ -76,7 +76,7 @@ fn the_emulator_evaluates_queries_and_names_what_it_does_not_understand() {
             .unwrap()
             .contains("'matches'")
     );
-    let (status, _, _) = post(&emu, json!({"query": "resourcecontainers"}));
+    let (status, _, _) = post(&emu, json!({"query": "advisorresources"}));
     assert_eq!(status, 400);
 }
 

@@ -3,6 +3,7 @@
 //! subscription, then cluster, as ARM lists them) as soon as they are ready, so memory stays
 //! flat with the fleet's size. An unreadable subscription or cluster becomes an error row.
 
+pub mod ancestry;
 pub mod requirement;
 pub mod row;
 pub mod rules;

@@ -473,6 +473,7 @@ mod tests {
                     ),
                 ],
                 definitions: HashMap::new(),
+                groups: None,
             })),
             ..Index::default()
         };

@@ -5,11 +5,12 @@
 //! that could not be read leaves its checks `unknown` on every cluster.
 
 use crate::arm::graph::{Graph, GraphScope};
+use crate::commands::audit::ancestry::{ANCESTRY_QUERY, add_chain};
 use crate::commands::audit::verdict::describe;
 use crate::commands::fleet::slots::Slots;
 use crate::context::Context;
 use crate::domain::services::{AGENTLESS_EXTENSIONS, parent_before, subscription_of};
-use crate::domain::source_access::{Assignment, Definition, role_guid};
+use crate::domain::source_access::{Assignment, Chains, Definition, role_guid};
 use crate::resolve::AuditOptions;
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -118,6 +119,9 @@ pub struct Index {
 pub struct Access {
     pub assignments: Vec<Assignment>,
     pub definitions: HashMap<String, Definition>,
+    /// Each subscription's management groups, or why they could not be read (`None`: not
+    /// read); management-group assignments are matched through them.
+    pub groups: Option<Result<Chains, String>>,
 }
 
 impl Index {
@@ -187,7 +191,7 @@ pub async fn gather(ctx: &Context, scope: GraphScope, access: bool, slots: &Slot
     let covered = covered(&scope);
     let clusters = Mutex::new(HashMap::<String, ClusterUse>::new());
     let mut defender = HashMap::new();
-    let mut access_rows = Access::default();
+    let (mut access_rows, mut chains) = (Access::default(), Chains::new());
     let graph = Graph::new(&ctx.client, ctx.diagnostics);
     let run = |query: &'static str, sink| read(&graph, &scope, slots, query, sink);
     let add = |cluster: Option<String>, f: &mut dyn FnMut(&mut ClusterUse)| {
@@ -231,6 +235,7 @@ pub async fn gather(ctx: &Context, scope: GraphScope, access: bool, slots: &Slot
         }
     };
     let mut on_access = |rows: Vec<Value>| rows.iter().for_each(|r| access_rows.add(r));
+    let mut on_chains = |rows: Vec<Value>| rows.iter().for_each(|r| add_chain(&mut chains, r));
     let (reads, access_read) = tokio::join!(
         join_all([
             run(EXTENSIONS_QUERY, &mut on_extensions),
@@ -240,7 +245,10 @@ pub async fn gather(ctx: &Context, scope: GraphScope, access: bool, slots: &Slot
         ]),
         async {
             match access {
-                true => Some(run(ACCESS_QUERY, &mut on_access).await),
+                true => Some(tokio::join!(
+                    run(ACCESS_QUERY, &mut on_access),
+                    run(ANCESTRY_QUERY, &mut on_chains)
+                )),
                 false => None,
             }
         }
@@ -255,7 +263,7 @@ pub async fn gather(ctx: &Context, scope: GraphScope, access: bool, slots: &Slot
         backup,
         computes,
         plans,
-        access: access_read.map(|r| r.map(|()| access_rows)),
+        access: access_read.map(|(a, g)| a.map(|()| access_rows.with_groups(g, chains))),
         covered,
     }
 }
@@ -321,6 +329,12 @@ fn plan_of(row: &Value) -> Option<(String, bool)> {
 }
 
 impl Access {
+    /// With the subscriptions' management groups, or why they could not be read.
+    fn with_groups(mut self, read: Result<(), String>, chains: Chains) -> Self {
+        self.groups = Some(read.map(|()| chains));
+        self
+    }
+
     /// One `authorizationresources` row: an assignment or a definition.
     fn add(&mut self, row: &Value) {
         let p = &row["properties"];
