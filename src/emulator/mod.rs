@@ -68,6 +68,11 @@ pub struct EmulatorConfig {
     pub limits: ratelimit::Limits,
     /// Resource Graph's quota and refusals.
     pub graph: graph::GraphConfig,
+    /// Seconds after a write that the binding takes effect (the service: about 5 minutes,
+    /// `operations::SERVICE_EFFECT_SECONDS`). Clients read it as the binding's
+    /// `systemData.lastModifiedAt` plus 5 minutes, so a shorter delay dates the write's times
+    /// back by the difference.
+    pub effect_delay: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -87,6 +92,7 @@ impl Default for EmulatorConfig {
             log_requests: false,
             limits: ratelimit::Limits::default(),
             graph: graph::GraphConfig::default(),
+            effect_delay: operations::SERVICE_EFFECT_SECONDS,
         }
     }
 }

@@ -41,7 +41,8 @@ pub(super) fn put_binding(
         }
         Ok(None) => {}
     }
-    let status = match write_binding(&mut world.clusters[index], req, name, put) {
+    let written = written_at(config.effect_delay);
+    let status = match write_binding(&mut world.clusters[index], req, name, put, &written) {
         Ok(status) => status,
         Err(refusal) => return refusal,
     };
@@ -188,8 +189,8 @@ fn write_binding(
     req: &ArmRequest,
     name: &str,
     put: Put,
+    now: &str,
 ) -> Result<u16, Reply> {
-    let now = now_rfc3339();
     match cluster.find_binding(name) {
         Some(b) if req.if_none_match_any => Err(Reply::arm_error(
             412,
@@ -215,8 +216,8 @@ fn write_binding(
             binding.roles = put.roles;
             binding.provisioning_state = "Updating".into();
             match binding.system_data.as_mut() {
-                Some(system_data) => req.caller.touch(system_data, &now),
-                None => binding.system_data = Some(req.caller.system_data(&now)),
+                Some(system_data) => req.caller.touch(system_data, now),
+                None => binding.system_data = Some(req.caller.system_data(now)),
             }
             // The service answers an update as it answers a create (the recordings: 201 both).
             Ok(201)
@@ -237,7 +238,7 @@ fn write_binding(
                 source_resource_id: put.source,
                 roles: put.roles,
                 provisioning_state: "Updating".into(),
-                system_data: Some(req.caller.system_data(&now)),
+                system_data: Some(req.caller.system_data(now)),
             });
             Ok(201)
         }
@@ -447,9 +448,24 @@ pub(super) fn operation_result(
     }
 }
 
+/// How long after a change the service applies a binding: about 5 minutes (AKS's Trusted
+/// Access documentation). `--effect-delay` shortens it for tests.
+pub const SERVICE_EFFECT_SECONDS: u64 = 300;
+
+/// The time a write records in `systemData`: now, or earlier by what `--effect-delay` takes off
+/// the service's 5 minutes (clients read the effect as that time plus 5 minutes).
+fn written_at(effect_delay: u64) -> String {
+    let early = SERVICE_EFFECT_SECONDS.saturating_sub(effect_delay);
+    let early = time::Duration::seconds(i64::try_from(early).unwrap_or(0));
+    rfc3339(time::OffsetDateTime::now_utc() - early)
+}
+
 /// Now, as ARM writes times: RFC 3339 UTC with 7 fractional digits.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+fn rfc3339(now: time::OffsetDateTime) -> String {
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
         now.year(),

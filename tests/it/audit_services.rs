@@ -611,3 +611,134 @@ fn access_follows_a_subscription_up_to_its_management_groups_or_says_unknown() {
     // The assignments were read: who acts below the groups is still shown (nobody here).
     assert_eq!(rows[0]["bindings"][0]["principals"], json!([]));
 }
+
+/// The line of `text` at which `needle` first appears.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no '{needle}' in:\n{text}"))
+}
+
+#[test]
+fn apply_require_wait_effective_creates_then_waits_until_the_bindings_take_effect() {
+    // Bindings take effect 2 s after their write here (the service: about 5 minutes).
+    let emu = Emulator::start_with(&[
+        "--fleet",
+        "2x8x1",
+        "--fleet-services",
+        "100",
+        "--effect-delay",
+        "2",
+    ]);
+    let apply = ["apply", "--require", "backup", "--yes", "--wait-effective"];
+    // Documented refusals: nothing to wait for without waiting for the writes, or writing.
+    for extra in ["--no-wait", "--dry-run"] {
+        let out = run(emu.cli().args(apply).arg(extra));
+        assert_eq!(out.code, 2, "{extra}: {}", out.stderr);
+    }
+    assert!(emu.requests().is_empty(), "usage errors send nothing");
+
+    let out = run(emu.cli().args(apply).args(["-o", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let created: Vec<(String, String)> = json(&out.stdout)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "create")
+        .map(|a| {
+            assert_eq!(a["result"], "done", "{a}");
+            (
+                a["cluster"].as_str().unwrap().to_string(),
+                a["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(created.len() >= 2, "{}", out.stdout);
+    // The writes, then the wait, then the word that they are in effect.
+    let (applied, waiting, done) = (
+        line_of(&out.stderr, "Apply: "),
+        line_of(&out.stderr, "Waiting"),
+        line_of(&out.stderr, "Every binding written is in effect (5 minutes"),
+    );
+    assert!(applied < waiting && waiting < done, "{}", out.stderr);
+    // Each created binding is read back (its systemData) after the last write.
+    let requests = emu.request_lines();
+    let last_put = requests
+        .iter()
+        .rposition(|l| l.starts_with("PUT "))
+        .unwrap();
+    for (cluster, name) in &created {
+        let path = format!("{cluster}/trustedAccessRoleBindings/{name}?");
+        let put = requests
+            .iter()
+            .position(|l| l.starts_with(&format!("PUT {path}")))
+            .unwrap();
+        let read = requests
+            .iter()
+            .rposition(|l| l.starts_with(&format!("GET {path}")))
+            .unwrap_or_else(|| panic!("{name} was not read back: {requests:#?}"));
+        assert!(put <= last_put && last_put < read, "{name}: {requests:#?}");
+    }
+    // Once apply has returned, the doctor agrees they are in effect.
+    let (cluster, name) = &created[0];
+    let parts: Vec<&str> = cluster.split('/').collect();
+    let check = run(emu.cli().args([
+        "rolebinding",
+        "check",
+        "--subscription",
+        parts[2],
+        "-g",
+        parts[4],
+        "--cluster-name",
+        parts[8],
+        "-n",
+        name,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    let effective = json(&check.stdout)["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "binding-effective")
+        .cloned()
+        .unwrap();
+    assert_eq!(effective["verdict"], "pass", "{effective}");
+
+    // Nothing left to write: nothing to wait for.
+    let again = run(emu.cli().args(apply));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(!again.stderr.contains("Waiting"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("(or nothing was written)"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn apply_wait_effective_does_not_wait_after_a_failed_write() {
+    let emu = Emulator::start_with(&[
+        "--fleet",
+        "1x8x1",
+        "--fleet-services",
+        "100",
+        "--effect-delay",
+        "2",
+        "--operation-outcome",
+        "failed",
+    ]);
+    let out = run(emu
+        .cli()
+        .args(["apply", "--require", "backup", "--yes", "--wait-effective"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("writes or cluster reads failed; run apply again"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Waiting"), "{}", out.stderr);
+    assert!(!out.stderr.contains("in effect"), "{}", out.stderr);
+}

@@ -51,6 +51,13 @@ pub struct Args {
     #[arg(long, default_value_t = 5.0)]
     pub operation_seconds: f64,
 
+    /// Seconds after a write that the binding takes effect (the service's ~5 minutes by
+    /// default; less for tests of --wait-effective). Clients read the effect from the
+    /// binding's systemData.lastModifiedAt plus 5 minutes, so writes record times earlier by
+    /// the difference.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub effect_delay: u64,
+
     /// How operations end.
     #[arg(long, default_value = "succeeded", value_parser = ["succeeded", "failed", "canceled"])]
     pub operation_outcome: String,
@@ -231,6 +238,7 @@ pub fn config_of(args: &Args) -> Result<EmulatorConfig, String> {
         operation_seconds: (args.operation_seconds > 0.0).then_some(args.operation_seconds),
         retry_after: args.retry_after.0,
         operation_outcome: outcome,
+        effect_delay: args.effect_delay,
         latency: Duration::from_millis(args.latency_ms),
         faults: Faults::new(
             args.fault_every,
