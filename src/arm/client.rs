@@ -76,6 +76,12 @@ pub struct ArmClient {
     /// At most this many requests on the wire at once (audit's `--parallel`): held for one
     /// attempt, never while waiting to retry, so a throttled request does not hold up others.
     in_flight: std::sync::OnceLock<tokio::sync::Semaphore>,
+    /// No Resource Graph query before this instant: its quota is per caller, so every query
+    /// of this client (discovery, source checks, service tables) waits out the same reset.
+    graph_not_before: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Until this instant the quota left is down to the reserve that yielding queries leave
+    /// to the others (`Graph::yielding`).
+    graph_reserved_until: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl ArmClient {
@@ -94,6 +100,8 @@ impl ArmClient {
             credential: tokio::sync::OnceCell::new(),
             read_budget: ReadBudget::default(),
             in_flight: std::sync::OnceLock::new(),
+            graph_not_before: std::sync::Mutex::new(None),
+            graph_reserved_until: std::sync::Mutex::new(None),
             cloud,
             token: Mutex::new(None),
             log_analytics: None,
@@ -108,6 +116,38 @@ impl ArmClient {
         let _ = self
             .in_flight
             .set(tokio::sync::Semaphore::new(requests.max(1)));
+    }
+
+    /// When Resource Graph's quota resets, if a query found it used up.
+    pub fn graph_not_before(&self) -> Option<std::time::Instant> {
+        *self
+            .graph_not_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that no Resource Graph query should be sent before `until`.
+    pub fn set_graph_not_before(&self, until: std::time::Instant) {
+        *self
+            .graph_not_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(until);
+    }
+
+    /// Until when Resource Graph's quota is down to its reserve, if it is.
+    pub fn graph_reserved_until(&self) -> Option<std::time::Instant> {
+        *self
+            .graph_reserved_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that the quota is down to its reserve until `until` (`None`: it is not).
+    pub fn set_graph_reserved_until(&self, until: Option<std::time::Instant>) {
+        *self
+            .graph_reserved_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = until;
     }
 
     /// `--retry-budget`: how long one request may spend retrying and waiting.

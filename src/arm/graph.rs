@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Notify;
 
 pub const GRAPH_API_VERSION: &str = "2024-04-01";
 pub const GRAPH_PATH: &str = "/providers/Microsoft.ResourceGraph/resources";
@@ -20,6 +20,9 @@ pub const GRAPH_PATH: &str = "/providers/Microsoft.ResourceGraph/resources";
 pub const PAGE_ROWS: u64 = 1000;
 /// Subscriptions per query: "a few hundred", well under the 1,000 a request may name.
 pub const SUBSCRIPTION_GROUP: usize = 300;
+/// Queries per quota window a yielding query leaves to the others: the audit's source checks
+/// (one per chunk in flight) and discovery's next page, which the rows wait on.
+const RESERVE: u64 = 5;
 /// 429s answered in a row before giving up.
 const MAX_THROTTLED: u32 = 5;
 
@@ -122,13 +125,36 @@ impl Backlog {
     }
 }
 
+/// What a paged query waits on before asking for each page (backpressure).
+pub trait Pace: Sync {
+    /// Resolves when the next page may be asked for.
+    fn room(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// Whether the consumer is waiting on the next page now (a yielding query then takes the
+    /// quota's reserve too).
+    fn starved(&self) -> bool {
+        false
+    }
+}
+
+impl Pace for Backlog {
+    fn room(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(Backlog::room(self))
+    }
+
+    /// Less than a tenth of its limit is left to take.
+    fn starved(&self) -> bool {
+        self.pending.load(Ordering::Relaxed) < self.limit / 10
+    }
+}
+
 pub struct Graph<'a> {
     client: &'a ArmClient,
     diagnostics: Diagnostics,
     /// Waited on before each page, when set.
-    backlog: Option<&'a Backlog>,
-    /// No query before this instant (the quota ran out).
-    not_before: Mutex<Option<Instant>>,
+    pace: Option<&'a dyn Pace>,
+    /// Leaves the last `RESERVE` queries of each quota window to other queries.
+    yields: bool,
 }
 
 impl<'a> Graph<'a> {
@@ -136,14 +162,22 @@ impl<'a> Graph<'a> {
         Graph {
             client,
             diagnostics,
-            backlog: None,
-            not_before: Mutex::new(None),
+            pace: None,
+            yields: false,
         }
     }
 
-    /// Asks for each page only when `backlog` has room.
-    pub fn paced(mut self, backlog: &'a Backlog) -> Self {
-        self.backlog = Some(backlog);
+    /// Asks for each page only when `pace` has room.
+    pub fn paced(mut self, pace: &'a dyn Pace) -> Self {
+        self.pace = Some(pace);
+        self
+    }
+
+    /// Sends no query while the quota left is down to `RESERVE`: a query that can wait (the
+    /// service tables, which run ahead of the rows) leaves the rest of the window to those the
+    /// rows wait on now.
+    pub fn yielding(mut self) -> Self {
+        self.yields = true;
         self
     }
 
@@ -181,8 +215,8 @@ impl<'a> Graph<'a> {
         let mut tokens = std::collections::HashSet::new();
         let mut bytes = 0usize;
         for page in 1.. {
-            if let Some(backlog) = self.backlog {
-                backlog.room().await;
+            if let Some(pace) = self.pace {
+                pace.room().await;
             }
             let resp = self.send(&body).await?;
             bytes += resp.body.len();
@@ -217,7 +251,12 @@ impl<'a> Graph<'a> {
         let budget = self.client.retry_budget();
         let mut throttled = 0;
         loop {
-            self.wait_for_quota(started, budget).await?;
+            if self.yields && !self.pace.is_some_and(|p| p.starved()) {
+                self.wait_until(self.client.graph_reserved_until(), started, budget)
+                    .await?;
+            }
+            self.wait_until(self.client.graph_not_before(), started, budget)
+                .await?;
             let url = self.client.url(GRAPH_PATH, GRAPH_API_VERSION);
             let resp = self
                 .client
@@ -226,8 +265,12 @@ impl<'a> Graph<'a> {
             let (remaining, resets) = quota(&resp.headers);
             if remaining == Some(0) || resp.status == 429 {
                 let wait = resets.unwrap_or(Duration::from_secs(5));
-                *self.not_before.lock().await = Some(Instant::now() + wait);
+                self.client.set_graph_not_before(Instant::now() + wait);
             }
+            let reserved = remaining.is_some_and(|r| r <= RESERVE) || resp.status == 429;
+            self.client.set_graph_reserved_until(
+                reserved.then(|| Instant::now() + resets.unwrap_or(Duration::from_secs(5))),
+            );
             match resp.status {
                 200..=299 => return Ok(resp),
                 429 if throttled < MAX_THROTTLED && self.fits(started, budget).await => {
@@ -240,16 +283,23 @@ impl<'a> Graph<'a> {
 
     /// Whether the pending quota wait ends within the budget of the request started at `started`.
     async fn fits(&self, started: Instant, budget: Duration) -> bool {
-        let until = *self.not_before.lock().await;
+        let until = self.client.graph_not_before();
         until.is_none_or(|until| until <= started + budget)
     }
 
     /// Waits for the quota to reset, if it ran out; an error when the reset would come after
     /// `--retry-budget` (a broken or hostile server, or a quota no run should sit out). Waits of
     /// more than a few seconds are said on stderr, not only under `--verbose`.
-    async fn wait_for_quota(&self, started: Instant, budget: Duration) -> Result<()> {
-        let until = self.not_before.lock().await.take();
-        let Some(until) = until else { return Ok(()) };
+    async fn wait_until(
+        &self,
+        until: Option<Instant>,
+        started: Instant,
+        budget: Duration,
+    ) -> Result<()> {
+        // Read, not taken: every query of the client waits for the same reset.
+        let Some(until) = until else {
+            return Ok(());
+        };
         let wait = until.saturating_duration_since(Instant::now());
         if wait.is_zero() {
             return Ok(());

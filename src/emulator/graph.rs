@@ -45,21 +45,28 @@ impl Default for GraphConfig {
     }
 }
 
-/// Stored Resource Graph results kept at once.
-const KEPT_RESULTS: usize = 8;
+/// Stored Resource Graph results kept at once, the least recently paged dropped first. A
+/// service-aware audit pages five long queries (discovery, four service tables) at once beside
+/// many one-page source checks: with 8 kept in the order they were made, the source checks
+/// pushed the long queries out and every later page evaluated its query again (a second or
+/// more each, while the world is locked), which real Resource Graph, paging from its stored
+/// result, never does.
+const KEPT_RESULTS: usize = 32;
 
 pub use crate::emulator::state::GraphQuota;
 
 impl GraphQuota {
-    /// The stored rows of the query with this fingerprint, if still kept.
-    pub(crate) fn result(&self, fingerprint: &str) -> Option<GraphRows> {
-        self.results
-            .iter()
-            .find(|(f, _)| f == fingerprint)
-            .map(|(_, rows)| rows.clone())
+    /// The stored rows of the query with this fingerprint, if still kept (now the most recently
+    /// paged).
+    pub(crate) fn result(&mut self, fingerprint: &str) -> Option<GraphRows> {
+        let at = self.results.iter().position(|(f, _)| f == fingerprint)?;
+        let kept = self.results.remove(at)?;
+        let rows = kept.1.clone();
+        self.results.push_back(kept);
+        Some(rows)
     }
 
-    /// Stores a query's rows, dropping the oldest beyond `KEPT_RESULTS`.
+    /// Stores a query's rows, dropping the least recently paged beyond `KEPT_RESULTS`.
     pub(crate) fn keep_result(&mut self, fingerprint: String, rows: GraphRows) {
         self.results.retain(|(f, _)| *f != fingerprint);
         self.results.push_back((fingerprint, rows));

@@ -67,26 +67,29 @@ impl ServicesSeed {
 
 impl ServicesSeed {
     /// A backup instance, compute or Defender plan by its id (case-insensitive), as ARM's GET
-    /// answers it; extensions and role assignments are served by Resource Graph only.
+    /// answers it; extensions and role assignments are served by Resource Graph only. Only the
+    /// list of the id's own type is searched: a GET of any other resource that is not in the
+    /// world (a dangling binding source) formatted every compute's id, and a fleet audit's
+    /// hundreds of them held the world for seconds.
     pub fn find(&self, id: &str) -> Option<Value> {
-        let same = |other: String| other.eq_ignore_ascii_case(id.trim_end_matches('/'));
-        let instances = self.backup_instances.iter();
-        instances
-            .filter(|b| same(b.id()))
-            .map(BackupInstanceSeed::to_json)
-            .chain(
-                self.computes
-                    .iter()
-                    .filter(|c| same(c.id()))
-                    .map(ComputeSeed::to_json),
-            )
-            .chain(
-                self.defender_plans
-                    .iter()
-                    .filter(|p| same(p.id()))
-                    .map(DefenderPlanSeed::to_json),
-            )
-            .next()
+        let id = id.trim_end_matches('/');
+        let lower = id.to_ascii_lowercase();
+        let same = |other: String| other.eq_ignore_ascii_case(id);
+        if lower.contains("/backupvaults/") && lower.contains("/backupinstances/") {
+            let mut instances = self.backup_instances.iter();
+            return instances
+                .find(|b| same(b.id()))
+                .map(BackupInstanceSeed::to_json);
+        }
+        if lower.contains("/workspaces/") && lower.contains("/computes/") {
+            let mut computes = self.computes.iter();
+            return computes.find(|c| same(c.id())).map(ComputeSeed::to_json);
+        }
+        if lower.contains("/providers/microsoft.security/pricings/") {
+            let mut plans = self.defender_plans.iter();
+            return plans.find(|p| same(p.id())).map(DefenderPlanSeed::to_json);
+        }
+        None
     }
 }
 

@@ -22,7 +22,7 @@
 //! format), AKS_BENCH_SMALL_FLEET ("20x50x2"), AKS_BENCH_SMALL_RUNS (5 per transport),
 //! AKS_BENCH_TRANSPORT ("tls" or "plain", for the large fleet; default tls),
 //! AKS_BENCH_SERVICES (a percentage; unset: no services run), AKS_BENCH_SERVICES_ARGS,
-//! AKS_BENCH_SERVICES_RUNS (3).
+//! AKS_BENCH_SERVICES_RUNS (3), AKS_BENCH_ONLY_SERVICES (set: the services case alone).
 
 #![expect(
     clippy::print_stdout,
@@ -66,10 +66,13 @@ fn main() {
         Ok("plain") => Transport::Plain,
         _ => Transport::Tls,
     };
-    large_fleet(&trust, &fleet, transport, env_or("AKS_BENCH_FLEET_RUNS", 3));
-    let small = std::env::var("AKS_BENCH_SMALL_FLEET").unwrap_or_else(|_| "20x50x2".into());
-    small_fleet(&trust, &small, env_or("AKS_BENCH_SMALL_RUNS", 5));
-    refusing_graph(&trust, &fleet, env_or("AKS_BENCH_REFUSING_RUNS", 3));
+    // AKS_BENCH_ONLY_SERVICES=1: issue 24's case alone (with AKS_BENCH_SERVICES set).
+    if std::env::var_os("AKS_BENCH_ONLY_SERVICES").is_none() {
+        large_fleet(&trust, &fleet, transport, env_or("AKS_BENCH_FLEET_RUNS", 3));
+        let small = std::env::var("AKS_BENCH_SMALL_FLEET").unwrap_or_else(|_| "20x50x2".into());
+        small_fleet(&trust, &small, env_or("AKS_BENCH_SMALL_RUNS", 5));
+        refusing_graph(&trust, &fleet, env_or("AKS_BENCH_REFUSING_RUNS", 3));
+    }
     if let Ok(percent) = std::env::var("AKS_BENCH_SERVICES") {
         services_fleet(
             &trust,

@@ -8,6 +8,7 @@ pub mod requirement;
 pub mod row;
 pub mod rules;
 pub mod service_access;
+pub mod service_index;
 pub mod service_reach;
 pub mod service_row;
 pub mod service_rules;
@@ -34,7 +35,6 @@ use crate::domain::ids::SubscriptionId;
 use crate::domain::rules::{Level, SUPPRESSION_EXPIRED, SUPPRESSION_STALE};
 use crate::error::{Error, Result};
 use crate::resolve::AuditOptions;
-use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -94,6 +94,9 @@ const FIRST_CHUNKS: [usize; 3] = [50, 100, 200];
 /// (with the source cache bounded), four at ~39 MB in the same time; three were no faster.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
+/// Rows of a chunk made at once (each waits, under `--services`, for the service tables).
+const ROWS_AT_ONCE: usize = 64;
+
 /// Clusters discovery may have found ahead of the audit before it waits (two Resource Graph
 /// pages): an unbounded queue held all 10,000 clusters of a 200×50 fleet within a second
 /// (~2 MB of the peak).
@@ -115,8 +118,8 @@ struct Audit<'a> {
     today: time::Date,
     /// Findings each ignore-file entry accepted.
     matched: Vec<AtomicUsize>,
-    /// `--services`: the service tables' index, once Resource Graph has answered.
-    services: Option<services::Ready>,
+    /// `--services`: the service tables' index, as Resource Graph answers.
+    services: Option<Arc<service_index::Gathering>>,
     /// `--services`: each subscription's permissions, read once, shared by the rows.
     reach: service_reach::Reach,
 }
@@ -128,9 +131,9 @@ pub async fn run(
     emit: &mut dyn FnMut(Row) -> Result<()>,
 ) -> Result<Summary> {
     // `--services`: the service tables are queried over discovery's scope, beside it.
-    let (mut scope_tx, plumbing) = services::Plumbing::new();
+    let (mut scope_tx, plumbing) = services::Plumbing::new(options.access);
     let mut audit = Audit::new(ctx, options)?;
-    audit.services = options.services.then(|| plumbing.ready());
+    audit.services = options.services.then(|| plumbing.index());
     let audit = audit;
     audit.slots.bind(&ctx.client);
     let gather = plumbing.gather(ctx, options, &audit.slots);
@@ -145,7 +148,13 @@ pub async fn run(
     let (work_tx, work_rx) = tokio::sync::mpsc::unbounded_channel::<Found>();
     let find_all = async {
         // The receiver lives until every row is out; a send cannot fail before then.
+        let services = audit.services.as_deref();
         let mut send = |found: Found| {
+            // Only clusters move the frontier: skipped and unreadable subscriptions come
+            // first, out of the clusters' order.
+            if let (Some(index), Found::Cluster(c)) = (services, &found) {
+                index.discovered(c.id.subscription.as_str());
+            }
             audit.slots.backlog().add(1);
             let _ = work_tx.send(found);
         };
@@ -159,6 +168,9 @@ pub async fn run(
         )
         .await;
         drop(work_tx);
+        if let Some(index) = services {
+            index.discovery_ended();
+        }
         // Discovery is over: a scope never handed over (it failed first) ends the gathering.
         drop(scope_tx);
         outcome
@@ -199,6 +211,12 @@ pub async fn run(
     let (searched, emitted, ()) = tokio::join!(find_all, emit_rows, gather);
     summary.subscriptions = searched?;
     emitted?;
+    if let Some(detail) = audit.services.as_ref().and_then(|s| s.violation()) {
+        return Err(Error::UnexpectedResponse {
+            request: format!("POST {}", crate::arm::graph::GRAPH_PATH),
+            detail,
+        });
+    }
     audit.check_ignore_file(&mut summary);
     Ok(summary)
 }
@@ -314,18 +332,23 @@ impl<'a> Audit<'a> {
             .map(|s| s.trim_end_matches('/').to_ascii_lowercase())
             .collect();
         let sources = self.sources.states(&ids, &self.slots).await;
-        join_all(listed.into_iter().map(|item| {
-            let sources = &sources;
-            async move {
-                match item {
-                    Listed::Cluster(cluster, bindings) => {
-                        self.cluster(*cluster, bindings, sources).await
+        // In order, a window at a time: a row's future is kilobytes (the service rules wait
+        // in it), and a chunk's 500 made at once held megabytes while they waited.
+        stream::iter(listed)
+            .map(|item| {
+                let sources = &sources;
+                async move {
+                    match item {
+                        Listed::Cluster(cluster, bindings) => {
+                            self.cluster(*cluster, bindings, sources).await
+                        }
+                        Listed::Other(row) => *row,
                     }
-                    Listed::Other(row) => *row,
                 }
-            }
-        }))
-        .await
+            })
+            .buffered(ROWS_AT_ONCE)
+            .collect()
+            .await
     }
 
     /// A discovered cluster's bindings (and, when it has some, its location's catalog, read now
@@ -407,7 +430,7 @@ impl<'a> Audit<'a> {
             catalog_error: catalog_error.as_deref(),
         });
         let served = match &self.services {
-            Some(ready) => {
+            Some(index) => {
                 let catalog = catalog.as_deref();
                 let max_risk = self.options.max_risk;
                 let reach = service_reach::Lookup {
@@ -415,7 +438,7 @@ impl<'a> Audit<'a> {
                     ctx: self.ctx,
                     slots: &self.slots,
                 };
-                service_row::cluster_outcome(ready, &cluster, &bindings, catalog, max_risk, &reach)
+                service_row::cluster_outcome(index, &cluster, &bindings, catalog, max_risk, &reach)
                     .await
             }
             None => None,

@@ -17,7 +17,6 @@ use crate::domain::permissions::{
     allows,
 };
 use crate::domain::services::{Service, subscription_of};
-use futures_util::future::join_all;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
@@ -78,11 +77,14 @@ impl Lookup<'_> {
                 subs.push(sub);
             }
         }
-        let reads = subs.into_iter().map(|sub| async move {
+        // One after the other: a row needs one or two, nearly always read already, and a
+        // future per read held by each of a thousand waiting rows cost megabytes.
+        let mut seen = HashMap::with_capacity(subs.len());
+        for sub in subs {
             let read = self.read(&sub).await;
-            (sub, read)
-        });
-        Seen(join_all(reads).await.into_iter().collect())
+            seen.insert(sub, read);
+        }
+        Seen(seen)
     }
 
     /// One subscription's permissions (lower-cased id), read the first time it is asked for.
@@ -91,6 +93,9 @@ impl Lookup<'_> {
             let mut cells = self.reach.cells.lock().unwrap_or_else(|p| p.into_inner());
             cells.entry(sub.to_string()).or_default().clone()
         };
+        if let Some(read) = cell.get() {
+            return read.clone();
+        }
         cell.get_or_init(|| async {
             let Some(id) = SubscriptionId::parse(sub) else {
                 return Err(format!("'{sub}' is not a subscription id"));

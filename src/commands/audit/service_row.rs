@@ -3,30 +3,28 @@
 
 use crate::arm::models::RoleBinding;
 use crate::commands::audit::row::BindingView;
+use crate::commands::audit::service_index::Gathering;
 use crate::commands::audit::service_reach::Lookup;
 use crate::commands::audit::service_rules::{self, ClusterFacts, Outcome};
-use crate::commands::audit::services::Ready;
 use crate::commands::audit::verdict::Catalog;
 use crate::commands::fleet::discovery::FoundCluster;
 use crate::domain::roles::role_key;
 use crate::domain::rules::Risk;
 use serde_json::Value;
 
-/// The service findings and view of one cluster, once the index is ready (`None` when it
-/// never will be: the audit stopped before its scope was known).
+/// The service findings and view of one cluster, once every service table has passed its
+/// subscription (`None` when they never will: the audit stopped before its scope was known).
 pub async fn cluster_outcome(
-    ready: &Ready,
+    index: &Gathering,
     cluster: &FoundCluster,
     bindings: &[RoleBinding],
     catalog: Option<&Catalog>,
     max_risk: Option<Risk>,
     reach: &Lookup<'_>,
 ) -> Option<Outcome> {
-    let mut ready = ready.clone();
-    let index = ready.wait_for(Option::is_some).await.ok()?.clone()?;
     let cluster_id = cluster.id.path();
-    let uses = index.take(&cluster_id);
     let subscription = cluster.id.subscription.as_str().to_ascii_lowercase();
+    let (index, uses) = index.cluster(&cluster_id, &subscription).await?;
     let seen = reach.seen(&index, &subscription, bindings).await;
     let risks: Vec<Option<Risk>> = bindings
         .iter()

@@ -457,7 +457,7 @@ mod tests {
             scope: scope.into(),
         };
         let index = Index {
-            access: Some(Ok(Access {
+            access: Some(std::sync::Arc::new(Ok(Access {
                 assignments: vec![
                     assign(
                         &format!("/subscriptions/{SUB}/resourceGroups/g"),
@@ -474,7 +474,7 @@ mod tests {
                 ],
                 definitions: HashMap::new(),
                 groups: None,
-            })),
+            }))),
             ..Index::default()
         };
         let uses = ClusterUse {

@@ -1,11 +1,13 @@
 //! `audit --services` (and `--access`): what uses each cluster, from Resource Graph, one paged
 //! query per table for the whole scope (cluster extensions, backup instances, attached ML
 //! computes, Defender plans; role assignments and definitions with `--access`), sent beside
-//! discovery. Rows are reduced as they arrive to what the rules compare, by cluster; a table
-//! that could not be read leaves its checks `unknown` on every cluster.
+//! discovery. Rows are reduced as they arrive to what the rules compare, by cluster, into the
+//! streaming index (`service_index`); a table that could not be read leaves its checks
+//! `unknown` on the clusters it had not reached.
 
-use crate::arm::graph::{Graph, GraphScope};
+use crate::arm::graph::{Graph, GraphScope, SUBSCRIPTION_GROUP};
 use crate::commands::audit::ancestry::{ANCESTRY_QUERY, add_chain};
+use crate::commands::audit::service_index::{Gathering, Sink, Table, TablePace};
 use crate::commands::audit::verdict::describe;
 use crate::commands::fleet::slots::Slots;
 use crate::context::Context;
@@ -15,34 +17,35 @@ use crate::resolve::AuditOptions;
 use futures_util::future::join_all;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-
-/// The index once gathered (`None` until then), shared by every cluster's row.
-pub type Ready = tokio::sync::watch::Receiver<Option<Arc<Index>>>;
+use std::sync::Arc;
 
 /// The cluster extensions of Backup and Azure ML (`kubernetesconfigurationresources`).
 pub const EXTENSIONS_QUERY: &str = "kubernetesconfigurationresources \
 | where type =~ 'microsoft.kubernetesconfiguration/extensions' \
 | where properties.extensionType in~ ('microsoft.dataprotection.kubernetes', 'microsoft.azureml.kubernetes') \
-| project id, extensionType = tostring(properties.extensionType), provisioningState = tostring(properties.provisioningState)";
+| project id, extensionType = tostring(properties.extensionType) \
+| order by tolower(id) asc";
 
 /// Backup instances of clusters (`recoveryservicesresources`): the datasource is the cluster.
 pub const BACKUP_QUERY: &str = "recoveryservicesresources \
 | where type =~ 'microsoft.dataprotection/backupvaults/backupinstances' \
 | where properties.dataSourceInfo.datasourceType =~ 'Microsoft.ContainerService/managedClusters' \
-| project id, cluster = tostring(properties.dataSourceInfo.resourceID)";
+| project id, cluster = tostring(properties.dataSourceInfo.resourceID) \
+| order by tolower(cluster) asc";
 
 /// Azure ML computes attached to clusters (`resources`), and since when.
 pub const COMPUTES_QUERY: &str = "resources \
 | where type =~ 'microsoft.machinelearningservices/workspaces/computes' \
 | where properties.computeType in~ ('Kubernetes', 'AKS') \
-| project id, cluster = tostring(properties.resourceId), createdOn = tostring(properties.createdOn)";
+| project id, cluster = tostring(properties.resourceId), createdOn = tostring(properties.createdOn) \
+| order by tolower(cluster) asc";
 
 /// Defender for Containers' plan of each subscription (`securityresources`).
 pub const DEFENDER_QUERY: &str = "securityresources \
 | where type =~ 'microsoft.security/pricings' \
 | where name =~ 'Containers' \
-| project id, subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions";
+| project id, subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions \
+| order by tolower(subscriptionId) asc";
 
 /// Role assignments and definitions (`authorizationresources`), for `--access`: one query for
 /// both types, so the table costs one query like the others.
@@ -95,13 +98,12 @@ fn parents<'a>(children: &'a [String], marker: &str) -> Vec<(String, &'a str)> {
 /// One table's outcome: `None` when read, else why it could not be.
 pub type Unread = Option<String>;
 
-/// Everything the service rules need, for the whole scope.
+/// The index as the rules see it for one cluster: each table's outcome for the cluster's
+/// subscription, its subscription's Defender plan, and what is shared by every row.
 #[derive(Debug, Default)]
 pub struct Index {
-    /// By lower-cased cluster id; a cluster's entry is taken when its row is made.
-    pub clusters: Mutex<HashMap<String, ClusterUse>>,
-    /// Subscriptions (lower-cased) whose Containers plan is Standard with agentless features on:
-    /// `true`; Standard without them: `false`.
+    /// The cluster's subscription (lower-cased) when its Containers plan is Standard: `true`
+    /// with agentless features on, `false` without them.
     pub defender: HashMap<String, bool>,
     pub extensions: Unread,
     pub backup: Unread,
@@ -109,9 +111,9 @@ pub struct Index {
     pub plans: Unread,
     /// `--access`: the assignments and definitions, or why they could not be read; `None`
     /// without `--access`.
-    pub access: Option<Result<Access, String>>,
+    pub access: Option<Arc<Result<Access, String>>>,
     /// Subscriptions (lower-cased) the queries covered; `None` for management-group scopes.
-    pub covered: Option<HashSet<String>>,
+    pub covered: Option<Arc<HashSet<String>>>,
 }
 
 /// Role assignments and the definitions Resource Graph returned, by GUID.
@@ -125,15 +127,6 @@ pub struct Access {
 }
 
 impl Index {
-    /// Takes what uses a cluster (each cluster's row is made once, so its entry is dropped).
-    pub fn take(&self, cluster_id: &str) -> ClusterUse {
-        self.clusters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&cluster_id.to_ascii_lowercase())
-            .unwrap_or_default()
-    }
-
     /// Whether a source's subscription was in the queries' scope, so its absence from the
     /// answers means it is not there.
     pub fn covers(&self, source: &str, cluster_subscription: &str) -> bool {
@@ -146,35 +139,37 @@ impl Index {
 }
 
 /// One audit's `--services` plumbing: discovery hands the scope over (`hand_over`), `gather`
-/// queries the tables over it, and each row waits on `ready` for the index.
+/// reads the tables over it into the index, and each row waits on the index for its cluster.
 pub struct Plumbing {
     scope: tokio::sync::oneshot::Receiver<GraphScope>,
-    ready: tokio::sync::watch::Sender<Option<Arc<Index>>>,
+    index: Arc<Gathering>,
 }
 
 /// Where discovery hands the scope over (once).
 pub type ScopeSender = Option<tokio::sync::oneshot::Sender<GraphScope>>;
 
 impl Plumbing {
-    pub fn new() -> (ScopeSender, Self) {
+    /// `access`: rows also wait for `--access`' assignments.
+    pub fn new(access: bool) -> (ScopeSender, Self) {
         let (scope_tx, scope) = tokio::sync::oneshot::channel();
-        let (ready, _) = tokio::sync::watch::channel(None);
-        (Some(scope_tx), Plumbing { scope, ready })
+        let index = Arc::new(Gathering::new(access));
+        (Some(scope_tx), Plumbing { scope, index })
     }
 
-    /// The index as the rows wait for it.
-    pub fn ready(&self) -> Ready {
-        self.ready.subscribe()
+    /// The index the rows wait on.
+    pub fn index(&self) -> Arc<Gathering> {
+        self.index.clone()
     }
 
-    /// Waits for the scope, then gathers the index (nothing without `--services`).
+    /// Waits for the scope, then reads the tables (nothing without `--services`); a scope never
+    /// handed over (discovery failed first) leaves the rows without a service outcome.
     pub async fn gather(self, ctx: &Context, options: &AuditOptions, slots: &Slots) {
         if !options.services {
             return;
         }
-        if let Ok(scope) = self.scope.await {
-            let index = gather(ctx, scope, options.access, slots).await;
-            let _ = self.ready.send(Some(Arc::new(index)));
+        match self.scope.await {
+            Ok(scope) => gather(ctx, scope, options.access, slots, &self.index).await,
+            Err(_) => self.index.abandon(),
         }
     }
 }
@@ -186,85 +181,88 @@ pub fn hand_over(sender: &mut ScopeSender, scope: GraphScope) {
     }
 }
 
-/// Sends the table queries over `scope` at once and builds the index.
-pub async fn gather(ctx: &Context, scope: GraphScope, access: bool, slots: &Slots) -> Index {
-    let covered = covered(&scope);
-    let clusters = Mutex::new(HashMap::<String, ClusterUse>::new());
-    let mut defender = HashMap::new();
-    let (mut access_rows, mut chains) = (Access::default(), Chains::new());
+/// Sends the table queries over `scope` at once, each row into the index as its page arrives.
+pub async fn gather(
+    ctx: &Context,
+    scope: GraphScope,
+    access: bool,
+    slots: &Slots,
+    index: &Gathering,
+) {
+    index.start(covered(&scope));
     let graph = Graph::new(&ctx.client, ctx.diagnostics);
-    let run = |query: &'static str, sink| read(&graph, &scope, slots, query, sink);
-    let add = |cluster: Option<String>, f: &mut dyn FnMut(&mut ClusterUse)| {
-        if let Some(c) = cluster.filter(|c| c.starts_with('/')) {
-            let mut all = clusters.lock().unwrap_or_else(|p| p.into_inner());
-            f(all
-                .entry(c.trim_end_matches('/').to_ascii_lowercase())
-                .or_default());
+    let groups = groups(scope);
+    let tables = join_all(Table::ALL.map(|t| read_table(ctx, &groups, slots, index, t)));
+    let access_rows = async {
+        if access {
+            let (mut rows, mut chains) = (Access::default(), Chains::new());
+            let mut on_rows = |page: Vec<Value>| page.iter().for_each(|r| rows.add(r));
+            let mut on_chains =
+                |page: Vec<Value>| page.iter().for_each(|r| add_chain(&mut chains, r));
+            let (read, ancestry) = tokio::join!(
+                read(&graph, &groups, slots, ACCESS_QUERY, &mut on_rows),
+                read(&graph, &groups, slots, ANCESTRY_QUERY, &mut on_chains)
+            );
+            index.access_read(read.map(|()| rows.with_groups(ancestry, chains)));
         }
     };
-    let mut on_extensions = |rows: Vec<Value>| {
-        for row in rows {
+    tokio::join!(tables, access_rows);
+}
+
+/// One ordered table, group by group, into the index, paced by discovery.
+async fn read_table(
+    ctx: &Context,
+    groups: &[GraphScope],
+    slots: &Slots,
+    index: &Gathering,
+    table: Table,
+) {
+    let pace = TablePace { index, table };
+    let graph = Graph::new(&ctx.client, ctx.diagnostics)
+        .paced(&pace)
+        .yielding();
+    let graph = &graph;
+    let query = match table {
+        Table::Extensions => EXTENSIONS_QUERY,
+        Table::Backup => BACKUP_QUERY,
+        Table::Computes => COMPUTES_QUERY,
+        Table::Plans => DEFENDER_QUERY,
+    };
+    for (at, group) in groups.iter().enumerate() {
+        index.begin_group(table, at + 1 == groups.len());
+        let mut sink =
+            |rows: Vec<Value>| index.page(table, rows, |row, sink| record(table, row, sink));
+        if let Err(why) = read(graph, std::slice::from_ref(group), slots, query, &mut sink).await {
+            index.end(table, Some(why));
+            return;
+        }
+    }
+    index.end(table, None);
+}
+
+/// One row of `table` into the index.
+fn record(table: Table, row: Value, sink: &mut Sink<'_>) {
+    match table {
+        Table::Extensions => {
             let kind = text(&row, "extensionType").to_ascii_lowercase();
-            add(extension_cluster(text(&row, "id")), &mut |u| {
-                u.extensions.push(kind.clone())
-            });
+            if let Some(cluster) = extension_cluster(text(&row, "id")) {
+                sink.cluster(&cluster, |u| u.extensions.push(kind));
+            }
         }
-    };
-    let mut on_backup = |rows: Vec<Value>| {
-        for row in rows {
+        Table::Backup => {
             let id = text(&row, "id").to_string();
-            add(Some(text(&row, "cluster").to_string()), &mut |u| {
-                u.backup_instances.push(id.clone())
-            });
+            sink.cluster(text(&row, "cluster"), |u| u.backup_instances.push(id));
         }
-    };
-    let mut on_computes = |rows: Vec<Value>| {
-        for row in rows {
+        Table::Computes => {
             let id = text(&row, "id").to_string();
             let created = Some(text(&row, "createdOn").to_string()).filter(|t| !t.is_empty());
-            add(Some(text(&row, "cluster").to_string()), &mut |u| {
-                u.computes.push((id.clone(), created.clone()))
-            });
+            sink.cluster(text(&row, "cluster"), |u| u.computes.push((id, created)));
         }
-    };
-    let mut on_plans = |rows: Vec<Value>| {
-        for row in rows {
+        Table::Plans => {
             if let Some((sub, wanted)) = plan_of(&row) {
-                defender.insert(sub, wanted);
+                sink.plan(sub, wanted);
             }
         }
-    };
-    let mut on_access = |rows: Vec<Value>| rows.iter().for_each(|r| access_rows.add(r));
-    let mut on_chains = |rows: Vec<Value>| rows.iter().for_each(|r| add_chain(&mut chains, r));
-    let (reads, access_read) = tokio::join!(
-        join_all([
-            run(EXTENSIONS_QUERY, &mut on_extensions),
-            run(BACKUP_QUERY, &mut on_backup),
-            run(COMPUTES_QUERY, &mut on_computes),
-            run(DEFENDER_QUERY, &mut on_plans),
-        ]),
-        async {
-            match access {
-                true => Some(tokio::join!(
-                    run(ACCESS_QUERY, &mut on_access),
-                    run(ANCESTRY_QUERY, &mut on_chains)
-                )),
-                false => None,
-            }
-        }
-    );
-    let mut reads = reads.into_iter().map(Result::err);
-    let mut next = || reads.next().flatten();
-    let (extensions, backup, computes, plans) = (next(), next(), next(), next());
-    Index {
-        clusters,
-        defender,
-        extensions,
-        backup,
-        computes,
-        plans,
-        access: access_read.map(|(a, g)| a.map(|()| access_rows.with_groups(g, chains))),
-        covered,
     }
 }
 
@@ -278,18 +276,35 @@ fn covered(scope: &GraphScope) -> Option<HashSet<String>> {
     }
 }
 
-/// One table's query, its rows handed to `sink` page by page.
+/// The scope as the queries send it: subscriptions in ascending order (so a table ordered by
+/// subscription stays ordered across groups), in Resource Graph's groups.
+fn groups(scope: GraphScope) -> Vec<GraphScope> {
+    match scope {
+        GraphScope::Subscriptions(mut subs) => {
+            subs.sort_by_key(|s| s.to_ascii_lowercase());
+            subs.chunks(SUBSCRIPTION_GROUP)
+                .map(|g| GraphScope::Subscriptions(g.to_vec()))
+                .collect()
+        }
+        groups => vec![groups],
+    }
+}
+
+/// One query over every group, its rows handed to `sink` page by page.
 async fn read(
     graph: &Graph<'_>,
-    scope: &GraphScope,
+    groups: &[GraphScope],
     slots: &Slots,
     query: &str,
     sink: &mut (dyn FnMut(Vec<Value>) + Send),
 ) -> Result<(), String> {
-    slots
-        .run(graph.query(scope, query, sink))
-        .await
-        .map_err(|e| describe(&e))
+    for group in groups {
+        slots
+            .run(graph.query(group, query, sink))
+            .await
+            .map_err(|e| describe(&e))?;
+    }
+    Ok(())
 }
 
 fn text<'a>(row: &'a Value, key: &str) -> &'a str {

@@ -411,7 +411,9 @@ async fn graph_walk(
     slots: &Slots,
     found: &mut (dyn FnMut(Found) + Send),
 ) -> Result<Option<usize>> {
-    let graph = Graph::new(&ctx.client, ctx.diagnostics).paced(slots.backlog());
+    let graph = Graph::new(&ctx.client, ctx.diagnostics)
+        .paced(slots.backlog())
+        .yielding();
     let scope = graph_scope(selector, targets);
     if matches!(&scope, GraphScope::Subscriptions(s) if s.is_empty()) {
         return Ok(None);
