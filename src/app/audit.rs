@@ -137,7 +137,7 @@ impl AuditSink<'_> {
 /// "Audited N clusters in M subscriptions in T s: …": the counts the exit code comes from
 /// (unknowns, and new findings below error level when `--fail-level` counts them).
 fn audit_summary_line(
-    summary: &audit::Summary,
+    summary: &audit::summary::Summary,
     fail_level: crate::domain::rules::Level,
     elapsed: Duration,
 ) -> String {

@@ -12,7 +12,7 @@ use crate::resolve::AuditOptions;
 pub fn report(
     ctx: &Context,
     options: &AuditOptions,
-    summary: &crate::commands::audit::Summary,
+    summary: &crate::commands::audit::summary::Summary,
     report: &mut crate::output::report::ReportStream,
 ) -> Result<usize> {
     let Some(ignore) = &options.ignore else {
@@ -52,7 +52,7 @@ pub fn report(
 /// lines.
 fn ignore_file_findings(
     ignore: &crate::domain::suppressions::IgnoreFile,
-    summary: &crate::commands::audit::Summary,
+    summary: &crate::commands::audit::summary::Summary,
 ) -> Vec<crate::output::report::ReportFinding> {
     let expired = summary.expired.iter().map(|i| (*i, true));
     let stale = summary.stale.iter().map(|i| (*i, false));

@@ -19,6 +19,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 mod failure;
+mod logging;
 use failure::{Failure, failure_of, read_answer};
 
 /// The AKS api-version for every Microsoft.ContainerService call.
@@ -76,12 +77,9 @@ pub struct ArmClient {
     /// At most this many requests on the wire at once (audit's `--parallel`): held for one
     /// attempt, never while waiting to retry, so a throttled request does not hold up others.
     in_flight: std::sync::OnceLock<tokio::sync::Semaphore>,
-    /// No Resource Graph query before this instant: its quota is per caller, so every query
-    /// of this client (discovery, source checks, service tables) waits out the same reset.
-    graph_not_before: std::sync::Mutex<Option<std::time::Instant>>,
-    /// Until this instant the quota left is down to the reserve that yielding queries leave
-    /// to the others (`Graph::yielding`).
-    graph_reserved_until: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Resource Graph's quota is per caller: every query of this client (discovery, source
+    /// checks, service tables) waits out the same reset.
+    graph_quota: crate::arm::graph_quota::GraphQuota,
 }
 
 impl ArmClient {
@@ -100,8 +98,7 @@ impl ArmClient {
             credential: tokio::sync::OnceCell::new(),
             read_budget: ReadBudget::default(),
             in_flight: std::sync::OnceLock::new(),
-            graph_not_before: std::sync::Mutex::new(None),
-            graph_reserved_until: std::sync::Mutex::new(None),
+            graph_quota: Default::default(),
             cloud,
             token: Mutex::new(None),
             log_analytics: None,
@@ -118,36 +115,9 @@ impl ArmClient {
             .set(tokio::sync::Semaphore::new(requests.max(1)));
     }
 
-    /// When Resource Graph's quota resets, if a query found it used up.
-    pub fn graph_not_before(&self) -> Option<std::time::Instant> {
-        *self
-            .graph_not_before
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Records that no Resource Graph query should be sent before `until`.
-    pub fn set_graph_not_before(&self, until: std::time::Instant) {
-        *self
-            .graph_not_before
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(until);
-    }
-
-    /// Until when Resource Graph's quota is down to its reserve, if it is.
-    pub fn graph_reserved_until(&self) -> Option<std::time::Instant> {
-        *self
-            .graph_reserved_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Records that the quota is down to its reserve until `until` (`None`: it is not).
-    pub fn set_graph_reserved_until(&self, until: Option<std::time::Instant>) {
-        *self
-            .graph_reserved_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = until;
+    /// Resource Graph's quota as this client's queries found it.
+    pub fn graph_quota(&self) -> &crate::arm::graph_quota::GraphQuota {
+        &self.graph_quota
     }
 
     /// `--retry-budget`: how long one request may spend retrying and waiting.
@@ -471,65 +441,6 @@ impl ArmClient {
             404 => Ok(None),
             200..=299 => resp.json().map(Some),
             _ => Err(self.error_of(&resp)),
-        }
-    }
-
-    fn log_request(
-        &self,
-        method: &Method,
-        url: &Url,
-        client_request_id: &str,
-        body: Option<&[u8]>,
-    ) {
-        if !self.diagnostics.is_debug() {
-            return;
-        }
-        self.diagnostics.debug(&format!("Request: {method} {url}"));
-        self.diagnostics
-            .debug("Request header 'Authorization': 'Bearer <redacted>'");
-        self.diagnostics.debug(&format!(
-            "Request header 'x-ms-client-request-id': '{client_request_id}'"
-        ));
-        self.diagnostics
-            .debug(&format!("Request header 'User-Agent': '{USER_AGENT}'"));
-        if let Some(body) = body {
-            self.diagnostics
-                .debug(&format!("Request body: {}", String::from_utf8_lossy(body)));
-        }
-    }
-
-    fn log_response(
-        &self,
-        method: &Method,
-        url: &Url,
-        resp: &ArmResponse,
-        elapsed: Duration,
-        client_request_id: &str,
-    ) {
-        let request_id = resp
-            .headers
-            .get("x-ms-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(client_request_id);
-        self.diagnostics.verbose(&format!(
-            "{method} {url} -> {} {} ({} ms, request id {request_id})",
-            resp.status,
-            reason(resp.status),
-            elapsed.as_millis()
-        ));
-        if self.diagnostics.is_debug() {
-            for (name, value) in &resp.headers {
-                self.diagnostics.debug(&format!(
-                    "Response header '{name}': '{}'",
-                    value.to_str().unwrap_or("<binary>")
-                ));
-            }
-            if !resp.body.is_empty() {
-                self.diagnostics.debug(&format!(
-                    "Response body: {}",
-                    String::from_utf8_lossy(&resp.body)
-                ));
-            }
         }
     }
 }

@@ -252,10 +252,10 @@ impl<'a> Graph<'a> {
         let mut throttled = 0;
         loop {
             if self.yields && !self.pace.is_some_and(|p| p.starved()) {
-                self.wait_until(self.client.graph_reserved_until(), started, budget)
+                self.wait_until(self.client.graph_quota().reserved_until(), started, budget)
                     .await?;
             }
-            self.wait_until(self.client.graph_not_before(), started, budget)
+            self.wait_until(self.client.graph_quota().not_before(), started, budget)
                 .await?;
             let url = self.client.url(GRAPH_PATH, GRAPH_API_VERSION);
             let resp = self
@@ -265,10 +265,12 @@ impl<'a> Graph<'a> {
             let (remaining, resets) = quota(&resp.headers);
             if remaining == Some(0) || resp.status == 429 {
                 let wait = resets.unwrap_or(Duration::from_secs(5));
-                self.client.set_graph_not_before(Instant::now() + wait);
+                self.client
+                    .graph_quota()
+                    .set_not_before(Instant::now() + wait);
             }
             let reserved = remaining.is_some_and(|r| r <= RESERVE) || resp.status == 429;
-            self.client.set_graph_reserved_until(
+            self.client.graph_quota().set_reserved_until(
                 reserved.then(|| Instant::now() + resets.unwrap_or(Duration::from_secs(5))),
             );
             match resp.status {
@@ -283,7 +285,7 @@ impl<'a> Graph<'a> {
 
     /// Whether the pending quota wait ends within the budget of the request started at `started`.
     async fn fits(&self, started: Instant, budget: Duration) -> bool {
-        let until = self.client.graph_not_before();
+        let until = self.client.graph_quota().not_before();
         until.is_none_or(|until| until <= started + budget)
     }
 

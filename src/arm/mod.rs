@@ -8,6 +8,7 @@ pub mod cloud;
 pub mod error;
 pub mod files;
 pub mod graph;
+pub mod graph_quota;
 pub mod loganalytics;
 pub mod lro;
 pub mod models;

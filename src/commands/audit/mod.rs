@@ -8,6 +8,7 @@ pub mod requirement;
 pub mod row;
 pub mod rules;
 pub mod service_access;
+pub mod service_facts;
 pub mod service_index;
 pub mod service_reach;
 pub mod service_row;
@@ -15,6 +16,7 @@ pub mod service_rules;
 pub mod services;
 pub mod source_query;
 pub mod sources;
+pub mod summary;
 mod verdict;
 
 use crate::commands::fleet::discovery::{self, Found, FoundCluster};
@@ -23,6 +25,7 @@ use crate::resolve::DiscoveryMode;
 use requirement::Requirement;
 use row::{BindingView, Row};
 use sources::SourceChecker;
+use summary::Summary;
 use verdict::{Catalog, describe};
 
 use crate::arm::api;
@@ -32,7 +35,7 @@ use crate::commands::fleet::catalogs::Catalogs;
 use crate::context::Context;
 use crate::domain::finding::{Finding, Suppressed};
 use crate::domain::ids::SubscriptionId;
-use crate::domain::rules::{Level, SUPPRESSION_EXPIRED, SUPPRESSION_STALE};
+use crate::domain::rules::{SUPPRESSION_EXPIRED, SUPPRESSION_STALE};
 use crate::error::{Error, Result};
 use crate::resolve::AuditOptions;
 use futures_util::stream::{self, StreamExt};
@@ -52,31 +55,6 @@ pub const TABLE_COLUMNS: &[&str] = &[
     "findings",
     "error",
 ];
-
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub subscriptions: usize,
-    pub skipped: usize,
-    pub clusters: usize,
-    pub passing: usize,
-    pub warning: usize,
-    pub failing: usize,
-    pub errors: usize,
-    /// Clusters whose verdict is unknown.
-    pub unknown: usize,
-    /// Checks that could not be made, in any cluster (a failing cluster may have some too).
-    pub unknown_checks: usize,
-    /// Findings at or above `--fail-level` that are not in the baseline.
-    pub new_findings: usize,
-    /// Findings the baseline already had.
-    pub known_findings: usize,
-    /// Findings a live `--ignore-file` entry accepted.
-    pub suppressed: usize,
-    /// Ignore-file entries (by index) past their expiry date: each fails the run.
-    pub expired: Vec<usize>,
-    /// Live ignore-file entries (by index) that matched no finding.
-    pub stale: Vec<usize>,
-}
 
 /// Clusters whose bindings are read before their sources are checked together. A chunk waits
 /// until it is full (or discovery has ended): its sources then take one Resource Graph query of
@@ -175,24 +153,7 @@ pub async fn run(
         drop(scope_tx);
         outcome
     };
-    // The first chunks are small, so the first rows come out soon; then full chunks.
-    let sizes = FIRST_CHUNKS.into_iter().chain(std::iter::repeat(CHUNK));
-    let backlog = audit.slots.backlog();
-    let chunks = stream::unfold((work_rx, sizes), |(mut rx, mut sizes)| async move {
-        let size = sizes.next()?;
-        let mut chunk = Vec::with_capacity(size);
-        while chunk.len() < size {
-            let room = size - chunk.len();
-            let taken = rx.recv_many(&mut chunk, room).await;
-            if taken == 0 {
-                break;
-            }
-            backlog.take(taken);
-        }
-        (!chunk.is_empty()).then_some((chunk, (rx, sizes)))
-    })
-    .map(|chunk| audit.chunk(chunk))
-    .buffered(CHUNKS_IN_FLIGHT);
+    let chunks = chunked(&audit, work_rx);
     let mut chunks = std::pin::pin!(chunks);
     let emit_rows = async {
         while let Some(rows) = chunks.next().await {
@@ -211,41 +172,34 @@ pub async fn run(
     let (searched, emitted, ()) = tokio::join!(find_all, emit_rows, gather);
     summary.subscriptions = searched?;
     emitted?;
-    if let Some(detail) = audit.services.as_ref().and_then(|s| s.violation()) {
-        return Err(Error::UnexpectedResponse {
-            request: format!("POST {}", crate::arm::graph::GRAPH_PATH),
-            detail,
-        });
-    }
+    audit.services_kept_order()?;
     audit.check_ignore_file(&mut summary);
     Ok(summary)
 }
 
-impl Summary {
-    fn count(&mut self, row: &Row, fail_level: Level) {
-        match row.verdict {
-            row::Verdict::Pass => self.passing += 1,
-            row::Verdict::Warn => self.warning += 1,
-            row::Verdict::Fail => self.failing += 1,
-            row::Verdict::Skipped => self.skipped += 1,
-            row::Verdict::Unknown => self.unknown += 1,
-            row::Verdict::Error => self.errors += 1,
-        }
-        if row.cluster.is_some() {
-            self.clusters += 1;
-        }
-        for f in &row.results {
-            if !f.counts() {
-                self.suppressed += 1;
-            } else if f.unknown {
-                self.unknown_checks += 1;
-            } else if f.known {
-                self.known_findings += 1;
-            } else if f.level >= fail_level {
-                self.new_findings += 1;
+/// Discovery's clusters in chunks, each made into rows, a few chunks at once, in order. The
+/// first chunks are small, so the first rows come out soon; then full chunks.
+fn chunked<'s>(
+    audit: &'s Audit<'_>,
+    work_rx: tokio::sync::mpsc::UnboundedReceiver<Found>,
+) -> impl futures_util::Stream<Item = Vec<Row>> + 's {
+    let sizes = FIRST_CHUNKS.into_iter().chain(std::iter::repeat(CHUNK));
+    let backlog = audit.slots.backlog();
+    stream::unfold((work_rx, sizes), move |(mut rx, mut sizes)| async move {
+        let size = sizes.next()?;
+        let mut chunk = Vec::with_capacity(size);
+        while chunk.len() < size {
+            let room = size - chunk.len();
+            let taken = rx.recv_many(&mut chunk, room).await;
+            if taken == 0 {
+                break;
             }
+            backlog.take(taken);
         }
-    }
+        (!chunk.is_empty()).then_some((chunk, (rx, sizes)))
+    })
+    .map(|chunk| audit.chunk(chunk))
+    .buffered(CHUNKS_IN_FLIGHT)
 }
 
 impl<'a> Audit<'a> {
@@ -277,6 +231,18 @@ impl<'a> Audit<'a> {
             services: None,
             reach: service_reach::Reach::default(),
         })
+    }
+
+    /// An error when a service table broke the order its rows were asked in after rows that
+    /// relied on it were written (see `service_index`).
+    fn services_kept_order(&self) -> Result<()> {
+        match self.services.as_ref().and_then(|s| s.violation()) {
+            Some(detail) => Err(Error::UnexpectedResponse {
+                request: format!("POST {}", crate::arm::graph::GRAPH_PATH),
+                detail,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Marks the findings a live ignore-file entry accepts, counting each entry's matches.

@@ -3,7 +3,7 @@
 //! raised by them. Pure.
 
 use crate::arm::models::RoleBinding;
-use crate::commands::audit::services::Access;
+use crate::commands::audit::service_facts::Access;
 use crate::commands::audit::verdict::unknown_hint;
 use crate::domain::finding::Finding;
 use crate::domain::rules::{Level, Risk, SOURCE_ACCESS};

@@ -8,7 +8,7 @@
 //! back out of that order stops counting (rows wait for its end); if a row already made may have
 //! missed one of its rows, the audit fails (`violation`) rather than print a silent wrong answer.
 
-use crate::commands::audit::services::{Access, ClusterUse, Index, Unread};
+use crate::commands::audit::service_facts::{Access, ClusterUse, Index, Unread};
 use crate::domain::ids::is_uuid;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -350,22 +350,6 @@ fn order(
             progress.vouched = Some(sub.clone());
             progress.past = Some(sub);
         }
-    }
-}
-
-/// One table's pace (`Gathering::room`), for its paged query.
-pub struct TablePace<'a> {
-    pub index: &'a Gathering,
-    pub table: Table,
-}
-
-impl crate::arm::graph::Pace for TablePace<'_> {
-    fn room(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(self.index.room(self.table))
-    }
-
-    fn starved(&self) -> bool {
-        self.index.starved(self.table)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use crate::arm::api;
 use crate::arm::models::RoleBinding;
-use crate::commands::audit::services::Index;
+use crate::commands::audit::service_facts::Index;
 use crate::commands::audit::verdict::{describe, unknown_hint};
 use crate::commands::fleet::slots::Slots;
 use crate::context::Context;

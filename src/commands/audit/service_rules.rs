@@ -5,8 +5,8 @@
 
 use crate::arm::models::RoleBinding;
 use crate::commands::audit::service_access::{self, Exposure};
+use crate::commands::audit::service_facts::{ClusterUse, Index};
 use crate::commands::audit::service_reach::{Seen, Unseen, read_action};
-use crate::commands::audit::services::{ClusterUse, Index};
 use crate::commands::audit::verdict::unknown_hint;
 use crate::domain::finding::{Finding, Remediation};
 use crate::domain::rules::{
@@ -309,7 +309,7 @@ fn cross_subscription(f: &ClusterFacts, b: &RoleBinding, source: &str) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::audit::services::Access;
+    use crate::commands::audit::service_facts::Access;
     use crate::domain::rules::{Level, SOURCE_ACCESS};
     use crate::domain::services::{BACKUP_ROLE, ML_ROLE};
     use crate::domain::source_access::Assignment;

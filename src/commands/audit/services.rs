@@ -7,16 +7,17 @@
 
 use crate::arm::graph::{Graph, GraphScope, SUBSCRIPTION_GROUP};
 use crate::commands::audit::ancestry::{ANCESTRY_QUERY, add_chain};
-use crate::commands::audit::service_index::{Gathering, Sink, Table, TablePace};
+use crate::commands::audit::service_facts::Access;
+use crate::commands::audit::service_index::{Gathering, Sink, Table};
 use crate::commands::audit::verdict::describe;
 use crate::commands::fleet::slots::Slots;
 use crate::context::Context;
-use crate::domain::services::{AGENTLESS_EXTENSIONS, parent_before, subscription_of};
+use crate::domain::services::{AGENTLESS_EXTENSIONS, subscription_of};
 use crate::domain::source_access::{Assignment, Chains, Definition, role_guid};
 use crate::resolve::AuditOptions;
 use futures_util::future::join_all;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The cluster extensions of Backup and Azure ML (`kubernetesconfigurationresources`).
@@ -52,91 +53,6 @@ pub const DEFENDER_QUERY: &str = "securityresources \
 pub const ACCESS_QUERY: &str = "authorizationresources \
 | where type in~ ('microsoft.authorization/roleassignments', 'microsoft.authorization/roledefinitions') \
 | project id, type, properties";
-
-/// What Resource Graph says uses one cluster.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct ClusterUse {
-    /// Extension types (lower-cased) installed on the cluster.
-    pub extensions: Vec<String>,
-    /// Backup instance ids whose datasource is the cluster.
-    pub backup_instances: Vec<String>,
-    /// Attached ML computes: id and `createdOn`.
-    pub computes: Vec<(String, Option<String>)>,
-}
-
-impl ClusterUse {
-    /// The vaults of its backup instances: (vault, first instance), each vault once.
-    pub fn vaults(&self) -> Vec<(String, &str)> {
-        parents(&self.backup_instances, "backupInstances")
-    }
-
-    /// The workspaces of its computes: (workspace, first compute), each workspace once.
-    pub fn workspaces(&self) -> Vec<(String, &str)> {
-        let ids: Vec<String> = self.computes.iter().map(|c| c.0.clone()).collect();
-        parents(&ids, "computes")
-            .into_iter()
-            .map(|(w, first)| {
-                let at = ids.iter().position(|i| i == first).unwrap_or_default();
-                (w, self.computes[at].0.as_str())
-            })
-            .collect()
-    }
-}
-
-fn parents<'a>(children: &'a [String], marker: &str) -> Vec<(String, &'a str)> {
-    let mut out: Vec<(String, &str)> = Vec::new();
-    for child in children {
-        if let Some(parent) = parent_before(child, marker)
-            && !out.iter().any(|(p, _)| p.eq_ignore_ascii_case(&parent))
-        {
-            out.push((parent, child));
-        }
-    }
-    out
-}
-
-/// One table's outcome: `None` when read, else why it could not be.
-pub type Unread = Option<String>;
-
-/// The index as the rules see it for one cluster: each table's outcome for the cluster's
-/// subscription, its subscription's Defender plan, and what is shared by every row.
-#[derive(Debug, Default)]
-pub struct Index {
-    /// The cluster's subscription (lower-cased) when its Containers plan is Standard: `true`
-    /// with agentless features on, `false` without them.
-    pub defender: HashMap<String, bool>,
-    pub extensions: Unread,
-    pub backup: Unread,
-    pub computes: Unread,
-    pub plans: Unread,
-    /// `--access`: the assignments and definitions, or why they could not be read; `None`
-    /// without `--access`.
-    pub access: Option<Arc<Result<Access, String>>>,
-    /// Subscriptions (lower-cased) the queries covered; `None` for management-group scopes.
-    pub covered: Option<Arc<HashSet<String>>>,
-}
-
-/// Role assignments and the definitions Resource Graph returned, by GUID.
-#[derive(Debug, Default)]
-pub struct Access {
-    pub assignments: Vec<Assignment>,
-    pub definitions: HashMap<String, Definition>,
-    /// Each subscription's management groups, or why they could not be read (`None`: not
-    /// read); management-group assignments are matched through them.
-    pub groups: Option<Result<Chains, String>>,
-}
-
-impl Index {
-    /// Whether a source's subscription was in the queries' scope, so its absence from the
-    /// answers means it is not there.
-    pub fn covers(&self, source: &str, cluster_subscription: &str) -> bool {
-        let Some(sub) = subscription_of(source) else {
-            return false;
-        };
-        sub.eq_ignore_ascii_case(cluster_subscription)
-            || self.covered.as_ref().is_some_and(|c| c.contains(&sub))
-    }
-}
 
 /// One audit's `--services` plumbing: discovery hands the scope over (`hand_over`), `gather`
 /// reads the tables over it into the index, and each row waits on the index for its cluster.
@@ -238,6 +154,22 @@ async fn read_table(
         }
     }
     index.end(table, None);
+}
+
+/// One table's pace (`Gathering::room`), for its paged query.
+pub struct TablePace<'a> {
+    pub index: &'a Gathering,
+    pub table: Table,
+}
+
+impl crate::arm::graph::Pace for TablePace<'_> {
+    fn room(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.index.room(self.table))
+    }
+
+    fn starved(&self) -> bool {
+        self.index.starved(self.table)
+    }
 }
 
 /// One row of `table` into the index.
@@ -390,6 +322,7 @@ impl Access {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::audit::service_facts::ClusterUse;
     use serde_json::json;
 
     #[test]
