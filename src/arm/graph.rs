@@ -251,9 +251,14 @@ impl<'a> Graph<'a> {
         let budget = self.client.retry_budget();
         let mut throttled = 0;
         loop {
-            if self.yields && !self.pace.is_some_and(|p| p.starved()) {
-                self.wait_until(self.client.graph_quota().reserved_until(), started, budget)
-                    .await?;
+            // Leaving the reserve is a courtesy: a wait past `--retry-budget` is skipped, not
+            // turned into a failure.
+            let reserved = self.client.graph_quota().reserved_until();
+            if self.yields
+                && !self.pace.is_some_and(|p| p.starved())
+                && reserved.is_some_and(|until| until <= started + budget)
+            {
+                self.wait_until(reserved, started, budget).await?;
             }
             self.wait_until(self.client.graph_quota().not_before(), started, budget)
                 .await?;

@@ -1,8 +1,7 @@
 //! `audit --services`' index as it streams in. Each service table is read in the order of its
 //! rows' cluster subscription (`order by`), so a cluster's row is made as soon as every table
-//! has moved past the cluster's subscription (or ended), not after the whole index; entries are
-//! taken as rows are made, so the index holds only what is ahead of the rows.
-//!
+//! has moved past the cluster's subscription (or ended), not after the whole index; a row takes
+//! its cluster's entries (those of clusters never discovered, as under `-g`, stay to the end).
 //! Only subscription ids are compared, never whole resource ids: they are lower-case GUIDs,
 //! which any collation Resource Graph may sort with orders as bytes do. A table whose rows come
 //! back out of that order stops counting (rows wait for its end); if a row already made may have
@@ -266,13 +265,14 @@ impl Gathering {
         }
     }
 
-    /// Whether a row is waiting for `table` now (its next page is on the rows' path).
+    /// Whether a row is waiting for `table` now (its next page is on the rows' path): the
+    /// table has not passed the furthest subscription a row waits in.
     pub fn starved(&self, table: Table) -> bool {
         let state = self.lock();
-        let Some(first) = state.waiting.keys().next() else {
+        let Some(furthest) = state.waiting.keys().next_back() else {
             return false;
         };
-        !state.tables[table.at()].has_passed(first)
+        !state.tables[table.at()].has_passed(furthest)
     }
 
     fn ready(&self, state: &State, sub: &str) -> bool {
@@ -368,7 +368,11 @@ impl Sink<'_> {
             return;
         }
         let key = cluster.trim_end_matches('/').to_ascii_lowercase();
-        self.subscription = crate::domain::services::subscription_of(&key);
+        // Only a well-formed id counts for the order (`//subscriptions/…` sorts elsewhere).
+        self.subscription = key
+            .starts_with("/subscriptions/")
+            .then(|| crate::domain::services::subscription_of(&key))
+            .flatten();
         f(self.clusters.entry(key).or_default());
     }
 
@@ -393,6 +397,17 @@ mod tests {
         )
     }
 
+    /// Every table read but the backup table, which is in its last group or not.
+    fn backup_only(last: bool) -> Gathering {
+        let g = Gathering::new(false);
+        g.start(None);
+        for t in [Table::Extensions, Table::Computes, Table::Plans] {
+            g.end(t, None);
+        }
+        g.begin_group(Table::Backup, last);
+        g
+    }
+
     fn backup_page(g: &Gathering, clusters: &[String]) {
         g.page(Table::Backup, clusters.to_vec(), |c, sink| {
             sink.cluster(&c, |u| u.backup_instances.push(format!("{c}/i")))
@@ -410,12 +425,7 @@ mod tests {
 
     #[test]
     fn a_cluster_is_ready_once_every_table_has_passed_its_subscription() {
-        let g = Gathering::new(false);
-        g.start(None);
-        for t in [Table::Extensions, Table::Computes, Table::Plans] {
-            g.end(t, None);
-        }
-        g.begin_group(Table::Backup, true);
+        let g = backup_only(true);
         backup_page(&g, &[cluster(S1, "a"), cluster(S2, "b")]);
         let (index, uses) = now(g.cluster(&cluster(S1, "a"), S1))
             .flatten()
@@ -437,12 +447,7 @@ mod tests {
 
     #[test]
     fn rows_out_of_order_stop_the_table_counting_and_fail_the_audit_when_late() {
-        let g = Gathering::new(false);
-        g.start(None);
-        for t in [Table::Extensions, Table::Computes, Table::Plans] {
-            g.end(t, None);
-        }
-        g.begin_group(Table::Backup, true);
+        let g = backup_only(true);
         backup_page(&g, &[cluster(S1, "a"), cluster(S3, "c")]);
         assert!(now(g.cluster(&cluster(S1, "a"), S1)).is_some());
         // A row of S2 after S3: S2's rows were not made yet, so nothing printed was wrong.
@@ -459,18 +464,26 @@ mod tests {
 
     #[test]
     fn a_cross_subscription_table_counts_only_in_the_last_group() {
-        let g = Gathering::new(false);
-        g.start(None);
-        for t in [Table::Extensions, Table::Computes, Table::Plans] {
-            g.end(t, None);
-        }
-        g.begin_group(Table::Backup, false);
+        let g = backup_only(false);
         backup_page(&g, &[cluster(S1, "a"), cluster(S3, "c")]);
         assert!(now(g.cluster(&cluster(S1, "a"), S1)).is_none());
         g.begin_group(Table::Backup, true);
         backup_page(&g, &[cluster(S1, "b"), cluster(S2, "b")]);
         let (_, uses) = now(g.cluster(&cluster(S1, "a"), S1)).flatten().unwrap();
         assert_eq!(uses.backup_instances.len(), 1);
+        assert!(g.violation().is_none());
+    }
+
+    #[test]
+    fn only_well_formed_ids_move_the_order() {
+        let g = backup_only(true);
+        backup_page(&g, &[format!("/{}", cluster(S3, "x")), cluster(S1, "a")]);
+        assert!(
+            now(g.cluster(&cluster(S1, "a"), S1)).is_none(),
+            "S3's row did not count"
+        );
+        backup_page(&g, &[cluster(S2, "b")]);
+        assert!(now(g.cluster(&cluster(S1, "a"), S1)).flatten().is_some());
         assert!(g.violation().is_none());
     }
 
