@@ -81,6 +81,27 @@ pub struct Access {
 }
 
 impl Index {
+    /// A cluster in a subscription the queries did not cover (named by id, not shown by the
+    /// subscription listing, walked through ARM): each table's outcome for it is unknown, never
+    /// "read, nothing found".
+    pub fn outside_scope(&mut self, subscription: &str) {
+        let sub = subscription.to_ascii_lowercase();
+        if self.covered.as_ref().is_none_or(|c| c.contains(&sub)) {
+            return;
+        }
+        let why = format!(
+            "subscription {sub} is not in Resource Graph's scope (the subscription listing does not show it)"
+        );
+        for t in [
+            &mut self.extensions,
+            &mut self.backup,
+            &mut self.computes,
+            &mut self.plans,
+        ] {
+            t.get_or_insert_with(|| why.clone());
+        }
+    }
+
     /// Whether a source's subscription was in the queries' scope, so its absence from the
     /// answers means it is not there.
     pub fn covers(&self, source: &str, cluster_subscription: &str) -> bool {
@@ -89,5 +110,39 @@ impl Index {
         };
         sub.eq_ignore_ascii_case(cluster_subscription)
             || self.covered.as_ref().is_some_and(|c| c.contains(&sub))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_outside_the_queries_scope_is_unknown_on_every_table() {
+        let covered = Some(Arc::new(HashSet::from(["s1".to_string()])));
+        let mut inside = Index {
+            covered: covered.clone(),
+            ..Index::default()
+        };
+        inside.outside_scope("S1");
+        assert_eq!((inside.backup, inside.computes), (None, None));
+        let mut outside = Index {
+            covered,
+            plans: Some("429".into()),
+            ..Index::default()
+        };
+        outside.outside_scope("s2");
+        assert!(
+            outside
+                .backup
+                .as_deref()
+                .is_some_and(|w| w.contains("not in Resource Graph's scope"))
+        );
+        assert!(outside.extensions.is_some() && outside.computes.is_some());
+        assert_eq!(
+            outside.plans.as_deref(),
+            Some("429"),
+            "a known reason is kept"
+        );
     }
 }

@@ -24,7 +24,8 @@ pub async fn cluster_outcome(
 ) -> Option<Outcome> {
     let cluster_id = cluster.id.path();
     let subscription = cluster.id.subscription.as_str().to_ascii_lowercase();
-    let (index, uses) = index.cluster(&cluster_id, &subscription).await?;
+    let (mut index, uses) = index.cluster(&cluster_id, &subscription).await?;
+    index.outside_scope(&subscription);
     let seen = reach.seen(&index, &subscription, bindings).await;
     let risks: Vec<Option<Risk>> = bindings
         .iter()
