@@ -7,16 +7,16 @@ use crate::harness::*;
 use serde_json::{Value, json};
 
 const GRAPH: &str = "/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01";
-const S1: &str = "00000000-0000-0000-0000-000000000000";
-const S2: &str = "22222222-0000-0000-0000-000000000002";
+pub(crate) const S1: &str = "00000000-0000-0000-0000-000000000000";
+pub(crate) const S2: &str = "22222222-0000-0000-0000-000000000002";
 
-fn cluster_id(sub: &str, name: &str) -> String {
+pub(crate) fn cluster_id(sub: &str, name: &str) -> String {
     format!(
         "/subscriptions/{sub}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/{name}"
     )
 }
 
-fn vault_id(sub: &str) -> String {
+pub(crate) fn vault_id(sub: &str) -> String {
     format!(
         "/subscriptions/{sub}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/vault1"
     )

@@ -4,26 +4,13 @@
 //! emulator's own model of those permissions (its permissions API, Resource Graph rows and
 //! resource GETs that follow them).
 
+use crate::emulator_services::{S1, S2, cluster_id, vault_id};
 use crate::harness::*;
 use serde_json::{Value, json};
 
-const S1: &str = "00000000-0000-0000-0000-000000000000";
-const S2: &str = "22222222-0000-0000-0000-000000000002";
 const READ_BACKUP: &str = "Microsoft.DataProtection/backupVaults/backupInstances/read";
 const ROLE: &str = "Microsoft.DataProtection/backupVaults/backup-operator";
 const PERMISSIONS: &str = "/providers/Microsoft.Authorization/permissions";
-
-fn cluster_id(sub: &str, name: &str) -> String {
-    format!(
-        "/subscriptions/{sub}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/{name}"
-    )
-}
-
-fn vault_id(sub: &str) -> String {
-    format!(
-        "/subscriptions/{sub}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/vault1"
-    )
-}
 
 /// Everything readable but backup instances (a custom role, as `*/read` less one action).
 fn without_backup() -> Value {
