@@ -142,6 +142,17 @@ impl Error {
         }
     }
 
+    /// The error in one line: its rendering's `ERROR:` line without the prefix (a row's,
+    /// finding's or warning's reason).
+    pub fn first_line(&self) -> String {
+        self.render()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("ERROR: ")
+            .to_string()
+    }
+
     /// What the user sees on stderr: az's `ERROR:` line first, then details and hints.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -5,7 +5,7 @@
 
 use crate::arm::client::{ArmClient, RESOURCES_API_VERSION};
 use crate::domain::ids::SourceResourceId;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
@@ -93,7 +93,7 @@ impl ResourceReader {
         match resp.status {
             200..=299 => Ok(SourceState::from_resource(&resp.json::<Value>()?)),
             404 => Ok(SourceState::Absent),
-            401 | 403 => Ok(SourceState::Unreadable(first_line(&client.error_of(&resp)))),
+            401 | 403 => Ok(SourceState::Unreadable(client.error_of(&resp).first_line())),
             _ => Err(client.error_of(&resp)),
         }
     }
@@ -123,7 +123,7 @@ impl ResourceReader {
                     .get::<Provider>(client.url(&path, RESOURCES_API_VERSION))
                     .await
                     .map(|p| Arc::new(p.resource_types))
-                    .map_err(|e| format!("cannot read provider {namespace}: {}", first_line(&e)))
+                    .map_err(|e| format!("cannot read provider {namespace}: {}", e.first_line()))
             })
             .await
             .clone()?;
@@ -142,16 +142,6 @@ impl ResourceReader {
 pub fn newest_stable(versions: &[String]) -> Option<String> {
     let stable = versions.iter().filter(|v| v.len() == 10).max();
     stable.or_else(|| versions.iter().max()).cloned()
-}
-
-/// An error's first line, without the `ERROR: ` prefix.
-fn first_line(e: &Error) -> String {
-    e.render()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("ERROR: ")
-        .to_string()
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use requirement::Requirement;
 use row::{BindingView, Row};
 use sources::SourceChecker;
 use summary::Summary;
-use verdict::{Catalog, describe};
+use verdict::Catalog;
 
 use crate::arm::api;
 use crate::arm::models::RoleBinding;
@@ -341,7 +341,7 @@ impl<'a> Audit<'a> {
             } => Listed::Other(Box::new(Row::subscription_error(
                 &subscription.display(),
                 subscription.id.as_str(),
-                &format!("cannot list the clusters: {}", describe(&error)),
+                &format!("cannot list the clusters: {}", error.first_line()),
             ))),
             Found::Skipped {
                 subscription,
@@ -369,7 +369,7 @@ impl<'a> Audit<'a> {
         let location = cluster.location.clone();
         let bindings = match bindings {
             Ok(b) => b,
-            Err(e) => return Row::cluster_error(&cluster, &identity, &describe(&e)),
+            Err(e) => return Row::cluster_error(&cluster, &identity, &e.first_line()),
         };
         // A catalog that cannot be read leaves the roles' checks unknown, not the whole cluster.
         let (catalog, catalog_error) = if bindings.is_empty() {
@@ -440,7 +440,7 @@ impl<'a> Audit<'a> {
                     .run(api::list_roles(&self.ctx.client, sub, &location))
                     .await
                     .map(|roles| roles.iter().filter_map(verdict::catalog_entry).collect())
-                    .map_err(|e| describe(&e))
+                    .map_err(|e| e.first_line())
             })
             .await
     }

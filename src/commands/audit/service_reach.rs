@@ -8,7 +8,7 @@
 use crate::arm::api;
 use crate::arm::models::RoleBinding;
 use crate::commands::audit::service_facts::Index;
-use crate::commands::audit::verdict::{describe, unknown_hint};
+use crate::commands::audit::verdict::unknown_hint;
 use crate::commands::fleet::slots::Slots;
 use crate::context::Context;
 use crate::domain::ids::SubscriptionId;
@@ -104,7 +104,7 @@ impl Lookup<'_> {
                 .run(api::caller_permissions(&self.ctx.client, &id))
                 .await
                 .map(Arc::new)
-                .map_err(|e| describe(&e))
+                .map_err(|e| e.first_line())
         })
         .await
         .clone()

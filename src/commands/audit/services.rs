@@ -9,7 +9,6 @@ use crate::arm::graph::{Graph, GraphScope, SUBSCRIPTION_GROUP};
 use crate::commands::audit::ancestry::{ANCESTRY_QUERY, add_chain};
 use crate::commands::audit::service_facts::Access;
 use crate::commands::audit::service_index::{Gathering, Sink, Table};
-use crate::commands::audit::verdict::describe;
 use crate::commands::fleet::slots::Slots;
 use crate::context::Context;
 use crate::domain::services::{AGENTLESS_EXTENSIONS, subscription_of};
@@ -234,7 +233,7 @@ async fn read(
         slots
             .run(graph.query(group, query, sink))
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| e.first_line())?;
     }
     Ok(())
 }

@@ -10,7 +10,6 @@
 use crate::arm::graph::{self, Graph, GraphScope};
 use crate::arm::resources::{ResourceReader, SourceState};
 use crate::commands::audit::source_query::{MAX_QUERY_CHARS, SOURCE_BATCH, SourceQuery};
-use crate::commands::audit::verdict::describe;
 use crate::commands::fleet::slots::Slots;
 use crate::context::Context;
 use crate::domain::ids::SourceResourceId;
@@ -80,7 +79,7 @@ impl<'a> SourceChecker<'a> {
                 Ok(parsed) => slots
                     .run(self.reader.read(&self.ctx.client, &parsed))
                     .await
-                    .unwrap_or_else(|e| SourceState::Unreadable(describe(&e))),
+                    .unwrap_or_else(|e| SourceState::Unreadable(e.first_line())),
                 Err(_) => SourceState::Unreadable("not an ARM resource id".into()),
             };
             ((*id).clone(), state)
@@ -126,7 +125,7 @@ impl<'a> SourceChecker<'a> {
                     self.ctx.diagnostics.verbose(&format!(
                         "Resource Graph failed a query of {} sources ({}); asking again in two halves",
                         part.len(),
-                        describe(&e)
+                        e.first_line()
                     ));
                     let (a, b) = part.split_at(part.len() / 2);
                     pending.push(b);

@@ -9,7 +9,6 @@ use crate::commands::audit::rules::role_risk;
 use crate::domain::finding::Finding;
 use crate::domain::roles::role_key;
 use crate::domain::rules::*;
-use crate::error::Error;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -220,15 +219,6 @@ pub fn unknown_hint(why: &str) -> String {
             why.split(':').next().unwrap_or(why).trim()
         )
     }
-}
-
-pub fn describe(e: &Error) -> String {
-    e.render()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("ERROR: ")
-        .to_string()
 }
 
 #[cfg(test)]

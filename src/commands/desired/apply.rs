@@ -128,7 +128,7 @@ async fn apply_cluster(
                 Ok(Some(why)) => Outcome::Changed(why),
                 Err(e) => {
                     failed = true;
-                    Outcome::Failed(super::describe(&e))
+                    Outcome::Failed(e.first_line())
                 }
             };
             progress(action, Some(&outcome));

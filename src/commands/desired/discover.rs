@@ -202,7 +202,7 @@ async fn discovered(ctx: &Context, subs: &[SubscriptionId], parallel: usize) -> 
             Found::Unreadable {
                 subscription,
                 error,
-            } => (subscription.id, super::describe(&error)),
+            } => (subscription.id, error.first_line()),
         };
         listed.insert(sub.as_str().to_ascii_lowercase(), Err(outcome));
     }
@@ -231,7 +231,7 @@ async fn confirm_missing_ids(
     for (sub, clusters) in list_many(ctx, subs, parallel).await {
         let clusters = clusters
             .map(|found| found.into_iter().map(|c| (c.id.key(), c)).collect())
-            .map_err(|e| super::describe(&e));
+            .map_err(|e| e.first_line());
         listed.insert(sub.as_str().to_ascii_lowercase(), clusters);
     }
 }

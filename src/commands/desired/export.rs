@@ -1,7 +1,6 @@
 //! `export`: a manifest of the bindings that exist, identical bindings across clusters grouped
 //! into one entry, so `plan` of it right after finds nothing to do.
 
-use super::describe;
 use crate::arm::models::RoleBinding;
 use crate::commands::fleet::listing::{self, ListedCluster};
 use crate::context::Context;
@@ -52,7 +51,7 @@ pub async fn read(
                         .eq_ignore_ascii_case(c.id.resource_group.as_str())
                 })
             })),
-            Err(e) => unreadable.push(format!("subscription {sub}: {}", describe(&e))),
+            Err(e) => unreadable.push(format!("subscription {sub}: {}", e.first_line())),
         }
     }
     clusters.sort_by_key(|c| c.id.key());

@@ -91,16 +91,6 @@ pub fn by_subscription_in_turn(clusters: &[&ClusterId]) -> Vec<usize> {
     order
 }
 
-/// An error in one line (the `ERROR:` line of its rendering), for per-cluster reasons.
-pub fn describe(e: &Error) -> String {
-    e.render()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("ERROR: ")
-        .to_string()
-}
-
 pub fn error_json(cluster: &ClusterId, why: &str) -> Value {
     json!({"cluster": cluster.path(), "name": null, "action": "error", "before": null, "after": null, "reason": why})
 }
@@ -166,7 +156,7 @@ pub async fn read_bindings(
 ) -> std::result::Result<Vec<RoleBinding>, String> {
     let listed = api::list_bindings(&ctx.client, id)
         .await
-        .map_err(|e| format!("cannot read the bindings: {}", describe(&e)))?;
+        .map_err(|e| format!("cannot read the bindings: {}", e.first_line()))?;
     diff::merge_duplicates(listed)
 }
 
@@ -289,13 +279,13 @@ impl Planner<'_> {
         let cluster = discover::read_cluster(self.ctx, id).await.map_err(|e| {
             format!(
                 "cannot confirm the cluster's tags through ARM before a prune: {}",
-                describe(&e)
+                e.first_line()
             )
         })?;
-        let entries =
-            discover::entries_for(self.manifest, self.names, &cluster).map_err(|e| describe(&e))?;
+        let entries = discover::entries_for(self.manifest, self.names, &cluster)
+            .map_err(|e| e.first_line())?;
         let fresh = Target { cluster, entries };
-        check_conflicts(self.manifest, std::slice::from_ref(&fresh)).map_err(|e| describe(&e))?;
+        check_conflicts(self.manifest, std::slice::from_ref(&fresh)).map_err(|e| e.first_line())?;
         Ok(fresh.entries)
     }
 

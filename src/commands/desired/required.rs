@@ -159,7 +159,7 @@ async fn read(
             message: format!(
                 "--require {}: cannot read what uses the clusters through Resource Graph: {}",
                 service.name(),
-                crate::commands::desired::describe(&e)
+                e.first_line()
             ),
             hint: Some("the identity needs Reader on the subscriptions (Resource Graph shows only what it can read)".into()),
         })?;

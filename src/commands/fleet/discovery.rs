@@ -235,7 +235,7 @@ pub async fn discover(
             Err(GraphOutcome::Refused(e)) if mode == DiscoveryMode::Auto => {
                 ctx.diagnostics.warn(&format!(
                     "Resource Graph refused the query ({}); finding clusters through ARM instead (one listing per subscription)",
-                    verdict_line(&e)
+                    e.first_line()
                 ));
             }
             Err(GraphOutcome::Refused(e) | GraphOutcome::Failed(e)) => return Err(e),
@@ -362,15 +362,6 @@ fn graph_scope(selector: &Selector, targets: &[Target]) -> GraphScope {
         .filter(|t| t.listed)
         .map(|t| t.id.to_string());
     GraphScope::over(&selector.management_groups, listed)
-}
-
-fn verdict_line(e: &Error) -> String {
-    e.render()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("ERROR: ")
-        .to_string()
 }
 
 /// Quotes a KQL string literal.
