@@ -588,13 +588,7 @@ fn access_follows_a_subscription_up_to_its_management_groups_or_says_unknown() {
     let refuse = json!([{"method": "POST", "pathContains": "Microsoft.ResourceGraph",
         "bodyContains": "resourcecontainers", "times": 10, "status": 403,
         "body": json!({"error": {"code": "AuthorizationFailed", "message": "no"}}).to_string()}]);
-    let resp = emu
-        .control_client()
-        .post(format!("{}/_emulator/script", emu.url))
-        .body(refuse.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 204);
+    emu.script(&refuse);
     let out = run(emu.cli().args(["audit", "--access", "-o", "json"]));
     assert_eq!(out.code, 1, "a check could not be made: {}", out.stderr);
     let rows = json(&out.stdout);

@@ -101,6 +101,17 @@ impl Emulator {
         }
     }
 
+    /// Scripts the emulator's next answers (`POST /_emulator/script`).
+    pub fn script(&self, answers: &serde_json::Value) {
+        let resp = self
+            .control_client()
+            .post(format!("{}/_emulator/script", self.url))
+            .body(answers.to_string())
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 204, "the script is taken");
+    }
+
     /// A client for the emulator's control API: direct (never through a proxy from the
     /// environment), trusting the test CA when there is one.
     pub fn control_client(&self) -> reqwest::blocking::Client {

@@ -196,13 +196,7 @@ fn a_refused_permissions_read_leaves_those_checks_unknown_with_its_reason() {
         "message": "The client does not have authorization to perform action 'Microsoft.Authorization/permissions/read'."}});
     let script = json!([{"method": "GET", "pathContains": format!("{S1}{PERMISSIONS}"),
         "times": 1, "status": 403, "body": refusal.to_string()}]);
-    let resp = emu
-        .control_client()
-        .post(format!("{}/_emulator/script", emu.url))
-        .body(script.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 204);
+    emu.script(&script);
     let out = audit(&emu, &["--subscription", S1, "--subscription", S2]);
     assert_eq!(out.code, 4, "{}", out.stderr);
     let rows = json(&out.stdout);
@@ -236,13 +230,7 @@ fn a_refused_permissions_read_leaves_those_checks_unknown_with_its_reason() {
     // A 503 that outlasts the retries: unknown too, and the hint does not blame permissions.
     let script = json!([{"method": "GET", "pathContains": format!("{S1}{PERMISSIONS}"),
         "times": 3, "status": 503, "body": "{\"error\": {\"code\": \"ServiceUnavailable\", \"message\": \"busy\"}}"}]);
-    let resp = emu
-        .control_client()
-        .post(format!("{}/_emulator/script", emu.url))
-        .body(script.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 204);
+    emu.script(&script);
     emu.control_client()
         .delete(format!("{}/_emulator/requests", emu.url))
         .send()
