@@ -229,6 +229,22 @@ pub async fn discover(
     scope(graph_scope(selector, &targets));
     skipped.into_iter().for_each(&mut *found);
     let searched = targets.len();
+    // A cluster listed twice (Resource Graph's pages are not a snapshot) is handed on once: a
+    // second row would find its service entries already taken and pass on them.
+    let mut handed = std::collections::HashSet::new();
+    let diagnostics = ctx.diagnostics;
+    let found = &mut |f: Found| {
+        if let Found::Cluster(c) = &f
+            && !handed.insert(c.id.path().to_ascii_lowercase())
+        {
+            diagnostics.warn(&format!(
+                "cluster {} was listed twice; audited once",
+                c.id.path()
+            ));
+            return;
+        }
+        found(f)
+    };
     if mode != DiscoveryMode::Arm {
         match by_graph(ctx, selector, &targets, slots, found).await {
             Ok(by_graph) => return Ok(by_graph.unwrap_or(searched)),
